@@ -1,0 +1,12 @@
+/*
+ * libmserve — umbrella header. Include this to get every public part:
+ * common (status codes, errors, clocks, logging), store, tracker, registry
+ * and autoscaler. Each part's header can also be included on its own.
+ */
+#ifndef MSERVE_H
+#define MSERVE_H
+
+#include "mserve/common.h"
+#include "mserve/store.h"
+
+#endif /* MSERVE_H */

@@ -1,0 +1,87 @@
+/* Internal: what the parts of libmserve use of the store.
+ *
+ * Locking model. One SQLite connection per ms_store, guarded by one mutex:
+ * every public call that touches the database takes the lock (directly or
+ * through ms__store_begin), so a handle is safe across threads and writers of
+ * one process never fight each other inside SQLite. Across processes SQLite's
+ * file locks apply and the busy handler in busy.c polls in short steps.
+ *
+ * Statements come from a per-store cache keyed on the SQL string's address
+ * (pass string literals), prepared once with SQLITE_PREPARE_PERSISTENT.
+ */
+#ifndef MS_STORE_INTERNAL_H
+#define MS_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "mserve/store.h"
+
+typedef struct ms_stmt_slot {
+  const char *sql;
+  sqlite3_stmt *stmt;
+} ms_stmt_slot;
+
+struct ms_store {
+  sqlite3 *db;
+  char *path;
+  pthread_mutex_t mu;
+  atomic_llong busy_timeout_us;
+  int64_t busy_started_us; /* monotonic start of the current busy wait (under mu) */
+  ms_stmt_slot *stmts;      /* open-addressing table, power-of-two capacity */
+  size_t n_stmts, cap_stmts;
+  int in_txn;               /* a transaction opened by ms__store_begin is active */
+};
+
+/* A migration: the SQL that takes the schema from version-1 to version. */
+typedef struct ms_migration {
+  int64_t version;
+  const char *name;
+  const char *sql;
+} ms_migration;
+
+/* The ordered list of every migration (migrations.c). */
+const ms_migration *ms__migrations(size_t *count);
+
+/* Migrate an open connection up to `target` (<= latest) in one transaction. */
+int ms__store_migrate(ms_store *s, int64_t target);
+
+/* Open like ms_store_open but stop migrating at `version` (tests build each
+ * earlier schema with it). */
+int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_store **out);
+
+/* Take / release the handle's lock without opening a transaction (reads that
+ * run a single statement). Fails with MS_EBUSY when this thread already holds
+ * it (e.g. a tracker transaction is open on this thread). */
+int ms__store_lock(ms_store *s);
+void ms__store_unlock(ms_store *s);
+
+/* Lock and BEGIN IMMEDIATE: the write lock is taken up front so a transaction
+ * never fails half way with SQLITE_BUSY_SNAPSHOT. On failure nothing is held. */
+int ms__store_begin(ms_store *s);
+/* COMMIT and unlock. On failure the transaction is rolled back, unlocked, and
+ * the status returned. */
+int ms__store_commit(ms_store *s);
+/* ROLLBACK and unlock. Never fails. */
+void ms__store_rollback(ms_store *s);
+
+/* A cached, reset, unbound statement for `sql` (a string literal), or NULL
+ * with ms_errmsg set (status in *status when status is not NULL). Call with
+ * the lock held. */
+sqlite3_stmt *ms__store_stmt(ms_store *s, const char *sql, int *status);
+
+/* Run SQL without results (DDL, pragmas). Call with the lock held. */
+int ms__store_exec(ms_store *s, const char *sql);
+
+/* Map an SQLite result code to an ms_status and set ms_errmsg to
+ * "store '<path>': <what>: <sqlite message>". */
+int ms__store_error(ms_store *s, int sqlite_rc, const char *what);
+
+/* Busy handler installed on every connection (busy.c). */
+int ms__store_busy_handler(void *store, int count);
+
+/* Map an SQLite primary result code to an ms_status. */
+int ms__sqlite_status(int sqlite_rc);
+
+#endif

@@ -52,3 +52,9 @@ const char *ms_test_fixtures(void) {
   if (!p || stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
   return p;
 }
+
+int ms_test_scale(int n) {
+  const char *slow = getenv("MSERVE_TEST_SLOW");
+  if (slow && *slow && *slow != '0') return n / 4 > 0 ? n / 4 : 1;
+  return n;
+}

@@ -15,4 +15,11 @@ int ms_test_write_file(const char *path, const void *data, size_t len);
 /* The fixtures folder ($MSERVE_FIXTURES) when it exists, else NULL. */
 const char *ms_test_fixtures(void);
 
+
+
+/* Scale a loop count for the current run: n normally, n/4 (at least 1) when
+ * MSERVE_TEST_SLOW is set (the sanitizer presets set it, since ASan and TSan
+ * run several times slower). Tests use it instead of timing anything. */
+int ms_test_scale(int n);
+
 #endif

@@ -1,0 +1,262 @@
+/*
+ * libmserve — the concurrency tracker: session limits counted as sets of
+ * session ids.
+ *
+ * A *scope* names who is limited ("keypair:AK...", "user:...", "project:...",
+ * "domain:..."). A session is admitted with one class and counts once against
+ * every scope named at admission. A limit belongs to a (scope, class) pair:
+ * unset or MS_UNLIMITED = no limit, 0 = admit nothing, N = at most N live
+ * sessions. Because the tracker holds session ids, not counters, a retried
+ * check never counts twice and a failed check never disturbs other sessions.
+ *
+ * Names: session ids and scope names are 1..255 bytes (so a scope always fits
+ * ms_denial.scope); they are compared byte for byte.
+ *
+ * Time: every call that depends on time takes now_us, Unix-epoch microseconds
+ * (ms_clock_realtime_us()), so processes sharing a database agree on leases.
+ * A lease (lease_us > 0) expires at now_us >= admitted_us + lease_us; from
+ * that instant the session no longer counts anywhere, even before its rows are
+ * purged (lazily, a few at a time, by later writes). lease_us == 0 = no lease.
+ *
+ * Durability: every successful write is one committed SQLite transaction
+ * (WAL); it survives a crash (kill -9) of the process. With the default
+ * synchronous=NORMAL the last commits can be lost on power loss only.
+ *
+ * Thread and process safety: an ms_tracker may be used from several threads at
+ * once, and several processes may open trackers over the same database file;
+ * admissions are serialized by the database's write lock, so they never
+ * over-admit together. The one exception is a tick transaction
+ * (ms_tracker_begin): it holds the store until commit or rollback.
+ *
+ * Stability: stable API within major version 1.
+ */
+#ifndef MSERVE_TRACKER_H
+#define MSERVE_TRACKER_H
+
+#include "common.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ms_tracker ms_tracker;
+
+/* SYSTEM = sftp/private sessions, limited separately from COMPUTE. */
+typedef enum ms_session_class { MS_CLASS_COMPUTE = 0, MS_CLASS_SYSTEM = 1 } ms_session_class;
+
+/* A limit value meaning "no limit" (the same as never setting one). */
+#define MS_UNLIMITED (-1)
+
+/* The most scopes one admission may name. */
+#define MS_TRACKER_MAX_SCOPES 64
+
+/* Why an admission was denied: the first full scope in the caller's order,
+ * its limit and its live count at that moment. Fixed layout; never changes. */
+typedef struct ms_denial {
+  char scope[256];
+  int64_t limit;
+  int64_t used;
+} ms_denial;
+
+/*
+ * ms_tracker_open - a tracker over `store` (whose schema already holds the
+ * tracker's tables). On success *out owns the tracker; close it with
+ * ms_tracker_close before closing the store. Opening does no I/O.
+ * Errors: MS_EINVAL (NULL argument), MS_ENOMEM. *out untouched on failure.
+ */
+MS_API int ms_tracker_open(ms_store *store, ms_tracker **out);
+
+/*
+ * ms_tracker_close - free the tracker. NULL is a no-op. No transaction or
+ * call on it may be in flight. Held sessions stay in the database.
+ */
+MS_API void ms_tracker_close(ms_tracker *t);
+
+/*
+ * ms_tracker_set_limit - set the limit of the pair (scope, cls): MS_UNLIMITED
+ * removes it, 0 admits nothing, N > 0 admits at most N live sessions.
+ * Lowering a limit below the current count evicts nobody: later admits are
+ * denied until enough sessions leave. Thread safe.
+ * Errors: MS_EINVAL (NULL tracker, bad scope name or class, limit < -1),
+ * MS_EBUSY (store locked: by another process past the busy timeout, or by
+ * this thread's open tick transaction), MS_EIO.
+ */
+MS_API int ms_tracker_set_limit(ms_tracker *t, const char *scope, ms_session_class cls, int64_t limit);
+
+/*
+ * ms_tracker_get_limit - the limit of (scope, cls) into *limit, MS_UNLIMITED
+ * when none is set. Thread safe. Errors: as ms_tracker_set_limit; *limit is
+ * untouched on failure.
+ */
+MS_API int ms_tracker_get_limit(ms_tracker *t, const char *scope, ms_session_class cls, int64_t *limit);
+
+/*
+ * ms_tracker_admit - admit session_id of class cls into every scope of
+ * scopes[0..n_scopes) (duplicates count once), all or nothing, in one
+ * transaction.
+ *  - Admitted: MS_OK; the session counts against each scope until released or
+ *    its lease (lease_us > 0; 0 = none) expires.
+ *  - Already held (live) with the same class and the same set of scopes: MS_OK
+ *    and nothing changes — in particular the lease is NOT extended (use
+ *    ms_tracker_renew). A retried check never counts twice.
+ *  - Already held with another class or another set of scopes: MS_ECONFLICT,
+ *    nothing changes (release it first to move it).
+ *  - A session whose lease expired is not held: it is admitted afresh.
+ *  - A pair with a limit N already counting N live sessions: MS_ELIMIT, nothing
+ *    changes, the session is in no set, and *denial (when not NULL) holds the
+ *    first full scope in the caller's order, its limit and its count.
+ * Thread safe; processes sharing the file never over-admit together.
+ * Errors: MS_EINVAL (NULL/empty session id or scope, a name over 255 bytes,
+ * n_scopes 0 or over MS_TRACKER_MAX_SCOPES, unknown class, lease_us < 0,
+ * now_us < 0, now_us + lease_us overflowing), MS_ELIMIT, MS_ECONFLICT,
+ * MS_EBUSY (store locked past the busy timeout, or by this thread's open tick
+ * transaction), MS_EIO. On every failure the database is as it was; *denial is
+ * written only for MS_ELIMIT.
+ */
+MS_API int ms_tracker_admit(ms_tracker *t, const char *session_id, ms_session_class cls,
+                            const char *const *scopes, size_t n_scopes, int64_t lease_us, int64_t now_us,
+                            ms_denial *denial /* may be NULL */);
+
+/*
+ * ms_tracker_release - remove session_id from every set. Idempotent: a session
+ * not held is MS_OK too. *was_held (when not NULL) is 1 when the session was
+ * still in the tracker's sets, 0 when it was unknown or already released.
+ * Release takes no time argument, so a session whose lease expired but whose
+ * rows no later write has purged yet still reports 1 (its rows go either
+ * way). Thread safe.
+ * Errors: MS_EINVAL (NULL tracker, NULL/empty/over-long id), MS_EBUSY, MS_EIO;
+ * nothing changes and *was_held is untouched on failure.
+ */
+MS_API int ms_tracker_release(ms_tracker *t, const char *session_id, int *was_held /* may be NULL */);
+
+/*
+ * ms_tracker_renew - extend a held session's lease to now_us + lease_us
+ * (lease_us == 0 removes the lease: held until released). Thread safe.
+ * Errors: MS_EINVAL (bad id, lease_us < 0, now_us < 0, overflow),
+ * MS_ENOTFOUND (not held, or its lease already expired at now_us: its slot may
+ * have been given away, so admit it again), MS_EBUSY, MS_EIO. Nothing changes
+ * on failure.
+ */
+MS_API int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, int64_t now_us);
+
+/*
+ * ms_tracker_used - the number of sessions of class cls live in scope at
+ * now_us (expired leases do not count) into *used. Thread safe.
+ * Errors: MS_EINVAL (bad scope or class, NULL used), MS_EBUSY, MS_EIO; *used
+ * is untouched on failure.
+ */
+MS_API int ms_tracker_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used);
+
+/*
+ * A tick transaction: how a scheduler checks many pending sessions at once.
+ * Admits inside it see each other; ms_tracker_commit makes all of them
+ * durable at once, ms_tracker_rollback leaves no trace of any.
+ *
+ * Locking: the transaction holds the store (its handle lock and the database
+ * write lock) from begin until commit/rollback, and must be committed or
+ * rolled back by the thread that began it. Meanwhile other threads using the
+ * same store wait for it, other processes wait up to the busy timeout, and
+ * the beginning thread calling any other function on the same store gets
+ * MS_EBUSY. Keep ticks short.
+ */
+typedef struct ms_tracker_txn ms_tracker_txn;
+
+/*
+ * ms_tracker_begin - open a tick transaction into *out (BEGIN IMMEDIATE).
+ * Errors: MS_EINVAL (NULL argument), MS_EBUSY (this thread already holds the
+ * store, or another process held it past the busy timeout), MS_ENOMEM, MS_EIO.
+ * *out untouched on failure.
+ */
+MS_API int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out);
+
+/*
+ * ms_tracker_txn_admit - ms_tracker_admit inside the tick: same arguments,
+ * outcomes and errors (except MS_EBUSY for the lock, already held). It counts
+ * the sessions admitted earlier in the same tick. A failed or denied admit
+ * changes nothing and the transaction stays usable.
+ */
+MS_API int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_session_class cls,
+                                const char *const *scopes, size_t n_scopes, int64_t lease_us, int64_t now_us,
+                                ms_denial *denial /* may be NULL */);
+
+/*
+ * ms_tracker_txn_release - ms_tracker_release inside the tick (e.g. to undo
+ * one admit of the tick). Same outcomes and errors.
+ */
+MS_API int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int *was_held /* may be NULL */);
+
+/*
+ * ms_tracker_commit - commit the tick and free x (always, even on failure).
+ * Errors: MS_EINVAL (NULL), MS_EIO/MS_EBUSY when the commit fails, in which
+ * case the whole tick is rolled back.
+ */
+MS_API int ms_tracker_commit(ms_tracker_txn *x);
+
+/* ms_tracker_rollback - undo every admit of the tick and free x. NULL is a
+ * no-op. Never fails. */
+MS_API void ms_tracker_rollback(ms_tracker_txn *x);
+
+/*
+ * Reconcile: replace what the tracker holds with the host's authoritative list
+ * of live sessions (the cure for drift that Backend.AI needed a "recalculate
+ * usage" job for). The list is collected in memory — the store is not locked
+ * while you add to it — and applied in one transaction by ms_reconcile_commit.
+ *
+ *  - scope == NULL (full): afterwards the tracker holds exactly the listed
+ *    sessions with exactly their listed scopes and classes; every scope absent
+ *    from the list is emptied; a listed session held with another class is
+ *    re-admitted with the listed one.
+ *  - scope != NULL: only that scope's sets (both classes) change. A listed
+ *    session counts only if `scope` is among its scopes; its other scopes are
+ *    ignored. A listed session held with another class is MS_ECONFLICT (it
+ *    would change other scopes); a session leaving the scope's set that is then
+ *    in no set at all is forgotten.
+ * Limits are not checked: the list is the truth, even above a limit. Sessions
+ * the tracker already held keep their lease; newly added ones have none.
+ * Expired sessions are purged first (they counted nowhere already).
+ * A reconcile object is used by one thread at a time.
+ */
+typedef struct ms_reconcile ms_reconcile;
+
+/*
+ * ms_tracker_reconcile_begin - start collecting the list for `scope` (NULL:
+ * every scope) into *out; free it with ms_reconcile_commit or
+ * ms_reconcile_abort. Errors: MS_EINVAL (NULL tracker/out, bad scope name),
+ * MS_ENOMEM. *out untouched on failure.
+ */
+MS_API int ms_tracker_reconcile_begin(ms_tracker *t, const char *scope /* NULL: every scope */,
+                                      ms_reconcile **out);
+
+/*
+ * ms_reconcile_add - list one live session with its class and scopes (the
+ * strings are copied). Listing a session twice merges its scopes; listing it
+ * with two classes makes ms_reconcile_commit fail with MS_ECONFLICT.
+ * Errors: MS_EINVAL (same checks as ms_tracker_admit), MS_ENOMEM; the list is
+ * unchanged on failure.
+ */
+MS_API int ms_reconcile_add(ms_reconcile *r, const char *session_id, ms_session_class cls,
+                            const char *const *scopes, size_t n_scopes);
+
+/*
+ * ms_reconcile_commit - apply the list in one transaction and free r (always).
+ * *added / *removed (each may be NULL) receive the number of memberships — a
+ * session counted in one (scope, class) set — that count now and did not
+ * before, and that counted before and do not now. Thread safe w.r.t. other
+ * tracker calls.
+ * Errors: MS_EINVAL (NULL r, now_us < 0), MS_ECONFLICT (a session listed with
+ * two classes, or see the scoped rules above), MS_EBUSY, MS_EIO, MS_ENOMEM.
+ * Nothing changes and the outputs are untouched on failure.
+ */
+MS_API int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added /* may be NULL */,
+                               int64_t *removed /* may be NULL */);
+
+/* ms_reconcile_abort - drop the list and free r; nothing changes. NULL is a
+ * no-op. */
+MS_API void ms_reconcile_abort(ms_reconcile *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MSERVE_TRACKER_H */

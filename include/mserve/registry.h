@@ -1,0 +1,336 @@
+/*
+ * libmserve — the model-archive registry and model settings.
+ *
+ * The registry reads TorchServe / MMS model archives — .mar (zip, stored or
+ * deflate), .tar.gz / .tgz (entries under one top folder) and plain
+ * directories — and records one registration per (model name, version) in
+ * the store. Registrations and runtime overrides are persisted, so a process
+ * that reopens the store comes back to the same state with no API calls.
+ *
+ * Reading an archive. The manifest is MAR-INF/MANIFEST.json (TorchServe,
+ * MMS 1.0) or the legacy MMS 0.1 top-level MANIFEST.json, which is migrated
+ * ("Model-Name" -> name, "Service" -> handler, version "1.0"). Unknown keys
+ * are ignored; a missing modelVersion is "1.0"; the model name must match
+ * ^[A-Za-z0-9][A-Za-z0-9_.-]*$ and the version must be 1..64 printable
+ * characters without '/'. model.configFile names a TorchServe
+ * model-config.yaml, parsed as plain data (tags and anchors/aliases are
+ * refused). Registration reads only the manifest and the config entry: for
+ * a zip through its central directory, never the payload.
+ *
+ * Versions. Every model name has exactly one default version while it has
+ * any: the first version registered, until ms_registry_set_default picks
+ * another. "version NULL" in a lookup means that default version.
+ *
+ * Settings. Canonical keys and their types:
+ *   batch_size          int   >= 1     default 1
+ *   max_batch_delay_us  int   >= 0     default 100000 (100 ms)
+ *   max_queue_size      int   >= 1     default 100
+ *   request_timeout_us  int   >= 0     default 120000000 (120 s)
+ *   min_workers         int   >= 0     default 1
+ *   max_workers         int   >= 0     default 1
+ *   device              str            default "cpu"
+ * Each key resolves independently to the first level that sets it:
+ * runtime override (MS_SRC_API) > the archive (MS_SRC_ARCHIVE: its
+ * model-config.yaml, else batch keys in the manifest's "model" object) >
+ * the global config file (MS_SRC_GLOBAL: the model's version entry, then
+ * "defaults") > the built-in default (MS_SRC_DEFAULT). In archives and the
+ * global config the TorchServe names are accepted and converted: batchSize,
+ * maxBatchDelay (ms), responseTimeout (s), jobQueueSize, minWorkers,
+ * maxWorkers, deviceType. Other model-config.yaml keys (parallelType,
+ * handler: {...}, ...) are kept as strings (mappings and sequences as JSON
+ * text) and readable with ms_model_config_str under their own name.
+ * "Unset" is never a number: an unset key simply falls to the next level.
+ *
+ * Global config file (JSON, the shape of TorchServe's models= setting):
+ *   {"defaults": {"batch_size": 4, "maxBatchDelay": 50, ...},
+ *    "models": {"<name>": {"<version>": {"batchSize": 8, ...}}}}
+ * Canonical and TorchServe names are accepted; other keys (TorchServe's
+ * marName, defaultVersion, ...) are ignored with a debug log line; a known
+ * key of the wrong type or range is refused with MS_ECORRUPT naming the file
+ * and the key.
+ *
+ * Thread safety: an ms_registry may be used from several threads at once
+ * (calls serialize on the store's lock), and several processes may open
+ * registries over one database file. ms_model, ms_model_list,
+ * ms_scan_report and ms_overrides are plain values: use one from one thread
+ * at a time (concurrent readers of a const object are fine).
+ *
+ * Stability: everything in this header is stable API within major version 1.
+ */
+#ifndef MSERVE_REGISTRY_H
+#define MSERVE_REGISTRY_H
+
+#include "common.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ms_registry ms_registry;
+typedef struct ms_model ms_model;            /* snapshot of one registered version; free with ms_model_free */
+typedef struct ms_model_list ms_model_list;  /* snapshots from ms_registry_list */
+typedef struct ms_overrides ms_overrides;    /* runtime (management API) settings */
+typedef struct ms_scan_report ms_scan_report;
+
+/* Where a resolved setting came from (highest precedence last). */
+typedef enum ms_config_source {
+  MS_SRC_DEFAULT = 0, /* built-in default */
+  MS_SRC_GLOBAL = 1,  /* global config file */
+  MS_SRC_ARCHIVE = 2, /* the archive's model-config.yaml or manifest */
+  MS_SRC_API = 3      /* runtime override (ms_registry_register / _update) */
+} ms_config_source;
+
+/* The outcome of one path in a scan. */
+typedef enum ms_scan_outcome {
+  MS_SCAN_ADDED = 0,     /* a new registration */
+  MS_SCAN_UPDATED = 1,   /* the archive changed (or came back) and was re-read */
+  MS_SCAN_UNCHANGED = 2, /* same size, mtime, inode and device as recorded: skipped */
+  MS_SCAN_FAILED = 3,    /* unreadable or invalid: the status and message say why */
+  MS_SCAN_MISSING = 4    /* registered from this folder but gone; kept, marked missing */
+} ms_scan_outcome;
+
+/* Built-in materialize limits (see ms_registry_set_limits). */
+#define MS_REGISTRY_DEFAULT_MAX_ENTRIES 100000
+#define MS_REGISTRY_DEFAULT_MAX_BYTES ((int64_t)64 << 30) /* 64 GiB uncompressed */
+#define MS_REGISTRY_DEFAULT_MAX_RATIO 1000                /* uncompressed / archive size */
+
+/* ---- registry ------------------------------------------------------------ */
+
+/*
+ * ms_registry_open - open the registry kept in `store`.
+ * global_config_path (may be NULL) names the JSON global config file; it is
+ * read once, here. The registry borrows `store`: close the registry before
+ * the store. On success *out owns the registry; free it with
+ * ms_registry_close.
+ * Errors: MS_EINVAL (NULL store or out), MS_EIO (config file unreadable),
+ * MS_ECORRUPT (config file invalid: message names the file, key and, for
+ * JSON syntax errors, the byte offset), MS_ENOMEM. *out untouched on failure.
+ */
+MS_API int ms_registry_open(ms_store *store, const char *global_config_path, ms_registry **out);
+
+/* ms_registry_close - free the registry. NULL is a no-op. Not concurrently
+ * with other calls on the same registry. */
+MS_API void ms_registry_close(ms_registry *r);
+
+/*
+ * ms_registry_set_limits - limits enforced by ms_registry_materialize:
+ * max_entries (number of archive entries), max_total_bytes (sum of
+ * uncompressed sizes) and max_ratio (total uncompressed bytes divided by the
+ * archive's size on disk). Each must be >= 1. Defaults:
+ * MS_REGISTRY_DEFAULT_MAX_ENTRIES, _MAX_BYTES, _MAX_RATIO. Per handle, not
+ * persisted. Thread safe.
+ * Errors: MS_EINVAL (NULL registry, a value < 1).
+ */
+MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t max_total_bytes,
+                                  int64_t max_ratio);
+
+/*
+ * ms_registry_scan - register every archive in the folder model_store_dir
+ * (its *.mar, *.tar.gz, *.tgz files and sub-folders holding a manifest;
+ * other files and hidden names are ignored). An archive whose size, mtime,
+ * inode and device equal the recorded ones is skipped without being opened;
+ * a changed one is re-read and, when its content hash or manifest changed,
+ * updated (its overrides are kept when name and version stay the same);
+ * archives recorded from this folder that are gone are marked missing
+ * (registrations are kept, so a restored file comes back as UPDATED). A bad
+ * archive is reported and the scan goes on. All changes of one scan commit
+ * in one transaction. Scanning an unchanged folder twice changes nothing.
+ * When two files in the folder declare the same name and version, the first
+ * in name order wins and the other FAILS with MS_EEXIST.
+ * out (may be NULL) receives the report, owned by the caller (free with
+ * ms_scan_report_free), listing every archive path with its outcome.
+ * Returns MS_OK even when some archives failed; errors are for the whole
+ * scan: MS_EINVAL (NULL argument), MS_EIO (folder unreadable), MS_EBUSY,
+ * MS_ENOMEM — then nothing changed and *out is untouched.
+ */
+MS_API int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out);
+
+/*
+ * ms_registry_register - register the archive at archive_path (a .mar,
+ * .tar.gz/.tgz or a folder) with runtime overrides `ov` (may be NULL). The
+ * path is stored as given made absolute. The first version registered of a
+ * name becomes its default. out (may be NULL) receives a snapshot of the
+ * registration (free with ms_model_free).
+ * Errors: MS_EINVAL (NULL argument), MS_EIO (unreadable), MS_ECORRUPT (bad
+ * archive, manifest or config: message names the file and cause),
+ * MS_EUNSUPPORTED (not a zip, tar.gz or folder), MS_EEXIST (that name and
+ * version, or that path, is already registered), MS_EBUSY, MS_ENOMEM.
+ * Nothing changes on failure.
+ */
+MS_API int ms_registry_register(ms_registry *r, const char *archive_path, const ms_overrides *ov,
+                                ms_model **out);
+
+/*
+ * ms_registry_unregister - remove one version, or every version when
+ * version is NULL. Removing the default version while other versions remain
+ * is refused with MS_ECONFLICT (set another default first). Extracted
+ * folders are not deleted (they may be in use).
+ * Errors: MS_EINVAL, MS_ENOTFOUND (no such name or version), MS_ECONFLICT,
+ * MS_EBUSY.
+ */
+MS_API int ms_registry_unregister(ms_registry *r, const char *name, const char *version);
+
+/*
+ * ms_registry_set_default - make `version` the default version of `name`.
+ * Errors: MS_EINVAL, MS_ENOTFOUND, MS_EBUSY.
+ */
+MS_API int ms_registry_set_default(ms_registry *r, const char *name, const char *version);
+
+/*
+ * ms_registry_update - merge runtime overrides into a registration
+ * (version NULL: the default version): keys set in `ov` replace stored
+ * ones, keys cleared with ms_overrides_clear are removed, others stay.
+ * Errors: MS_EINVAL, MS_ENOTFOUND, MS_EBUSY. Nothing changes on failure.
+ */
+MS_API int ms_registry_update(ms_registry *r, const char *name, const char *version,
+                              const ms_overrides *ov);
+
+/*
+ * ms_registry_get - a snapshot of one registration (version NULL: the
+ * default version), with settings resolved now. *out is owned by the
+ * caller: free with ms_model_free.
+ * Errors: MS_EINVAL, MS_ENOTFOUND, MS_ECORRUPT (damaged row), MS_EBUSY, MS_ENOMEM.
+ */
+MS_API int ms_registry_get(ms_registry *r, const char *name, const char *version, ms_model **out);
+
+/*
+ * ms_registry_list - snapshots of every registration of `name` (NULL: of
+ * every model), ordered by name then registration order. *out is owned by
+ * the caller: free with ms_model_list_free. An empty registry gives an
+ * empty list, not an error.
+ * Errors: MS_EINVAL, MS_EBUSY, MS_ENOMEM.
+ */
+MS_API int ms_registry_list(ms_registry *r, const char *name, ms_model_list **out);
+
+/*
+ * ms_registry_materialize - extract the model's archive into
+ * <root_dir>/<content-hash>/ once and write that folder's path into
+ * path[path_len]. The archive is extracted into a temporary folder under
+ * root_dir and renamed into place, so two threads or processes racing give
+ * one complete folder; an existing folder is reused without reading the
+ * archive. A folder model is not copied: its own path is returned.
+ * Refused with MS_EUNSAFE, leaving nothing behind and writing nothing
+ * outside root_dir: absolute paths, ".." components, symbolic and hard
+ * links, device/fifo/socket entries, and archives over the limits of
+ * ms_registry_set_limits. root_dir is created when missing (not its parents).
+ * Errors: MS_EINVAL (NULL argument, path_len too small: nothing written),
+ * MS_EIO, MS_ECORRUPT (archive damaged or its content hash changed since
+ * registration: rescan), MS_EUNSAFE, MS_ENOMEM.
+ */
+MS_API int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir,
+                                   char *path, size_t path_len);
+
+/*
+ * ms_archive_inspect - read an archive without a store or registry: the
+ * snapshot has name, version, runtime, handler, content hash and settings
+ * resolved from the archive, the global config (global_config_path, may be
+ * NULL) and the defaults. ms_model_is_default gives 0. Free with
+ * ms_model_free. Thread safe.
+ * Errors: as ms_registry_register (minus MS_EEXIST/MS_EBUSY).
+ */
+MS_API int ms_archive_inspect(const char *archive_path, const char *global_config_path, ms_model **out);
+
+/* ---- runtime overrides --------------------------------------------------- */
+
+/* ms_overrides_new - an empty set of overrides; free with ms_overrides_free.
+ * Errors: MS_EINVAL, MS_ENOMEM. */
+MS_API int ms_overrides_new(ms_overrides **out);
+
+/*
+ * ms_overrides_set_int - set an integer canonical key (batch_size,
+ * max_batch_delay_us, max_queue_size, request_timeout_us, min_workers,
+ * max_workers). Errors: MS_EINVAL for an unknown key (the message lists the
+ * valid keys), a string key, or a value out of range (negative; 0 for
+ * batch_size and max_queue_size).
+ */
+MS_API int ms_overrides_set_int(ms_overrides *ov, const char *key, int64_t value);
+
+/*
+ * ms_overrides_set_str - set a string canonical key (device). The value is
+ * copied. Errors: MS_EINVAL (unknown key, integer key, NULL or empty value),
+ * MS_ENOMEM.
+ */
+MS_API int ms_overrides_set_str(ms_overrides *ov, const char *key, const char *value);
+
+/*
+ * ms_overrides_clear - mark a canonical key to be removed from the stored
+ * overrides by ms_registry_update (the setting falls back to the archive,
+ * global config or default). Errors: MS_EINVAL (unknown key).
+ */
+MS_API int ms_overrides_clear(ms_overrides *ov, const char *key);
+
+/* ms_overrides_free - NULL is a no-op. */
+MS_API void ms_overrides_free(ms_overrides *ov);
+
+/* ---- model snapshots ----------------------------------------------------- */
+
+/* Accessors. The strings belong to the snapshot and live until
+ * ms_model_free; never NULL (runtime and handler may be ""). */
+MS_API const char *ms_model_name(const ms_model *m);
+MS_API const char *ms_model_version(const ms_model *m);
+MS_API const char *ms_model_runtime(const ms_model *m);
+MS_API const char *ms_model_handler(const ms_model *m);
+/* The archive path as registered (absolute). */
+MS_API const char *ms_model_archive_path(const ms_model *m);
+/* Hex SHA-256 identifying the archive's content (see lib/registry/hash.c). */
+MS_API const char *ms_model_content_hash(const ms_model *m);
+/* 1 for the default version of its name, else 0. */
+MS_API int ms_model_is_default(const ms_model *m);
+/* 1 when the last scan found the archive gone, else 0. */
+MS_API int ms_model_is_missing(const ms_model *m);
+
+/*
+ * ms_model_config_int - the resolved value of an integer canonical key and
+ * (source may be NULL) where it came from. Canonical keys always resolve
+ * (they have defaults).
+ * Errors: MS_EINVAL (NULL argument, or a string key), MS_ENOTFOUND (a key
+ * that is neither canonical nor present). Outputs untouched on failure.
+ */
+MS_API int ms_model_config_int(const ms_model *m, const char *key, int64_t *value,
+                               ms_config_source *source);
+
+/*
+ * ms_model_config_str - the resolved value of the string canonical key
+ * "device", or of any other key of the archive's model-config.yaml under its
+ * own name (scalars as written, mappings/sequences as JSON text; source
+ * MS_SRC_ARCHIVE). The string belongs to the snapshot.
+ * Errors: MS_EINVAL (NULL argument, or an integer canonical key),
+ * MS_ENOTFOUND (not set anywhere). Outputs untouched on failure.
+ */
+MS_API int ms_model_config_str(const ms_model *m, const char *key, const char **value,
+                               ms_config_source *source);
+
+/* ms_model_free - NULL is a no-op. */
+MS_API void ms_model_free(ms_model *m);
+
+/* ms_model_list_count - number of snapshots; 0 for NULL. */
+MS_API size_t ms_model_list_count(const ms_model_list *l);
+/* ms_model_list_get - the i-th snapshot, owned by the list; NULL when i is
+ * out of range. */
+MS_API const ms_model *ms_model_list_get(const ms_model_list *l, size_t i);
+/* ms_model_list_free - frees the list and its snapshots. NULL is a no-op. */
+MS_API void ms_model_list_free(ms_model_list *l);
+
+/* ---- scan reports -------------------------------------------------------- */
+
+/* Number of entries with `outcome`; 0 for NULL. */
+MS_API size_t ms_scan_report_count(const ms_scan_report *rep, ms_scan_outcome outcome);
+/* Number of entries; 0 for NULL. */
+MS_API size_t ms_scan_report_size(const ms_scan_report *rep);
+/*
+ * ms_scan_report_entry - entry i: the archive path, its outcome, the status
+ * (MS_OK unless FAILED) and a message (the reason: error text for FAILED,
+ * "name version" for others). Each output may be NULL. Strings belong to
+ * the report. Errors: MS_EINVAL (NULL rep, i out of range).
+ */
+MS_API int ms_scan_report_entry(const ms_scan_report *rep, size_t i, const char **path,
+                                ms_scan_outcome *outcome, int *status, const char **message);
+/* ms_scan_report_free - NULL is a no-op. */
+MS_API void ms_scan_report_free(ms_scan_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MSERVE_REGISTRY_H */

@@ -1,0 +1,39 @@
+/* Internal: MAR-INF/MANIFEST.json (TorchServe, MMS 1.0) and the legacy MMS
+ * 0.1 MANIFEST.json.
+ *
+ * Fuzz entry point: ms__manifest_parse + ms__manifest_free. */
+#ifndef MS_REGISTRY_MANIFEST_H
+#define MS_REGISTRY_MANIFEST_H
+
+#include <stddef.h>
+
+#include "settings.h"
+
+typedef struct ms__manifest {
+  char *name;        /* model.modelName; matches ^[A-Za-z0-9][A-Za-z0-9_.-]*$ */
+  char *version;     /* model.modelVersion, "1.0" when absent */
+  char *runtime;     /* top-level runtime, "" when absent */
+  char *handler;     /* model.handler ("" when absent) */
+  char *config_file; /* model.configFile, or NULL */
+  int legacy;        /* 1 for an MMS 0.1 manifest */
+  ms__settings batch;/* batchSize/maxBatchDelay/... found in the "model" object */
+} ms__manifest;
+
+/* 1 when `name` is a valid model name. */
+int ms__model_name_valid(const char *name);
+/* 1 when `version` is a valid version string (1..64 printable, no '/'). */
+int ms__model_version_valid(const char *version);
+
+/*
+ * ms__manifest_parse - parse a manifest held in json[len] (need not be
+ * NUL-terminated). A document with a "Model" object or a
+ * "Model-Archive-Version" key is read as MMS 0.1 and migrated. `origin`
+ * names the file in messages. On success *out owns its strings
+ * (ms__manifest_free). Errors: MS_ECORRUPT (invalid JSON with its byte
+ * offset, wrong field types, missing or invalid model name), MS_ENOMEM.
+ * *out untouched on failure.
+ */
+int ms__manifest_parse(const char *json, size_t len, const char *origin, ms__manifest *out);
+void ms__manifest_free(ms__manifest *m);
+
+#endif

@@ -77,7 +77,8 @@ const char *tb_sqlite_version(void);
 int tb_redis_backend(const char *server_bin, const char *dir, int aof, tb_backend *out);
 void tb_redis_backend_free(tb_backend *b);
 const char *tb_redis_version(const tb_backend *b);
-/* Kill every server this process started (async-signal-safe). */
+/* Kill every server this process started (async-signal-safe; registered
+ * with atexit by the first tb_redis_backend; call it from signal handlers). */
 void tb_redis_kill_all(void);
 /* redis-server found on PATH (or as given)? Fills `path` when found. */
 int tb_redis_find(const char *name, char *path, size_t path_len);
@@ -98,5 +99,7 @@ int tb_run_single(const tb_backend *b, double seconds, tb_result *r);
 int tb_run_ticks(const tb_backend *b, double seconds, tb_result *r);
 /* W3 / W4: `procs` processes (1 = this one) of `threads` threads each. */
 int tb_run_workers(const tb_backend *b, int procs, int threads, double seconds, tb_result *r);
+/* Kill and reap W4's worker processes (async-signal-safe; for handlers). */
+void tb_workers_kill_all(void);
 
 #endif

@@ -3,8 +3,9 @@
  * idempotent admission Lua script called through hiredis with EVALSHA.
  *
  * The benchmark starts its own redis-server on a free 127.0.0.1 port as a
- * child process and kills it on every exit path (normal end, error exit,
- * SIGINT/SIGTERM, and PR_SET_PDEATHSIG should this process die abruptly). */
+ * child process and kills it on every exit path: normal end and error exits
+ * (atexit), SIGINT/SIGTERM/SIGHUP (the program's handler calls
+ * tb_redis_kill_all), and PR_SET_PDEATHSIG should this process die abruptly. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -108,21 +109,12 @@ void tb_redis_kill_all(void) {
   }
 }
 
-static void on_signal(int sig) {
-  tb_redis_kill_all();
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
 static void remember(pid_t pid) {
   static int hooked;
   if (!hooked) {
     hooked = 1;
     g_owner = getpid();
-    atexit(tb_redis_kill_all);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    atexit(tb_redis_kill_all); /* signals: the program's handler calls it */
   }
   for (int i = 0; i < MAX_SERVERS; i++)
     if (g_servers[i] <= 0) {

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +18,21 @@
 #include "tracker_bench.h"
 
 void tb_result_free(tb_result *r) { tb_samples_free(&r->lat); }
+
+/* Worker processes alive now, so a signal handler can kill and reap them. */
+#define MAX_PROCS 64
+static volatile pid_t g_workers[MAX_PROCS];
+
+void tb_workers_kill_all(void) {
+  for (int i = 0; i < MAX_PROCS; i++) {
+    pid_t p = g_workers[i];
+    if (p > 0) {
+      kill(p, SIGKILL);
+      waitpid(p, NULL, 0);
+      g_workers[i] = 0;
+    }
+  }
+}
 
 /* The scopes of session i of a worker: spread over TB_USERS users. */
 static void scopes_of(unsigned worker, uint64_t i, char kp[32], char user[32]) {
@@ -227,6 +244,8 @@ static int run_procs(const tb_backend *b, int procs, int threads, double seconds
       break;
     }
     if (pid == 0) {
+      /* An interrupted benchmark takes its workers with it. */
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       close(go[1]);
       close(out[0]);
       close(ready[0]);
@@ -238,6 +257,7 @@ static int run_procs(const tb_backend *b, int procs, int threads, double seconds
     }
     close(out[1]);
     close(ready[1]);
+    if (started < MAX_PROCS) g_workers[started] = pid;
     pids[started] = pid;
     outs[started] = out[0];
     readys[started] = ready[0];
@@ -284,6 +304,7 @@ static int run_procs(const tb_backend *b, int procs, int threads, double seconds
     while (waitpid(pids[i], &ws_status, 0) < 0 && errno == EINTR) {
     }
     if (!WIFEXITED(ws_status) || WEXITSTATUS(ws_status) != 0) st = -1;
+    if (i < MAX_PROCS) g_workers[i] = 0;
   }
   if (!st) st = collect(ws, nw, r);
   for (int i = 0; ws && i < procs * threads; i++) tb_samples_free(&ws[i].lat);
@@ -297,6 +318,7 @@ static int run_procs(const tb_backend *b, int procs, int threads, double seconds
 
 int tb_run_workers(const tb_backend *b, int procs, int threads, double seconds, tb_result *r) {
   memset(r, 0, sizeof *r);
+  if (procs < 1 || procs > MAX_PROCS || threads < 1) return -1;
   if (b->reset(b->ctx)) return -1;
   if (procs > 1) return run_procs(b, procs, threads, seconds, r);
   worker *ws = calloc((size_t)threads, sizeof *ws);

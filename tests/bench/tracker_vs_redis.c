@@ -17,6 +17,7 @@
  * taken between medians. Prints a table and writes every raw run to JSON. */
 #include <cjson/cJSON.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,17 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
  * servers are registered later), so the servers are gone first. */
 static void cleanup_tmpdir(void) {
   if (getpid() == g_main_pid && g_tmpdir[0]) nftw(g_tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Interrupted: no server and no scratch folder may outlive the run. nftw is
+ * not async-signal-safe, but the process dies right after, so the worst case
+ * is a folder left behind. */
+static void on_signal(int sig) {
+  tb_workers_kill_all();
+  tb_redis_kill_all();
+  cleanup_tmpdir();
+  signal(sig, SIG_DFL);
+  raise(sig);
 }
 
 static int make_tmpdir(void) {
@@ -371,6 +383,11 @@ int main(int argc, char **argv) {
   }
   g_main_pid = getpid();
   if (make_tmpdir()) return 1;
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  signal(SIGHUP, on_signal);
+  /* A closed stdout (| head) must not kill the run before it cleans up. */
+  signal(SIGPIPE, SIG_IGN);
 
   tb_backend bs[MAX_BACKENDS];
   int nb = 0;

@@ -30,8 +30,8 @@ typedef struct ms__stat {
   int64_t size, mtime_ns, ino, dev;
 } ms__stat;
 
-/* The archive's format from its name and kind: a folder, *.mar/*.zip,
- * *.tar.gz/*.tgz. Returns -1 (and MS_EUNSUPPORTED message) otherwise. */
+/* The archive's format from its name and kind: a folder, .mar or .zip,
+ * .tar.gz or .tgz. Returns -1 (and MS_EUNSUPPORTED message) otherwise. */
 int ms__archive_format_of(const char *path, int is_dir);
 
 /* Stat identity of an archive (for a folder: of its manifest file). */

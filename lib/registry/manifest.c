@@ -1,0 +1,129 @@
+/* MAR-INF/MANIFEST.json (TorchServe, MMS 1.0) and the legacy MMS 0.1
+ * MANIFEST.json, migrated to the same fields. */
+#include "manifest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/text.h"
+#include "jsonpos.h"
+#include "mserve/common.h"
+
+int ms__model_name_valid(const char *name) {
+  if (!name) return 0;
+  size_t n = strlen(name);
+  if (n == 0 || n > 255) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return 0;
+  }
+  return 1;
+}
+
+int ms__model_version_valid(const char *version) {
+  if (!version) return 0;
+  size_t n = strlen(version);
+  if (n == 0 || n > 64) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)version[i];
+    if (c <= 0x20 || c >= 0x7f || c == '/' || c == '\\') return 0;
+  }
+  return 1;
+}
+
+void ms__manifest_free(ms__manifest *m) {
+  if (!m) return;
+  free(m->name);
+  free(m->version);
+  free(m->runtime);
+  free(m->handler);
+  free(m->config_file);
+  ms__settings_free(&m->batch);
+  memset(m, 0, sizeof *m);
+}
+
+/* Optional string field: absent gives `def` (may be NULL), present must be a string. */
+static int opt_string(const cJSON *obj, const char *key, const char *def, const char *what,
+                      const char *field, char **out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!v || cJSON_IsNull(v)) {
+    if (!def) return MS_OK;
+    return (*out = ms__strdup(def)) ? MS_OK : MS_ENOMEM;
+  }
+  if (!cJSON_IsString(v))
+    return ms__fail(MS_ECORRUPT, "%s: field '%s' must be a string", what, field);
+  return (*out = ms__strdup(v->valuestring)) ? MS_OK : MS_ENOMEM;
+}
+
+static int parse_legacy(const cJSON *root, const char *what, ms__manifest *m) {
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "Model");
+  if (!cJSON_IsObject(model))
+    return ms__fail(MS_ECORRUPT, "%s: MMS 0.1 manifest without a \"Model\" object", what);
+  int st;
+  if ((st = opt_string(model, "Model-Name", NULL, what, "Model.Model-Name", &m->name))) return st;
+  if (!m->name) return ms__fail(MS_ECORRUPT, "%s: missing field 'Model.Model-Name'", what);
+  if ((st = opt_string(model, "Service", "", what, "Model.Service", &m->handler))) return st;
+  /* MMS 0.1 archives had no model version and ran Python services. */
+  if (!(m->version = ms__strdup("1.0")) || !(m->runtime = ms__strdup("python"))) return MS_ENOMEM;
+  m->legacy = 1;
+  return MS_OK;
+}
+
+static int parse_current(const cJSON *root, const char *what, ms__manifest *m) {
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+  if (!model) return ms__fail(MS_ECORRUPT, "%s: missing the \"model\" object", what);
+  if (!cJSON_IsObject(model)) return ms__fail(MS_ECORRUPT, "%s: field 'model' must be an object", what);
+  int st;
+  if ((st = opt_string(model, "modelName", NULL, what, "model.modelName", &m->name))) return st;
+  if (!m->name) return ms__fail(MS_ECORRUPT, "%s: missing field 'model.modelName'", what);
+  if ((st = opt_string(model, "modelVersion", "1.0", what, "model.modelVersion", &m->version))) return st;
+  if ((st = opt_string(model, "handler", "", what, "model.handler", &m->handler))) return st;
+  if ((st = opt_string(model, "configFile", NULL, what, "model.configFile", &m->config_file))) return st;
+  if ((st = opt_string(root, "runtime", "", what, "runtime", &m->runtime))) return st;
+  /* Batch settings in the manifest (the MMS issue's proposal). */
+  char w[700];
+  snprintf(w, sizeof w, "%s: model", what);
+  for (const cJSON *it = model->child; it; it = it->next) {
+    st = ms__settings_set_json(&m->batch, it->string, it, w);
+    if (st != MS_OK && st != 1) return st;
+  }
+  if (m->config_file && (!m->config_file[0] || m->config_file[0] == '/' || strstr(m->config_file, "..")))
+    return ms__fail(MS_ECORRUPT, "%s: model.configFile '%s' is not a relative path inside the archive", what,
+                    m->config_file);
+  return MS_OK;
+}
+
+int ms__manifest_parse(const char *json, size_t len, const char *origin, ms__manifest *out) {
+  if (!origin || !out) return ms__fail(MS_EINVAL, "manifest: NULL argument");
+  char what[600];
+  snprintf(what, sizeof what, "manifest '%s'", origin);
+  int st = MS_OK;
+  cJSON *root = ms__json_parse(json, len, what, &st);
+  if (!root) return st;
+  ms__manifest m;
+  memset(&m, 0, sizeof m);
+  if (!cJSON_IsObject(root)) {
+    st = ms__fail(MS_ECORRUPT, "%s: the top level must be a JSON object", what);
+  } else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "Model")) ||
+             cJSON_GetObjectItemCaseSensitive(root, "Model-Archive-Version")) {
+    st = parse_legacy(root, what, &m);
+  } else {
+    st = parse_current(root, what, &m);
+  }
+  cJSON_Delete(root);
+  if (!st && !ms__model_name_valid(m.name))
+    st = ms__fail(MS_ECORRUPT, "%s: model name '%s' does not match ^[A-Za-z0-9][A-Za-z0-9_.-]*$", what,
+                  m.name);
+  if (!st && !ms__model_version_valid(m.version))
+    st = ms__fail(MS_ECORRUPT, "%s: model version '%s' is not 1-64 printable characters without '/'", what,
+                  m.version);
+  if (st) {
+    ms__manifest_free(&m);
+    return st == MS_ENOMEM ? ms__fail(MS_ENOMEM, "%s: out of memory", what) : st;
+  }
+  *out = m;
+  return MS_OK;
+}

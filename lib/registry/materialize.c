@@ -1,0 +1,282 @@
+/* Extracting an archive once into <root>/<content-hash>/.
+ *
+ * Safety: every entry is checked before anything is written for it —
+ * absolute paths, ".." components, symbolic and hard links, and anything but
+ * regular files and folders are refused — and files are created with
+ * openat() relative to a fresh temporary folder, one component at a time
+ * with O_NOFOLLOW and O_EXCL, so nothing can land outside it. Entry count,
+ * total bytes and the ratio of total bytes to the archive's size are
+ * counted as data is written (declared sizes can lie). The temporary folder
+ * is renamed into place only when complete; losing a race to another
+ * process is success (its folder is used) and ours is removed. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/text.h"
+#include "registry_internal.h"
+
+#define MAX_COMPONENTS 128
+
+typedef struct limits {
+  int64_t entries, bytes, ratio, archive_size;
+} limits;
+
+typedef struct xstate {
+  const char *origin;
+  int dfd;       /* the temporary folder */
+  int format;
+  char *top;     /* tar.gz top folder to strip, or NULL */
+  int top_known;
+  int64_t n_entries, total;
+  limits lim;
+} xstate;
+
+/* Split `name` into safe components (into buf, NUL-separated). Returns the
+ * count, or -1 with MS_EUNSAFE set. */
+static int split_safe(const xstate *x, const char *name, char *buf, size_t cap, const char **comp) {
+  if (name[0] == '/')
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' has an absolute path", x->origin, name), -1;
+  if (strlen(name) >= cap)
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry name longer than %zu bytes", x->origin, cap - 1), -1;
+  memcpy(buf, name, strlen(name) + 1);
+  int n = 0;
+  char *save = NULL;
+  for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+    if (strcmp(c, ".") == 0) continue;
+    if (strcmp(c, "..") == 0)
+      return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' escapes the extraction root ('..')", x->origin, name), -1;
+    if (n == MAX_COMPONENTS)
+      return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' is nested deeper than %d", x->origin, name,
+                      MAX_COMPONENTS), -1;
+    comp[n++] = c;
+  }
+  return n;
+}
+
+/* Open (creating) the folder comp[0..n) under dfd into *out. A component
+ * that exists as something else than a folder is refused (O_NOFOLLOW). */
+static int open_dirs(const xstate *x, const char *name, const char **comp, int n, int *out) {
+  int cur = dup(x->dfd);
+  if (cur < 0) return ms__fail(MS_EIO, "archive '%s': %s", x->origin, strerror(errno));
+  for (int i = 0; i < n; i++) {
+    if (mkdirat(cur, comp[i], 0755) != 0 && errno != EEXIST) {
+      int err = errno;
+      close(cur);
+      return ms__fail(MS_EIO, "archive '%s': entry '%s': cannot create folder: %s", x->origin, name, strerror(err));
+    }
+    int next = openat(cur, comp[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(cur);
+    if (next < 0)
+      return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s': '%s' is not a folder", x->origin, name, comp[i]);
+    cur = next;
+  }
+  *out = cur;
+  return MS_OK;
+}
+
+static int check_size(const xstate *x, const char *name) {
+  if (x->total > x->lim.bytes)
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' takes the extracted size past the limit of %lld bytes",
+                    x->origin, name, (long long)x->lim.bytes);
+  int64_t base = x->lim.archive_size > 0 ? x->lim.archive_size : 1;
+  if (x->total / base >= x->lim.ratio && x->total > base * x->lim.ratio)
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' takes the compression ratio past the limit of %lld",
+                    x->origin, name, (long long)x->lim.ratio);
+  return MS_OK;
+}
+
+static int write_file(struct archive *a, xstate *x, const char *name, int dirfd, const char *leaf) {
+  int fd = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return ms__fail(errno == EEXIST ? MS_ECORRUPT : MS_EIO, "archive '%s': entry '%s': %s", x->origin, name,
+                    errno == EEXIST ? "duplicate entry" : strerror(errno));
+  int st = MS_OK;
+  for (;;) {
+    const void *buf;
+    size_t size;
+    la_int64_t off;
+    int r = archive_read_data_block(a, &buf, &size, &off);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+      st = ms__fail(MS_ECORRUPT, "archive '%s': entry '%s': %s", x->origin, name,
+                    archive_error_string(a) ? archive_error_string(a) : "damaged data");
+      break;
+    }
+    x->total += (int64_t)size;
+    if ((st = check_size(x, name))) break;
+    const char *p = buf;
+    while (size) {
+      ssize_t w = pwrite(fd, p, size, (off_t)off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        st = ms__fail(MS_EIO, "archive '%s': entry '%s': write failed: %s", x->origin, name, strerror(errno));
+        break;
+      }
+      p += w;
+      size -= (size_t)w;
+      off += w;
+    }
+    if (st) break;
+  }
+  if (close(fd) != 0 && !st) st = ms__fail(MS_EIO, "archive '%s': entry '%s': %s", x->origin, name, strerror(errno));
+  return st;
+}
+
+static int extract_entry(struct archive *a, struct archive_entry *e, xstate *x) {
+  const char *name = archive_entry_pathname(e);
+  if (!name || !*name) return ms__fail(MS_ECORRUPT, "archive '%s': entry without a name", x->origin);
+  if (++x->n_entries > x->lim.entries)
+    return ms__fail(MS_EUNSAFE, "archive '%s': more than %lld entries", x->origin, (long long)x->lim.entries);
+  if (archive_entry_hardlink(e))
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' is a hard link", x->origin, name);
+  unsigned type = (unsigned)archive_entry_filetype(e);
+  if (type == AE_IFLNK || archive_entry_symlink(e))
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' is a symbolic link", x->origin, name);
+  if (type != AE_IFREG && type != AE_IFDIR)
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' is a device, fifo or socket", x->origin, name);
+  char buf[4096];
+  const char *comp[MAX_COMPONENTS];
+  int n = split_safe(x, name, buf, sizeof buf, comp);
+  if (n < 0) return MS_EUNSAFE;
+  if (x->format == MS__FMT_TGZ && n > 0) {
+    /* A tar.gz keeps its files under one top folder: strip it. */
+    if (!x->top_known) {
+      x->top_known = 1;
+      if ((n > 1 || type == AE_IFDIR) && strcmp(comp[0], "MAR-INF") != 0 && !(x->top = ms__strdup(comp[0])))
+        return MS_ENOMEM;
+    }
+    if (x->top) {
+      if (strcmp(comp[0], x->top) != 0)
+        return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s' is outside the top folder '%s/'", x->origin, name,
+                        x->top);
+      memmove(comp, comp + 1, (size_t)(n - 1) * sizeof *comp);
+      n--;
+    }
+  }
+  if (n == 0) return MS_OK; /* the root itself */
+  if (archive_entry_size_is_set(e) && archive_entry_size(e) > x->lim.bytes - x->total)
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' declares %lld bytes, past the limit of %lld", x->origin, name,
+                    (long long)archive_entry_size(e), (long long)x->lim.bytes);
+  int parent = -1;
+  int st = open_dirs(x, name, comp, type == AE_IFDIR ? n : n - 1, &parent);
+  if (st) return st;
+  st = type == AE_IFDIR ? MS_OK : write_file(a, x, name, parent, comp[n - 1]);
+  close(parent);
+  return st;
+}
+
+static int extract(ms_registry *r, const ms_model *m, const char *tmp, int64_t archive_size) {
+  xstate x;
+  memset(&x, 0, sizeof x);
+  x.origin = m->path;
+  x.format = m->format;
+  x.lim.entries = atomic_load(&r->max_entries);
+  x.lim.bytes = atomic_load(&r->max_bytes);
+  x.lim.ratio = atomic_load(&r->max_ratio);
+  x.lim.archive_size = archive_size;
+  x.dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (x.dfd < 0) return ms__fail(MS_EIO, "materialize: cannot open '%s': %s", tmp, strerror(errno));
+  struct archive *a = archive_read_new();
+  int st = MS_OK;
+  if (!a) st = ms__fail(MS_ENOMEM, "materialize: out of memory");
+  if (!st) {
+    if (m->format == MS__FMT_ZIP) archive_read_support_format_zip_seekable(a);
+    else {
+      archive_read_support_filter_gzip(a);
+      archive_read_support_format_tar(a);
+    }
+    if (archive_read_open_filename(a, m->path, 1 << 16) != ARCHIVE_OK)
+      st = ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
+                    archive_error_string(a) ? archive_error_string(a) : "unreadable");
+  }
+  struct archive_entry *e;
+  int rc = ARCHIVE_EOF;
+  while (!st && ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN))
+    st = extract_entry(a, e, &x);
+  if (!st && rc != ARCHIVE_EOF)
+    st = ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
+                  archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+  if (a) archive_read_free(a);
+  free(x.top);
+  close(x.dfd);
+  return st;
+}
+
+int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir, char *path, size_t path_len) {
+  if (!r || !m || !root_dir || !*root_dir || !path) return ms__fail(MS_EINVAL, "materialize: NULL argument");
+  if (m->format == MS__FMT_DIR) {
+    /* A folder model is used where it is. */
+    if (strlen(m->path) + 1 > path_len)
+      return ms__fail(MS_EINVAL, "materialize: path buffer of %zu bytes is too small for '%s'", path_len, m->path);
+    ms__strlcpy(path, m->path, path_len);
+    return MS_OK;
+  }
+  size_t need = strlen(root_dir) + 1 + strlen(m->hash) + 1;
+  if (need > path_len)
+    return ms__fail(MS_EINVAL, "materialize: path buffer of %zu bytes is too small (%zu needed)", path_len, need);
+  if (strlen(m->hash) != 64) return ms__fail(MS_EINVAL, "materialize: model '%s' has no content hash", m->name);
+  char *target = malloc(need);
+  if (!target) return ms__fail(MS_ENOMEM, "materialize: out of memory");
+  snprintf(target, need, "%s/%s", root_dir, m->hash);
+  int st = MS_OK;
+  struct stat sb;
+  if (mkdir(root_dir, 0755) != 0 && errno != EEXIST)
+    st = ms__fail(MS_EIO, "materialize: cannot create root '%s': %s", root_dir, strerror(errno));
+  else if (stat(root_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    st = ms__fail(MS_EIO, "materialize: root '%s' is not a folder", root_dir);
+  if (!st && stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) goto found; /* extracted before */
+  if (st) goto done;
+
+  /* The archive must still be what was registered. */
+  ms__archive_meta meta;
+  if ((st = ms__archive_read_path(m->path, m->format, &meta))) goto done;
+  int same = strcmp(meta.hash, m->hash) == 0;
+  ms__archive_meta_free(&meta);
+  if (!same) {
+    st = ms__fail(MS_ECORRUPT, "archive '%s': content changed since it was registered; scan or register it again",
+                  m->path);
+    goto done;
+  }
+  if (stat(m->path, &sb) != 0) {
+    st = ms__fail(MS_EIO, "archive '%s': %s", m->path, strerror(errno));
+    goto done;
+  }
+  size_t tlen = strlen(root_dir) + 64;
+  char *tmp = malloc(tlen);
+  if (!tmp) {
+    st = ms__fail(MS_ENOMEM, "materialize: out of memory");
+    goto done;
+  }
+  snprintf(tmp, tlen, "%s/.tmp-%.16s-XXXXXX", root_dir, m->hash);
+  if (!mkdtemp(tmp)) {
+    st = ms__fail(MS_EIO, "materialize: cannot create a folder in '%s': %s", root_dir, strerror(errno));
+    free(tmp);
+    goto done;
+  }
+  if ((st = extract(r, m, tmp, (int64_t)sb.st_size))) {
+    ms__rmtree(tmp);
+    free(tmp);
+    goto done;
+  }
+  if (rename(tmp, target) != 0) {
+    int err = errno;
+    ms__rmtree(tmp);
+    if (!((err == EEXIST || err == ENOTEMPTY) && stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)))
+      st = ms__fail(MS_EIO, "materialize: cannot rename into '%s': %s", target, strerror(err));
+  }
+  free(tmp);
+  if (st) goto done;
+found:
+  ms__strlcpy(path, target, path_len);
+done:
+  free(target);
+  return st;
+}

@@ -1,0 +1,152 @@
+/* Shared output of the registry CLIs: one place decides how a setting and its
+ * source look, so mserve-archive and mserve-registry never disagree. */
+#include "model_print.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const model_setting_keys[] = {"batch_size", "max_batch_delay_us", "max_queue_size", "request_timeout_us",
+                                          "min_workers", "max_workers", "device", NULL};
+
+const char *model_source_name(ms_config_source src) {
+  switch (src) {
+    case MS_SRC_DEFAULT: return "default";
+    case MS_SRC_GLOBAL: return "global";
+    case MS_SRC_ARCHIVE: return "archive";
+    case MS_SRC_API: return "api";
+  }
+  return "unknown";
+}
+
+static int is_str_key(const char *key) { return strcmp(key, "device") == 0; }
+
+void model_print_text(FILE *out, const ms_model *m, const char *indent) {
+  fprintf(out, "%s%s %s%s%s\n", indent, ms_model_name(m), ms_model_version(m),
+          ms_model_is_default(m) ? " (default)" : "", ms_model_is_missing(m) ? " (MISSING)" : "");
+  fprintf(out, "%s  runtime   %s\n", indent, ms_model_runtime(m));
+  fprintf(out, "%s  handler   %s\n", indent, ms_model_handler(m));
+  if (*ms_model_archive_path(m)) fprintf(out, "%s  archive   %s\n", indent, ms_model_archive_path(m));
+  fprintf(out, "%s  sha256    %s\n", indent, ms_model_content_hash(m));
+  fprintf(out, "%s  settings  (value, source)\n", indent);
+  for (size_t i = 0; model_setting_keys[i]; i++) {
+    const char *key = model_setting_keys[i];
+    ms_config_source src = MS_SRC_DEFAULT;
+    if (is_str_key(key)) {
+      const char *v = NULL;
+      int st = ms_model_config_str(m, key, &v, &src);
+      if (st == MS_OK)
+        fprintf(out, "%s    %-20s %-12s %s\n", indent, key, v, model_source_name(src));
+      else
+        fprintf(out, "%s    %-20s %-12s %s\n", indent, key, "(unset)", "-");
+    } else {
+      int64_t v = 0;
+      int st = ms_model_config_int(m, key, &v, &src);
+      if (st == MS_OK)
+        fprintf(out, "%s    %-20s %-12lld %s\n", indent, key, (long long)v, model_source_name(src));
+      else
+        fprintf(out, "%s    %-20s %-12s %s\n", indent, key, "(unset)", "-");
+    }
+  }
+}
+
+cJSON *model_to_json(const ms_model *m) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *settings = cJSON_CreateObject();
+  if (!o || !settings) {
+    cJSON_Delete(o);
+    cJSON_Delete(settings);
+    return NULL;
+  }
+  cJSON_AddStringToObject(o, "name", ms_model_name(m));
+  cJSON_AddStringToObject(o, "version", ms_model_version(m));
+  cJSON_AddStringToObject(o, "runtime", ms_model_runtime(m));
+  cJSON_AddStringToObject(o, "handler", ms_model_handler(m));
+  cJSON_AddStringToObject(o, "archive", ms_model_archive_path(m));
+  cJSON_AddStringToObject(o, "content_hash", ms_model_content_hash(m));
+  cJSON_AddBoolToObject(o, "default", ms_model_is_default(m));
+  cJSON_AddBoolToObject(o, "missing", ms_model_is_missing(m));
+  cJSON_AddItemToObject(o, "settings", settings);
+  for (size_t i = 0; model_setting_keys[i]; i++) {
+    const char *key = model_setting_keys[i];
+    ms_config_source src = MS_SRC_DEFAULT;
+    cJSON *s = cJSON_CreateObject();
+    if (!s) break;
+    int st;
+    if (is_str_key(key)) {
+      const char *v = NULL;
+      st = ms_model_config_str(m, key, &v, &src);
+      if (st == MS_OK) cJSON_AddStringToObject(s, "value", v);
+    } else {
+      int64_t v = 0;
+      st = ms_model_config_int(m, key, &v, &src);
+      if (st == MS_OK) cJSON_AddNumberToObject(s, "value", (double)v);
+    }
+    if (st == MS_OK)
+      cJSON_AddStringToObject(s, "source", model_source_name(src));
+    else
+      cJSON_AddNullToObject(s, "value");
+    cJSON_AddItemToObject(settings, key, s);
+  }
+  return o;
+}
+
+int status_exit_code(int status) {
+  switch (status) {
+    case MS_OK: return 0;
+    case MS_ENOTFOUND:
+    case MS_EEXIST:
+    case MS_ELIMIT:
+    case MS_ECORRUPT:
+    case MS_EUNSAFE:
+    case MS_EUNSUPPORTED:
+    case MS_ECONFLICT: return EXIT_BAD;
+    default: return EXIT_USAGE; /* EINVAL (usage), EIO, ENOMEM, EBUSY, EINTERNAL ... */
+  }
+}
+
+int report_failure_msg(const char *tool, int json, int status, const char *message) {
+  int code = status_exit_code(status);
+  fprintf(stderr, "%s: %s: %s\n", tool, ms_status_name(status), message);
+  if (json) {
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+      cJSON_AddBoolToObject(o, "ok", 0);
+      cJSON_AddStringToObject(o, "status", ms_status_name(status));
+      cJSON_AddNumberToObject(o, "code", code);
+      cJSON_AddStringToObject(o, "message", message);
+      char *txt = cJSON_PrintUnformatted(o);
+      if (txt) printf("%s\n", txt);
+      cJSON_free(txt);
+      cJSON_Delete(o);
+    }
+  }
+  return code;
+}
+
+int report_failure(const char *tool, int json, const char *what, int status) {
+  char msg[2048];
+  snprintf(msg, sizeof msg, "%s: %s", what, ms_errmsg());
+  return report_failure_msg(tool, json, status, msg);
+}
+
+int print_json(cJSON *obj) {
+  if (!obj) return EXIT_USAGE;
+  cJSON_AddBoolToObject(obj, "ok", 1);
+  char *txt = cJSON_PrintUnformatted(obj);
+  cJSON_Delete(obj);
+  if (!txt) return EXIT_USAGE;
+  printf("%s\n", txt);
+  cJSON_free(txt);
+  return 0;
+}
+
+int parse_int_arg(const char *s, long long *out) {
+  if (!s || !*s) return -1;
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || *end || v < 0) return -1;
+  *out = v;
+  return 0;
+}

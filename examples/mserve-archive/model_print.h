@@ -1,0 +1,44 @@
+/* Output helpers shared by mserve-archive and mserve-registry: a model
+ * snapshot as text or JSON, errors, and the exit-code convention
+ * (0 ok, 1 the thing asked about is bad/denied/not found, 2 usage or system). */
+#ifndef MSERVE_EXAMPLES_MODEL_PRINT_H
+#define MSERVE_EXAMPLES_MODEL_PRINT_H
+
+#include <cjson/cJSON.h>
+#include <mserve.h>
+#include <mserve/registry.h>
+#include <stdio.h>
+
+enum { EXIT_BAD = 1, EXIT_USAGE = 2 };
+
+/* The canonical setting keys, NULL-terminated, in display order. */
+extern const char *const model_setting_keys[];
+
+/* "default", "global", "archive", "api". */
+const char *model_source_name(ms_config_source src);
+
+/* Human-readable: identity, then one line per setting with its source. */
+void model_print_text(FILE *out, const ms_model *m, const char *indent);
+
+/* {"name","version","runtime","handler","archive","content_hash","default",
+ *  "missing","settings":{key:{"value":..,"source":".."}}}; NULL on ENOMEM. */
+cJSON *model_to_json(const ms_model *m);
+
+/* Exit code for a failed libmserve call. */
+int status_exit_code(int status);
+
+/* Report a failed call: "<tool>: <what>: MS_X: <errmsg>" on stderr and, with
+ * json, {"ok":false,"status":"MS_X","code":n,"message":".."} on stdout.
+ * Returns the exit code. */
+int report_failure(const char *tool, int json, const char *what, int status);
+
+/* Same for a failure found by the tool itself (message already formatted). */
+int report_failure_msg(const char *tool, int json, int status, const char *message);
+
+/* Print obj (adding "ok": true) as one line of JSON and free it; 2 on ENOMEM. */
+int print_json(cJSON *obj);
+
+/* Parse a non-negative decimal integer option value; 0 on success. */
+int parse_int_arg(const char *s, long long *out);
+
+#endif

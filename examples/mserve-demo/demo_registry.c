@@ -1,0 +1,241 @@
+/* Demo: a model store of generated .mar archives (two versions of one model),
+ * scanned into the registry, then the process "restarts" (store closed and
+ * reopened) and shows the same registrations and settings, each with the
+ * level it came from. The archives are written by a tiny stored-zip writer
+ * below so the demo needs nothing but libmserve. */
+#include <mserve/registry.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "demo.h"
+
+/* ---- a minimal zip writer (method 0 "stored"), enough for small demo archives */
+
+typedef struct zfile {
+  const char *name, *data;
+} zfile;
+
+static uint32_t crc32_of(const char *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= (unsigned char)p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+static void put16(FILE *f, unsigned v) {
+  fputc((int)(v & 0xFF), f);
+  fputc((int)((v >> 8) & 0xFF), f);
+}
+static void put32(FILE *f, uint32_t v) {
+  put16(f, v & 0xFFFF);
+  put16(f, v >> 16);
+}
+
+static int write_zip(const char *path, const zfile *files, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  uint32_t offsets[8];
+  if (n > 8) n = 8;
+  for (size_t i = 0; i < n; i++) { /* local headers + data */
+    size_t nl = strlen(files[i].name), dl = strlen(files[i].data);
+    offsets[i] = (uint32_t)ftell(f);
+    put32(f, 0x04034b50u), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0x5C21);
+    put32(f, crc32_of(files[i].data, dl)), put32(f, (uint32_t)dl), put32(f, (uint32_t)dl);
+    put16(f, (unsigned)nl), put16(f, 0);
+    fwrite(files[i].name, 1, nl, f);
+    fwrite(files[i].data, 1, dl, f);
+  }
+  uint32_t cd = (uint32_t)ftell(f);
+  for (size_t i = 0; i < n; i++) { /* central directory */
+    size_t nl = strlen(files[i].name), dl = strlen(files[i].data);
+    put32(f, 0x02014b50u), put16(f, 20), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0x5C21);
+    put32(f, crc32_of(files[i].data, dl)), put32(f, (uint32_t)dl), put32(f, (uint32_t)dl);
+    put16(f, (unsigned)nl), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0), put32(f, 0100644u << 16);
+    put32(f, offsets[i]);
+    fwrite(files[i].name, 1, nl, f);
+  }
+  uint32_t cd_len = (uint32_t)ftell(f) - cd;
+  put32(f, 0x06054b50u), put16(f, 0), put16(f, 0), put16(f, (unsigned)n), put16(f, (unsigned)n);
+  put32(f, cd_len), put32(f, cd), put16(f, 0);
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ---- the demo ------------------------------------------------------------ */
+
+static const char *const KEYS[] = {"batch_size", "max_batch_delay_us", "max_queue_size", "request_timeout_us",
+                                   "min_workers", "max_workers", "device"};
+static const char *const SRC[] = {"default", "global", "archive", "api"};
+
+/* Render every registration and setting, so the states before and after the
+ * restart can be compared as text. */
+static int render_state(ms_registry *r, char **out) {
+  ms_model_list *l = NULL;
+  int st = ms_registry_list(r, NULL, &l);
+  if (st) return st;
+  size_t len = 0;
+  FILE *f = open_memstream(out, &len);
+  if (!f) {
+    ms_model_list_free(l);
+    return MS_ENOMEM;
+  }
+  for (size_t i = 0; i < ms_model_list_count(l); i++) {
+    const ms_model *m = ms_model_list_get(l, i);
+    fprintf(f, "[registry]   %s %s%s\n", ms_model_name(m), ms_model_version(m),
+            ms_model_is_default(m) ? " (default)" : "");
+    fprintf(f, "[registry]     ");
+    for (size_t k = 0; k < sizeof KEYS / sizeof KEYS[0]; k++) {
+      ms_config_source src = MS_SRC_DEFAULT;
+      if (k == 6) {
+        const char *v = "?";
+        ms_model_config_str(m, KEYS[k], &v, &src);
+        fprintf(f, "%s=%s(%s)", KEYS[k], v, SRC[src]);
+      } else {
+        int64_t v = 0;
+        ms_model_config_int(m, KEYS[k], &v, &src);
+        fprintf(f, "%s=%lld(%s)%s", KEYS[k], (long long)v, SRC[src], k == 3 ? "\n[registry]     " : " ");
+      }
+    }
+    fprintf(f, "\n");
+  }
+  fclose(f);
+  ms_model_list_free(l);
+  return MS_OK;
+}
+
+static int open_registry(const char *db, const char *global, ms_store **s, ms_registry **r) {
+  int st = ms_store_open(db, 0, s);
+  if (st) return demo_fail("ms_store_open", st);
+  st = ms_registry_open(*s, global, r);
+  if (st) {
+    ms_store_close(*s);
+    return demo_fail("ms_registry_open", st);
+  }
+  return 0;
+}
+
+static int scan(ms_registry *r, const char *dir, const char *when) {
+  ms_scan_report *rep = NULL;
+  int st = ms_registry_scan(r, dir, &rep);
+  if (st) return demo_fail("ms_registry_scan", st);
+  printf("[registry] %s scan: %zu added, %zu updated, %zu unchanged, %zu failed\n", when,
+         ms_scan_report_count(rep, MS_SCAN_ADDED), ms_scan_report_count(rep, MS_SCAN_UPDATED),
+         ms_scan_report_count(rep, MS_SCAN_UNCHANGED), ms_scan_report_count(rep, MS_SCAN_FAILED));
+  ms_scan_report_free(rep);
+  return 0;
+}
+
+int demo_registry(const char *workdir) {
+  char dir[4096], db[4096], global[4096], path[4200];
+  snprintf(dir, sizeof dir, "%s/model-store", workdir);
+  snprintf(db, sizeof db, "%s/registry.db", workdir);
+  snprintf(global, sizeof global, "%s/models.json", workdir);
+  if (mkdir(dir, 0755) != 0) return demo_fail("mkdir model-store", MS_EIO);
+
+  /* Two versions of "echo" (v1 brings its own model-config.yaml) and "noop". */
+  static const char man_echo1[] =
+      "{\"runtime\":\"python\",\"model\":{\"modelName\":\"echo\",\"modelVersion\":\"1.0\",\"handler\":\"echo.py\","
+      "\"configFile\":\"model-config.yaml\",\"batchSize\":4,\"maxBatchDelay\":20},\"archiverVersion\":\"demo\"}";
+  static const char man_echo2[] =
+      "{\"runtime\":\"python\",\"model\":{\"modelName\":\"echo\",\"modelVersion\":\"2.0\",\"handler\":\"echo.py\"},"
+      "\"archiverVersion\":\"demo\"}";
+  static const char man_noop[] =
+      "{\"runtime\":\"python\",\"model\":{\"modelName\":\"noop\",\"modelVersion\":\"1.0\",\"handler\":\"noop.py\"}}";
+  static const char handler[] = "def handle(data, context):\n    return data\n";
+  const zfile echo1[] = {{"MAR-INF/MANIFEST.json", man_echo1},
+                         {"model-config.yaml", "minWorkers: 2\nmaxWorkers: 2\nresponseTimeout: 30\n"},
+                         {"echo.py", handler}};
+  const zfile echo2[] = {{"MAR-INF/MANIFEST.json", man_echo2}, {"echo.py", handler}};
+  const zfile noop[] = {{"MAR-INF/MANIFEST.json", man_noop}, {"noop.py", handler}};
+  int bad = 0;
+  snprintf(path, sizeof path, "%s/echo-1.0.mar", dir);
+  bad |= write_zip(path, echo1, 3);
+  snprintf(path, sizeof path, "%s/echo-2.0.mar", dir);
+  bad |= write_zip(path, echo2, 2);
+  snprintf(path, sizeof path, "%s/noop.mar", dir);
+  bad |= write_zip(path, noop, 2);
+  /* The global config: defaults for every model, plus one entry for echo 2.0. */
+  FILE *g = fopen(global, "w");
+  if (!g) bad = 1;
+  else {
+    fputs("{\"defaults\": {\"max_queue_size\": 50, \"maxBatchDelay\": 10},\n"
+          " \"models\": {\"echo\": {\"2.0\": {\"batchSize\": 16}}}}\n", g);
+    if (fclose(g) != 0) bad = 1;
+  }
+  if (bad) return demo_fail("writing the model store", MS_EIO);
+  printf("[registry] model store %s: echo-1.0.mar, echo-2.0.mar, noop.mar; global config models.json\n", dir);
+
+  ms_store *s = NULL;
+  ms_registry *r = NULL;
+  if (open_registry(db, global, &s, &r)) return 1;
+  if (scan(r, dir, "first")) goto fail;
+  /* Runtime changes, as a management API would make them. */
+  ms_overrides *ov = NULL;
+  int st = ms_overrides_new(&ov);
+  if (!st) st = ms_overrides_set_int(ov, "max_workers", 4);
+  if (!st) st = ms_registry_update(r, "echo", "1.0", ov);
+  ms_overrides_free(ov);
+  if (st) {
+    demo_fail("ms_registry_update", st);
+    goto fail;
+  }
+  if ((st = ms_registry_set_default(r, "echo", "2.0")) != MS_OK) {
+    demo_fail("ms_registry_set_default", st);
+    goto fail;
+  }
+  printf("[registry] set echo 1.0 max_workers=4 (api) and made echo 2.0 the default\n");
+  char *before = NULL, *after = NULL;
+  if ((st = render_state(r, &before)) != MS_OK) {
+    demo_fail("ms_registry_list", st);
+    goto fail;
+  }
+  fputs(before, stdout);
+
+  /* "Restart": nothing survives but the database file. */
+  ms_registry_close(r);
+  ms_store_close(s);
+  printf("[registry] closed the store (a restart: only the database file survives) and reopened it\n");
+  if (open_registry(db, global, &s, &r)) {
+    free(before);
+    return 1;
+  }
+  if (scan(r, dir, "restart") || (st = render_state(r, &after)) != MS_OK) {
+    if (st) demo_fail("ms_registry_list", st);
+    free(before);
+    goto fail;
+  }
+  int same = strcmp(before, after) == 0;
+  printf("[registry] after the restart: %s\n", same ? "the same registrations, defaults and settings" : "DIFFERENT:");
+  if (!same) fputs(after, stdout);
+  free(before);
+  free(after);
+
+  /* A bad archive is reported and never blocks the others. */
+  snprintf(path, sizeof path, "%s/broken.mar", dir);
+  g = fopen(path, "w");
+  if (g) {
+    fputs("not a zip", g);
+    fclose(g);
+  }
+  ms_scan_report *rep = NULL;
+  st = ms_registry_scan(r, dir, &rep);
+  for (size_t i = 0; st == MS_OK && i < ms_scan_report_size(rep); i++) {
+    const char *p = NULL, *msg = NULL;
+    ms_scan_outcome o = MS_SCAN_ADDED;
+    int est = 0;
+    ms_scan_report_entry(rep, i, &p, &o, &est, &msg);
+    if (o == MS_SCAN_FAILED) printf("[registry] broken.mar -> %s: %s\n", ms_status_name(est), msg);
+  }
+  ms_scan_report_free(rep);
+  ms_registry_close(r);
+  ms_store_close(s);
+  return same && st == MS_OK ? 0 : 1;
+fail:
+  ms_registry_close(r);
+  ms_store_close(s);
+  return 1;
+}

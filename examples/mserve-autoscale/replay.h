@@ -1,0 +1,44 @@
+/* mserve-autoscale: replaying observations through the autoscaler. */
+#ifndef AS_REPLAY_H
+#define AS_REPLAY_H
+
+#include <stdio.h>
+
+#include "obs.h"
+#include "rules.h"
+
+/* Exit statuses of the tool. */
+enum { AS_EXIT_OK = 0, AS_EXIT_FAIL = 1, AS_EXIT_INPUT = 2 };
+
+/* Relative times t are replayed at Unix-epoch second AS_REPLAY_BASE_S + t, a
+ * fixed instant so that a replay into --db is reproducible byte for byte. */
+#define AS_REPLAY_BASE_S 1700000000.0
+
+typedef struct as_opts {
+  const char *rules_path, *obs_path, *db_path, *plot_path;
+  double step_s;   /* evaluation cadence in replay seconds (default 10) */
+  int each_row;    /* evaluate after every distinct observation time instead */
+  double ttl_s;    /* > 0: overrides the rules file's metric_ttl_s */
+  int json;        /* print one JSON document instead of the text timeline */
+  int all;         /* list every evaluation, not only changes */
+} as_opts;
+
+typedef struct as_replay {
+  as_rules rules;
+  as_obs_list obs;
+  double origin_s;  /* file time shown as t=0 */
+  size_t n_evals;
+  double *eval_t;   /* display seconds of each evaluation */
+  size_t n_changes;
+} as_replay;
+
+/* Load the inputs, run the replay and print the timeline on `out`. Messages
+ * about bad input go to `err`. Returns an AS_EXIT_* status; `r` holds the
+ * trace for plotting afterwards whenever the status is AS_EXIT_OK. */
+int as_replay_run(const as_opts *o, as_replay *r, FILE *out, FILE *err);
+void as_replay_free(as_replay *r);
+
+/* Format display seconds compactly: "90s", "2m", "1m30s", "1h05m", "12.5s". */
+void as_fmt_duration(double s, char *buf, size_t cap);
+
+#endif

@@ -16,51 +16,60 @@
 
 /* Expired sessions no longer count (the count skips them), so purging is only
  * housekeeping: a bounded batch per write keeps every call short even after a
- * crashed host left thousands of leases behind. */
+ * crashed host left thousands of leases behind. The rows are found through the
+ * partial expiry index and deleted by primary key; an IN (subquery) delete
+ * would build a temporary table on every call. */
 #define PURGE_BATCH 16
 
-static const char SQL_PURGE[] =
-    "DELETE FROM tracker_sessions WHERE session IN (SELECT session FROM tracker_sessions "
-    "WHERE expires_us <= ?1 ORDER BY expires_us LIMIT 16)";
-static const char SQL_SESSION_GET[] = "SELECT cls, expires_us FROM tracker_sessions WHERE session = ?1";
-static const char SQL_SESSION_DEL[] = "DELETE FROM tracker_sessions WHERE session = ?1";
-static const char SQL_SESSION_SCOPES[] = "SELECT scope FROM tracker_members WHERE session = ?1 ORDER BY scope";
-static const char SQL_LIMIT_GET[] = "SELECT max_sessions FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
-static const char SQL_SESSION_ADD[] =
-    "INSERT INTO tracker_sessions(session, cls, admitted_us, expires_us) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_EXPIRED[] =
+    "SELECT scope, cls, session FROM tracker_members WHERE expires_us <= ?1 ORDER BY expires_us LIMIT 16";
+static const char SQL_MEMBER_DEL[] = "DELETE FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND session = ?3";
+static const char SQL_SESSION_ROWS[] =
+    "SELECT scope, cls, expires_us FROM tracker_members WHERE session = ?1 ORDER BY scope";
+static const char SQL_SESSION_DEL[] = "DELETE FROM tracker_members WHERE session = ?1";
+/* The count runs only when the pair has a limit row: a scalar subquery is
+ * evaluated per outer row, and an unlimited pair has none. */
+static const char SQL_LIMIT_AND_COUNT[] =
+    "SELECT max_sessions, (SELECT count(*) FROM tracker_members m WHERE m.scope = ?1 AND m.cls = ?2 "
+    "AND (m.expires_us IS NULL OR m.expires_us > ?3)) FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
 static const char SQL_MEMBER_ADD[] =
-    "INSERT OR IGNORE INTO tracker_members(scope, cls, session, expires_us) VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_SESSION_RENEW[] = "UPDATE tracker_sessions SET expires_us = ?2 WHERE session = ?1";
-static const char SQL_MEMBERS_RENEW[] = "UPDATE tracker_members SET expires_us = ?2 WHERE session = ?1";
+    "INSERT INTO tracker_members(scope, cls, session, expires_us) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_SESSION_RENEW[] = "UPDATE tracker_members SET expires_us = ?2 WHERE session = ?1";
 
-_Static_assert(PURGE_BATCH == 16, "keep SQL_PURGE's LIMIT in step with PURGE_BATCH");
+_Static_assert(PURGE_BATCH == 16, "keep SQL_EXPIRED's LIMIT in step with PURGE_BATCH");
+
+typedef struct member_key {
+  char scope[MS_TRACKER_NAME_MAX + 1];
+  char session[MS_TRACKER_NAME_MAX + 1];
+  int cls;
+} member_key;
 
 static int purge_expired(ms_tracker *t, int64_t now_us) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PURGE, &st);
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_EXPIRED, &st);
   if (!q) return st;
   sqlite3_bind_int64(q, 1, now_us);
-  return ms__tracker_step_done(t, q, "purge expired sessions");
-}
-
-/* Held state of a session at now_us: 0 not held, 1 held and live, 2 rows left
- * by an expired lease. *cls is set when the rows exist. */
-static int session_state(ms_tracker *t, const char *sid, int64_t now_us, int *state, int *cls) {
-  int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_GET, &st);
-  if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW) {
-    *cls = sqlite3_column_int(q, 0);
-    int leased = sqlite3_column_type(q, 1) != SQLITE_NULL;
-    *state = leased && sqlite3_column_int64(q, 1) <= now_us ? 2 : 1;
-  } else if (rc == SQLITE_DONE) {
-    *state = 0;
-  } else {
-    st = ms__store_error(t->store, rc, "look a session up");
+  member_key keys[PURGE_BATCH];
+  size_t n = 0;
+  int rc;
+  while (n < PURGE_BATCH && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    const char *scope = (const char *)sqlite3_column_text(q, 0);
+    const char *session = (const char *)sqlite3_column_text(q, 2);
+    if (!scope || !session) continue;
+    ms__strlcpy(keys[n].scope, scope, sizeof keys[n].scope);
+    ms__strlcpy(keys[n].session, session, sizeof keys[n].session);
+    keys[n].cls = sqlite3_column_int(q, 1);
+    n++;
   }
+  if (n < PURGE_BATCH && rc != SQLITE_DONE) st = ms__store_error(t->store, rc, "find expired sessions");
   sqlite3_reset(q);
+  for (size_t i = 0; i < n && !st; i++) {
+    if (!(q = ms__store_stmt(t->store, SQL_MEMBER_DEL, &st))) break;
+    sqlite3_bind_text(q, 1, keys[i].scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, keys[i].cls);
+    sqlite3_bind_text(q, 3, keys[i].session, -1, SQLITE_STATIC);
+    st = ms__tracker_step_done(t, q, "purge an expired session");
+  }
   return st;
 }
 
@@ -70,7 +79,6 @@ static int delete_session(ms_tracker *t, const char *sid, int *deleted) {
   if (!q) return st;
   sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
   st = ms__tracker_step_done(t, q, "delete a session");
-  /* Direct rows only: the cascade to tracker_members is not counted. */
   if (!st && deleted) *deleted = sqlite3_changes(t->store->db) > 0;
   return st;
 }
@@ -91,78 +99,75 @@ static size_t distinct_scopes(const char *const *scopes, size_t n, const char **
   return k;
 }
 
-/* A live session asked for again: the same scopes make it a no-op retry,
- * anything else a conflict. */
-static int compare_held(ms_tracker *t, const char *what, const char *sid, int held_cls, int cls,
-                        const char *const *sorted, size_t n) {
-  if (held_cls != cls)
-    return ms__fail(MS_ECONFLICT, "%s: the session is already held with class %d, not %d; release it first", what,
-                    held_cls, cls);
+/* What the tracker holds of one session at now_us. */
+enum { NOT_HELD = 0, HELD = 1, EXPIRED = 2 };
+typedef struct held_state {
+  int state;
+  int cls;
+  int same_scopes; /* rows equal `sorted` (only computed when asked) */
+} held_state;
+
+/* Read the session's rows (one index range, in scope order) and, when sorted
+ * is given, compare them with it on the way. */
+static int session_state(ms_tracker *t, const char *sid, int64_t now_us, const char *const *sorted, size_t n,
+                         held_state *out) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_SCOPES, &st);
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_ROWS, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
+  out->state = NOT_HELD;
+  out->same_scopes = 1;
   size_t i = 0;
-  int same = 1, rc;
+  int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-    const char *scope = (const char *)sqlite3_column_text(q, 0);
-    if (i >= n || !scope || strcmp(scope, sorted[i]) != 0) {
-      same = 0;
-      break;
+    if (out->state == NOT_HELD) {
+      out->cls = sqlite3_column_int(q, 1);
+      int leased = sqlite3_column_type(q, 2) != SQLITE_NULL;
+      out->state = leased && sqlite3_column_int64(q, 2) <= now_us ? EXPIRED : HELD;
+      if (!sorted) break;
     }
+    const char *scope = (const char *)sqlite3_column_text(q, 0);
+    if (i >= n || !scope || strcmp(scope, sorted[i]) != 0) out->same_scopes = 0;
     i++;
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = ms__store_error(t->store, rc, "read a session's scopes");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = ms__store_error(t->store, rc, "look a session up");
   sqlite3_reset(q);
-  if (st) return st;
-  if (!same || i != n)
-    return ms__fail(MS_ECONFLICT, "%s: the session is already held with a different set of scopes; release it first",
-                    what);
-  return MS_OK;
+  if (sorted && i != n) out->same_scopes = 0;
+  return st;
 }
 
 /* Is scope full for cls? Only pairs with a limit are counted. */
 static int check_scope(ms_tracker *t, const char *scope, int cls, int64_t now_us, ms_denial *denial, int *full) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_LIMIT_GET, &st);
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_LIMIT_AND_COUNT, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
   sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, now_us);
   int rc = sqlite3_step(q);
-  int64_t limit = MS_UNLIMITED;
-  if (rc == SQLITE_ROW)
-    limit = sqlite3_column_int64(q, 0);
-  else if (rc != SQLITE_DONE)
-    st = ms__store_error(t->store, rc, "read a limit");
-  sqlite3_reset(q);
   *full = 0;
-  if (st || limit == MS_UNLIMITED) return st;
-  int64_t used = 0;
-  if ((st = ms__tracker_count(t, scope, cls, now_us, &used)) != MS_OK) return st;
-  /* The session is not in the set yet, so it fits while used < limit. */
-  if (used >= limit) {
-    *full = 1;
-    if (denial) {
+  if (rc == SQLITE_ROW) {
+    int64_t limit = sqlite3_column_int64(q, 0), used = sqlite3_column_int64(q, 1);
+    /* The session is not in the set yet, so it fits while used < limit. */
+    if (used >= limit) {
+      *full = 1;
       ms__strlcpy(denial->scope, scope, sizeof denial->scope);
       denial->limit = limit;
       denial->used = used;
     }
+  } else if (rc != SQLITE_DONE) {
+    st = ms__store_error(t->store, rc, "check a scope's limit");
   }
-  return MS_OK;
+  sqlite3_reset(q);
+  return st;
 }
 
 static int insert_session(ms_tracker *t, const char *sid, int cls, const char *const *scopes, size_t n,
                           int64_t lease_us, int64_t now_us) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_ADD, &st);
-  if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, now_us);
-  if (lease_us > 0) sqlite3_bind_int64(q, 4, now_us + lease_us);
-  if ((st = ms__tracker_step_done(t, q, "insert a session")) != MS_OK) return st;
   for (size_t i = 0; i < n; i++) {
-    if (!(q = ms__store_stmt(t->store, SQL_MEMBER_ADD, &st))) return st;
+    sqlite3_stmt *q = ms__store_stmt(t->store, SQL_MEMBER_ADD, &st);
+    if (!q) return st;
     sqlite3_bind_text(q, 1, scopes[i], -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, cls);
     sqlite3_bind_text(q, 3, sid, -1, SQLITE_STATIC);
@@ -188,11 +193,20 @@ static int admit_locked(ms_tracker *t, const char *what, const char *sid, int cl
   const char *sorted[MS_TRACKER_MAX_SCOPES];
   size_t k = distinct_scopes(scopes, n, sorted);
   int st = purge_expired(t, now_us);
-  int state = 0, held_cls = 0;
-  if (!st) st = session_state(t, sid, now_us, &state, &held_cls);
+  held_state h;
+  if (!st) st = session_state(t, sid, now_us, sorted, k, &h);
   if (st) return st;
-  if (state == 1) return compare_held(t, what, sid, held_cls, cls, sorted, k);
-  if (state == 2 && (st = delete_session(t, sid, NULL)) != MS_OK) return st;
+  if (h.state == HELD) {
+    /* A retried check: the same request is a no-op, another one a conflict. */
+    if (h.cls != cls)
+      return ms__fail(MS_ECONFLICT, "%s: the session is already held with class %d, not %d; release it first",
+                      what, h.cls, cls);
+    if (!h.same_scopes)
+      return ms__fail(MS_ECONFLICT,
+                      "%s: the session is already held with a different set of scopes; release it first", what);
+    return MS_OK;
+  }
+  if (h.state == EXPIRED && (st = delete_session(t, sid, NULL)) != MS_OK) return st;
   /* Check every scope in the caller's order before writing anything. */
   for (size_t i = 0; i < n; i++) {
     int dup = 0;
@@ -202,7 +216,7 @@ static int admit_locked(ms_tracker *t, const char *what, const char *sid, int cl
     if ((st = check_scope(t, scopes[i], cls, now_us, denial, &full)) != MS_OK) return st;
     if (full)
       return ms__fail(MS_ELIMIT, "%s: scope '%s' is full (%lld of %lld sessions of class %d)", what, scopes[i],
-                      denial ? (long long)denial->used : -1LL, denial ? (long long)denial->limit : -1LL, cls);
+                      (long long)denial->used, (long long)denial->limit, cls);
   }
   return insert_session(t, sid, cls, sorted, k, lease_us, now_us);
 }
@@ -259,15 +273,6 @@ int ms_tracker_release(ms_tracker *t, const char *session_id, int *was_held) {
   return MS_OK;
 }
 
-static int bind_expiry_and_run(ms_tracker *t, const char *sql, const char *sid, int64_t expires, const char *w) {
-  int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, sql, &st);
-  if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  if (expires >= 0) sqlite3_bind_int64(q, 2, expires);
-  return ms__tracker_step_done(t, q, w);
-}
-
 int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, int64_t now_us) {
   if (!t) return ms__fail(MS_EINVAL, "tracker: renew: tracker is NULL");
   int st = ms__tracker_check_name("tracker: renew", "session id", session_id);
@@ -276,15 +281,17 @@ int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, in
   snprintf(what, sizeof what, "tracker: renew '%s'", session_id);
   if ((st = ms__tracker_check_time(what, lease_us, now_us)) != MS_OK) return st;
   if ((st = ms__store_begin(t->store)) != MS_OK) return st;
-  int state = 0, cls = 0;
-  st = session_state(t, session_id, now_us, &state, &cls);
-  if (!st && state != 1)
+  held_state h;
+  st = session_state(t, session_id, now_us, NULL, 0, &h);
+  if (!st && h.state != HELD)
     st = ms__fail(MS_ENOTFOUND, "%s: %s", what,
-                  state == 0 ? "the session is not held" : "the session's lease has expired; admit it again");
-  /* -1 binds nothing: NULL = no lease. */
-  int64_t expires = lease_us > 0 ? now_us + lease_us : -1;
-  if (!st) st = bind_expiry_and_run(t, SQL_SESSION_RENEW, session_id, expires, "renew a session");
-  if (!st) st = bind_expiry_and_run(t, SQL_MEMBERS_RENEW, session_id, expires, "renew a session's members");
+                  h.state == NOT_HELD ? "the session is not held" : "the session's lease has expired; admit it again");
+  sqlite3_stmt *q = st ? NULL : ms__store_stmt(t->store, SQL_SESSION_RENEW, &st);
+  if (q) {
+    sqlite3_bind_text(q, 1, session_id, -1, SQLITE_STATIC);
+    if (lease_us > 0) sqlite3_bind_int64(q, 2, now_us + lease_us); /* unbound = NULL = no lease */
+    st = ms__tracker_step_done(t, q, "renew a session");
+  }
   if (st) {
     ms__store_rollback(t->store);
     return st;

@@ -133,21 +133,16 @@ static int normalize(ms_reconcile *r) {
   return MS_OK;
 }
 
-static const char SQL_PURGE_ALL[] = "DELETE FROM tracker_sessions WHERE expires_us <= ?1";
-static const char SQL_SESSION_CLS[] = "SELECT cls FROM tracker_sessions WHERE session = ?1";
-static const char SQL_SESSION_MEMBERS[] = "SELECT count(*) FROM tracker_members WHERE session = ?1";
-static const char SQL_SESSION_DEL[] = "DELETE FROM tracker_sessions WHERE session = ?1";
-static const char SQL_SESSION_ADD[] =
-    "INSERT INTO tracker_sessions(session, cls, admitted_us, expires_us) VALUES (?1, ?2, ?3, NULL)";
+static const char SQL_PURGE_ALL[] = "DELETE FROM tracker_members WHERE expires_us <= ?1";
+static const char SQL_SESSION_CLS[] = "SELECT cls FROM tracker_members WHERE session = ?1 LIMIT 1";
+static const char SQL_SESSION_DEL[] = "DELETE FROM tracker_members WHERE session = ?1";
+/* A session already held keeps its lease in the new membership. */
 static const char SQL_MEMBER_ADD[] =
     "INSERT OR IGNORE INTO tracker_members(scope, cls, session, expires_us) "
-    "SELECT ?1, ?2, ?3, expires_us FROM tracker_sessions WHERE session = ?3";
+    "VALUES (?1, ?2, ?3, (SELECT expires_us FROM tracker_members WHERE session = ?3 LIMIT 1))";
 static const char SQL_MEMBERS_OF_SCOPE[] = "SELECT session, scope, cls FROM tracker_members WHERE scope = ?1";
 static const char SQL_MEMBERS_ALL[] = "SELECT session, scope, cls FROM tracker_members";
 static const char SQL_MEMBER_DEL[] = "DELETE FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND session = ?3";
-static const char SQL_ORPHANS_DEL[] =
-    "DELETE FROM tracker_sessions WHERE NOT EXISTS "
-    "(SELECT 1 FROM tracker_members m WHERE m.session = tracker_sessions.session)";
 
 typedef struct apply_ctx {
   ms_reconcile *r;
@@ -157,8 +152,9 @@ typedef struct apply_ctx {
 
 static sqlite3_stmt *stmt(apply_ctx *c, const char *sql, int *st) { return ms__store_stmt(c->t->store, sql, st); }
 
-/* Make every listed session exist with its listed class. */
-static int ensure_sessions(apply_ctx *c) {
+/* A listed session held with another class: a full reconcile drops its rows
+ * (counted as removed) so add_members re-creates them; a scoped one refuses. */
+static int check_classes(apply_ctx *c) {
   int st = MS_OK;
   for (size_t i = 0; i < c->r->n && !st; i++) {
     const rc_item *it = &c->r->items[i];
@@ -170,28 +166,16 @@ static int ensure_sessions(apply_ctx *c) {
     int exists = rc == SQLITE_ROW, cls = exists ? sqlite3_column_int(q, 0) : 0;
     sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ms__store_error(c->t->store, rc, "look a session up");
-    if (exists && cls == it->cls) continue;
-    if (exists) {
-      if (c->r->scope)
-        return ms__fail(MS_ECONFLICT,
-                        "tracker: reconcile scope '%s': session '%s' is held with class %d, listed with %d; "
-                        "a full reconcile can change it",
-                        c->r->scope, it->session, cls, it->cls);
-      /* Full reconcile: the class changes, so every membership is replaced. */
-      if (!(q = stmt(c, SQL_SESSION_MEMBERS, &st))) return st;
-      sqlite3_bind_text(q, 1, it->session, -1, SQLITE_STATIC);
-      if ((rc = sqlite3_step(q)) == SQLITE_ROW) c->removed += sqlite3_column_int64(q, 0);
-      sqlite3_reset(q);
-      if (rc != SQLITE_ROW) return ms__store_error(c->t->store, rc, "count a session's memberships");
-      if (!(q = stmt(c, SQL_SESSION_DEL, &st))) return st;
-      sqlite3_bind_text(q, 1, it->session, -1, SQLITE_STATIC);
-      if ((st = ms__tracker_step_done(c->t, q, "delete a session")) != MS_OK) return st;
-    }
-    if (!(q = stmt(c, SQL_SESSION_ADD, &st))) return st;
+    if (!exists || cls == it->cls) continue;
+    if (c->r->scope)
+      return ms__fail(MS_ECONFLICT,
+                      "tracker: reconcile scope '%s': session '%s' is held with class %d, listed with %d; "
+                      "a full reconcile can change it",
+                      c->r->scope, it->session, cls, it->cls);
+    if (!(q = stmt(c, SQL_SESSION_DEL, &st))) return st;
     sqlite3_bind_text(q, 1, it->session, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, it->cls);
-    sqlite3_bind_int64(q, 3, c->now_us);
-    st = ms__tracker_step_done(c->t, q, "insert a session");
+    if ((st = ms__tracker_step_done(c->t, q, "delete a session")) != MS_OK) return st;
+    c->removed += sqlite3_changes(c->t->store->db);
   }
   return st;
 }
@@ -260,11 +244,9 @@ int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added, int64_t
     sqlite3_bind_int64(q, 1, now_us);
     st = ms__tracker_step_done(r->t, q, "purge expired sessions");
   }
-  if (!st) st = ensure_sessions(&c);
+  if (!st) st = check_classes(&c);
   if (!st) st = add_members(&c);
   if (!st) st = remove_unlisted(&c);
-  if (!st && (q = stmt(&c, SQL_ORPHANS_DEL, &st)) != NULL)
-    st = ms__tracker_step_done(r->t, q, "forget sessions left in no set");
   if (st) {
     ms__store_rollback(r->t->store);
     if (r->scope && st != MS_ECONFLICT) ms__errmsg_prefix("tracker: reconcile scope '%s'", r->scope);

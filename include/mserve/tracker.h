@@ -187,14 +187,17 @@ MS_API int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_se
 MS_API int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int *was_held /* may be NULL */);
 
 /*
- * ms_tracker_commit - commit the tick and free x (always, even on failure).
- * Errors: MS_EINVAL (NULL), MS_EIO/MS_EBUSY when the commit fails, in which
- * case the whole tick is rolled back.
+ * ms_tracker_commit - commit the tick and free x (even when the commit
+ * fails, in which case the whole tick is rolled back).
+ * Errors: MS_EINVAL (NULL x, or called from a thread other than the one that
+ * began it: then x is neither committed nor freed), MS_EIO/MS_EBUSY when the
+ * commit fails.
  */
 MS_API int ms_tracker_commit(ms_tracker_txn *x);
 
 /* ms_tracker_rollback - undo every admit of the tick and free x. NULL is a
- * no-op. Never fails. */
+ * no-op. Called from a thread other than the one that began it, it does
+ * nothing but set ms_errmsg (the owner must end the tick). */
 MS_API void ms_tracker_rollback(ms_tracker_txn *x);
 
 /*
@@ -206,7 +209,7 @@ MS_API void ms_tracker_rollback(ms_tracker_txn *x);
  *  - scope == NULL (full): afterwards the tracker holds exactly the listed
  *    sessions with exactly their listed scopes and classes; every scope absent
  *    from the list is emptied; a listed session held with another class is
- *    re-admitted with the listed one.
+ *    re-admitted with the listed one (and no lease).
  *  - scope != NULL: only that scope's sets (both classes) change. A listed
  *    session counts only if `scope` is among its scopes; its other scopes are
  *    ignored. A listed session held with another class is MS_ECONFLICT (it

@@ -149,6 +149,16 @@ MS_API int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease
 MS_API int ms_tracker_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used);
 
 /*
+ * ms_tracker_held - whether session_id is held and live at now_us: *held is 1
+ * or 0; when held, *cls (may be NULL) gets its class and *expires_us (may be
+ * NULL) its lease expiry, or 0 when it has no lease. Thread safe.
+ * Errors: MS_EINVAL (bad id, NULL held, now_us < 0), MS_EBUSY, MS_EIO; the
+ * outputs are untouched on failure (and *cls / *expires_us when not held).
+ */
+MS_API int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held,
+                           ms_session_class *cls /* may be NULL */, int64_t *expires_us /* may be NULL */);
+
+/*
  * A tick transaction: how a scheduler checks many pending sessions at once.
  * Admits inside it see each other; ms_tracker_commit makes all of them
  * durable at once, ms_tracker_rollback leaves no trace of any.

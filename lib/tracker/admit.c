@@ -393,3 +393,40 @@ void ms_tracker_rollback(ms_tracker_txn *x) {
   ms__store_rollback(x->t->store);
   free(x);
 }
+
+/* ---- lookups ---------------------------------------------------------------- */
+
+static const char SQL_SESSION_ONE[] = "SELECT cls, expires_us FROM tracker_members WHERE session = ?1 LIMIT 1";
+
+int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held, ms_session_class *cls,
+                    int64_t *expires_us) {
+  if (!t || !held) return ms__fail(MS_EINVAL, "tracker: held: %s is NULL", !t ? "tracker" : "held");
+  int st = ms__tracker_check_name("tracker: held", "session id", session_id);
+  if (!st) st = ms__tracker_check_time("tracker: held", 0, now_us);
+  if (st) return st;
+  if ((st = ms__store_lock(t->store)) != MS_OK) return st;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_ONE, &st);
+  int found = 0, c = 0;
+  int64_t exp = 0;
+  if (q) {
+    sqlite3_bind_text(q, 1, session_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+      c = sqlite3_column_int(q, 0);
+      exp = sqlite3_column_type(q, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 1);
+      found = exp == 0 || exp > now_us;
+    } else if (rc != SQLITE_DONE) {
+      st = ms__store_error(t->store, rc, "look a session up");
+    }
+    sqlite3_reset(q);
+  }
+  ms__store_unlock(t->store);
+  if (st) {
+    ms__errmsg_prefix("tracker: held '%s'", session_id);
+    return st;
+  }
+  *held = found;
+  if (found && cls) *cls = (ms_session_class)c;
+  if (found && expires_us) *expires_us = exp;
+  return MS_OK;
+}

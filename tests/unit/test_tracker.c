@@ -582,6 +582,35 @@ static void two_handles_share_the_sets(void **state) {
   ms_store_close(s2);
 }
 
+static void held_reports_live_sessions(void **state) {
+  fx *f = *state;
+  const char *sc[] = {"user:U"};
+  assert_int_equal(ms_tracker_admit(f->t, "a", MS_CLASS_SYSTEM, sc, 1, MS_SEC(10), T0, NULL), MS_OK);
+  assert_int_equal(ms_tracker_admit(f->t, "b", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_OK);
+  int h = -1;
+  ms_session_class c = MS_CLASS_COMPUTE;
+  int64_t exp = -1;
+  assert_int_equal(ms_tracker_held(f->t, "a", T0, &h, &c, &exp), MS_OK);
+  assert_int_equal(h, 1);
+  assert_int_equal(c, MS_CLASS_SYSTEM);
+  assert_int_equal(exp, T0 + MS_SEC(10));
+  assert_int_equal(ms_tracker_held(f->t, "b", T0, &h, &c, &exp), MS_OK);
+  assert_int_equal(h, 1);
+  assert_int_equal(c, MS_CLASS_COMPUTE);
+  assert_int_equal(exp, 0);
+  /* expired: not held, and the other outputs are left alone */
+  exp = -1;
+  assert_int_equal(ms_tracker_held(f->t, "a", T0 + MS_SEC(10), &h, &c, &exp), MS_OK);
+  assert_int_equal(h, 0);
+  assert_int_equal(exp, -1);
+  assert_int_equal(ms_tracker_held(f->t, "zzz", T0, &h, NULL, NULL), MS_OK);
+  assert_int_equal(h, 0);
+  h = 5;
+  assert_int_equal(ms_tracker_held(f->t, "", T0, &h, NULL, NULL), MS_EINVAL);
+  assert_int_equal(h, 5);
+  assert_int_equal(ms_tracker_held(f->t, "a", T0, NULL, NULL, NULL), MS_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(exact_at_the_limit, setup, teardown),
@@ -599,6 +628,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(bad_input_is_einval_and_changes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(state_survives_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(two_handles_share_the_sets, setup, teardown),
+      cmocka_unit_test_setup_teardown(held_reports_live_sessions, setup, teardown),
   };
   return cmocka_run_group_tests_name("tracker", tests, NULL, NULL);
 }

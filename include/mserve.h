@@ -8,5 +8,8 @@
 
 #include "mserve/common.h"
 #include "mserve/store.h"
+#include "mserve/tracker.h"
+#include "mserve/registry.h"
+#include "mserve/autoscaler.h"
 
 #endif /* MSERVE_H */

@@ -6,6 +6,9 @@
 #include <mserve.h>
 
 int demo_store(const char *workdir);
+int demo_tracker(const char *workdir);
+int demo_registry(const char *workdir);
+int demo_autoscaler(const char *workdir);
 
 /* Print a failed call's status and message and return 1. */
 int demo_fail(const char *what, int status);

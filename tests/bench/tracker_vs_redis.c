@@ -59,6 +59,12 @@ typedef struct cell { /* one workload x one backend */
 } cell;
 
 static cell g_cells[N_WORKLOADS][MAX_BACKENDS];
+static double g_load_start = -1, g_load_end = -1; /* 1-minute load average: how busy the machine was */
+
+static double load1(void) {
+  double l[1];
+  return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
 static char g_tmpdir[4096];
 static pid_t g_main_pid;
 
@@ -186,6 +192,8 @@ static int write_json(const char *path, const tb_backend *bs, int nb, int quick,
   else
     cJSON_AddNullToObject(m, "redis_version");
   cJSON_AddStringToObject(m, "libmserve_version", ms_version());
+  cJSON_AddNumberToObject(m, "loadavg1_start", g_load_start);
+  cJSON_AddNumberToObject(m, "loadavg1_end", g_load_end);
   cJSON_AddStringToObject(m, "note", "shared machine: other builds may run at the same time; figures are noisy");
   cJSON *dur = cJSON_AddObjectToObject(root, "durability");
   for (int b = 0; b < nb; b++) cJSON_AddStringToObject(dur, bs[b].name, bs[b].durability);
@@ -423,8 +431,9 @@ int main(int argc, char **argv) {
   printf("op = one admit or one release call; every admit names 2 scopes (keypair:AK<n>, user:<n>, %d users),\n"
          "limit %d per scope (never binding), lease 60 s (Redis: zset score = expiry)\n",
          TB_USERS, TB_LIMIT);
-  printf("machine: %ld CPUs, SQLite %s, Redis %s, libmserve %s -- shared machine, expect noise\n",
-         sysconf(_SC_NPROCESSORS_ONLN), tb_sqlite_version(), redis_version, ms_version());
+  g_load_start = load1();
+  printf("machine: %ld CPUs, SQLite %s, Redis %s, libmserve %s, load %.2f -- shared machine, expect noise\n",
+         sysconf(_SC_NPROCESSORS_ONLN), tb_sqlite_version(), redis_version, ms_version(), g_load_start);
   printf("durability:\n");
   for (int b = 0; b < nb; b++) printf("  %-10s %s\n", bs[b].name, bs[b].durability);
   fflush(stdout);
@@ -452,8 +461,10 @@ int main(int argc, char **argv) {
       fflush(stdout);
     }
   }
+  g_load_end = load1();
   if (!st) {
     print_table(bs, nb);
+    printf("load average (1 min) at start %.2f, at end %.2f\n", g_load_start, g_load_end);
     print_targets(nb);
     if (write_json(json, bs, nb, quick, repeats, seconds, redis_version, redis_present))
       st = 1;

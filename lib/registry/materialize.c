@@ -84,7 +84,7 @@ static int open_dirs(const xstate *x, const char *name, const char **comp, int n
 
 static int check_size(const xstate *x, const char *name) {
   if (x->total > x->lim.bytes)
-    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' takes the extracted size past the limit of %lld bytes",
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' takes the total size past the limit of %lld bytes",
                     x->origin, name, (long long)x->lim.bytes);
   int64_t base = x->lim.archive_size > 0 ? x->lim.archive_size : 1;
   if (x->total / base >= x->lim.ratio && x->total > base * x->lim.ratio)
@@ -163,8 +163,8 @@ static int extract_entry(struct archive *a, struct archive_entry *e, xstate *x) 
   }
   if (n == 0) return MS_OK; /* the root itself */
   if (archive_entry_size_is_set(e) && archive_entry_size(e) > x->lim.bytes - x->total)
-    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' declares %lld bytes, past the limit of %lld", x->origin, name,
-                    (long long)archive_entry_size(e), (long long)x->lim.bytes);
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' declares %lld bytes: the total size passes the limit of %lld bytes",
+                    x->origin, name, (long long)archive_entry_size(e), (long long)x->lim.bytes);
   int parent = -1;
   int st = open_dirs(x, name, comp, type == AE_IFDIR ? n : n - 1, &parent);
   if (st) return st;

@@ -215,8 +215,8 @@ static int admit_locked(ms_tracker *t, const char *what, const char *sid, int cl
     int full = 0;
     if ((st = check_scope(t, scopes[i], cls, now_us, denial, &full)) != MS_OK) return st;
     if (full)
-      return ms__fail(MS_ELIMIT, "%s: scope '%s' is full (%lld of %lld sessions of class %d)", what, scopes[i],
-                      (long long)denial->used, (long long)denial->limit, cls);
+      return ms__fail(MS_ELIMIT, "%s: scope '%s' is full (%lld of %lld %s sessions)", what, scopes[i],
+                      (long long)denial->used, (long long)denial->limit, cls ? "system" : "compute");
   }
   return insert_session(t, sid, cls, sorted, k, lease_us, now_us);
 }

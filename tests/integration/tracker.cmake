@@ -3,3 +3,12 @@
 ms_add_cmocka(integration_tracker_multiproc ${CMAKE_CURRENT_LIST_DIR}/tracker_multiproc.c)
 ms_add_cmocka(integration_tracker_crash ${CMAKE_CURRENT_LIST_DIR}/tracker_crash.c)
 set_tests_properties(integration_tracker_multiproc integration_tracker_crash PROPERTIES TIMEOUT 300)
+
+# The CLI test runs the built mserve-tracker (an example), so it exists only
+# when examples are built.
+if(MSERVE_BUILD_EXAMPLES)
+  add_executable(integration_tracker_cli ${CMAKE_CURRENT_LIST_DIR}/tracker_cli.c)
+  target_link_libraries(integration_tracker_cli PRIVATE ms_testsupport PkgConfig::CJSON)
+  target_compile_options(integration_tracker_cli PRIVATE ${MSERVE_WARNINGS})
+  add_test(NAME integration_tracker_cli COMMAND integration_tracker_cli $<TARGET_FILE:mserve-tracker>)
+endif()

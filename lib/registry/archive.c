@@ -29,6 +29,11 @@
 #include "common/text.h"
 #include "mserve/common.h"
 #include "source.h"
+#include "tsan_serial.h"
+
+#ifdef MS__UNDER_TSAN
+pthread_mutex_t ms__tsan_archive_mu = PTHREAD_MUTEX_INITIALIZER;
+#endif
 
 static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
@@ -393,7 +398,9 @@ int ms__archive_read_path(const char *path, int format, ms__archive_meta *out) {
     return ms__fail(MS_EUNSUPPORTED, "archive '%s': not a regular file", path);
   }
   ms__source s = {path, path, fd, NULL, (int64_t)sb.st_size};
+  MS__ARCHIVE_SERIAL_BEGIN();
   int st = read_packed(&s, format, out);
+  MS__ARCHIVE_SERIAL_END();
   close(fd);
   return st;
 }
@@ -406,5 +413,8 @@ int ms__archive_read_manifest_from_memory(const void *buf, size_t len, const cha
   else if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) format = MS__FMT_TGZ;
   else return ms__fail(MS_ECORRUPT, "archive '%s': neither a zip nor a gzip file (bad magic bytes)", origin);
   ms__source s = {origin, NULL, -1, p, (int64_t)len};
-  return read_packed(&s, format, out);
+  MS__ARCHIVE_SERIAL_BEGIN();
+  int st = read_packed(&s, format, out);
+  MS__ARCHIVE_SERIAL_END();
+  return st;
 }

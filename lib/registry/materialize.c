@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "registry_internal.h"
+#include "tsan_serial.h"
 
 #define MAX_COMPONENTS 128
 
@@ -261,7 +262,10 @@ int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_
     free(tmp);
     goto done;
   }
-  if ((st = extract(r, m, tmp, (int64_t)sb.st_size))) {
+  MS__ARCHIVE_SERIAL_BEGIN();
+  st = extract(r, m, tmp, (int64_t)sb.st_size);
+  MS__ARCHIVE_SERIAL_END();
+  if (st) {
     ms__rmtree(tmp);
     free(tmp);
     goto done;

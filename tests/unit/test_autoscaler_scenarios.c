@@ -111,9 +111,9 @@ static void run(const scenario *sc) {
       assert_int_equal(rid, ids[j]);
       if ((int)o != e->outcomes[j])
         fail_msg("%s: event %zu (t=%d s): rule %zu is '%s', want '%s': %s", sc->name, k, e->t, j,
-                 ms_rule_outcome_name(o), ms_rule_outcome_name(e->outcomes[j]), line);
+                 ms_rule_outcome_name((int)o), ms_rule_outcome_name(e->outcomes[j]), line);
       if ((isnan(v) != 0) != (o == MS_RULE_NO_METRIC))
-        fail_msg("%s: event %zu: rule %zu value %g with outcome '%s'", sc->name, k, j, v, ms_rule_outcome_name(o));
+        fail_msg("%s: event %zu: rule %zu value %g with outcome '%s'", sc->name, k, j, v, ms_rule_outcome_name((int)o));
       if (j == 0 && !isnan(e->value) && fabs(v - e->value) > 1e-9)
         fail_msg("%s: event %zu: rule 0 value %g, want %g", sc->name, k, v, e->value);
       if (o == MS_RULE_APPLIED) {

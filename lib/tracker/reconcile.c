@@ -108,7 +108,7 @@ static int cmp_item(const void *a, const void *b) {
 /* Is (session, scope, cls) listed? items are sorted and de-duplicated. */
 static int listed(const ms_reconcile *r, const char *session, const char *scope, int cls) {
   rc_item key = {(char *)(uintptr_t)session, (char *)(uintptr_t)scope, cls};
-  return bsearch(&key, r->items, r->n, sizeof key, cmp_item) != NULL;
+  return r->n && bsearch(&key, r->items, r->n, sizeof key, cmp_item) != NULL;
 }
 
 /* Sort, drop duplicates, and refuse a session listed with two classes. */

@@ -135,8 +135,9 @@ static void attach_endpoint(ms_autoscaler *a, as_endpoint *ep) {
 static int load(ms_autoscaler *a) {
   static const char *const Q_EPS = "SELECT id, name, replicas, history_seq FROM autoscaler_endpoint ORDER BY id";
   static const char *const Q_RULES =
-      "SELECT id, endpoint_id, source, metric, aggregation, comparator, threshold, step, cooldown_us, "
-      "min_replicas, max_replicas, enabled, last_applied_us FROM autoscaler_rule ORDER BY id";
+      "SELECT r.id, r.endpoint_id, r.source, r.metric, r.aggregation, r.comparator, r.threshold, r.step, "
+      "r.cooldown_us, r.min_replicas, r.max_replicas, r.enabled, c.last_applied_us "
+      "FROM autoscaler_rule r LEFT JOIN autoscaler_cooldown c ON c.rule_id = r.id ORDER BY r.id";
   ms_store *s = a->store;
   int st = ms__store_lock(s);
   if (st) return st;
@@ -320,7 +321,9 @@ int ms_autoscaler_replicas(ms_autoscaler *a, const char *endpoint, int64_t *repl
 }
 
 int ms_autoscaler_remove_endpoint(ms_autoscaler *a, const char *endpoint) {
-  static const char *const Q_DEL = "DELETE FROM autoscaler_endpoint WHERE id = ?1";
+  static const char *const Q_DEL_CD =
+      "DELETE FROM autoscaler_cooldown WHERE rule_id IN (SELECT id FROM autoscaler_rule WHERE endpoint_id = ?1)";
+  static const char *const Q_DEL = "DELETE FROM autoscaler_endpoint WHERE id = ?1"; /* cascades to rules, history */
   if (!a) return ms__fail(MS_EINVAL, "autoscaler: NULL autoscaler");
   int st = as_check_name("endpoint name", endpoint);
   if (st || (st = as_lock(a))) return st;
@@ -331,8 +334,12 @@ int ms_autoscaler_remove_endpoint(ms_autoscaler *a, const char *endpoint) {
   }
   ms_store *s = a->store;
   if (!(st = ms__store_begin(s))) {
-    sqlite3_stmt *q = ms__store_stmt(s, Q_DEL, &st);
+    sqlite3_stmt *q = ms__store_stmt(s, Q_DEL_CD, &st);
     if (q) {
+      sqlite3_bind_int64(q, 1, ep->id);
+      st = as_step_done(s, q, "autoscaler: deleting the endpoint's cooldown stamps");
+    }
+    if (!st && (q = ms__store_stmt(s, Q_DEL, &st))) {
       sqlite3_bind_int64(q, 1, ep->id);
       st = as_step_done(s, q, "autoscaler: deleting the endpoint");
     }

@@ -102,7 +102,9 @@ typedef struct change {
 
 static int persist(ms_autoscaler *a, const ms_decisions *d, const change *ch, size_t n, int64_t now) {
   static const char *const Q_EP = "UPDATE autoscaler_endpoint SET replicas = ?1, history_seq = ?2 WHERE id = ?3";
-  static const char *const Q_RULE = "UPDATE autoscaler_rule SET last_applied_us = ?1 WHERE id = ?2";
+  static const char *const Q_RULE =
+      "INSERT INTO autoscaler_cooldown(rule_id, last_applied_us) VALUES (?2, ?1) "
+      "ON CONFLICT(rule_id) DO UPDATE SET last_applied_us = excluded.last_applied_us";
   static const char *const Q_HIST =
       "INSERT INTO autoscaler_history(endpoint_id, seq, at_us, from_replicas, to_replicas, applied_rule_id, rules) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";

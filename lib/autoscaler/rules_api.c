@@ -87,6 +87,7 @@ int ms_autoscaler_add_rule(ms_autoscaler *a, const char *endpoint, const ms_rule
 
 int ms_autoscaler_remove_rule(ms_autoscaler *a, int64_t rule_id) {
   static const char *const Q_DEL = "DELETE FROM autoscaler_rule WHERE id = ?1";
+  static const char *const Q_DEL_CD = "DELETE FROM autoscaler_cooldown WHERE rule_id = ?1";
   if (!a) return ms__fail(MS_EINVAL, "autoscaler: NULL autoscaler");
   int st = as_lock(a);
   if (st) return st;
@@ -101,6 +102,10 @@ int ms_autoscaler_remove_rule(ms_autoscaler *a, int64_t rule_id) {
     if (q) {
       sqlite3_bind_int64(q, 1, rule_id);
       st = as_step_done(s, q, "autoscaler: deleting the rule");
+    }
+    if (!st && (q = ms__store_stmt(s, Q_DEL_CD, &st))) {
+      sqlite3_bind_int64(q, 1, rule_id);
+      st = as_step_done(s, q, "autoscaler: deleting the rule's cooldown stamp");
     }
     if (!st) st = ms__store_commit(s);
     else ms__store_rollback(s);

@@ -1,7 +1,8 @@
 /* mserve-archive create: folder -> .mar (zip deflate, TorchServe layout).
- * The manifest goes first so that streaming readers find it without reading
- * the payload; every other entry is sorted so the same folder always gives
- * the same entry order. */
+ * The folder's files come first, sorted so the same folder always gives the
+ * same archive; model-config.yaml and MAR-INF/MANIFEST.json come last, as
+ * torch-model-archiver writes them, so they sit next to the central directory
+ * and a reader that starts from the end finds them in the same read. */
 #include "mar_write.h"
 
 #include <mserve/common.h>
@@ -338,10 +339,11 @@ int mar_create(const mar_spec *spec, const char *src_dir, const char *out_path, 
   }
   time_t now = time(NULL);
   uint64_t bytes_in = strlen(manifest);
-  if (write_mem(a, "MAR-INF/MANIFEST.json", manifest, strlen(manifest), now) != ARCHIVE_OK) {
-    rc = fail(&c, MS_EIO, "'%s': %s", out_path, archive_error_string(a));
-    goto done;
+  for (size_t i = 0; rc == MS_OK && i < l.n; i++) {
+    rc = write_file(&c, a, &l.v[i]);
+    bytes_in += l.v[i].size;
   }
+  if (rc != MS_OK) goto done;
   if (yaml) {
     bytes_in += strlen(yaml);
     if (write_mem(a, "model-config.yaml", yaml, strlen(yaml), now) != ARCHIVE_OK) {
@@ -349,11 +351,10 @@ int mar_create(const mar_spec *spec, const char *src_dir, const char *out_path, 
       goto done;
     }
   }
-  for (size_t i = 0; rc == MS_OK && i < l.n; i++) {
-    rc = write_file(&c, a, &l.v[i]);
-    bytes_in += l.v[i].size;
+  if (write_mem(a, "MAR-INF/MANIFEST.json", manifest, strlen(manifest), now) != ARCHIVE_OK) {
+    rc = fail(&c, MS_EIO, "'%s': %s", out_path, archive_error_string(a));
+    goto done;
   }
-  if (rc != MS_OK) goto done;
   if (archive_write_close(a) != ARCHIVE_OK) {
     rc = fail(&c, MS_EIO, "'%s': %s", out_path, archive_error_string(a));
     goto done;

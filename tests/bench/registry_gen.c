@@ -104,13 +104,15 @@ static int gen_one(const char *path, const char *name, size_t idx, uint64_t payl
   }
   ok = ok && archive_write_open_filename(a, path) == ARCHIVE_OK;
 #define P(x) (snprintf(p, sizeof p, "%s%s%s", top, *top ? "/" : "", x), p)
-  if (ok && fmt == GEN_MAR) ok = archive_write_zip_set_compression_deflate(a) == ARCHIVE_OK;
-  ok = ok && add_mem(a, P("MAR-INF/MANIFEST.json"), manifest, strlen(manifest)) == 0;
-  ok = ok && add_mem(a, P("model-config.yaml"), yaml, sizeof yaml - 1) == 0;
-  ok = ok && add_mem(a, P("handler.py"), handler, sizeof handler - 1) == 0;
-  /* Model weights do not deflate: store them, as archivers that detect it do. */
+  /* torch-model-archiver's order: the weights first, MAR-INF last (so in a
+   * zip the manifest sits next to the central directory). Weights do not
+   * deflate: they are stored, as archivers that detect it do. */
   if (ok && fmt == GEN_MAR) ok = archive_write_zip_set_compression_store(a) == ARCHIVE_OK;
   ok = ok && add_payload(a, P("model.pt"), payload, (uint64_t)idx + 1, buf) == 0;
+  if (ok && fmt == GEN_MAR) ok = archive_write_zip_set_compression_deflate(a) == ARCHIVE_OK;
+  ok = ok && add_mem(a, P("handler.py"), handler, sizeof handler - 1) == 0;
+  ok = ok && add_mem(a, P("model-config.yaml"), yaml, sizeof yaml - 1) == 0;
+  ok = ok && add_mem(a, P("MAR-INF/MANIFEST.json"), manifest, strlen(manifest)) == 0;
 #undef P
   if (!ok) fprintf(stderr, "bench: writing %s: %s\n", path, archive_error_string(a));
   if (archive_write_close(a) != ARCHIVE_OK) ok = 0;

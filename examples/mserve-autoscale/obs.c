@@ -83,6 +83,7 @@ int as_obs_load(const char *path, as_obs_list *out, char *err, size_t errlen) {
   double prev_t = 0;
   size_t prev_line = 0;
   char *p = text;
+  if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF) p += 3; /* UTF-8 BOM */
   while (p && *p) {
     lineno++;
     char *nl = strchr(p, '\n');

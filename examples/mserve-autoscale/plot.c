@@ -333,7 +333,8 @@ static void change_marks(FILE *f, const as_replay *r, const as_endpoint *e, cons
       fprintf(f,
               "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" font-weight=\"bold\" fill=\"%s\" "
               "stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">%lld\xE2\x86\x92%lld</text>\n",
-              x, now > prev ? y - 9 : y + 17, REPLICA_COLOR, (long long)prev, (long long)now);
+              x, now > prev || y + 17 > fr->y1 - 2 ? y - 9 : y + 17, REPLICA_COLOR, (long long)prev,
+              (long long)now);
   }
 }
 
@@ -346,7 +347,7 @@ static void legend(FILE *f, double x, double y, const series *s, size_t ns) {
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">", x + 27, y);
     xml_text(f, name);
     fprintf(f, "</text>\n");
-    x += 40 + 6.6 * (double)strlen(name);
+    x += 44 + 7.0 * (double)strlen(name);
   }
   fprintf(f,
           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#666\" stroke-width=\"1.3\" "

@@ -200,8 +200,7 @@ static void print_time(FILE *out, double t) {
 }
 
 /* One rule's outcome as text, e.g. "rule#2 not-triggered (91.5 < 20 false)". */
-static void print_rule(FILE *out, const as_endpoint *e, size_t j, ms_rule_outcome oc, double v, int64_t proposed,
-                       double t) {
+static void print_rule(FILE *out, const as_endpoint *e, size_t j, ms_rule_outcome oc, double v, int64_t proposed) {
   const as_rule *u = &e->rules[j];
   const char *cmp = as_cmp_text(u->cmp);
   fprintf(out, "rule#%zu %s", j + 1, outcome_text(oc));
@@ -229,7 +228,6 @@ static void print_rule(FILE *out, const as_endpoint *e, size_t j, ms_rule_outcom
     break;
   case MS_RULE_DISABLED: break;
   }
-  (void)t;
 }
 
 /* Record one evaluation in the trace and print / collect what changed. */
@@ -242,7 +240,7 @@ static int record(const as_opts *o, as_replay *r, size_t k, const ms_decisions *
     int64_t from = 0, to = 0, applied = -1;
     if (ms_decisions_get(d, i, &name, NULL, &from, &to, &applied)) return AS_EXIT_FAIL;
     as_endpoint *e = find_endpoint(r, i, name);
-    if (!e) continue; /* an endpoint from an earlier run in --db: not part of this replay */
+    if (!e) continue; /* the store starts empty, so every endpoint is ours; stay safe anyway */
     e->replicas_after[k] = to;
     int show = from != to || o->all;
     if (from != to) r->n_changes++;
@@ -288,7 +286,7 @@ static int record(const as_opts *o, as_replay *r, size_t k, const ms_decisions *
           cJSON_AddItemToArray(jrules, jr);
         } else if (show) {
           fprintf(out, "%s", first ? " " : "; ");
-          print_rule(out, e, ri, oc, v, proposed, t);
+          print_rule(out, e, ri, oc, v, proposed);
         }
         first = 0;
         if (oc == MS_RULE_APPLIED) u->last_applied_t = t;

@@ -316,8 +316,10 @@ int as_rules_load(const char *path, as_rules *out, char *err, size_t errlen) {
     snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     return -1;
   }
-  const char *end = NULL;
-  cJSON *doc = cJSON_ParseWithOpts(text, &end, 1);
+  const char *end = NULL, *start = text;
+  if ((unsigned char)start[0] == 0xEF && (unsigned char)start[1] == 0xBB && (unsigned char)start[2] == 0xBF)
+    start += 3; /* UTF-8 BOM, as some editors write */
+  cJSON *doc = cJSON_ParseWithOpts(start, &end, 1);
   if (!doc) {
     const char *at = cJSON_GetErrorPtr();
     size_t line = 0, col = 0;

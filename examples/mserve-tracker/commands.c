@@ -38,9 +38,9 @@ int cmd_limit(cli *c) {
       char *end = NULL;
       errno = 0;
       long long n = strtoll(v, &end, 10);
-      if (!*v || *end || errno) {
+      if (!*v || *end || errno || n < 0) {
         char msg[300];
-        snprintf(msg, sizeof msg, "limit '%.200s': expected a count or 'unlimited'", v);
+        snprintf(msg, sizeof msg, "limit '%.200s': expected a count (0 admits nothing) or 'unlimited'", v);
         return cli_usage(c, msg);
       }
       limit = (int64_t)n;
@@ -69,6 +69,7 @@ int cmd_limit(cli *c) {
 
 int cmd_admit(cli *c) {
   const char *sid = c->args[0];
+  if (!c->n_scopes) return cli_usage(c, "admit: at least one --scope S is required");
   ms_session_class cls = c->has_class ? c->cls : MS_CLASS_COMPUTE;
   int64_t now = ms_clock_realtime_us();
   ms_denial d;

@@ -71,12 +71,14 @@ static int parse_class(const char *s, ms_session_class *out) {
   return 0;
 }
 
-/* Seconds (fractions allowed) to microseconds. A negative value is passed on
- * so the library's own check explains it. */
+/* Seconds (fractions allowed) to microseconds: 0 ok, -1 not a number (or
+ * absurdly large), -2 negative. Negative leases are refused here, in the
+ * user's unit, rather than by the library in microseconds. */
 static int parse_seconds(const char *s, int64_t *us) {
   char *end = NULL;
   double v = strtod(s, &end);
   if (!*s || *end || !isfinite(v) || fabs(v) > 9.0e12) return -1;
+  if (v < 0) return -2;
   *us = (int64_t)llround(v * 1e6);
   return 0;
 }
@@ -86,12 +88,17 @@ typedef struct command {
   int (*run)(cli *c);
   int min_args, max_args;
   int scopes, cls, lease; /* options it accepts: 0 no, 1 yes */
+  const char *synopsis;   /* quoted in usage errors, so a mistake shows the right form */
 } command;
 
 static const command commands[] = {
-    {"limit", cmd_limit, 2, 3, 0, 0, 0},   {"admit", cmd_admit, 1, 1, 1, 1, 1}, {"release", cmd_release, 1, 1, 0, 0, 0},
-    {"renew", cmd_renew, 1, 1, 0, 0, 1},   {"used", cmd_used, 1, 1, 0, 1, 0},   {"held", cmd_held, 1, 1, 0, 0, 0},
-    {"reconcile", cmd_reconcile, 0, 0, 1, 0, 0},
+    {"limit", cmd_limit, 2, 3, 0, 0, 0, "limit SCOPE compute|system [N|unlimited]"},
+    {"admit", cmd_admit, 1, 1, 1, 1, 1, "admit SESSION --scope S [--scope S ...] [--class C] [--lease SECONDS]"},
+    {"release", cmd_release, 1, 1, 0, 0, 0, "release SESSION"},
+    {"renew", cmd_renew, 1, 1, 0, 0, 1, "renew SESSION --lease SECONDS"},
+    {"used", cmd_used, 1, 1, 0, 1, 0, "used SCOPE [--class C]"},
+    {"held", cmd_held, 1, 1, 0, 0, 0, "held SESSION"},
+    {"reconcile", cmd_reconcile, 0, 0, 1, 0, 0, "reconcile [--scope S] < LIST"},
 };
 
 static int parse(cli *c, int argc, char **argv, int *help) {
@@ -116,19 +123,21 @@ static int parse(cli *c, int argc, char **argv, int *help) {
         c->scopes[c->n_scopes++] = val;
       } else if (!strcmp(a, "--class")) {
         if (parse_class(val, &c->cls)) {
-          snprintf(msg, sizeof msg, "--class '%s': expected compute or system", val);
+          snprintf(msg, sizeof msg, "--class '%.200s': expected compute or system", val);
           return cli_usage(c, msg);
         }
         c->has_class = 1;
       } else {
-        if (parse_seconds(val, &c->lease_us)) {
-          snprintf(msg, sizeof msg, "--lease '%s': expected seconds", val);
+        int bad = parse_seconds(val, &c->lease_us);
+        if (bad) {
+          snprintf(msg, sizeof msg, "--lease '%.200s': %s", val,
+                   bad == -2 ? "a lease cannot be negative (0: no lease)" : "expected a number of seconds");
           return cli_usage(c, msg);
         }
         c->has_lease = 1;
       }
     } else if (a[0] == '-' && a[1] == '-') {
-      snprintf(msg, sizeof msg, "unknown option '%s' (see --help)", a);
+      snprintf(msg, sizeof msg, "unknown option '%.200s' (see --help)", a);
       return cli_usage(c, msg);
     } else if (!c->cmd) {
       c->cmd = a;
@@ -157,15 +166,20 @@ int main(int argc, char **argv) {
     if (strcmp(commands[i].name, c.cmd) == 0) cmd = &commands[i];
   char msg[512];
   if (!cmd) {
-    snprintf(msg, sizeof msg, "unknown command '%s' (see --help)", c.cmd);
+    snprintf(msg, sizeof msg, "unknown command '%.200s' (see --help)", c.cmd);
     return cli_usage(&c, msg);
   }
   if (c.n_args < cmd->min_args || c.n_args > cmd->max_args) {
-    snprintf(msg, sizeof msg, "%s: wrong number of arguments (see --help)", c.cmd);
+    snprintf(msg, sizeof msg, "%s: %s arguments; usage: %s", c.cmd, c.n_args < cmd->min_args ? "missing" : "too many",
+             cmd->synopsis);
     return cli_usage(&c, msg);
   }
-  if ((c.n_scopes && !cmd->scopes) || (c.has_class && !cmd->cls) || (c.has_lease && !cmd->lease)) {
-    snprintf(msg, sizeof msg, "%s: an option does not apply to this command (see --help)", c.cmd);
+  const char *stray = c.n_scopes && !cmd->scopes ? "--scope"
+                      : c.has_class && !cmd->cls ? "--class"
+                      : c.has_lease && !cmd->lease ? "--lease"
+                                                   : NULL;
+  if (stray) {
+    snprintf(msg, sizeof msg, "%s: %s does not apply; usage: %s", c.cmd, stray, cmd->synopsis);
     return cli_usage(&c, msg);
   }
   if (!c.db) return cli_usage(&c, "--db FILE is required");

@@ -10,13 +10,15 @@
  * check never counts twice and a failed check never disturbs other sessions.
  *
  * Names: session ids and scope names are 1..255 bytes (so a scope always fits
- * ms_denial.scope); they are compared byte for byte.
+ * ms_denial.scope); they are compared byte for byte. Every string and array
+ * argument is only read during the call; none is kept after it returns.
  *
  * Time: every call that depends on time takes now_us, Unix-epoch microseconds
  * (ms_clock_realtime_us()), so processes sharing a database agree on leases.
  * A lease (lease_us > 0) expires at now_us >= admitted_us + lease_us; from
  * that instant the session no longer counts anywhere, even before its rows are
- * purged (lazily, a few at a time, by later writes). lease_us == 0 = no lease.
+ * purged (lazily: a few rows by each later admission, all of them by a
+ * reconcile). lease_us == 0 = no lease.
  *
  * Durability: every successful write is one committed SQLite transaction
  * (WAL); it survives a crash (kill -9) of the process. With the default
@@ -27,6 +29,12 @@
  * admissions are serialized by the database's write lock, so they never
  * over-admit together. The one exception is a tick transaction
  * (ms_tracker_begin): it holds the store until commit or rollback.
+ *
+ * Errors: every fallible call returns an ms_status; ms_errmsg() then starts
+ * with the call and the object ("tracker: admit 'sess-1': scope #1 is
+ * empty"). Bad arguments are MS_EINVAL and are checked before the store is
+ * touched, so they change nothing. Output parameters are written only on
+ * success, except *denial, written only for MS_ELIMIT.
  *
  * Stability: stable API within major version 1.
  */
@@ -62,14 +70,17 @@ typedef struct ms_denial {
 /*
  * ms_tracker_open - a tracker over `store` (whose schema already holds the
  * tracker's tables). On success *out owns the tracker; close it with
- * ms_tracker_close before closing the store. Opening does no I/O.
+ * ms_tracker_close before closing the store (the store is borrowed, not
+ * owned). Opening does no I/O. Several trackers may share one store; they
+ * share its lock. Thread safe.
  * Errors: MS_EINVAL (NULL argument), MS_ENOMEM. *out untouched on failure.
  */
 MS_API int ms_tracker_open(ms_store *store, ms_tracker **out);
 
 /*
- * ms_tracker_close - free the tracker. NULL is a no-op. No transaction or
- * call on it may be in flight. Held sessions stay in the database.
+ * ms_tracker_close - free the tracker. NULL is a no-op. No transaction,
+ * reconcile or call on it may be in flight (not thread safe against them).
+ * Held sessions and limits stay in the database.
  */
 MS_API void ms_tracker_close(ms_tracker *t);
 
@@ -77,7 +88,7 @@ MS_API void ms_tracker_close(ms_tracker *t);
  * ms_tracker_set_limit - set the limit of the pair (scope, cls): MS_UNLIMITED
  * removes it, 0 admits nothing, N > 0 admits at most N live sessions.
  * Lowering a limit below the current count evicts nobody: later admits are
- * denied until enough sessions leave. Thread safe.
+ * denied until enough sessions leave. Durable once it returns. Thread safe.
  * Errors: MS_EINVAL (NULL tracker, bad scope name or class, limit < -1),
  * MS_EBUSY (store locked: by another process past the busy timeout, or by
  * this thread's open tick transaction), MS_EIO.
@@ -86,8 +97,9 @@ MS_API int ms_tracker_set_limit(ms_tracker *t, const char *scope, ms_session_cla
 
 /*
  * ms_tracker_get_limit - the limit of (scope, cls) into *limit, MS_UNLIMITED
- * when none is set. Thread safe. Errors: as ms_tracker_set_limit; *limit is
- * untouched on failure.
+ * when none is set. Reads only. Thread safe.
+ * Errors: MS_EINVAL (NULL tracker or limit, bad scope name or class),
+ * MS_EBUSY (this thread's open tick), MS_EIO; *limit is untouched on failure.
  */
 MS_API int ms_tracker_get_limit(ms_tracker *t, const char *scope, ms_session_class cls, int64_t *limit);
 
@@ -101,18 +113,21 @@ MS_API int ms_tracker_get_limit(ms_tracker *t, const char *scope, ms_session_cla
  *    and nothing changes — in particular the lease is NOT extended (use
  *    ms_tracker_renew). A retried check never counts twice.
  *  - Already held with another class or another set of scopes: MS_ECONFLICT,
- *    nothing changes (release it first to move it).
+ *    nothing changes (release it first to move it). This is checked before
+ *    any limit, so it is the answer even when a scope is full: silently
+ *    answering MS_OK would let the host believe the session counts in scopes
+ *    where it does not.
  *  - A session whose lease expired is not held: it is admitted afresh.
  *  - A pair with a limit N already counting N live sessions: MS_ELIMIT, nothing
  *    changes, the session is in no set, and *denial (when not NULL) holds the
  *    first full scope in the caller's order, its limit and its count.
  * Thread safe; processes sharing the file never over-admit together.
  * Errors: MS_EINVAL (NULL/empty session id or scope, a name over 255 bytes,
- * n_scopes 0 or over MS_TRACKER_MAX_SCOPES, unknown class, lease_us < 0,
- * now_us < 0, now_us + lease_us overflowing), MS_ELIMIT, MS_ECONFLICT,
- * MS_EBUSY (store locked past the busy timeout, or by this thread's open tick
- * transaction), MS_EIO. On every failure the database is as it was; *denial is
- * written only for MS_ELIMIT.
+ * n_scopes 0 or over MS_TRACKER_MAX_SCOPES, NULL scopes, unknown class,
+ * lease_us < 0, now_us < 0, now_us + lease_us overflowing), MS_ELIMIT,
+ * MS_ECONFLICT, MS_EBUSY (store locked past the busy timeout, or by this
+ * thread's open tick transaction), MS_EIO. On every failure the database is
+ * as it was; *denial is written only for MS_ELIMIT.
  */
 MS_API int ms_tracker_admit(ms_tracker *t, const char *session_id, ms_session_class cls,
                             const char *const *scopes, size_t n_scopes, int64_t lease_us, int64_t now_us,
@@ -123,8 +138,8 @@ MS_API int ms_tracker_admit(ms_tracker *t, const char *session_id, ms_session_cl
  * not held is MS_OK too. *was_held (when not NULL) is 1 when the session was
  * still in the tracker's sets, 0 when it was unknown or already released.
  * Release takes no time argument, so a session whose lease expired but whose
- * rows no later write has purged yet still reports 1 (its rows go either
- * way). Thread safe.
+ * rows no later admission has purged yet still reports 1 (its rows go
+ * either way). Thread safe.
  * Errors: MS_EINVAL (NULL tracker, NULL/empty/over-long id), MS_EBUSY, MS_EIO;
  * nothing changes and *was_held is untouched on failure.
  */
@@ -133,27 +148,29 @@ MS_API int ms_tracker_release(ms_tracker *t, const char *session_id, int *was_he
 /*
  * ms_tracker_renew - extend a held session's lease to now_us + lease_us
  * (lease_us == 0 removes the lease: held until released). Thread safe.
- * Errors: MS_EINVAL (bad id, lease_us < 0, now_us < 0, overflow),
- * MS_ENOTFOUND (not held, or its lease already expired at now_us: its slot may
- * have been given away, so admit it again), MS_EBUSY, MS_EIO. Nothing changes
- * on failure.
+ * Errors: MS_EINVAL (NULL tracker, bad id, lease_us < 0, now_us < 0,
+ * overflow), MS_ENOTFOUND (not held, or its lease already expired at now_us:
+ * its slot may have been given away, so admit it again), MS_EBUSY (as for
+ * ms_tracker_admit), MS_EIO. Nothing changes on failure. There is no renew
+ * inside a tick: renew before ms_tracker_begin or after the commit.
  */
 MS_API int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, int64_t now_us);
 
 /*
  * ms_tracker_used - the number of sessions of class cls live in scope at
- * now_us (expired leases do not count) into *used. Thread safe.
- * Errors: MS_EINVAL (bad scope or class, NULL used), MS_EBUSY, MS_EIO; *used
- * is untouched on failure.
+ * now_us (expired leases do not count) into *used. Reads only. Thread safe.
+ * Errors: MS_EINVAL (NULL tracker or used, bad scope or class, now_us < 0),
+ * MS_EBUSY (this thread's open tick), MS_EIO; *used is untouched on failure.
  */
 MS_API int ms_tracker_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used);
 
 /*
  * ms_tracker_held - whether session_id is held and live at now_us: *held is 1
  * or 0; when held, *cls (may be NULL) gets its class and *expires_us (may be
- * NULL) its lease expiry, or 0 when it has no lease. Thread safe.
- * Errors: MS_EINVAL (bad id, NULL held, now_us < 0), MS_EBUSY, MS_EIO; the
- * outputs are untouched on failure (and *cls / *expires_us when not held).
+ * NULL) its lease expiry, or 0 when it has no lease. Reads only. Thread safe.
+ * Errors: MS_EINVAL (NULL tracker, bad id, NULL held, now_us < 0), MS_EBUSY
+ * (this thread's open tick), MS_EIO; the outputs are untouched on failure
+ * (and *cls / *expires_us when not held).
  */
 MS_API int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held,
                            ms_session_class *cls /* may be NULL */, int64_t *expires_us /* may be NULL */);
@@ -164,16 +181,25 @@ MS_API int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us
  * durable at once, ms_tracker_rollback leaves no trace of any.
  *
  * Locking: the transaction holds the store (its handle lock and the database
- * write lock) from begin until commit/rollback, and must be committed or
- * rolled back by the thread that began it. Meanwhile other threads using the
- * same store wait for it, other processes wait up to the busy timeout, and
- * the beginning thread calling any other function on the same store gets
- * MS_EBUSY. Keep ticks short.
+ * write lock) from begin until commit/rollback, and must be used, committed
+ * and rolled back by the thread that began it. Meanwhile other threads using
+ * the same store wait for it, other store handles (other processes) wait up
+ * to their busy timeout and then fail with MS_EBUSY, and the beginning thread
+ * calling any function but the ms_tracker_txn_* ones on the same store (any
+ * tracker over it) gets MS_EBUSY at once instead of deadlocking. Keep ticks
+ * short.
+ *
+ * If the database rolls the transaction back by itself after an error (disk
+ * full, I/O error), the tick is dead: later ms_tracker_txn_* calls and
+ * ms_tracker_commit fail with MS_ECLOSED; end it with ms_tracker_rollback (or
+ * the failing commit) and begin a new one.
  */
 typedef struct ms_tracker_txn ms_tracker_txn;
 
 /*
  * ms_tracker_begin - open a tick transaction into *out (BEGIN IMMEDIATE).
+ * On success *out owns the tick: end it with exactly one ms_tracker_commit or
+ * ms_tracker_rollback, from this thread; both free it.
  * Errors: MS_EINVAL (NULL argument), MS_EBUSY (this thread already holds the
  * store, or another process held it past the busy timeout), MS_ENOMEM, MS_EIO.
  * *out untouched on failure.
@@ -183,8 +209,11 @@ MS_API int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out);
 /*
  * ms_tracker_txn_admit - ms_tracker_admit inside the tick: same arguments,
  * outcomes and errors (except MS_EBUSY for the lock, already held). It counts
- * the sessions admitted earlier in the same tick. A failed or denied admit
- * changes nothing and the transaction stays usable.
+ * the sessions admitted earlier in the same tick; nothing is durable before
+ * ms_tracker_commit. A failed or denied admit changes nothing and the
+ * transaction stays usable. Only from the thread that began the tick.
+ * Errors also: MS_EINVAL (NULL x, or called from another thread: the tick is
+ * left alone), MS_ECLOSED (the database already rolled the tick back).
  */
 MS_API int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_session_class cls,
                                 const char *const *scopes, size_t n_scopes, int64_t lease_us, int64_t now_us,
@@ -192,22 +221,26 @@ MS_API int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_se
 
 /*
  * ms_tracker_txn_release - ms_tracker_release inside the tick (e.g. to undo
- * one admit of the tick). Same outcomes and errors.
+ * one admit of the tick). Same outcomes and errors, plus those of
+ * ms_tracker_txn_admit for the tick itself.
  */
 MS_API int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int *was_held /* may be NULL */);
 
 /*
  * ms_tracker_commit - commit the tick and free x (even when the commit
- * fails, in which case the whole tick is rolled back).
+ * fails, in which case the whole tick is rolled back and none of its admits
+ * or releases stand).
  * Errors: MS_EINVAL (NULL x, or called from a thread other than the one that
- * began it: then x is neither committed nor freed), MS_EIO/MS_EBUSY when the
- * commit fails.
+ * began it: then x is neither committed nor freed), MS_ECLOSED (the database
+ * had already rolled the tick back), or the status of the failed COMMIT
+ * (MS_EIO, MS_EBUSY, ...).
  */
 MS_API int ms_tracker_commit(ms_tracker_txn *x);
 
-/* ms_tracker_rollback - undo every admit of the tick and free x. NULL is a
- * no-op. Called from a thread other than the one that began it, it does
- * nothing but set ms_errmsg (the owner must end the tick). */
+/* ms_tracker_rollback - undo every admit and release of the tick and free x;
+ * never fails. NULL is a no-op. Called from a thread other than the one
+ * that began it, it does nothing but set ms_errmsg (the owner must end the
+ * tick). */
 MS_API void ms_tracker_rollback(ms_tracker_txn *x);
 
 /*
@@ -234,9 +267,10 @@ typedef struct ms_reconcile ms_reconcile;
 
 /*
  * ms_tracker_reconcile_begin - start collecting the list for `scope` (NULL:
- * every scope) into *out; free it with ms_reconcile_commit or
- * ms_reconcile_abort. Errors: MS_EINVAL (NULL tracker/out, bad scope name),
- * MS_ENOMEM. *out untouched on failure.
+ * every scope) into *out; it owns a copy of scope, and is freed by exactly
+ * one ms_reconcile_commit or ms_reconcile_abort. Touches no store; thread
+ * safe. Errors: MS_EINVAL (NULL tracker/out, bad scope name), MS_ENOMEM.
+ * *out untouched on failure.
  */
 MS_API int ms_tracker_reconcile_begin(ms_tracker *t, const char *scope /* NULL: every scope */,
                                       ms_reconcile **out);
@@ -258,8 +292,10 @@ MS_API int ms_reconcile_add(ms_reconcile *r, const char *session_id, ms_session_
  * before, and that counted before and do not now. Thread safe w.r.t. other
  * tracker calls.
  * Errors: MS_EINVAL (NULL r, now_us < 0), MS_ECONFLICT (a session listed with
- * two classes, or see the scoped rules above), MS_EBUSY, MS_EIO, MS_ENOMEM.
- * Nothing changes and the outputs are untouched on failure.
+ * two classes, or see the scoped rules above), MS_EBUSY (as for
+ * ms_tracker_admit, e.g. this thread's open tick), MS_EIO, MS_ENOMEM.
+ * Nothing changes and the outputs are untouched on failure; r is freed
+ * either way.
  */
 MS_API int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added /* may be NULL */,
                                int64_t *removed /* may be NULL */);

@@ -177,12 +177,12 @@ static int insert_session(ms_tracker *t, const char *sid, int cls, const char *c
   return MS_OK;
 }
 
-static int check_admit_args(const char *what, const char *sid, int cls, const char *const *scopes, size_t n,
-                            int64_t lease_us, int64_t now_us) {
+/* Everything but the session id, which the caller checked to build `what`. */
+static int check_admit_args(const char *what, int cls, const char *const *scopes, size_t n, int64_t lease_us,
+                            int64_t now_us) {
   int st = ms__tracker_check_class(what, cls);
   if (!st) st = ms__tracker_check_scopes(what, scopes, n);
   if (!st) st = ms__tracker_check_time(what, lease_us, now_us);
-  (void)sid;
   return st;
 }
 
@@ -199,11 +199,15 @@ static int admit_locked(ms_tracker *t, const char *what, const char *sid, int cl
   if (h.state == HELD) {
     /* A retried check: the same request is a no-op, another one a conflict. */
     if (h.cls != cls)
-      return ms__fail(MS_ECONFLICT, "%s: the session is already held with class %d, not %d; release it first",
-                      what, h.cls, cls);
+      return ms__fail(MS_ECONFLICT,
+                      "%s: the session is already held as a %s session, not %s; nothing changed (release it first "
+                      "to admit it again)",
+                      what, h.cls ? "system" : "compute", cls ? "system" : "compute");
     if (!h.same_scopes)
       return ms__fail(MS_ECONFLICT,
-                      "%s: the session is already held with a different set of scopes; release it first", what);
+                      "%s: the session is already held with a different set of scopes; nothing changed (release it "
+                      "first to admit it again)",
+                      what);
     return MS_OK;
   }
   if (h.state == EXPIRED && (st = delete_session(t, sid, NULL)) != MS_OK) return st;
@@ -231,23 +235,29 @@ static int admit_with_denial(ms_tracker *t, const char *what, const char *sid, i
   return st;
 }
 
-#define WHAT_LEN (64 + MS_TRACKER_NAME_MAX)
+/* "tracker: <verb> '<session id>'" once the id is known to be printable. */
+static int session_call(char *what, const char *verb, const char *sid) {
+  char head[32];
+  snprintf(head, sizeof head, "tracker: %s", verb);
+  int st = ms__tracker_check_name(head, "session id", sid);
+  if (!st) snprintf(what, MS_TRACKER_WHAT_LEN, "%s '%s'", head, sid);
+  return st;
+}
 
 int ms_tracker_admit(ms_tracker *t, const char *session_id, ms_session_class cls, const char *const *scopes,
                      size_t n_scopes, int64_t lease_us, int64_t now_us, ms_denial *denial) {
   if (!t) return ms__fail(MS_EINVAL, "tracker: admit: tracker is NULL");
-  int st = ms__tracker_check_name("tracker: admit", "session id", session_id);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = session_call(what, "admit", session_id);
+  if (!st) st = check_admit_args(what, (int)cls, scopes, n_scopes, lease_us, now_us);
   if (st) return st;
-  char what[WHAT_LEN];
-  snprintf(what, sizeof what, "tracker: admit '%s'", session_id);
-  if ((st = check_admit_args(what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us)) != MS_OK) return st;
-  if ((st = ms__store_begin(t->store)) != MS_OK) return st;
+  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   st = admit_with_denial(t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, denial);
   if (st) {
     ms__store_rollback(t->store);
-    return st;
+    return ms__tracker_failed(what, st);
   }
-  return ms__store_commit(t->store);
+  return ms__tracker_failed(what, ms__store_commit(t->store));
 }
 
 static int release_locked(ms_tracker *t, const char *sid, int *was_held) {
@@ -259,28 +269,27 @@ static int release_locked(ms_tracker *t, const char *sid, int *was_held) {
 
 int ms_tracker_release(ms_tracker *t, const char *session_id, int *was_held) {
   if (!t) return ms__fail(MS_EINVAL, "tracker: release: tracker is NULL");
-  int st = ms__tracker_check_name("tracker: release", "session id", session_id);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = session_call(what, "release", session_id);
   if (st) return st;
-  if ((st = ms__store_begin(t->store)) != MS_OK) return st;
+  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   int held = 0;
   if ((st = release_locked(t, session_id, &held)) != MS_OK) {
     ms__store_rollback(t->store);
-    ms__errmsg_prefix("tracker: release '%s'", session_id);
-    return st;
+    return ms__tracker_failed(what, st);
   }
-  if ((st = ms__store_commit(t->store)) != MS_OK) return st;
+  if ((st = ms__store_commit(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   if (was_held) *was_held = held;
   return MS_OK;
 }
 
 int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, int64_t now_us) {
   if (!t) return ms__fail(MS_EINVAL, "tracker: renew: tracker is NULL");
-  int st = ms__tracker_check_name("tracker: renew", "session id", session_id);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = session_call(what, "renew", session_id);
+  if (!st) st = ms__tracker_check_time(what, lease_us, now_us);
   if (st) return st;
-  char what[WHAT_LEN];
-  snprintf(what, sizeof what, "tracker: renew '%s'", session_id);
-  if ((st = ms__tracker_check_time(what, lease_us, now_us)) != MS_OK) return st;
-  if ((st = ms__store_begin(t->store)) != MS_OK) return st;
+  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   held_state h;
   st = session_state(t, session_id, now_us, NULL, 0, &h);
   if (!st && h.state != HELD)
@@ -294,9 +303,9 @@ int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, in
   }
   if (st) {
     ms__store_rollback(t->store);
-    return st;
+    return ms__tracker_failed(what, st);
   }
-  return ms__store_commit(t->store);
+  return ms__tracker_failed(what, ms__store_commit(t->store));
 }
 
 /* ---- tick transactions ---------------------------------------------------- */
@@ -326,10 +335,25 @@ static int end_call(ms_tracker *t, int st) {
   return run_simple(t, SQL_SP_RELEASE, "close a savepoint");
 }
 
-static int check_txn(const ms_tracker_txn *x, const char *what) {
+/* Only the thread that began a tick holds the store's lock, so only it may
+ * touch the tick. */
+static int check_owner(const ms_tracker_txn *x, const char *what) {
   if (!x) return ms__fail(MS_EINVAL, "tracker: %s: transaction is NULL", what);
   if (!pthread_equal(x->owner, pthread_self()))
     return ms__fail(MS_EINVAL, "tracker: %s: the transaction belongs to another thread", what);
+  return MS_OK;
+}
+
+/* After some errors (disk full, I/O, out of memory) SQLite rolls the whole
+ * transaction back by itself. The tick is then dead: its earlier admits are
+ * gone, and a SAVEPOINT would silently open a new autocommitted transaction
+ * whose admits a later rollback could not undo. Refuse instead. */
+static int check_alive(const ms_tracker_txn *x, const char *what) {
+  if (sqlite3_get_autocommit(x->t->store->db))
+    return ms__fail(MS_ECLOSED,
+                    "%s: the tick's transaction was already rolled back by the database after an earlier "
+                    "error; none of its admits stand; roll the tick back and begin a new one",
+                    what);
   return MS_OK;
 }
 
@@ -340,7 +364,7 @@ int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out) {
   int st = ms__store_begin(t->store);
   if (st) {
     free(x);
-    return st;
+    return ms__tracker_failed("tracker: begin", st);
   }
   x->t = t;
   x->owner = pthread_self();
@@ -350,34 +374,40 @@ int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out) {
 
 int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_session_class cls, const char *const *scopes,
                          size_t n_scopes, int64_t lease_us, int64_t now_us, ms_denial *denial) {
-  int st = check_txn(x, "txn_admit");
-  if (!st) st = ms__tracker_check_name("tracker: txn_admit", "session id", session_id);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = check_owner(x, "txn_admit");
+  if (!st) st = session_call(what, "txn_admit", session_id);
+  if (!st) st = check_admit_args(what, (int)cls, scopes, n_scopes, lease_us, now_us);
+  if (!st) st = check_alive(x, what);
   if (st) return st;
-  char what[WHAT_LEN];
-  snprintf(what, sizeof what, "tracker: admit '%s'", session_id);
-  if ((st = check_admit_args(what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us)) != MS_OK) return st;
-  if ((st = run_simple(x->t, SQL_SP_BEGIN, "open a savepoint")) != MS_OK) return st;
-  st = admit_with_denial(x->t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, denial);
-  return end_call(x->t, st);
+  if ((st = run_simple(x->t, SQL_SP_BEGIN, "open a savepoint")) != MS_OK) return ms__tracker_failed(what, st);
+  st = ms__tracker_failed(what, admit_with_denial(x->t, what, session_id, (int)cls, scopes, n_scopes, lease_us,
+                                                  now_us, denial));
+  return ms__tracker_failed(what, end_call(x->t, st));
 }
 
 int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int *was_held) {
-  int st = check_txn(x, "txn_release");
-  if (!st) st = ms__tracker_check_name("tracker: txn_release", "session id", session_id);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = check_owner(x, "txn_release");
+  if (!st) st = session_call(what, "txn_release", session_id);
+  if (!st) st = check_alive(x, what);
   if (st) return st;
-  if ((st = run_simple(x->t, SQL_SP_BEGIN, "open a savepoint")) != MS_OK) return st;
+  if ((st = run_simple(x->t, SQL_SP_BEGIN, "open a savepoint")) != MS_OK) return ms__tracker_failed(what, st);
   int held = 0;
-  st = release_locked(x->t, session_id, &held);
-  if (st) ms__errmsg_prefix("tracker: release '%s'", session_id);
-  if ((st = end_call(x->t, st)) != MS_OK) return st;
+  st = ms__tracker_failed(what, release_locked(x->t, session_id, &held));
+  if ((st = ms__tracker_failed(what, end_call(x->t, st))) != MS_OK) return st;
   if (was_held) *was_held = held;
   return MS_OK;
 }
 
 int ms_tracker_commit(ms_tracker_txn *x) {
-  int st = check_txn(x, "commit");
+  int st = check_owner(x, "commit");
   if (st) return st;
-  st = ms__store_commit(x->t->store);
+  if ((st = check_alive(x, "tracker: commit")) != MS_OK) {
+    ms__store_rollback(x->t->store); /* nothing to undo; releases the lock */
+  } else {
+    st = ms__tracker_failed("tracker: commit", ms__store_commit(x->t->store));
+  }
   free(x);
   return st;
 }
@@ -386,10 +416,7 @@ void ms_tracker_rollback(ms_tracker_txn *x) {
   if (!x) return;
   /* Rolled back from another thread the mutex cannot be released: refuse
    * rather than corrupt the lock (documented: the owner ends the tick). */
-  if (!pthread_equal(x->owner, pthread_self())) {
-    ms__fail(MS_EINVAL, "tracker: rollback: the transaction belongs to another thread");
-    return;
-  }
+  if (check_owner(x, "rollback")) return;
   ms__store_rollback(x->t->store);
   free(x);
 }
@@ -401,10 +428,11 @@ static const char SQL_SESSION_ONE[] = "SELECT cls, expires_us FROM tracker_membe
 int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held, ms_session_class *cls,
                     int64_t *expires_us) {
   if (!t || !held) return ms__fail(MS_EINVAL, "tracker: held: %s is NULL", !t ? "tracker" : "held");
-  int st = ms__tracker_check_name("tracker: held", "session id", session_id);
-  if (!st) st = ms__tracker_check_time("tracker: held", 0, now_us);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = session_call(what, "held", session_id);
+  if (!st) st = ms__tracker_check_time(what, 0, now_us);
   if (st) return st;
-  if ((st = ms__store_lock(t->store)) != MS_OK) return st;
+  if ((st = ms__store_lock(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_ONE, &st);
   int found = 0, c = 0;
   int64_t exp = 0;
@@ -421,10 +449,7 @@ int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us, int *
     sqlite3_reset(q);
   }
   ms__store_unlock(t->store);
-  if (st) {
-    ms__errmsg_prefix("tracker: held '%s'", session_id);
-    return st;
-  }
+  if (st) return ms__tracker_failed(what, st);
   *held = found;
   if (found && cls) *cls = (ms_session_class)c;
   if (found && expires_us) *expires_us = exp;

@@ -21,6 +21,7 @@ typedef struct rc_item {
 struct ms_reconcile {
   ms_tracker *t;
   char *scope; /* NULL: every scope */
+  char what[MS_TRACKER_WHAT_LEN]; /* "tracker: reconcile [scope 'S']", heads its messages */
   rc_item *items;
   size_t n, cap;
 };
@@ -33,9 +34,11 @@ int ms_tracker_reconcile_begin(ms_tracker *t, const char *scope, ms_reconcile **
   if (!r) return ms__fail(MS_ENOMEM, "tracker: reconcile: out of memory");
   if (scope && !(r->scope = ms__strdup(scope))) {
     free(r);
-    return MS_ENOMEM;
+    return ms__fail(MS_ENOMEM, "tracker: reconcile scope '%s': out of memory", scope);
   }
   r->t = t;
+  if (scope) snprintf(r->what, sizeof r->what, "tracker: reconcile scope '%s'", scope);
+  else snprintf(r->what, sizeof r->what, "tracker: reconcile");
   *out = r;
   return MS_OK;
 }
@@ -69,7 +72,7 @@ static int push(ms_reconcile *r, const char *session, const char *scope, int cls
   it->scope = it->session ? ms__strdup(scope) : NULL;
   if (!it->scope) {
     free(it->session);
-    return MS_ENOMEM;
+    return ms__fail(MS_ENOMEM, "tracker: reconcile: out of memory for session '%s'", session);
   }
   it->cls = cls;
   r->n++;
@@ -111,21 +114,26 @@ static int listed(const ms_reconcile *r, const char *session, const char *scope,
   return r->n && bsearch(&key, r->items, r->n, sizeof key, cmp_item) != NULL;
 }
 
-/* Sort, drop duplicates, and refuse a session listed with two classes. */
+/* Sort, refuse a session listed with two classes, then drop duplicates. The
+ * check runs before anything is freed or moved, so on failure every item is
+ * still owned exactly once and ms_reconcile_abort frees each one once. A
+ * session's items are adjacent after the sort, so two classes always show
+ * up in some adjacent pair. */
 static int normalize(ms_reconcile *r) {
   if (r->n) qsort(r->items, r->n, sizeof *r->items, cmp_item);
+  for (size_t i = 1; i < r->n; i++) {
+    const rc_item *a = &r->items[i - 1], *b = &r->items[i];
+    if (strcmp(a->session, b->session) == 0 && a->cls != b->cls)
+      return ms__fail(MS_ECONFLICT, "%s: session '%s' is listed with classes %d and %d", r->what, b->session,
+                      a->cls, b->cls);
+  }
   size_t k = 0;
   for (size_t i = 0; i < r->n; i++) {
     rc_item *it = &r->items[i];
-    if (k && strcmp(r->items[k - 1].session, it->session) == 0) {
-      if (r->items[k - 1].cls != it->cls)
-        return ms__fail(MS_ECONFLICT, "tracker: reconcile: session '%s' is listed with classes %d and %d",
-                        it->session, r->items[k - 1].cls, it->cls);
-      if (strcmp(r->items[k - 1].scope, it->scope) == 0) {
-        free(it->session);
-        free(it->scope);
-        continue;
-      }
+    if (k && cmp_item(&r->items[k - 1], it) == 0) {
+      free(it->session);
+      free(it->scope);
+      continue;
     }
     r->items[k++] = *it;
   }
@@ -169,9 +177,8 @@ static int check_classes(apply_ctx *c) {
     if (!exists || cls == it->cls) continue;
     if (c->r->scope)
       return ms__fail(MS_ECONFLICT,
-                      "tracker: reconcile scope '%s': session '%s' is held with class %d, listed with %d; "
-                      "a full reconcile can change it",
-                      c->r->scope, it->session, cls, it->cls);
+                      "%s: session '%s' is held with class %d, listed with %d; a full reconcile can change it",
+                      c->r->what, it->session, cls, it->cls);
     if (!(q = stmt(c, SQL_SESSION_DEL, &st))) return st;
     sqlite3_bind_text(q, 1, it->session, -1, SQLITE_STATIC);
     if ((st = ms__tracker_step_done(c->t, q, "delete a session")) != MS_OK) return st;
@@ -229,11 +236,12 @@ static int remove_unlisted(apply_ctx *c) {
 
 int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added, int64_t *removed) {
   if (!r) return ms__fail(MS_EINVAL, "tracker: reconcile_commit: reconcile is NULL");
-  int st = ms__tracker_check_time("tracker: reconcile_commit", 0, now_us);
+  int st = ms__tracker_check_time(r->what, 0, now_us);
   if (!st) st = normalize(r);
   apply_ctx c = {r, r->t, now_us, 0, 0};
   if (!st) st = ms__store_begin(r->t->store);
   if (st) {
+    st = ms__tracker_failed(r->what, st);
     ms_reconcile_abort(r);
     return st;
   }
@@ -247,12 +255,9 @@ int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added, int64_t
   if (!st) st = check_classes(&c);
   if (!st) st = add_members(&c);
   if (!st) st = remove_unlisted(&c);
-  if (st) {
-    ms__store_rollback(r->t->store);
-    if (r->scope && st != MS_ECONFLICT) ms__errmsg_prefix("tracker: reconcile scope '%s'", r->scope);
-  } else {
-    st = ms__store_commit(r->t->store);
-  }
+  if (st) ms__store_rollback(r->t->store);
+  else st = ms__store_commit(r->t->store);
+  st = ms__tracker_failed(r->what, st);
   if (!st) {
     if (added) *added = c.added;
     if (removed) *removed = c.removed;

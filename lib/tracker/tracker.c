@@ -46,6 +46,11 @@ int ms__tracker_check_time(const char *what, int64_t lease_us, int64_t now_us) {
   return MS_OK;
 }
 
+int ms__tracker_failed(const char *what, int st) {
+  if (st && strncmp(ms_errmsg(), what, strlen(what)) != 0) ms__errmsg_prefix("%s", what);
+  return st;
+}
+
 int ms__tracker_step_done(ms_tracker *t, sqlite3_stmt *st, const char *what) {
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
@@ -91,15 +96,25 @@ static const char SQL_LIMIT_SET[] =
 static const char SQL_LIMIT_DEL[] = "DELETE FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
 static const char SQL_LIMIT_GET[] = "SELECT max_sessions FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
 
+/* "tracker: <verb> '<scope>'" once the scope is known to be printable. */
+static int scope_call(char *what, size_t cap, const char *verb, const char *scope, int cls) {
+  char head[32];
+  snprintf(head, sizeof head, "tracker: %s", verb);
+  int st = ms__tracker_check_name(head, "scope", scope);
+  if (st) return st;
+  snprintf(what, cap, "%s '%s'", head, scope);
+  return ms__tracker_check_class(what, cls);
+}
+
 int ms_tracker_set_limit(ms_tracker *t, const char *scope, ms_session_class cls, int64_t limit) {
   if (!t) return ms__fail(MS_EINVAL, "tracker: set_limit: tracker is NULL");
-  int st = ms__tracker_check_name("tracker: set_limit", "scope", scope);
-  if (!st) st = ms__tracker_check_class("tracker: set_limit", (int)cls);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = scope_call(what, sizeof what, "set_limit", scope, (int)cls);
   if (st) return st;
   if (limit < MS_UNLIMITED)
-    return ms__fail(MS_EINVAL, "tracker: scope '%s': limit %lld is invalid (MS_UNLIMITED, 0 or a positive count)",
-                    scope, (long long)limit);
-  if ((st = ms__store_begin(t->store)) != MS_OK) return st;
+    return ms__fail(MS_EINVAL, "%s: limit %lld is invalid (MS_UNLIMITED, 0 or a positive count)", what,
+                    (long long)limit);
+  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   sqlite3_stmt *q = ms__store_stmt(t->store, limit == MS_UNLIMITED ? SQL_LIMIT_DEL : SQL_LIMIT_SET, &st);
   if (q) {
     sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
@@ -109,51 +124,48 @@ int ms_tracker_set_limit(ms_tracker *t, const char *scope, ms_session_class cls,
   }
   if (st) {
     ms__store_rollback(t->store);
-    ms__errmsg_prefix("tracker: scope '%s'", scope);
-    return st;
+    return ms__tracker_failed(what, st);
   }
-  return ms__store_commit(t->store);
+  return ms__tracker_failed(what, ms__store_commit(t->store));
 }
 
 /* Read-only calls take the handle lock and run in autocommit mode; statements
  * are reset before unlocking so no read transaction outlives the call. */
 int ms_tracker_get_limit(ms_tracker *t, const char *scope, ms_session_class cls, int64_t *limit) {
   if (!t || !limit) return ms__fail(MS_EINVAL, "tracker: get_limit: %s is NULL", !t ? "tracker" : "limit");
-  int st = ms__tracker_check_name("tracker: get_limit", "scope", scope);
-  if (!st) st = ms__tracker_check_class("tracker: get_limit", (int)cls);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = scope_call(what, sizeof what, "get_limit", scope, (int)cls);
   if (st) return st;
-  if ((st = ms__store_lock(t->store)) != MS_OK) return st;
+  if ((st = ms__store_lock(t->store)) != MS_OK) return ms__tracker_failed(what, st);
+  int64_t v = MS_UNLIMITED;
   sqlite3_stmt *q = ms__store_stmt(t->store, SQL_LIMIT_GET, &st);
   if (q) {
     sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, (int)cls);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
-      *limit = sqlite3_column_int64(q, 0);
-    else if (rc == SQLITE_DONE)
-      *limit = MS_UNLIMITED;
-    else
+      v = sqlite3_column_int64(q, 0);
+    else if (rc != SQLITE_DONE)
       st = ms__store_error(t->store, rc, "read a limit");
     sqlite3_reset(q);
   }
   ms__store_unlock(t->store);
-  return st;
+  if (st) return ms__tracker_failed(what, st);
+  *limit = v;
+  return MS_OK;
 }
 
 int ms_tracker_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used) {
   if (!t || !used) return ms__fail(MS_EINVAL, "tracker: used: %s is NULL", !t ? "tracker" : "used");
-  int st = ms__tracker_check_name("tracker: used", "scope", scope);
-  if (!st) st = ms__tracker_check_class("tracker: used", (int)cls);
-  if (!st) st = ms__tracker_check_time("tracker: used", 0, now_us);
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = scope_call(what, sizeof what, "used", scope, (int)cls);
+  if (!st) st = ms__tracker_check_time(what, 0, now_us);
   if (st) return st;
-  if ((st = ms__store_lock(t->store)) != MS_OK) return st;
+  if ((st = ms__store_lock(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   int64_t n = 0;
   st = ms__tracker_count(t, scope, (int)cls, now_us, &n);
   ms__store_unlock(t->store);
-  if (st) {
-    ms__errmsg_prefix("tracker: scope '%s'", scope);
-    return st;
-  }
+  if (st) return ms__tracker_failed(what, st);
   *used = n;
   return MS_OK;
 }

@@ -33,8 +33,9 @@ static unsigned rnd(unsigned *seed) { return (unsigned)rand_r(seed); }
 #define THREADS 4
 #define HOLD_MAX 4 /* sessions one thread holds at most */
 
-/* Scopes: 0..2 keypairs (limit 2 each), 3 the user (limit 4), 4 the domain
- * (no limit); SYSTEM sessions are limited to 1 per keypair. */
+/* Scopes: 0..2 keypairs (limit 2 each), 3 the user (limit 5, below the
+ * keypairs' 6 together, so it is the one that fills up), 4 the domain (no
+ * limit); SYSTEM sessions are limited to 1 per keypair. */
 #define N_SCOPES 5
 static const char *const scope_names[N_SCOPES] = {"keypair:K0", "keypair:K1", "keypair:K2", "user:U", "domain:D"};
 static const int64_t compute_limit[N_SCOPES] = {2, 2, 2, 5, MS_UNLIMITED};

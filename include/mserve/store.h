@@ -7,9 +7,14 @@
  * schema is migrated atomically on open, keyed on PRAGMA user_version.
  *
  * Thread safety: an ms_store may be used from several threads at once. Work
- * on one handle is serialized in-process; waiting on other processes uses a
- * busy handler that polls in short sub-millisecond steps until the busy
- * timeout (default 5 s) and then fails with MS_EBUSY.
+ * on one handle is serialized in-process. Writers of several processes queue
+ * on a robust process-shared mutex kept in a small side file,
+ * "<path>-mslock", so a waiter is woken as soon as the holder finishes (and
+ * a holder killed mid-write passes the lock on); without that file, and
+ * against programs other than libmserve, a busy handler polls in short
+ * sub-millisecond steps. Either wait ends after the busy timeout (default
+ * 5 s) with MS_EBUSY. The side file, like SQLite's "-wal" and "-shm", belongs
+ * with the database; it may be deleted while no process has the store open.
  */
 #ifndef MSERVE_STORE_H
 #define MSERVE_STORE_H
@@ -61,6 +66,28 @@ MS_API int ms_store_set_busy_timeout(ms_store *store, int64_t timeout_us);
  * Errors: MS_EINVAL for NULL arguments.
  */
 MS_API int ms_store_schema_version(ms_store *store, int64_t *version);
+
+/*
+ * ms_store_checkpoint - copy the write-ahead log back into the database file
+ * now (a PASSIVE checkpoint: it never blocks writers, and copies what no
+ * reader still needs). The store does this by itself whenever the log passes
+ * the auto-checkpoint threshold, in the thread that finds it due, outside the
+ * store's lock; a host that would rather do it from an idle moment or a
+ * thread of its own sets the threshold to 0 and calls this. On success
+ * *frames_left (may be NULL) is the number of log frames not yet copied back
+ * (another process's reader may pin some). A no-op for ":memory:". Thread
+ * safe; concurrent calls of one process run one after the other.
+ * Errors: MS_EINVAL for a NULL store, MS_EIO, MS_ECORRUPT, MS_ENOMEM.
+ */
+MS_API int ms_store_checkpoint(ms_store *store, int64_t *frames_left);
+
+/*
+ * ms_store_set_autocheckpoint - the log size, in frames (pages), past which
+ * a write of this handle triggers a checkpoint (default 1000, SQLite's own;
+ * 0 = never automatically: the host calls ms_store_checkpoint). Thread safe.
+ * Errors: MS_EINVAL for a NULL store or a negative count.
+ */
+MS_API int ms_store_set_autocheckpoint(ms_store *store, int64_t frames);
 
 /* ms_store_latest_schema - the schema version this library writes. */
 MS_API int64_t ms_store_latest_schema(void);

@@ -9,11 +9,14 @@
 #define DEFAULT_BUSY_TIMEOUT_US MS_SEC(5)
 
 static void destroy(ms_store *s) {
+  ms__store_checkpoint_close(s);
   for (size_t i = 0; i < s->cap_stmts; i++)
     if (s->stmts[i].stmt) sqlite3_finalize(s->stmts[i].stmt);
   free(s->stmts);
   if (s->db) sqlite3_close_v2(s->db);
+  ms__xlock_close(s->xlock);
   pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->ckpt_mu);
   free(s->path);
   free(s);
 }
@@ -52,7 +55,9 @@ int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_stor
   pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
   pthread_mutex_init(&s->mu, &attr);
   pthread_mutexattr_destroy(&attr);
+  pthread_mutex_init(&s->ckpt_mu, NULL);
   atomic_init(&s->busy_timeout_us, DEFAULT_BUSY_TIMEOUT_US);
+  s->flags = flags;
   s->path = ms__strdup(path);
   if (!s->path) {
     destroy(s);
@@ -80,6 +85,17 @@ int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_stor
     st = pragma(s, (flags & MS_STORE_DURABLE) ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                 "set synchronous");
   if (!st) st = pragma(s, "PRAGMA foreign_keys=ON", "enable foreign keys");
+  if (!st) {
+    /* Only a file has a WAL to checkpoint and other processes to queue
+     * with; the journal_mode switch above has proven it is a database, so
+     * the side file is never created next to a stranger's file. */
+    const char *file = sqlite3_db_filename(s->db, "main");
+    s->on_disk = file && *file;
+    if (s->on_disk) {
+      ms__store_checkpoint_init(s);
+      s->xlock = ms__xlock_open(file);
+    }
+  }
   if (!st) st = ms__store_migrate(s, version);
   if (st) {
     destroy(s);

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 
 #include "mserve/store.h"
+#include "xlock.h"
 
 typedef struct ms_stmt_slot {
   const char *sql;
@@ -32,6 +33,20 @@ struct ms_store {
   ms_stmt_slot *stmts;      /* open-addressing table, power-of-two capacity */
   size_t n_stmts, cap_stmts;
   int in_txn;               /* a transaction opened by ms__store_begin is active */
+  unsigned flags;           /* MS_STORE_* given to open */
+  int on_disk;              /* a file, not ":memory:" or a temporary database */
+  ms_xlock *xlock;          /* cross-process writer queue; NULL: SQLite's locking alone */
+
+  /* Checkpointing (checkpoint.c), outside `mu`: the WAL is copied back into
+   * the database by whichever thread finds it due after unlocking, on a
+   * connection of its own, while other threads keep writing. */
+  pthread_mutex_t ckpt_mu;  /* guards ckpt_db and ckpt_* below */
+  sqlite3 *ckpt_db;         /* opened on first use */
+  int ckpt_failed;          /* ckpt_db could not be opened: checkpoint on db under mu */
+  atomic_llong wal_frames;  /* frames in the WAL after our last commit (wal hook) */
+  atomic_llong ckpt_base;   /* frames already copied back by the last checkpoint */
+  atomic_llong autockpt;    /* frames that make a checkpoint due; 0: only ms_store_checkpoint */
+  atomic_llong wal_restarts; /* times our commits found the WAL started over (tests read it) */
 };
 
 /* A migration: the SQL that takes the schema from version-1 to version. */
@@ -52,7 +67,7 @@ int ms__store_migrate(ms_store *s, int64_t target);
 int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_store **out);
 
 /* Take / release the handle's lock without opening a transaction (reads that
- * run a single statement). Fails with MS_EBUSY when this thread already holds
+ * run a single statement). Unlocking runs a due checkpoint afterwards. Fails with MS_EBUSY when this thread already holds
  * it (e.g. a tracker transaction is open on this thread). */
 int ms__store_lock(ms_store *s);
 void ms__store_unlock(ms_store *s);
@@ -77,6 +92,14 @@ int ms__store_exec(ms_store *s, const char *sql);
 /* Map an SQLite result code to an ms_status and set ms_errmsg to
  * "store '<path>': <what>: <sqlite message>". */
 int ms__store_error(ms_store *s, int sqlite_rc, const char *what);
+
+/* Install the WAL hook that tracks the WAL's size (file stores only). */
+void ms__store_checkpoint_init(ms_store *s);
+/* Run a passive checkpoint when one is due and no other thread of this
+ * process is running one. Call without `mu` held. Never fails (logs). */
+void ms__store_checkpoint_maybe(ms_store *s);
+/* Close the checkpoint connection (store teardown). */
+void ms__store_checkpoint_close(ms_store *s);
 
 /* Busy handler installed on every connection (busy.c). */
 int ms__store_busy_handler(void *store, int count);

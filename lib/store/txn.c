@@ -13,13 +13,29 @@ int ms__store_lock(ms_store *s) {
   return MS_OK;
 }
 
-void ms__store_unlock(ms_store *s) { pthread_mutex_unlock(&s->mu); }
+void ms__store_unlock(ms_store *s) {
+  pthread_mutex_unlock(&s->mu);
+  ms__store_checkpoint_maybe(s);
+}
+
+/* Leave a write transaction: the writer queue first, so another process's
+ * waiter is woken before this process's next thread gets the handle. */
+static void leave(ms_store *s) {
+  s->in_txn = 0;
+  if (s->xlock) ms__xlock_release(s->xlock);
+  ms__store_unlock(s);
+}
 
 int ms__store_begin(ms_store *s) {
   int st = ms__store_lock(s);
   if (st) return st;
+  if (s->xlock && (st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) {
+    ms__store_unlock(s);
+    return st;
+  }
   sqlite3_stmt *b = ms__store_stmt(s, "BEGIN IMMEDIATE", &st);
   if (!b) {
+    if (s->xlock) ms__xlock_release(s->xlock);
     ms__store_unlock(s);
     return st;
   }
@@ -28,6 +44,7 @@ int ms__store_begin(ms_store *s) {
   if (rc != SQLITE_DONE) {
     st = ms__store_error(s, rc, rc == SQLITE_BUSY ? "write lock still held by another process after the busy timeout"
                                                   : "begin transaction");
+    if (s->xlock) ms__xlock_release(s->xlock);
     ms__store_unlock(s);
     return st;
   }
@@ -48,8 +65,7 @@ int ms__store_commit(ms_store *s) {
      * it was before the call. */
     if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   }
-  s->in_txn = 0;
-  ms__store_unlock(s);
+  leave(s);
   return st;
 }
 
@@ -63,8 +79,7 @@ void ms__store_rollback(ms_store *s) {
       sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
   }
-  s->in_txn = 0;
-  ms__store_unlock(s);
+  leave(s);
 }
 
 int ms__store_exec(ms_store *s, const char *sql) {

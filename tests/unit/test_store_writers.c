@@ -1,0 +1,264 @@
+/* Unit tests: the store's writer queue across processes and its checkpoints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mserve.h"
+#include "store/store_internal.h"
+#include "testutil.h"
+
+typedef struct fx {
+  char *dir;
+  char *db;
+} fx;
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  f->dir = ms_test_tmpdir("store-writers");
+  f->db = ms_test_path(f->dir, "test.db");
+  *state = f;
+  return f->dir ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  ms_test_rmtree(f->dir);
+  free(f->dir);
+  free(f->db);
+  free(f);
+  return 0;
+}
+
+static int64_t file_size(const char *db, const char *suffix) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s%s", db, suffix);
+  struct stat st;
+  return stat(p, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* One committed row in ms_meta; returns an ms_status. */
+static int put(ms_store *s, const char *key) {
+  int st = ms__store_begin(s);
+  if (st) return st;
+  sqlite3_stmt *q = ms__store_stmt(s, "INSERT OR REPLACE INTO ms_meta(key, value) VALUES (?1, 'v')", &st);
+  if (!q) {
+    ms__store_rollback(s);
+    return st;
+  }
+  sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(q) != SQLITE_DONE) {
+    ms__store_rollback(s);
+    return MS_EINTERNAL;
+  }
+  return ms__store_commit(s);
+}
+
+static int64_t count_keys(ms_store *s, const char *like) {
+  assert_int_equal(ms__store_lock(s), MS_OK);
+  sqlite3_stmt *q = ms__store_stmt(s, "SELECT count(*) FROM ms_meta WHERE key LIKE ?1", NULL);
+  assert_non_null(q);
+  sqlite3_bind_text(q, 1, like, -1, SQLITE_TRANSIENT);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(q, 0);
+  sqlite3_reset(q);
+  ms__store_unlock(s);
+  return n;
+}
+
+static void queue_file_lives_beside_a_database_only(void **state) {
+  fx *f = *state;
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+  assert_true(file_size(f->db, "-mslock") > 0);
+  ms_store_close(s);
+  /* a stranger's file is refused before anything is created beside it */
+  char *junk = ms_test_path(f->dir, "notes.txt");
+  assert_int_equal(ms_test_write_file(junk, "this is not a database at all, just some text", 45), 0);
+  assert_int_equal(ms_store_open(junk, 0, &s), MS_ECORRUPT);
+  assert_int_equal(file_size(junk, "-mslock"), -1);
+  free(junk);
+}
+
+/* A writer killed in the middle of a transaction must neither wedge the queue
+ * nor leave any of its writes behind. */
+static void writer_killed_mid_transaction_hands_the_queue_on(void **state) {
+  fx *f = *state;
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+  ms_store_close(s);
+  for (int round = 0; round < ms_test_scale(8); round++) {
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+      close(ready[0]);
+      ms_store *c = NULL;
+      if (ms_store_open(f->db, 0, &c) || ms__store_begin(c)) _exit(3);
+      sqlite3_stmt *q = ms__store_stmt(c, "INSERT INTO ms_meta(key, value) VALUES ('killed', 'v')", NULL);
+      if (!q || sqlite3_step(q) != SQLITE_DONE) _exit(4);
+      if (write(ready[1], "x", 1) != 1) _exit(5);
+      pause(); /* holding the queue and SQLite's write lock */
+      _exit(0);
+    }
+    close(ready[1]);
+    char b;
+    assert_int_equal(read(ready[0], &b, 1), 1);
+    close(ready[0]);
+    kill(kid, SIGKILL);
+    int ws;
+    assert_int_equal(waitpid(kid, &ws, 0), kid);
+    assert_true(WIFSIGNALED(ws));
+
+    assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+    assert_int_equal(ms_store_set_busy_timeout(s, MS_SEC(2)), MS_OK);
+    int64_t t0 = ms_clock_monotonic_us();
+    char key[32];
+    snprintf(key, sizeof key, "after-%d", round);
+    assert_int_equal(put(s, key), MS_OK);
+    assert_true(ms_clock_monotonic_us() - t0 < MS_SEC(1)); /* handed on, not timed out */
+    assert_int_equal(count_keys(s, "killed"), 0);
+    assert_int_equal(count_keys(s, "after-%"), round + 1);
+    ms_store_close(s);
+  }
+}
+
+/* Two handles on one file, one thread: the second write waits for the first,
+ * which can never finish; that is an error, not a hang. */
+static void one_thread_two_handles_is_ebusy(void **state) {
+  fx *f = *state;
+  ms_store *a = NULL, *b = NULL;
+  assert_int_equal(ms_store_open(f->db, 0, &a), MS_OK);
+  assert_int_equal(ms_store_open(f->db, 0, &b), MS_OK);
+  assert_int_equal(ms_store_set_busy_timeout(b, MS_SEC(5)), MS_OK);
+  assert_int_equal(ms__store_begin(a), MS_OK);
+  int64_t t0 = ms_clock_monotonic_us();
+  assert_int_equal(ms__store_begin(b), MS_EBUSY);
+  assert_true(ms_clock_monotonic_us() - t0 < MS_SEC(1)); /* refused at once */
+  assert_non_null(strstr(ms_errmsg(), "another handle"));
+  ms__store_rollback(a);
+  assert_int_equal(put(b, "b"), MS_OK);
+  ms_store_close(a);
+  ms_store_close(b);
+}
+
+typedef struct writer_arg {
+  ms_store *s;
+  int id, n, errors;
+} writer_arg;
+
+static void *writer(void *p) {
+  writer_arg *w = p;
+  char key[48];
+  for (int i = 0; i < w->n; i++) {
+    snprintf(key, sizeof key, "w%d-%d", w->id, i % 64);
+    if (put(w->s, key) != MS_OK) w->errors++;
+  }
+  return NULL;
+}
+
+/* SQLite restarts the WAL only when a writer finds all of it copied back,
+ * which steady writers of other threads never leave time for; the store's
+ * checkpoints must still keep the log bounded. */
+static void wal_stays_bounded_under_steady_writers(void **state) {
+  fx *f = *state;
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+  assert_int_equal(ms_store_set_autocheckpoint(s, 50), MS_OK);
+  enum { THREADS = 4 };
+  pthread_t th[THREADS];
+  writer_arg w[THREADS];
+  int per = 2000; /* not scaled: the bound needs the volume */
+  for (int i = 0; i < THREADS; i++) {
+    w[i] = (writer_arg){s, i, per, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, writer, &w[i]), 0);
+  }
+  for (int i = 0; i < THREADS; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(w[i].errors, 0);
+  }
+  /* Each commit appends a frame or two, so unbounded the log would hold
+   * about THREADS * per frames (it restarts now and then by luck, when no
+   * writer happens to be mid-commit). Bounded, it goes back to its start every
+   * few checkpoints; its file keeps its largest size, which depends on how
+   * long the disk took to sync, not on how much was written. */
+  int64_t restarts = atomic_load(&s->wal_restarts);
+  assert_true(restarts >= 2);
+  assert_true(file_size(f->db, "-wal") < (int64_t)THREADS * per * 4096 * 3 / 4);
+  assert_int_equal(count_keys(s, "w%"), THREADS * 64);
+  ms_store_close(s);
+}
+
+static void host_driven_checkpoints(void **state) {
+  fx *f = *state;
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+  assert_int_equal(ms_store_set_autocheckpoint(s, 0), MS_OK);
+  char key[32];
+  for (int i = 0; i < 300; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    assert_int_equal(put(s, key), MS_OK);
+  }
+  int64_t grown = file_size(f->db, "-wal");
+  assert_true(grown > 300 * 4096); /* nobody checkpointed */
+  int64_t left = -1;
+  assert_int_equal(ms_store_checkpoint(s, &left), MS_OK);
+  assert_int_equal(left, 0);
+  /* everything was copied back, so the next writes reuse the log from its start */
+  for (int i = 0; i < 300; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    assert_int_equal(put(s, key), MS_OK);
+  }
+  assert_int_equal(file_size(f->db, "-wal"), grown);
+  assert_int_equal(ms_store_checkpoint(s, NULL), MS_OK);
+  ms_store_close(s);
+  /* what was checkpointed is in the database file itself */
+  sqlite3 *raw = NULL;
+  assert_int_equal(sqlite3_open_v2(f->db, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *q = NULL;
+  assert_int_equal(sqlite3_prepare_v2(raw, "SELECT count(*) FROM ms_meta WHERE key LIKE 'k%'", -1, &q, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(q, 0), 300);
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+}
+
+static void checkpoint_arguments(void **state) {
+  (void)state;
+  int64_t left = 7;
+  assert_int_equal(ms_store_checkpoint(NULL, &left), MS_EINVAL);
+  assert_int_equal(left, 7);
+  assert_int_equal(ms_store_set_autocheckpoint(NULL, 10), MS_EINVAL);
+  ms_store *m = NULL;
+  assert_int_equal(ms_store_open(":memory:", 0, &m), MS_OK);
+  assert_int_equal(ms_store_set_autocheckpoint(m, -1), MS_EINVAL);
+  assert_non_null(strstr(ms_errmsg(), "negative"));
+  assert_int_equal(ms_store_checkpoint(m, &left), MS_OK); /* no log in memory */
+  assert_int_equal(left, 0);
+  ms_store_close(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(queue_file_lives_beside_a_database_only, setup, teardown),
+      cmocka_unit_test_setup_teardown(writer_killed_mid_transaction_hands_the_queue_on, setup, teardown),
+      cmocka_unit_test_setup_teardown(one_thread_two_handles_is_ebusy, setup, teardown),
+      cmocka_unit_test_setup_teardown(wal_stays_bounded_under_steady_writers, setup, teardown),
+      cmocka_unit_test_setup_teardown(host_driven_checkpoints, setup, teardown),
+      cmocka_unit_test(checkpoint_arguments),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -27,6 +27,7 @@ int main(int argc, char **argv) {
   printf("libmserve %s demo (work folder %s)\n", ms_version(), workdir);
   int rc = 0;
   rc |= demo_store(workdir);
+  rc |= demo_tracker(workdir);
   rc |= demo_registry(workdir);
   if (argc <= 1) nftw(workdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
   printf(rc ? "demo: FAILED\n" : "demo: all parts OK\n");

@@ -1,20 +1,20 @@
-# tracker_vs_redis: the concurrency tracker against the Redis design
+# bench-tracker: the concurrency tracker against the Redis design
 # (sorted sets + Lua via hiredis) in the same run. Built only when hiredis is
 # found; needs redis-server at run time (without it, the tracker half runs
 # alone). Not a ctest: timings are reported, never asserted.
 pkg_check_modules(HIREDIS IMPORTED_TARGET hiredis)
 if(HIREDIS_FOUND)
-  add_executable(tracker_vs_redis
+  add_executable(bench-tracker
     ${CMAKE_CURRENT_LIST_DIR}/tracker_vs_redis.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_run.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_stats.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_mserve.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_redis.c)
-  target_compile_definitions(tracker_vs_redis PRIVATE _XOPEN_SOURCE=700 _DEFAULT_SOURCE)
-  target_compile_options(tracker_vs_redis PRIVATE ${MSERVE_WARNINGS})
+  target_compile_definitions(bench-tracker PRIVATE _XOPEN_SOURCE=700 _DEFAULT_SOURCE)
+  target_compile_options(bench-tracker PRIVATE ${MSERVE_WARNINGS})
   # The shared library through its public API; SQLite only to print its version.
-  target_link_libraries(tracker_vs_redis PRIVATE mserve PkgConfig::HIREDIS PkgConfig::CJSON PkgConfig::SQLITE3
+  target_link_libraries(bench-tracker PRIVATE mserve PkgConfig::HIREDIS PkgConfig::CJSON PkgConfig::SQLITE3
     Threads::Threads)
 else()
-  message(STATUS "libmserve: hiredis not found, tracker_vs_redis benchmark not built")
+  message(STATUS "libmserve: hiredis not found, bench-tracker not built")
 endif()

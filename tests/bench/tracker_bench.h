@@ -65,6 +65,9 @@ void tb_scope_names(unsigned u, char keypair[32], char user[32]);
 
 /* The tracker over an SQLite file at db_path (WAL, synchronous=NORMAL). */
 int tb_mserve_backend(const char *db_path, tb_backend *out);
+/* The store's auto-checkpoint threshold for the tracker backend; -1 = the
+ * store's default. */
+extern long long tb_mserve_autocheckpoint;
 void tb_mserve_backend_free(tb_backend *b);
 const char *tb_sqlite_version(void);
 

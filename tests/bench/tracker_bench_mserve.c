@@ -21,6 +21,8 @@ typedef struct mb_proc {
   ms_tracker *tracker;
 } mb_proc;
 
+long long tb_mserve_autocheckpoint = -1;
+
 const char *tb_sqlite_version(void) { return sqlite3_libversion(); }
 
 static int fail(const char *what, int st) {
@@ -29,7 +31,7 @@ static int fail(const char *what, int st) {
 }
 
 static void remove_db(const char *path) {
-  static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+  static const char *const suffix[] = {"", "-wal", "-shm", "-journal", "-mslock"};
   for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
     char p[4200];
     snprintf(p, sizeof p, "%s%s", path, suffix[i]);
@@ -46,6 +48,7 @@ static int mb_proc_open(void *ctx, void **proc) {
     free(p);
     return fail("open store", st);
   }
+  if (tb_mserve_autocheckpoint >= 0) ms_store_set_autocheckpoint(p->store, tb_mserve_autocheckpoint);
   st = ms_tracker_open(p->store, &p->tracker);
   if (st) {
     ms_store_close(p->store);

@@ -1,9 +1,9 @@
-/* tracker_vs_redis — libmserve's concurrency tracker against the Redis design
+/* bench-tracker (tracker_vs_redis.c) — libmserve's concurrency tracker against the Redis design
  * Backend.AI proposed (sorted sets + an idempotent admission Lua script via
  * hiredis), measured in the same run on the same machine.
  *
- *   tracker_vs_redis [--quick] [--json FILE] [--repeats N] [--seconds S]
- *                    [--no-aof] [--redis-server PATH] [--only w1,w3,...]
+ *   bench-tracker [--quick] [--json FILE] [--repeats N] [--seconds S]
+ *                    [--no-aof] [--redis-server PATH] [--only w1,w3,...] [--autocheckpoint N]
  *
  * Workloads, each for the tracker and for Redis:
  *   W1 one client: admit then release, one call each;
@@ -108,8 +108,8 @@ static int make_tmpdir(void) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: tracker_vs_redis [--quick] [--json FILE] [--repeats N] [--seconds S]\n"
-          "                        [--no-aof] [--redis-server PATH] [--only LIST]\n"
+          "usage: bench-tracker [--quick] [--json FILE] [--repeats N] [--seconds S]\n"
+          "                     [--no-aof] [--redis-server PATH] [--only LIST] [--autocheckpoint N]\n"
           "  --quick          one short run per measurement (~10 s smoke run)\n"
           "  --json FILE      where to write the results (default bench-tracker.json)\n"
           "  --repeats N      runs per measurement, medians reported (default 5)\n"
@@ -117,7 +117,9 @@ static void usage(FILE *f) {
           "  --no-aof         skip the second Redis baseline with appendonly yes/everysec\n"
           "  --redis-server P the redis-server binary (default: redis-server on PATH)\n"
           "  --only LIST      run only these workloads and backends, e.g. w1,w3,tracker\n"
-          "                   (for profiling; targets then report what was measured)\n");
+          "                   (for profiling; targets then report what was measured)\n"
+          "  --autocheckpoint N  the store's auto-checkpoint threshold in WAL frames\n"
+          "                   (default: the store's own, 1000; 0 = no checkpoints during the runs)\n");
 }
 
 static void summarize(cell *c, int kind) {
@@ -176,7 +178,8 @@ static cJSON *target_json(const char *what, int present, double value, double th
 static int write_json(const char *path, const tb_backend *bs, int nb, int quick, int repeats, double seconds,
                       const char *redis_version, int redis_present) {
   cJSON *root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "benchmark", "tracker_vs_redis");
+  cJSON_AddStringToObject(root, "benchmark", "bench-tracker");
+  cJSON_AddNumberToObject(root, "autocheckpoint_frames", (double)tb_mserve_autocheckpoint); /* -1: store default */
   cJSON_AddBoolToObject(root, "quick", quick);
   cJSON_AddNumberToObject(root, "repeats", repeats);
   cJSON_AddNumberToObject(root, "seconds_per_run", seconds);
@@ -375,6 +378,8 @@ int main(int argc, char **argv) {
       redis_bin = argv[++i];
     else if (!strcmp(a, "--only") && i + 1 < argc)
       only = argv[++i];
+    else if (!strcmp(a, "--autocheckpoint") && i + 1 < argc)
+      tb_mserve_autocheckpoint = atoll(argv[++i]);
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       return 0;

@@ -43,10 +43,12 @@ static void usage(FILE *out) {
           "exit codes: 0 ok, 1 the archive is bad or OUT exists, 2 usage or system error\n");
 }
 
+static int g_json; /* --json anywhere on the command line: usage errors as JSON too */
+
 static int usage_error(const char *msg, const char *arg) {
-  fprintf(stderr, "%s: %s%s%s\n", TOOL, msg, arg ? ": " : "", arg ? arg : "");
-  fprintf(stderr, "try '%s --help'\n", TOOL);
-  return EXIT_USAGE;
+  char text[1024];
+  snprintf(text, sizeof text, "%s%s%.900s", msg, arg ? ": " : "", arg ? arg : "");
+  return report_usage(TOOL, g_json, text);
 }
 
 static int exists_or_report(const char *path, int json) {
@@ -264,6 +266,7 @@ static int cmd_create(int argc, char **argv, int json) {
 }
 
 int main(int argc, char **argv) {
+  g_json = argv_has_json(argc, argv);
   int json = 0;
   const char *global_cfg = NULL;
   int i = 1;

@@ -124,6 +124,30 @@ int report_failure_msg(const char *tool, int json, int status, const char *messa
   return code;
 }
 
+int report_usage(const char *tool, int json, const char *message) {
+  fprintf(stderr, "%s: %s\ntry '%s --help'\n", tool, message, tool);
+  if (json) {
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+      cJSON_AddBoolToObject(o, "ok", 0);
+      cJSON_AddStringToObject(o, "status", "usage");
+      cJSON_AddNumberToObject(o, "code", EXIT_USAGE);
+      cJSON_AddStringToObject(o, "message", message);
+      char *txt = cJSON_PrintUnformatted(o);
+      if (txt) printf("%s\n", txt);
+      cJSON_free(txt);
+      cJSON_Delete(o);
+    }
+  }
+  return EXIT_USAGE;
+}
+
+int argv_has_json(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--json") == 0) return 1;
+  return 0;
+}
+
 int report_failure(const char *tool, int json, const char *what, int status) {
   char msg[2048];
   snprintf(msg, sizeof msg, "%s: %s", what, ms_errmsg());

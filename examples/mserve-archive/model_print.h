@@ -35,6 +35,15 @@ int report_failure(const char *tool, int json, const char *what, int status);
 /* Same for a failure found by the tool itself (message already formatted). */
 int report_failure_msg(const char *tool, int json, int status, const char *message);
 
+/* A usage error: the message and a hint on stderr and, with json,
+ * {"ok":false,"status":"usage","code":2,"message":".."} on stdout, so a
+ * --json caller always gets one object. Returns EXIT_USAGE. */
+int report_usage(const char *tool, int json, const char *message);
+
+/* 1 when "--json" is among the arguments (checked before parsing them, so
+ * even an error in an earlier option is reported as JSON). */
+int argv_has_json(int argc, char **argv);
+
 /* Print obj (adding "ok": true) as one line of JSON and free it; 2 on ENOMEM. */
 int print_json(cJSON *obj);
 

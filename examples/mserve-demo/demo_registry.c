@@ -129,6 +129,25 @@ static int scan(ms_registry *r, const char *dir, const char *when) {
   return 0;
 }
 
+static int materialize_default(ms_registry *r, const char *name, const char *workdir) {
+  char root[4200], out[4400], again[4400];
+  snprintf(root, sizeof root, "%s/extracted", workdir);
+  ms_model *m = NULL;
+  int st = ms_registry_get(r, name, NULL, &m);
+  if (!st) st = ms_registry_materialize(r, m, root, out, sizeof out);
+  if (!st) st = ms_registry_materialize(r, m, root, again, sizeof again);
+  if (st) {
+    ms_model_free(m);
+    return demo_fail("ms_registry_materialize", st);
+  }
+  const char *hash = ms_model_content_hash(m);
+  printf("[registry] materialized %s %s into extracted/%.12s... (sha256); a second call %s\n", ms_model_name(m),
+         ms_model_version(m), hash, strcmp(out, again) == 0 ? "reused the same folder" : "DIFFERED");
+  int same = strcmp(out, again) == 0;
+  ms_model_free(m);
+  return same ? 0 : 1;
+}
+
 int demo_registry(const char *workdir) {
   char dir[4096], db[4096], global[4096], path[4200];
   snprintf(dir, sizeof dir, "%s/model-store", workdir);
@@ -213,6 +232,10 @@ int demo_registry(const char *workdir) {
   if (!same) fputs(after, stdout);
   free(before);
   free(after);
+
+  /* A server unpacks the default version once, into a folder named by its
+   * content hash; the next call (another worker, a restart) reuses it. */
+  if (materialize_default(r, "echo", workdir) != 0) goto fail;
 
   /* A bad archive is reported and never blocks the others. */
   snprintf(path, sizeof path, "%s/broken.mar", dir);

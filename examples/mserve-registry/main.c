@@ -41,10 +41,12 @@ static void usage(FILE *out) {
           "exit codes: 0 ok, 1 bad/denied/not found, 2 usage or system error\n");
 }
 
+static int g_json; /* --json anywhere on the command line: usage errors as JSON too */
+
 static int usage_error(const char *msg, const char *arg) {
-  fprintf(stderr, "%s: %s%s%s\n", TOOL, msg, arg ? ": " : "", arg ? arg : "");
-  fprintf(stderr, "try '%s --help'\n", TOOL);
-  return EXIT_USAGE;
+  char text[1024];
+  snprintf(text, sizeof text, "%s%s%.900s", msg, arg ? ": " : "", arg ? arg : "");
+  return report_usage(TOOL, g_json, text);
 }
 
 typedef struct cli {
@@ -331,6 +333,7 @@ static int cmd_update(cli *c, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  g_json = argv_has_json(argc, argv);
   const char *db = NULL, *global_cfg = NULL;
   cli c = {0, NULL};
   int i = 1;

@@ -118,8 +118,11 @@ MS_API void ms_registry_close(ms_registry *r);
  * max_entries (number of archive entries), max_total_bytes (sum of
  * uncompressed sizes) and max_ratio (total uncompressed bytes divided by the
  * archive's size on disk). Each must be >= 1. Defaults:
- * MS_REGISTRY_DEFAULT_MAX_ENTRIES, _MAX_BYTES, _MAX_RATIO. Per handle, not
- * persisted. Thread safe.
+ * MS_REGISTRY_DEFAULT_MAX_ENTRIES, _MAX_BYTES, _MAX_RATIO. Registering or
+ * scanning a .tar.gz decompresses it up to its manifest; that too stays
+ * within max_total_bytes, and within max_ratio once past 64 MiB, so a
+ * compression bomb placed before the manifest fails with MS_EUNSAFE instead
+ * of stalling the scan. Per handle, not persisted. Thread safe.
  * Errors: MS_EINVAL (NULL registry, a value < 1).
  */
 MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t max_total_bytes,
@@ -127,33 +130,49 @@ MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t m
 
 /*
  * ms_registry_scan - register every archive in the folder model_store_dir
- * (its *.mar, *.tar.gz, *.tgz files and sub-folders holding a manifest;
- * other files and hidden names are ignored). An archive whose size, mtime,
- * inode and device equal the recorded ones is skipped without being opened;
- * a changed one is re-read and, when its content hash or manifest changed,
- * updated (its overrides are kept when name and version stay the same);
- * archives recorded from this folder that are gone are marked missing
- * (registrations are kept, so a restored file comes back as UPDATED). A bad
- * archive is reported and the scan goes on. All changes of one scan commit
- * in one transaction. Scanning an unchanged folder twice changes nothing.
- * When two files in the folder declare the same name and version, the first
- * in name order wins and the other FAILS with MS_EEXIST.
+ * (not its sub-folders' contents): its *.mar, *.tar.gz and *.tgz files and
+ * sub-folders holding a manifest; other files and hidden names are ignored,
+ * except that a registration made from this folder with
+ * ms_registry_register (a .zip, say) is checked too. An archive whose size,
+ * mtime, inode and device equal the recorded ones is skipped without being
+ * opened (folders are always re-read: their stat does not cover the files
+ * inside); a changed one is re-read and, when its content hash or manifest
+ * changed, updated (its overrides are kept when name and version stay the
+ * same); registrations of this folder whose file is gone are marked missing
+ * (they are kept, so a restored file comes back as UPDATED), unless another
+ * file of the folder now declares the same name and version: the archive
+ * was moved or renamed, and its registration (overrides and default flag
+ * included) follows it, reported UPDATED under the new path. A bad archive
+ * is reported and the scan goes on. All changes of one scan commit in one
+ * transaction. Scanning an unchanged folder twice changes nothing in the
+ * store. When two files declare the same name and version, the one already
+ * registered keeps it (in a first scan: the first in name order) and the
+ * other FAILS with MS_EEXIST, at every scan, until one of them changes.
  * out (may be NULL) receives the report, owned by the caller (free with
  * ms_scan_report_free), listing every archive path with its outcome.
+ * Cost: a .mar reads its central directory, manifest and config (a few KiB);
+ * a .tar.gz has no index, so it is read once front to back, hashed
+ * (SHA-256) and decompressed up to its manifest: its cost grows with its
+ * size, and the stat identity above is what keeps re-scans cheap.
+ * Thread safety: as every registry call; concurrent scans of one folder
+ * from several processes are safe (each archive is registered once).
  * Returns MS_OK even when some archives failed; errors are for the whole
- * scan: MS_EINVAL (NULL argument), MS_EIO (folder unreadable), MS_EBUSY,
- * MS_ENOMEM — then nothing changed and *out is untouched.
+ * scan: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such folder), MS_EIO
+ * (folder unreadable), MS_EBUSY, MS_ENOMEM — then nothing changed and *out
+ * is untouched.
  */
 MS_API int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out);
 
 /*
  * ms_registry_register - register the archive at archive_path (a .mar,
  * .tar.gz/.tgz or a folder) with runtime overrides `ov` (may be NULL). The
- * path is stored as given made absolute. The first version registered of a
+ * path is stored canonical (absolute, symbolic links resolved). The first version registered of a
  * name becomes its default. out (may be NULL) receives a snapshot of the
  * registration (free with ms_model_free).
- * Errors: MS_EINVAL (NULL argument), MS_EIO (unreadable), MS_ECORRUPT (bad
- * archive, manifest or config: message names the file and cause),
+ * Errors: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such file), MS_EIO
+ * (unreadable), MS_ECORRUPT (bad archive, manifest or config: message names
+ * the file and cause), MS_EUNSAFE (a .tar.gz that breaks the limits of
+ * ms_registry_set_limits before its manifest),
  * MS_EUNSUPPORTED (not a zip, tar.gz or folder), MS_EEXIST (that name and
  * version, or that path, is already registered), MS_EBUSY, MS_ENOMEM.
  * Nothing changes on failure.
@@ -206,17 +225,23 @@ MS_API int ms_registry_list(ms_registry *r, const char *name, ms_model_list **ou
 /*
  * ms_registry_materialize - extract the model's archive into
  * <root_dir>/<content-hash>/ once and write that folder's path into
- * path[path_len]. The archive is extracted into a temporary folder under
- * root_dir and renamed into place, so two threads or processes racing give
- * one complete folder; an existing folder is reused without reading the
- * archive. A folder model is not copied: its own path is returned.
+ * path[path_len]. The archive is opened once and checked against the
+ * registered content hash (a zip before extracting, a tar.gz while
+ * extracting); it is extracted into a temporary folder under root_dir,
+ * flushed to disk and renamed into place, so two threads or processes
+ * racing give one complete folder, and a folder found under its hash (even
+ * after a crash) is complete: it is reused without reading the archive. A
+ * folder model is not copied: its own path is returned.
  * Refused with MS_EUNSAFE, leaving nothing behind and writing nothing
  * outside root_dir: absolute paths, ".." components, symbolic and hard
  * links, device/fifo/socket entries, and archives over the limits of
  * ms_registry_set_limits. root_dir is created when missing (not its parents).
+ * Thread safety: safe from several threads and processes at once; the
+ * snapshot m is only read.
  * Errors: MS_EINVAL (NULL argument, path_len too small: nothing written),
- * MS_EIO, MS_ECORRUPT (archive damaged or its content hash changed since
- * registration: rescan), MS_EUNSAFE, MS_ENOMEM.
+ * MS_ENOTFOUND (the archive is gone and was never extracted), MS_EIO,
+ * MS_ECORRUPT (archive damaged or its content changed since registration:
+ * rescan), MS_EUNSAFE, MS_ENOMEM. On failure no folder is left under root_dir.
  */
 MS_API int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir,
                                    char *path, size_t path_len);
@@ -273,7 +298,10 @@ MS_API const char *ms_model_runtime(const ms_model *m);
 MS_API const char *ms_model_handler(const ms_model *m);
 /* The archive path as registered (absolute). */
 MS_API const char *ms_model_archive_path(const ms_model *m);
-/* Hex SHA-256 identifying the archive's content (see lib/registry/hash.c). */
+/* Hex SHA-256 identifying the archive's content: for a zip, of its central
+ * directory (every entry's name, size and CRC-32), manifest and config; for
+ * a tar.gz, of every byte of the file; for a folder, of its manifest and
+ * config. Also the name of the folder ms_registry_materialize extracts to. */
 MS_API const char *ms_model_content_hash(const ms_model *m);
 /* 1 for the default version of its name, else 0. */
 MS_API int ms_model_is_default(const ms_model *m);

@@ -1,5 +1,6 @@
 /* Reading an archive's metadata without extracting it: the manifest, the
- * model-config.yaml it names, and the content hash.
+ * model-config.yaml it names, and the content hash. Zip and folders here,
+ * tar.gz in tgz.c.
  *
  * Content hash (hex SHA-256, also the name of the extracted folder):
  *  - zip: the central directory and end record (every entry's name, CRC-32,
@@ -8,11 +9,14 @@
  *    of any entry's bytes changes its CRC-32 and so the hash. (CRC-32 is not
  *    collision resistant: whoever can write the model store could craft two
  *    archives with equal directories; they could equally replace the model.)
- *  - tar.gz: every byte of the file (a tar has no index to hash instead);
- *    the scan only recomputes it when size, mtime, inode or device changed.
+ *  - tar.gz: every byte of the file (a tar has no index to hash instead),
+ *    hashed in the same pass that decompresses up to the manifest; the scan
+ *    only recomputes it when size, mtime, inode or device changed.
  *  - folder: the manifest and config bytes.
  */
 #include "archive.h"
+
+#include "archive_parts.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -28,6 +32,7 @@
 #include "common/sha256.h"
 #include "common/text.h"
 #include "mserve/common.h"
+#include "mserve/registry.h"
 #include "source.h"
 #include "tsan_serial.h"
 
@@ -48,7 +53,7 @@ int ms__archive_format_of(const char *path, int is_dir) {
 }
 
 int ms__archive_stat(const char *path, int format, ms__stat *out) {
-  (void)format;
+  (void)format; /* a folder's own stat: the scan re-reads folders anyway */
   struct stat st;
   if (stat(path, &st) != 0)
     return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", path, strerror(errno));
@@ -68,7 +73,7 @@ void ms__archive_meta_free(ms__archive_meta *m) {
 
 /* ---- libarchive side ----------------------------------------------------- */
 
-static struct archive *open_reader(const ms__source *s, int format, int *st) {
+struct archive *ms__archive_open(const ms__source *s, int format, ms__reader *rd, int *st) {
   struct archive *a = archive_read_new();
   if (!a) {
     *st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", s->origin);
@@ -82,20 +87,20 @@ static struct archive *open_reader(const ms__source *s, int format, int *st) {
     archive_read_support_filter_gzip(a);
     archive_read_support_format_tar(a);
   }
-  int r = s->path ? archive_read_open_filename(a, s->path, 1 << 16)
-                  : archive_read_open_memory(a, s->mem, (size_t)s->size);
-  if (r != ARCHIVE_OK) {
-    *st = ms__fail(MS_ECORRUPT, "archive '%s': not a valid %s: %s", s->origin,
-                   format == MS__FMT_ZIP ? "zip (.mar)" : "tar.gz", archive_error_string(a) ? archive_error_string(a) : "unreadable");
+  if (ms__reader_open(a, rd, s, NULL) != ARCHIVE_OK) {
+    *st = rd->status ? rd->status
+                     : ms__fail(MS_ECORRUPT, "archive '%s': not a valid %s: %s", s->origin,
+                                format == MS__FMT_ZIP ? "zip (.mar)" : "tar.gz",
+                                archive_error_string(a) ? archive_error_string(a) : "unreadable");
     archive_read_free(a);
+    ms__reader_free(rd);
     return NULL;
   }
   return a;
 }
 
-/* Read the current entry's data, at most MS__META_MAX_BYTES. */
-static int read_entry(struct archive *a, struct archive_entry *e, const char *origin, const char *name,
-                      char **out, size_t *out_len) {
+int ms__archive_entry_data(struct archive *a, struct archive_entry *e, const char *origin, const char *name,
+                           char **out, size_t *out_len) {
   if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t)MS__META_MAX_BYTES)
     return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s' is larger than %u bytes", origin, name,
                     MS__META_MAX_BYTES);
@@ -131,10 +136,16 @@ static int read_entry(struct archive *a, struct archive_entry *e, const char *or
   return MS_OK;
 }
 
-/* Entry name without leading "./" and, for a tar.gz, without its top folder
- * (returned in *top_len so the config can be looked up under the same one). */
-static const char *rel_name(const char *name, int format, size_t *top_len) {
-  while (name[0] == '.' && name[1] == '/') name += 2;
+const char *ms__skip_dot_slash(const char *name) {
+  while (name[0] == '.' && name[1] == '/') {
+    name += 2;
+    while (name[0] == '/') name++;
+  }
+  return name;
+}
+
+const char *ms__archive_rel_name(const char *name, int format, size_t *top_len) {
+  name = ms__skip_dot_slash(name);
   *top_len = 0;
   if (format == MS__FMT_TGZ && strncmp(name, "MAR-INF/", 8) != 0) {
     const char *slash = strchr(name, '/');
@@ -149,7 +160,6 @@ static const char *rel_name(const char *name, int format, size_t *top_len) {
 typedef struct found {
   char *manifest;
   size_t manifest_len;
-  int manifest_legacy;
   char *top;      /* top folder of the manifest ("noop/") or "" */
 } found;
 
@@ -159,10 +169,12 @@ static void found_free(found *f) {
   memset(f, 0, sizeof *f);
 }
 
-/* Pass 1: find MAR-INF/MANIFEST.json (or the legacy top-level MANIFEST.json). */
+/* Zip pass 1: find MAR-INF/MANIFEST.json (or the legacy top-level
+ * MANIFEST.json, which only counts when no MAR-INF manifest exists). */
 static int find_manifest(const ms__source *s, int format, found *f) {
   int st = MS_OK;
-  struct archive *a = open_reader(s, format, &st);
+  ms__reader rd;
+  struct archive *a = ms__archive_open(s, format, &rd, &st);
   if (!a) return st;
   struct archive_entry *e;
   int r;
@@ -170,7 +182,7 @@ static int find_manifest(const ms__source *s, int format, found *f) {
     const char *name = archive_entry_pathname(e);
     if (!name) continue;
     size_t top_len;
-    const char *rel = rel_name(name, format, &top_len);
+    const char *rel = ms__archive_rel_name(name, format, &top_len);
     int is_mar = strcmp(rel, "MAR-INF/MANIFEST.json") == 0;
     int is_legacy = !is_mar && strcmp(rel, "MANIFEST.json") == 0 && !f->manifest;
     if (!is_mar && !is_legacy) continue;
@@ -187,50 +199,52 @@ static int find_manifest(const ms__source *s, int format, found *f) {
     }
     memcpy(f->top, rel - top_len, top_len);
     f->top[top_len] = '\0';
-    if ((st = read_entry(a, e, s->origin, name, &f->manifest, &f->manifest_len))) break;
-    f->manifest_legacy = is_legacy;
-    if (is_mar) break; /* the legacy name only counts when no MAR-INF manifest exists */
+    if ((st = ms__archive_entry_data(a, e, s->origin, name, &f->manifest, &f->manifest_len))) break;
+    if (is_mar) break;
   }
   if (!st && r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF)
-    st = ms__fail(MS_ECORRUPT, "archive '%s': %s", s->origin,
-                  archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+    st = rd.status ? rd.status
+                   : ms__fail(MS_ECORRUPT, "archive '%s': %s", s->origin,
+                              archive_error_string(a) ? archive_error_string(a) : "damaged archive");
   archive_read_free(a);
+  ms__reader_free(&rd);
   if (!st && !f->manifest)
     st = ms__fail(MS_ECORRUPT, "archive '%s': no MAR-INF/MANIFEST.json (nor a legacy MANIFEST.json)", s->origin);
   return st;
 }
 
-/* Pass 2: the entry named `want` (relative to the archive root + top). */
-static int find_entry(const ms__source *s, int format, const char *want, char **out, size_t *out_len) {
+int ms__archive_find_entry(const ms__source *s, int format, const char *want, char **out, size_t *out_len) {
   int st = MS_OK;
-  struct archive *a = open_reader(s, format, &st);
+  ms__reader rd;
+  struct archive *a = ms__archive_open(s, format, &rd, &st);
   if (!a) return st;
   struct archive_entry *e;
   int r, hit = 0;
   while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     const char *name = archive_entry_pathname(e);
     if (!name) continue;
-    while (name[0] == '.' && name[1] == '/') name += 2;
+    name = ms__skip_dot_slash(name);
     if (strcmp(name, want) != 0) continue;
     if (archive_entry_filetype(e) != AE_IFREG) {
       st = ms__fail(MS_ECORRUPT, "archive '%s': '%s' is not a regular file", s->origin, name);
       break;
     }
-    st = read_entry(a, e, s->origin, name, out, out_len);
+    st = ms__archive_entry_data(a, e, s->origin, name, out, out_len);
     hit = 1;
     break;
   }
   if (!st && !hit && r != ARCHIVE_EOF)
-    st = ms__fail(MS_ECORRUPT, "archive '%s': %s", s->origin,
-                  archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+    st = rd.status ? rd.status
+                   : ms__fail(MS_ECORRUPT, "archive '%s': %s", s->origin,
+                              archive_error_string(a) ? archive_error_string(a) : "damaged archive");
   archive_read_free(a);
+  ms__reader_free(&rd);
   if (!st && !hit) st = ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing", s->origin, want);
   return st;
 }
 
-/* Parse manifest + config into *out (everything but the hash). */
-static int parse_meta(const char *origin, const char *manifest, size_t manifest_len, const char *config,
-                      size_t config_len, const char *config_name, ms__archive_meta *out) {
+int ms__archive_parse_meta(const char *origin, const char *manifest, size_t manifest_len, const char *config,
+                           size_t config_len, const char *config_name, ms__archive_meta *out) {
   int st = ms__manifest_parse(manifest, manifest_len, origin, &out->manifest);
   if (st) return st;
   if ((st = ms__settings_copy(&out->config, &out->manifest.batch))) return st;
@@ -245,36 +259,33 @@ static int parse_meta(const char *origin, const char *manifest, size_t manifest_
   return st;
 }
 
-static int read_packed(const ms__source *s, int format, ms__archive_meta *out) {
+static int read_zip(const ms__source *s, ms__archive_meta *out) {
   ms__archive_meta m;
   memset(&m, 0, sizeof m);
-  m.format = format;
+  m.format = MS__FMT_ZIP;
   found f;
   memset(&f, 0, sizeof f);
   char *config = NULL, *want = NULL;
   size_t config_len = 0;
   ms__sha256 h;
   ms__sha256_init(&h);
-  int st = format == MS__FMT_ZIP ? ms__zip_hash_directory(s, &h) : MS_OK;
-  if (!st) st = find_manifest(s, format, &f);
+  int st = ms__zip_hash_directory(s, &h);
+  if (!st) st = find_manifest(s, MS__FMT_ZIP, &f);
   if (!st) {
     /* Peek at configFile before the full parse so the config is read once. */
     ms__manifest peek;
     st = ms__manifest_parse(f.manifest, f.manifest_len, s->origin, &peek);
     if (!st && peek.config_file) {
-      size_t n = strlen(f.top) + strlen(peek.config_file) + 1;
+      const char *cf = ms__skip_dot_slash(peek.config_file);
+      size_t n = strlen(f.top) + strlen(cf) + 1;
       if (!(want = malloc(n))) st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", s->origin);
-      else snprintf(want, n, "%s%s", f.top, peek.config_file);
+      else snprintf(want, n, "%s%s", f.top, cf);
     }
     if (!st) ms__manifest_free(&peek);
   }
-  if (!st && want) st = find_entry(s, format, want, &config, &config_len);
-  if (!st) st = parse_meta(s->origin, f.manifest, f.manifest_len, config, config_len, want ? want : "", &m);
-  if (!st && format == MS__FMT_TGZ) {
-    static const char tag[] = "mserve-tgz-v1";
-    ms__sha256_update(&h, tag, sizeof tag);
-    st = ms__source_hash_all(s, &h);
-  }
+  if (!st && want) st = ms__archive_find_entry(s, MS__FMT_ZIP, want, &config, &config_len);
+  if (!st)
+    st = ms__archive_parse_meta(s->origin, f.manifest, f.manifest_len, config, config_len, want ? want : "", &m);
   if (!st) {
     ms__sha256_update(&h, f.manifest, f.manifest_len);
     if (config) ms__sha256_update(&h, config, config_len);
@@ -356,14 +367,14 @@ static int read_dir(const char *path, ms__archive_meta *out) {
     ms__manifest peek;
     st = ms__manifest_parse(manifest, manifest_len, path, &peek);
     if (!st && peek.config_file) {
-      if (!(cpath = join(path, peek.config_file))) st = MS_ENOMEM;
+      if (!(cpath = join(path, ms__skip_dot_slash(peek.config_file)))) st = MS_ENOMEM;
       else if ((st = slurp(cpath, path, &config, &config_len)) == MS_ENOTFOUND)
         st = ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing", path,
                       peek.config_file);
     }
     if (!st) ms__manifest_free(&peek);
   }
-  if (!st) st = parse_meta(path, manifest, manifest_len, config, config_len, cpath ? cpath : "", &m);
+  if (!st) st = ms__archive_parse_meta(path, manifest, manifest_len, config, config_len, cpath ? cpath : "", &m);
   if (!st) {
     static const char tag[] = "mserve-dir-v1";
     ms__sha256 h;
@@ -387,7 +398,19 @@ static int read_dir(const char *path, ms__archive_meta *out) {
 
 /* ---- entry points -------------------------------------------------------- */
 
+int ms__archive_read_source(const ms__source *s, int format, const ms__read_limits *lim, ms__archive_meta *out) {
+  static const ms__read_limits defaults = {MS_REGISTRY_DEFAULT_MAX_BYTES, MS_REGISTRY_DEFAULT_MAX_RATIO};
+  MS__ARCHIVE_SERIAL_BEGIN();
+  int st = format == MS__FMT_ZIP ? read_zip(s, out) : ms__tgz_read(s, lim ? lim : &defaults, out);
+  MS__ARCHIVE_SERIAL_END();
+  return st;
+}
+
 int ms__archive_read_path(const char *path, int format, ms__archive_meta *out) {
+  return ms__archive_read_path_limited(path, format, NULL, out);
+}
+
+int ms__archive_read_path_limited(const char *path, int format, const ms__read_limits *lim, ms__archive_meta *out) {
   if (!path || !out) return ms__fail(MS_EINVAL, "archive: NULL argument");
   if (format == MS__FMT_DIR) return read_dir(path, out);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -398,9 +421,7 @@ int ms__archive_read_path(const char *path, int format, ms__archive_meta *out) {
     return ms__fail(MS_EUNSUPPORTED, "archive '%s': not a regular file", path);
   }
   ms__source s = {path, path, fd, NULL, (int64_t)sb.st_size};
-  MS__ARCHIVE_SERIAL_BEGIN();
-  int st = read_packed(&s, format, out);
-  MS__ARCHIVE_SERIAL_END();
+  int st = ms__archive_read_source(&s, format, lim, out);
   close(fd);
   return st;
 }
@@ -413,8 +434,5 @@ int ms__archive_read_manifest_from_memory(const void *buf, size_t len, const cha
   else if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) format = MS__FMT_TGZ;
   else return ms__fail(MS_ECORRUPT, "archive '%s': neither a zip nor a gzip file (bad magic bytes)", origin);
   ms__source s = {origin, NULL, -1, p, (int64_t)len};
-  MS__ARCHIVE_SERIAL_BEGIN();
-  int st = read_packed(&s, format, out);
-  MS__ARCHIVE_SERIAL_END();
-  return st;
+  return ms__archive_read_source(&s, format, NULL, out);
 }

@@ -18,12 +18,27 @@ typedef enum ms__format { MS__FMT_ZIP = 0, MS__FMT_TGZ = 1, MS__FMT_DIR = 2 } ms
  * than this is refused as corrupt (real ones are a few KiB). */
 #define MS__META_MAX_BYTES (1u << 20)
 
+/* A tar.gz's entries seen before its manifest are kept, up to this many
+ * bytes in all, in case one is the config the manifest names (tgz.c). */
+#define MS__TGZ_PENDING_BUDGET ((size_t)4 << 20)
+
 typedef struct ms__archive_meta {
   int format;           /* ms__format */
   ms__manifest manifest;
   ms__settings config;  /* archive level: model-config.yaml over manifest batch keys */
-  char hash[65];        /* hex SHA-256 identifying the content (see hash.c) */
+  char hash[65];        /* hex SHA-256 identifying the content (see archive.c) */
 } ms__archive_meta;
+
+/* Limits on reading a tar.gz's metadata: the stream is decompressed up to
+ * the manifest, so a compression bomb placed before it could make a scan
+ * inflate gigabytes. max_bytes bounds the decompressed bytes read; max_ratio
+ * bounds them relative to the file size, once past MS__TGZ_RATIO_FLOOR
+ * (small archives have large ratios from tar's block padding alone). The
+ * registry passes the limits of ms_registry_set_limits. */
+typedef struct ms__read_limits {
+  int64_t max_bytes, max_ratio;
+} ms__read_limits;
+#define MS__TGZ_RATIO_FLOOR ((int64_t)64 << 20)
 
 /* File identity used to skip unchanged archives without opening them. */
 typedef struct ms__stat {
@@ -34,17 +49,21 @@ typedef struct ms__stat {
  * .tar.gz or .tgz. Returns -1 (and MS_EUNSUPPORTED message) otherwise. */
 int ms__archive_format_of(const char *path, int is_dir);
 
-/* Stat identity of an archive (for a folder: of its manifest file). */
+/* Stat identity of an archive (for a folder: of the folder itself). */
 int ms__archive_stat(const char *path, int format, ms__stat *out);
 
 /*
  * ms__archive_read_path - read the manifest and config of the archive at
  * `path` (format from ms__archive_format_of) and compute its content hash.
  * A zip is read through its central directory (payload never inflated); a
- * tar.gz is decompressed only up to the entries needed. Errors: MS_EIO,
+ * tar.gz is read once, hashed whole and decompressed only up to the entries
+ * needed (tgz.c). Errors: MS_EIO,
  * MS_ECORRUPT, MS_EUNSUPPORTED, MS_ENOMEM, each naming the path and cause.
  */
 int ms__archive_read_path(const char *path, int format, ms__archive_meta *out);
+/* The same with limits (NULL: the built-in MS_REGISTRY_DEFAULT_* limits);
+ * breaking them is MS_EUNSAFE. */
+int ms__archive_read_path_limited(const char *path, int format, const ms__read_limits *lim, ms__archive_meta *out);
 
 /*
  * ms__archive_read_manifest_from_memory - the same for an archive image in

@@ -6,9 +6,20 @@
  * openat() relative to a fresh temporary folder, one component at a time
  * with O_NOFOLLOW and O_EXCL, so nothing can land outside it. Entry count,
  * total bytes and the ratio of total bytes to the archive's size are
- * counted as data is written (declared sizes can lie). The temporary folder
- * is renamed into place only when complete; losing a race to another
- * process is success (its folder is used) and ours is removed. */
+ * counted as data is written (declared sizes can lie).
+ *
+ * Identity: the archive is opened once and everything reads that open file,
+ * so a file renamed over it meanwhile cannot slip in. A zip's content hash
+ * (central directory + manifest + config) is checked before extracting; a
+ * tar.gz's (every byte) is computed while extracting, in the same pass, and
+ * a mismatch discards the result.
+ *
+ * Publication: the extracted files are flushed to disk, then the temporary
+ * folder is renamed into place, then the rename itself is flushed, so a
+ * folder that exists under its hash is complete even after a power loss
+ * (it is reused without being checked again). Losing a rename race to
+ * another process is success (its folder is used) and ours is removed. */
+#define _GNU_SOURCE /* syncfs */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -21,6 +32,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
+#include "archive_parts.h"
 #include "registry_internal.h"
 #include "tsan_serial.h"
 
@@ -174,7 +186,22 @@ static int extract_entry(struct archive *a, struct archive_entry *e, xstate *x) 
   return st;
 }
 
-static int extract(ms_registry *r, const ms_model *m, const char *tmp, int64_t archive_size) {
+/* Flush everything written under the folder dfd, data and folders alike:
+ * one syncfs() of its filesystem (one call however many files the archive
+ * has, where an fsync per file and per folder would be thousands). Other
+ * systems fall back to sync(). */
+static int flush_tree(int dfd, const char *what) {
+#ifdef __linux__
+  if (syncfs(dfd) != 0) return ms__fail(MS_EIO, "materialize: flushing '%s' to disk: %s", what, strerror(errno));
+#else
+  (void)dfd;
+  (void)what;
+  sync();
+#endif
+  return MS_OK;
+}
+
+static int extract(ms_registry *r, const ms_model *m, const ms__source *src, const char *tmp) {
   xstate x;
   memset(&x, 0, sizeof x);
   x.origin = m->path;
@@ -182,9 +209,14 @@ static int extract(ms_registry *r, const ms_model *m, const char *tmp, int64_t a
   x.lim.entries = atomic_load(&r->max_entries);
   x.lim.bytes = atomic_load(&r->max_bytes);
   x.lim.ratio = atomic_load(&r->max_ratio);
-  x.lim.archive_size = archive_size;
+  x.lim.archive_size = src->size;
   x.dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (x.dfd < 0) return ms__fail(MS_EIO, "materialize: cannot open '%s': %s", tmp, strerror(errno));
+  /* A tar.gz is hashed as it is decompressed (no seeking then). */
+  ms__sha256 h;
+  if (m->format == MS__FMT_TGZ) ms__tgz_hash_init(&h);
+  ms__reader rd;
+  memset(&rd, 0, sizeof rd);
   struct archive *a = archive_read_new();
   int st = MS_OK;
   if (!a) st = ms__fail(MS_ENOMEM, "materialize: out of memory");
@@ -194,21 +226,66 @@ static int extract(ms_registry *r, const ms_model *m, const char *tmp, int64_t a
       archive_read_support_filter_gzip(a);
       archive_read_support_format_tar(a);
     }
-    if (archive_read_open_filename(a, m->path, 1 << 16) != ARCHIVE_OK)
-      st = ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
-                    archive_error_string(a) ? archive_error_string(a) : "unreadable");
+    if (ms__reader_open(a, &rd, src, m->format == MS__FMT_TGZ ? &h : NULL) != ARCHIVE_OK)
+      st = rd.status ? rd.status
+                     : ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
+                                archive_error_string(a) ? archive_error_string(a) : "unreadable");
   }
   struct archive_entry *e;
   int rc = ARCHIVE_EOF;
   while (!st && ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN))
     st = extract_entry(a, e, &x);
   if (!st && rc != ARCHIVE_EOF)
-    st = ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
-                  archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+    st = rd.status ? rd.status
+                   : ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
+                              archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+  if (!st && m->format == MS__FMT_TGZ && !(st = ms__reader_drain(&rd))) {
+    char hex[65];
+    ms__sha256_final_hex(&h, hex);
+    if (strcmp(hex, m->hash) != 0)
+      st = ms__fail(MS_ECORRUPT, "archive '%s': content changed since it was registered; scan or register it again",
+                    m->path);
+  }
+  if (!st) st = flush_tree(x.dfd, tmp);
   if (a) archive_read_free(a);
+  ms__reader_free(&rd);
   free(x.top);
   close(x.dfd);
   return st;
+}
+
+/* Open the archive once; for a zip, check its content hash on that open
+ * file (a tar.gz is checked while extracting). */
+static int open_checked(const ms_model *m, ms__source *src) {
+  int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", m->path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return ms__fail(MS_EIO, "archive '%s': not a regular file", m->path);
+  }
+  ms__source s = {m->path, m->path, fd, NULL, (int64_t)sb.st_size};
+  *src = s;
+  if (m->format != MS__FMT_ZIP) return MS_OK;
+  ms__archive_meta meta;
+  int st = ms__archive_read_source(src, MS__FMT_ZIP, NULL, &meta);
+  if (!st) {
+    if (strcmp(meta.hash, m->hash) != 0)
+      st = ms__fail(MS_ECORRUPT, "archive '%s': content changed since it was registered; scan or register it again",
+                    m->path);
+    ms__archive_meta_free(&meta);
+  }
+  if (st) close(fd);
+  return st;
+}
+
+/* Make the rename durable: flush the folder that holds the new entry. */
+static void flush_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (fsync(fd) != 0) ms__log(MS_LOG_WARN, "materialize: flushing '%s': %s", dir, strerror(errno));
+  close(fd);
 }
 
 int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir, char *path, size_t path_len) {
@@ -223,7 +300,8 @@ int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_
   size_t need = strlen(root_dir) + 1 + strlen(m->hash) + 1;
   if (need > path_len)
     return ms__fail(MS_EINVAL, "materialize: path buffer of %zu bytes is too small (%zu needed)", path_len, need);
-  if (strlen(m->hash) != 64) return ms__fail(MS_EINVAL, "materialize: model '%s' has no content hash", m->name);
+  if (strlen(m->hash) != 64 || strspn(m->hash, "0123456789abcdef") != 64)
+    return ms__fail(MS_EINVAL, "materialize: model '%s' has no content hash", m->name);
   char *target = malloc(need);
   if (!target) return ms__fail(MS_ENOMEM, "materialize: out of memory");
   snprintf(target, need, "%s/%s", root_dir, m->hash);
@@ -233,38 +311,29 @@ int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_
     st = ms__fail(MS_EIO, "materialize: cannot create root '%s': %s", root_dir, strerror(errno));
   else if (stat(root_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
     st = ms__fail(MS_EIO, "materialize: root '%s' is not a folder", root_dir);
-  if (!st && stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) goto found; /* extracted before */
+  if (!st && lstat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) goto found; /* extracted before */
   if (st) goto done;
 
-  /* The archive must still be what was registered. */
-  ms__archive_meta meta;
-  if ((st = ms__archive_read_path(m->path, m->format, &meta))) goto done;
-  int same = strcmp(meta.hash, m->hash) == 0;
-  ms__archive_meta_free(&meta);
-  if (!same) {
-    st = ms__fail(MS_ECORRUPT, "archive '%s': content changed since it was registered; scan or register it again",
-                  m->path);
-    goto done;
-  }
-  if (stat(m->path, &sb) != 0) {
-    st = ms__fail(MS_EIO, "archive '%s': %s", m->path, strerror(errno));
-    goto done;
-  }
+  ms__source src;
+  if ((st = open_checked(m, &src))) goto done;
   size_t tlen = strlen(root_dir) + 64;
   char *tmp = malloc(tlen);
   if (!tmp) {
     st = ms__fail(MS_ENOMEM, "materialize: out of memory");
+    close(src.fd);
     goto done;
   }
   snprintf(tmp, tlen, "%s/.tmp-%.16s-XXXXXX", root_dir, m->hash);
   if (!mkdtemp(tmp)) {
     st = ms__fail(MS_EIO, "materialize: cannot create a folder in '%s': %s", root_dir, strerror(errno));
     free(tmp);
+    close(src.fd);
     goto done;
   }
   MS__ARCHIVE_SERIAL_BEGIN();
-  st = extract(r, m, tmp, (int64_t)sb.st_size);
+  st = extract(r, m, &src, tmp);
   MS__ARCHIVE_SERIAL_END();
+  close(src.fd);
   if (st) {
     ms__rmtree(tmp);
     free(tmp);
@@ -273,8 +342,10 @@ int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_
   if (rename(tmp, target) != 0) {
     int err = errno;
     ms__rmtree(tmp);
-    if (!((err == EEXIST || err == ENOTEMPTY) && stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)))
+    if (!((err == EEXIST || err == ENOTEMPTY) && lstat(target, &sb) == 0 && S_ISDIR(sb.st_mode)))
       st = ms__fail(MS_EIO, "materialize: cannot rename into '%s': %s", target, strerror(err));
+  } else {
+    flush_dir(root_dir);
   }
   free(tmp);
   if (st) goto done;

@@ -114,6 +114,11 @@ int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t max_tota
   return MS_OK;
 }
 
+ms__read_limits ms__registry_read_limits(ms_registry *r) {
+  ms__read_limits lim = {atomic_load(&r->max_bytes), atomic_load(&r->max_ratio)};
+  return lim;
+}
+
 /* ---- inserting ----------------------------------------------------------- */
 
 char *ms__parent_dir(const char *abs_path) {
@@ -210,8 +215,9 @@ int ms__registry_promote_default(ms_registry *r, const char *name) {
   return rc == SQLITE_DONE ? MS_OK : ms__store_error(r->store, rc, "registry: choosing a default version");
 }
 
-/* Resolve, stat and read an archive given by the caller. */
-static int load_archive(const char *archive_path, char **abs_out, ms__archive_meta *meta, ms__stat *id) {
+/* Resolve, stat and read an archive given by the caller (lim may be NULL). */
+static int load_archive(const char *archive_path, const ms__read_limits *lim, char **abs_out, ms__archive_meta *meta,
+                        ms__stat *id) {
   char *abs = realpath(archive_path, NULL);
   if (!abs)
     return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", archive_path, strerror(errno));
@@ -221,7 +227,7 @@ static int load_archive(const char *archive_path, char **abs_out, ms__archive_me
   int fmt = st ? -1 : ms__archive_format_of(abs, S_ISDIR(sb.st_mode));
   if (!st && fmt < 0) st = MS_EUNSUPPORTED;
   if (!st) st = ms__archive_stat(abs, fmt, id);
-  if (!st) st = ms__archive_read_path(abs, fmt, meta);
+  if (!st) st = ms__archive_read_path_limited(abs, fmt, lim, meta);
   if (st) {
     free(abs);
     return st;
@@ -235,7 +241,8 @@ int ms_registry_register(ms_registry *r, const char *archive_path, const ms_over
   char *abs = NULL;
   ms__archive_meta meta;
   ms__stat id;
-  int st = load_archive(archive_path, &abs, &meta, &id);
+  ms__read_limits lim = ms__registry_read_limits(r);
+  int st = load_archive(archive_path, &lim, &abs, &meta, &id);
   if (st) return st;
   ms__settings none;
   ms__settings_init(&none);
@@ -273,7 +280,7 @@ int ms_archive_inspect(const char *archive_path, const char *global_config_path,
   char *abs = NULL;
   ms__archive_meta meta;
   ms__stat id;
-  if (!(st = load_archive(archive_path, &abs, &meta, &id))) {
+  if (!(st = load_archive(archive_path, NULL, &abs, &meta, &id))) {
     ms__model_row row = {meta.manifest.name, meta.manifest.version, meta.manifest.runtime, meta.manifest.handler,
                          abs, meta.hash, meta.format, 0, 0, &meta.config, NULL};
     st = ms__model_build(&row, g, out);

@@ -74,6 +74,8 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
 /* After removing a default row of `name`, make its oldest remaining version
  * the default (inside a transaction). */
 int ms__registry_promote_default(ms_registry *r, const char *name);
+/* The registry's current limits, for reading metadata. */
+ms__read_limits ms__registry_read_limits(ms_registry *r);
 /* The parent folder of an absolute path, malloc'd. */
 char *ms__parent_dir(const char *abs_path);
 

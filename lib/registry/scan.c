@@ -31,6 +31,9 @@ static const char SQL_REFRESH[] =
     "UPDATE registry_models SET size = ?2, mtime_ns = ?3, ino = ?4, dev = ?5, missing = 0, format = ?6,"
     " runtime = ?7, handler = ?8, content_hash = ?9, archive_settings = ?10 WHERE id = ?1";
 static const char SQL_DELETE_ID[] = "DELETE FROM registry_models WHERE id = ?1";
+static const char SQL_REPOINT[] =
+    "UPDATE registry_models SET archive_path = ?6, size = ?2, mtime_ns = ?3, ino = ?4, dev = ?5, missing = 0,"
+    " format = ?7, runtime = ?8, handler = ?9, content_hash = ?10, archive_settings = ?11 WHERE id = ?1";
 static const char SQL_MARK_MISSING[] = "UPDATE registry_models SET missing = 1 WHERE id = ?1 AND missing = 0";
 
 typedef struct known {
@@ -207,6 +210,51 @@ static int list_folder(const char *folder, item **out, size_t *n_out) {
   return MS_OK;
 }
 
+/* A registration of this folder whose file still exists but was not
+ * listed (a .zip, a hidden name, a folder that lost its manifest: anything
+ * ms_registry_register accepts) is read like the listed ones, so it is
+ * checked, and reported when broken, instead of being marked missing. */
+static int add_unlisted(known *rows, size_t n_rows, item **items, size_t *n_items) {
+  size_t n = *n_items, cap = n, listed = n;
+  item *list = *items;
+  for (size_t i = 0; i < n_rows; i++) {
+    item key;
+    key.path = rows[i].path;
+    if (listed && bsearch(&key, list, listed, sizeof *list, cmp_item)) continue;
+    struct stat sb;
+    if (stat(rows[i].path, &sb) != 0) continue; /* gone: marked missing later */
+    int fmt = ms__archive_format_of(rows[i].path, S_ISDIR(sb.st_mode));
+    if (fmt < 0) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      item *g = realloc(list, cap * sizeof *g);
+      if (!g) {
+        *items = list;
+        *n_items = n;
+        return ms__fail(MS_ENOMEM, "scan: out of memory");
+      }
+      list = g;
+    }
+    item *it = &list[n];
+    memset(it, 0, sizeof *it);
+    if (!(it->path = ms__strdup(rows[i].path))) {
+      *items = list;
+      *n_items = n;
+      return MS_ENOMEM;
+    }
+    n++;
+    it->format = fmt;
+    it->st.size = (int64_t)sb.st_size;
+    it->st.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + (int64_t)sb.st_mtim.tv_nsec;
+    it->st.ino = (int64_t)sb.st_ino;
+    it->st.dev = (int64_t)sb.st_dev;
+  }
+  if (n > listed) qsort(list, n, sizeof *list, cmp_item);
+  *items = list;
+  *n_items = n;
+  return MS_OK;
+}
+
 static int same_stat(const ms__stat *a, const ms__stat *b) {
   return a->size == b->size && a->mtime_ns == b->mtime_ns && a->ino == b->ino && a->dev == b->dev;
 }
@@ -226,10 +274,45 @@ static void bind_stat(sqlite3_stmt *q, int64_t id, const ms__stat *st) {
   sqlite3_bind_int64(q, 5, st->dev);
 }
 
+/* A registration of this folder for name/version whose file is gone (not
+ * listed, not on disk): the archive was moved or renamed within the model
+ * store. */
+static known *moved_from(known *rows, size_t n_rows, const ms__manifest *man) {
+  for (size_t i = 0; i < n_rows; i++) {
+    known *k = &rows[i];
+    if (k->seen || strcmp(k->name, man->name) != 0 || strcmp(k->version, man->version) != 0) continue;
+    struct stat sb;
+    if (k->missing || (stat(k->path, &sb) != 0 && errno == ENOENT)) return k;
+  }
+  return NULL;
+}
+
+/* Point a moved registration at its new file (inside the savepoint of
+ * apply_item): overrides, default flag and registration order stay. */
+static int repoint(ms_registry *r, known *k, item *it) {
+  int st = MS_OK;
+  char *json = ms__settings_to_json(&it->meta.config);
+  if (!json) return MS_ENOMEM;
+  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_REPOINT, &st);
+  if (q) {
+    bind_stat(q, k->id, &it->st);
+    sqlite3_bind_text(q, 6, it->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 7, it->meta.format);
+    sqlite3_bind_text(q, 8, it->meta.manifest.runtime, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, it->meta.manifest.handler, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 10, it->meta.hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 11, json, -1, SQLITE_STATIC);
+    st = step_done(r->store, q, "scan: moving a registration");
+  }
+  free(json);
+  if (!st) k->seen = 1; /* found again, under its new name: not missing */
+  return st;
+}
+
 /* Apply one changed archive inside the scan's transaction. A failure that
  * concerns only this archive (e.g. a name clash) is recorded in it->status
  * and returns MS_OK; store errors abort the scan. */
-static int apply_item(ms_registry *r, item *it) {
+static int apply_item(ms_registry *r, item *it, known *rows, size_t n_rows) {
   ms_store *s = r->store;
   int st = MS_OK, rc;
   sqlite3_stmt *q = ms__store_stmt(s, SQL_ROW_BY_PATH, &st);
@@ -294,6 +377,13 @@ static int apply_item(ms_registry *r, item *it) {
     if (is_default && (st = ms__registry_promote_default(r, old_name))) goto undo;
   }
   st = ms__registry_insert(r, it->path, &it->meta, &it->st, "{}", NULL);
+  known *from = st == MS_EEXIST ? moved_from(rows, n_rows, &it->meta.manifest) : NULL;
+  if (from) {
+    if ((st = repoint(r, from, it))) goto undo;
+    it->outcome = MS_SCAN_UPDATED;
+    st = ms__store_exec(s, "RELEASE scan_item");
+    goto out;
+  }
   if (st == MS_EEXIST) {
     it->status = MS_EEXIST;
     it->message = ms__strdup(ms_errmsg());
@@ -324,10 +414,12 @@ int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report
   ms_scan_report *rep = NULL;
   int st = list_folder(folder, &items, &n_items);
   if (!st) st = load_known(r, folder, &rows, &n_rows);
+  if (!st) st = add_unlisted(rows, n_rows, &items, &n_items);
   if (st) goto done;
 
   /* Phase 2: stat decides; read only what changed. */
   int writes = 0;
+  ms__read_limits lim = ms__registry_read_limits(r);
   for (size_t i = 0; i < n_items; i++) {
     item *it = &items[i];
     it->row = find_known(rows, n_rows, it->path);
@@ -336,7 +428,7 @@ int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report
       it->outcome = MS_SCAN_UNCHANGED;
       continue;
     }
-    it->status = ms__archive_read_path(it->path, it->format, &it->meta);
+    it->status = ms__archive_read_path_limited(it->path, it->format, &lim, &it->meta);
     if (it->status) {
       it->message = ms__strdup(ms_errmsg());
       it->outcome = MS_SCAN_FAILED;
@@ -361,7 +453,7 @@ int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report
     if ((st = ms__store_begin(r->store))) goto done;
     for (size_t i = 0; i < n_items && !st; i++)
       if (items[i].have_meta && !(items[i].outcome == MS_SCAN_UNCHANGED && items[i].row))
-        st = apply_item(r, &items[i]);
+        st = apply_item(r, &items[i], rows, n_rows);
     for (size_t i = 0; i < n_rows && !st; i++) {
       if (rows[i].seen || rows[i].missing) continue;
       sqlite3_stmt *q = ms__store_stmt(r->store, SQL_MARK_MISSING, &st);

@@ -1,9 +1,7 @@
 /* Locating and hashing a zip's central directory (APPNOTE 4.3.16, zip64
  * 4.3.14-15) without libarchive, for the content hash. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "mserve/common.h"
@@ -19,33 +17,13 @@ static uint32_t le32(const unsigned char *p) {
 }
 static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
 
-int ms__source_pread(const ms__source *s, void *buf, size_t n, int64_t off) {
-  if (off < 0 || (int64_t)n > s->size - off)
-    return ms__fail(MS_ECORRUPT, "archive '%s': truncated (read of %zu bytes at %lld past the end)", s->origin,
-                    n, (long long)off);
-  if (!s->path) {
-    memcpy(buf, s->mem + off, n);
-    return MS_OK;
-  }
-  unsigned char *p = buf;
-  while (n) {
-    ssize_t r = pread(s->fd, p, n, (off_t)off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return ms__fail(MS_EIO, "archive '%s': read failed: %s", s->origin, strerror(errno));
-    if (r == 0) return ms__fail(MS_ECORRUPT, "archive '%s': truncated while reading", s->origin);
-    p += r;
-    n -= (size_t)r;
-    off += r;
-  }
-  return MS_OK;
-}
-
+/* Hash len bytes at off into h, a chunk at a time. */
 static int hash_range(const ms__source *s, int64_t off, int64_t len, ms__sha256 *h) {
   if (!s->path) {
     ms__sha256_update(h, s->mem + off, (size_t)len);
     return MS_OK;
   }
-  unsigned char buf[1 << 16];
+  unsigned char buf[1 << 14];
   while (len > 0) {
     size_t n = len > (int64_t)sizeof buf ? sizeof buf : (size_t)len;
     int st = ms__source_pread(s, buf, n, off);
@@ -56,8 +34,6 @@ static int hash_range(const ms__source *s, int64_t off, int64_t len, ms__sha256 
   }
   return MS_OK;
 }
-
-int ms__source_hash_all(const ms__source *s, ms__sha256 *h) { return hash_range(s, 0, s->size, h); }
 
 int ms__zip_hash_directory(const ms__source *s, ms__sha256 *h) {
   if (s->size < EOCD_LEN)

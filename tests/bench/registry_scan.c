@@ -24,6 +24,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/sha256.h"
 #include "registry_gen.h"
 
 #define MB (1024.0 * 1024.0)
@@ -52,6 +53,24 @@ static double median(const double *v, int n) {
 }
 
 static const char *g_drop_method = "none";
+
+/* In-memory SHA-256 throughput of the implementation the registry uses: a
+ * .tar.gz's cold scan hashes every byte, so this bounds it. */
+static double sha256_mb_s(void) {
+  const size_t n = 64u << 20;
+  unsigned char *buf = malloc(n);
+  if (!buf) return 0;
+  for (size_t i = 0; i < n; i++) buf[i] = (unsigned char)(i * 2654435761u >> 11);
+  ms__sha256 c;
+  unsigned char d[32];
+  ms__sha256_init(&c);
+  double t0 = now_s();
+  ms__sha256_update(&c, buf, n);
+  ms__sha256_final(&c, d);
+  double dt = now_s() - t0;
+  free(buf);
+  return dt > 0 ? (double)n / MB / dt : 0;
+}
 
 /* One scan with a fresh registry over db; checks the report so a figure is
  * never taken from a scan that silently failed. */
@@ -226,6 +245,8 @@ int main(int argc, char **argv) {
   printf("libmserve %s registry scan benchmark (%s %s, %ld CPUs online; shared machine: figures are noisy)\n",
          ms_version(), un.sysname, un.release, sysconf(_SC_NPROCESSORS_ONLN));
   printf("work folder %s\n", root);
+  double sha_rate = sha256_mb_s();
+  printf("content hash SHA-256: %s implementation, %.0f MB/s in memory\n", ms__sha256_impl(), sha_rate);
 
   set_result res[4];
   int nres = 0, fail = 0;
@@ -269,8 +290,12 @@ int main(int argc, char **argv) {
   printf("extract-all = libarchive extraction of every archive to a scratch folder (no fsync), the way\n"
          "TorchServe/MMS unpack each model at startup; cold scan = fresh database, registry reads metadata only;\n"
          "warm 1st = the same with the archives in the page cache; re-scan = unchanged store, same database.\n");
-  printf(".tar.gz has no index: reading the manifest decompresses the stream up to it; an unchanged\n"
-         "archive is skipped by its recorded size/mtime/inode/device, so re-scans never open it.\n");
+  printf(".tar.gz has no index, so its cost grows with its size: a first scan reads each file once, front to\n"
+         "back, SHA-256-hashes every byte (the content hash) and decompresses only up to the manifest (here\n"
+         "the last entry, the worst case, so all of it). Results are cached in the store under the file's\n"
+         "stat identity (size, mtime, inode, device): a re-scan never opens an archive whose identity is\n"
+         "unchanged; a touched one is re-hashed and stays UNCHANGED when the hash matches; materialize\n"
+         "reuses <root>/<hash>/ without reading the archive.\n");
   printf("targets: cold scan >= 50x faster than extract-all (big_mar); re-scan of small_mar < 100 ms.\n");
   for (int i = 0; i < nres; i++) {
     if (strcmp(res[i].label, "big_mar") == 0)
@@ -279,6 +304,13 @@ int main(int argc, char **argv) {
     if (strcmp(res[i].label, "small_mar") == 0)
       printf("  small_mar re-scan %.1f ms: %s\n", res[i].rescan_median * 1e3,
              res[i].rescan_median < 0.1 ? "met" : "NOT met");
+    if (strcmp(res[i].label, "big_tgz") == 0)
+      printf("  big_tgz (no target): cold scan %.1f ms per archive (SHA-256 alone: %.1f ms per %.0f MB),\n"
+             "    extract-all %.1f ms per archive, re-scan %.1f ms for all\n",
+             res[i].cold_median * 1e3 / (double)res[i].count,
+             sha_rate > 0 ? (double)res[i].bytes / (double)res[i].count / MB / sha_rate * 1e3 : 0.0,
+             (double)res[i].bytes / (double)res[i].count / MB, res[i].extract_median * 1e3 / (double)res[i].count,
+             res[i].rescan_median * 1e3);
   }
 
   cJSON *root_json = cJSON_CreateObject();
@@ -289,6 +321,12 @@ int main(int argc, char **argv) {
   cJSON_AddNumberToObject(root_json, "payload_bytes", (double)payload);
   cJSON_AddStringToObject(root_json, "baseline", "libarchive extract-all (TorchServe/MMS startup)");
   cJSON_AddStringToObject(root_json, "note", "shared, noisy machine; cold multi-GB figures are single runs");
+  cJSON_AddStringToObject(root_json, "sha256_impl", ms__sha256_impl());
+  cJSON_AddNumberToObject(root_json, "sha256_mb_per_s", sha_rate);
+  cJSON_AddStringToObject(root_json, "tgz_cache",
+                          "first scan: one sequential read, SHA-256 of every byte, inflate up to the manifest; "
+                          "re-scans skip archives whose size/mtime/inode/device are unchanged; a touched archive "
+                          "is re-hashed and stays unchanged when the hash matches");
   cJSON *sets = cJSON_AddArrayToObject(root_json, "sets");
   for (int i = 0; i < nres; i++) cJSON_AddItemToArray(sets, set_json(&res[i]));
   char *txt = cJSON_Print(root_json);

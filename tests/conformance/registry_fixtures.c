@@ -1,6 +1,7 @@
 /* Conformance: the registry reads every TorchServe / MMS fixture with the
  * right name, version, handler and runtime (table written from the files),
- * parses every model-config.yaml fixture, and scans the archive folder.
+ * parses every model-config.yaml fixture, scans the archive folder, and
+ * reads TorchServe's models= / model_snapshot= settings as the global config.
  * Skips (77) when the fixtures folder is absent. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -242,6 +243,128 @@ static void every_model_config_parses(void **state) {
   }
 }
 
+/* ---- TorchServe's models= / model_snapshot= as the global config -------- */
+
+/* The value of `key` in a Java properties file: continuation lines joined,
+ * escapes (\\n, \\:, \\\\ ...) undone. malloc'd, or NULL when absent. */
+static char *property(const char *path, const char *key) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  size_t klen = strlen(key);
+  char *out = NULL;
+  for (char *line = text; line && *line;) {
+    char *next = strchr(line, '\n');
+    if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
+      out = calloc(1, n + 1);
+      size_t o = 0;
+      const char *c = line + klen + 1;
+      for (;;) {
+        if (*c == '\0' || *c == '\n' || *c == '\r') break;
+        if (*c != '\\') {
+          out[o++] = *c++;
+          continue;
+        }
+        c++;
+        if (*c == '\n' || *c == '\r' || *c == '\0') { /* continuation: skip the newline and indentation */
+          while (*c == '\r' || *c == '\n') c++;
+          while (*c == ' ' || *c == '\t') c++;
+          continue;
+        }
+        out[o++] = *c == 'n' ? '\n' : *c == 't' ? '\t' : *c == 'r' ? '\r' : *c;
+        c++;
+      }
+      break;
+    }
+    line = next ? next + 1 : NULL;
+  }
+  return out;
+}
+
+typedef struct gexpect {
+  const char *file, *key, *model, *version;
+  int64_t batch_size, max_batch_delay_us, request_timeout_us, min_workers, max_workers;
+} gexpect;
+
+static const gexpect gtable[] = {
+    {"config.properties", "models", "noop", "1.11", 4, 100000, 120000000, 1, 1},
+    {"snapshot1.cfg", "model_snapshot", "noop", "1.11", 1, 100000, 120000000, 4, 4},
+    {"snapshot5.cfg", "model_snapshot", "noop_v1.0", "1.11", 1, 100000, 120000000, 1, 1},
+    {"snapshot9.cfg", "model_snapshot", "noop_v1.0", "1.11", 1, 100000, 120000000, 2, 2},
+    {"snapshot9.cfg", "model_snapshot", "noopversioned", "1.2.1", 1, 100000, 120000000, 1, 1},
+};
+
+/* TorchServe's models= (and a snapshot's model_snapshot=, whose "models"
+ * has the same shape) read as the global config, with names and units
+ * mapped; TorchServe-only keys (marName, defaultVersion, startupTimeout,
+ * runtimeType) are ignored. Then end to end: noop.mar registered under that
+ * config takes its settings from it (source global) where the archive is silent. */
+static void torchserve_models_setting_is_a_global_config(void **state) {
+  (void)state;
+  char *tmp = ms_test_tmpdir("regconf");
+  for (size_t i = 0; i < sizeof gtable / sizeof gtable[0]; i++) {
+    const gexpect *x = &gtable[i];
+    char rel[256];
+    snprintf(rel, sizeof rel, "torchserve/config/%s", x->file);
+    char *p = fx(rel);
+    char *json = property(p, x->key);
+    if (!json) fail_msg("%s: no %s= property", x->file, x->key);
+    char *wrapped = malloc(strlen(json) + 32);
+    /* models= holds the "models" object itself; a snapshot holds a whole
+     * object with "models" inside. */
+    if (strcmp(x->key, "models") == 0) sprintf(wrapped, "{\"models\": %s}", json);
+    else strcpy(wrapped, json);
+    ms__global_config *g = NULL;
+    int st = ms__global_config_parse(wrapped, strlen(wrapped), x->file, &g);
+    if (st) fail_msg("%s: %s", x->file, ms_errmsg());
+    const ms__settings *e = ms__global_config_lookup(g, x->model, x->version);
+    if (!e) fail_msg("%s: no entry %s %s", x->file, x->model, x->version);
+    assert_int_equal(e->ival[MS__K_BATCH_SIZE], x->batch_size);
+    assert_int_equal(e->ival[MS__K_MAX_BATCH_DELAY_US], x->max_batch_delay_us);
+    assert_int_equal(e->ival[MS__K_REQUEST_TIMEOUT_US], x->request_timeout_us);
+    assert_int_equal(e->ival[MS__K_MIN_WORKERS], x->min_workers);
+    assert_int_equal(e->ival[MS__K_MAX_WORKERS], x->max_workers);
+    assert_false(e->set & (1u << MS__K_MAX_QUEUE_SIZE)); /* not in the file: unset, not a number */
+    ms__global_config_free(g);
+
+    if (strcmp(x->model, "noop") == 0) {
+      char *gpath = ms_test_path(tmp, "global.json");
+      assert_int_equal(ms_test_write_file(gpath, wrapped, strlen(wrapped)), 0);
+      ms_store *s = NULL;
+      ms_registry *r = NULL;
+      assert_int_equal(ms_store_open(":memory:", 0, &s), MS_OK);
+      assert_int_equal(ms_registry_open(s, gpath, &r), MS_OK);
+      char *mar = fx("torchserve/archives/noop.mar");
+      ms_model *m = NULL;
+      assert_int_equal(ms_registry_register(r, mar, NULL, &m), MS_OK);
+      int64_t v = 0;
+      ms_config_source src = MS_SRC_API;
+      assert_int_equal(ms_model_config_int(m, "min_workers", &v, &src), MS_OK);
+      assert_int_equal(v, x->min_workers);
+      assert_int_equal(src, MS_SRC_GLOBAL);
+      assert_int_equal(ms_model_config_int(m, "batch_size", &v, &src), MS_OK);
+      assert_int_equal(v, x->batch_size);
+      assert_int_equal(src, MS_SRC_GLOBAL);
+      assert_int_equal(ms_model_config_int(m, "max_queue_size", &v, &src), MS_OK);
+      assert_int_equal(v, 100);
+      assert_int_equal(src, MS_SRC_DEFAULT);
+      ms_model_free(m);
+      free(mar);
+      ms_registry_close(r);
+      ms_store_close(s);
+      free(gpath);
+    }
+    free(wrapped);
+    free(json);
+    free(p);
+  }
+  ms_test_rmtree(tmp);
+  free(tmp);
+}
+
 int main(void) {
   if (!ms_test_fixtures()) {
     printf("fixtures folder absent: skipping\n");
@@ -251,6 +374,7 @@ int main(void) {
       cmocka_unit_test(every_fixture_inspects),     cmocka_unit_test(archive_config_files_are_read),
       cmocka_unit_test(scan_of_archive_folder),     cmocka_unit_test(fixtures_materialize),
       cmocka_unit_test(every_model_config_parses),
+      cmocka_unit_test(torchserve_models_setting_is_a_global_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

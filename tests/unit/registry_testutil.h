@@ -5,12 +5,14 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-typedef enum t_kind { T_FILE = 0, T_DIR, T_SYMLINK, T_HARDLINK, T_CHR, T_FIFO } t_kind;
+/* T_NOISE: a regular file of `size` pseudo-random (incompressible) bytes. */
+typedef enum t_kind { T_FILE = 0, T_DIR, T_SYMLINK, T_HARDLINK, T_CHR, T_BLK, T_FIFO, T_NOISE } t_kind;
 
 typedef struct t_entry {
   const char *name;
@@ -42,6 +44,7 @@ static inline int t_write_archive(const char *path, const char *fmt, const t_ent
     size_t size = e[i].data ? strlen(e[i].data) : e[i].size;
     switch (e[i].kind) {
       case T_FILE:
+      case T_NOISE:
         archive_entry_set_filetype(ae, AE_IFREG);
         archive_entry_set_perm(ae, 0644);
         archive_entry_set_size(ae, (la_int64_t)size);
@@ -66,21 +69,31 @@ static inline int t_write_archive(const char *path, const char *fmt, const t_ent
         archive_entry_set_perm(ae, 0644);
         archive_entry_set_rdev(ae, 0x0103);
         break;
+      case T_BLK:
+        archive_entry_set_filetype(ae, AE_IFBLK);
+        archive_entry_set_perm(ae, 0644);
+        archive_entry_set_rdev(ae, 0x0801);
+        break;
       case T_FIFO:
         archive_entry_set_filetype(ae, AE_IFIFO);
         archive_entry_set_perm(ae, 0644);
         break;
     }
     if (archive_write_header(a, ae) < ARCHIVE_WARN) rc = -1;
-    if (!rc && e[i].kind == T_FILE && size) {
+    if (!rc && (e[i].kind == T_FILE || e[i].kind == T_NOISE) && size) {
       if (e[i].data) {
         if (archive_write_data(a, e[i].data, size) < 0) rc = -1;
       } else {
         char chunk[8192];
         memset(chunk, 'A', sizeof chunk);
+        uint32_t x = 2463534242u + (uint32_t)i;
         size_t left = size;
         while (left && !rc) {
           size_t k = left < sizeof chunk ? left : sizeof chunk;
+          for (size_t j = 0; e[i].kind == T_NOISE && j < k; j++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            chunk[j] = (char)(x >> 24);
+          }
           if (archive_write_data(a, chunk, k) < 0) rc = -1;
           left -= k;
         }

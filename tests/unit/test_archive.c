@@ -56,6 +56,40 @@ static void sha256_test_vectors(void **state) {
   assert_string_equal(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+/* The SHA extensions block function (when this CPU has one) computes the
+ * same state as the portable one, for every block count, and update()
+ * gives the same digest however the input is cut. */
+static void sha256_implementations_agree(void **state) {
+  (void)state;
+  enum { N = 64 * 300 + 37 };
+  unsigned char *data = malloc(N);
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (size_t i = 0; i < N; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    data[i] = (unsigned char)x;
+  }
+  ms__sha256_blocks_fn accel = ms__sha256_blocks_accel();
+  printf("sha256 implementation: %s\n", ms__sha256_impl());
+  if (accel) {
+    for (size_t blocks = 0; blocks <= 300; blocks += blocks < 8 ? 1 : 29) {
+      uint32_t a[8], b[8];
+      for (int i = 0; i < 8; i++) a[i] = b[i] = (uint32_t)(0x01234567u * (unsigned)(i + 1));
+      ms__sha256_blocks_portable(a, data + 1, blocks); /* unaligned on purpose */
+      accel(b, data + 1, blocks);
+      assert_memory_equal(a, b, sizeof a);
+    }
+  }
+  char whole[65], cut[65];
+  hex_of(data, N, whole);
+  ms__sha256 c;
+  ms__sha256_init(&c);
+  for (size_t off = 0, step = 1; off < N; off += step, step = step * 3 % 1031 + 1)
+    ms__sha256_update(&c, data + off, off + step > N ? N - off : step);
+  ms__sha256_final_hex(&c, cut);
+  assert_string_equal(whole, cut);
+  free(data);
+}
+
 /* ---- manifests ------------------------------------------------------------ */
 
 static int parse(const char *json, ms__manifest *m) { return ms__manifest_parse(json, strlen(json), "MANIFEST.json", m); }
@@ -303,6 +337,139 @@ static void bad_archives_are_explained(void **state) {
   free(man_cfg);
 }
 
+/* A tar.gz is read in one pass: the config may come before the manifest
+ * (kept on the way), after it, or, when too much came before the manifest
+ * to keep, be found by a second pass. */
+static void tgz_config_anywhere(void **state) {
+  fx *f = *state;
+  char *man = t_manifest("t", "1", NULL, "conf/model-config.yaml");
+  char *man_dot = t_manifest("t", "1", NULL, "./conf/model-config.yaml");
+  t_entry before[] = {{"t/conf/model-config.yaml", T_FILE, "batchSize: 6\n", 0, NULL},
+                      {"t/model.pt", T_FILE, NULL, 300000, NULL},
+                      {"t/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}};
+  t_entry after[] = {{"t/MAR-INF/MANIFEST.json", T_FILE, man_dot, 0, NULL},
+                     {"t/model.pt", T_FILE, NULL, 300000, NULL},
+                     {"t/conf/model-config.yaml", T_FILE, "batchSize: 6\n", 0, NULL}};
+  /* Entries before the config that fill exactly what is kept: the config
+   * no longer fits, so the second pass has to find it. */
+  enum { FULL = MS__TGZ_PENDING_BUDGET / MS__META_MAX_BYTES };
+  _Static_assert(FULL >= 1 && FULL <= 6, "crowded[] holds up to 6 filler entries");
+  t_entry crowded[8] = {{"t/w1.bin", T_FILE, NULL, MS__META_MAX_BYTES, NULL}};
+  static const char *fill_names[] = {"t/w1.bin", "t/w2.bin", "t/w3.bin", "t/w4.bin", "t/w5.bin", "t/w6.bin"};
+  for (size_t k = 0; k < FULL; k++) crowded[k] = (t_entry){fill_names[k], T_FILE, NULL, MS__META_MAX_BYTES, NULL};
+  crowded[FULL] = (t_entry){"t/conf/model-config.yaml", T_FILE, "batchSize: 6\n", 0, NULL};
+  crowded[FULL + 1] = (t_entry){"t/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL};
+  t_entry missing[] = {{"t/model.pt", T_FILE, "w", 0, NULL}, {"t/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}};
+  t_entry legacy[] = {{"old/MANIFEST.json", T_FILE, "{\"Model\": {\"Model-Name\": \"old\", \"Service\": \"s.py\"}}", 0, NULL},
+                      {"old/s.py", T_FILE, "pass\n", 0, NULL}};
+  struct {
+    const char *file;
+    t_entry *e;
+    size_t n;
+    int expect_st;
+    const char *name;
+  } cases[] = {
+      {"before.tgz", before, 3, MS_OK, "t"},   {"after.tgz", after, 3, MS_OK, "t"},
+      {"crowded.tgz", crowded, FULL + 2, MS_OK, "t"}, {"missing.tgz", missing, 2, MS_ECORRUPT, NULL},
+      {"legacy.tgz", legacy, 2, MS_OK, "old"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *p = ms_test_path(f->dir, cases[i].file);
+    assert_int_equal(t_write_archive(p, "tgz", cases[i].e, cases[i].n), 0);
+    ms_model *m = NULL;
+    int st = ms_archive_inspect(p, NULL, &m);
+    if (st != cases[i].expect_st) fail_msg("%s: %s %s", cases[i].file, ms_status_name(st), ms_errmsg());
+    if (st) {
+      assert_non_null(strstr(ms_errmsg(), cases[i].file));
+      assert_non_null(strstr(ms_errmsg(), "model-config.yaml"));
+    } else {
+      assert_string_equal(ms_model_name(m), cases[i].name);
+      int64_t v = 0;
+      assert_int_equal(ms_model_config_int(m, "batch_size", &v, NULL), MS_OK);
+      assert_int_equal(v, strcmp(cases[i].name, "t") == 0 ? 6 : 1);
+      ms_model_free(m);
+    }
+    free(p);
+  }
+  free(man);
+  free(man_dot);
+}
+
+/* Reading a tar.gz decompresses it up to the manifest: a bomb before the
+ * manifest is refused by the registry's limits, before it is inflated;
+ * anything after the manifest is never inflated, so it cannot trip them. */
+static void tgz_bomb_before_the_manifest(void **state) {
+  fx *f = *state;
+  char *man = t_manifest("bomb", "1", NULL, NULL);
+  t_entry before[] = {{"b/zeros.bin", T_FILE, NULL, 2000000, NULL}, {"b/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}};
+  t_entry after[] = {{"b/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"b/zeros.bin", T_FILE, NULL, 2000000, NULL}};
+  /* Past the 64 MiB floor of the ratio check: 70 MB of one byte is ~70 kB. */
+  t_entry ratio[] = {{"b/zeros.bin", T_FILE, NULL, 70000000, NULL}, {"b/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}};
+  char *p1 = ms_test_path(f->dir, "before.tgz"), *p2 = ms_test_path(f->dir, "after.tgz"),
+       *p3 = ms_test_path(f->dir, "ratio.tgz");
+  assert_int_equal(t_write_archive(p1, "tgz", before, 2), 0);
+  assert_int_equal(t_write_archive(p2, "tgz", after, 2), 0);
+  assert_int_equal(t_write_archive(p3, "tgz", ratio, 2), 0);
+  assert_int_equal(ms_registry_set_limits(f->r, 1000, 1000000, 100), MS_OK);
+  ms_model *m = NULL;
+  assert_int_equal(ms_registry_register(f->r, p1, NULL, &m), MS_EUNSAFE);
+  assert_non_null(strstr(ms_errmsg(), "before.tgz"));
+  assert_non_null(strstr(ms_errmsg(), "1000000 bytes"));
+  assert_int_equal(ms_registry_register(f->r, p2, NULL, &m), MS_OK);
+  ms_model_free(m);
+  assert_int_equal(ms_registry_unregister(f->r, "bomb", NULL), MS_OK);
+  assert_int_equal(ms_registry_set_limits(f->r, 1000, (int64_t)1 << 40, 100), MS_OK);
+  assert_int_equal(ms_registry_register(f->r, p3, NULL, &m), MS_EUNSAFE);
+  assert_non_null(strstr(ms_errmsg(), "ratio"));
+  /* Deflate tops out near 1032:1; a ratio limit above that lets it through. */
+  assert_int_equal(ms_registry_set_limits(f->r, MS_REGISTRY_DEFAULT_MAX_ENTRIES, MS_REGISTRY_DEFAULT_MAX_BYTES, 2000),
+                   MS_OK);
+  assert_int_equal(ms_registry_register(f->r, p3, NULL, &m), MS_OK);
+  ms_model_free(m);
+  free(p1);
+  free(p2);
+  free(p3);
+  free(man);
+}
+
+/* The tar.gz hash covers every byte of the file, also the part after the
+ * manifest that reading never decompresses; a pure file copy hashes the same. */
+static void tgz_hash_covers_the_whole_file(void **state) {
+  fx *f = *state;
+  char *man = t_manifest("w", "1", NULL, NULL);
+  /* Incompressible, so the file is several times the reader's chunk. */
+  t_entry e[] = {{"w/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"w/model.pt", T_NOISE, NULL, 1500000, NULL}};
+  char *p = ms_test_path(f->dir, "w.tgz"), *q = ms_test_path(f->dir, "w2.tgz");
+  assert_int_equal(t_write_archive(p, "tgz", e, 2), 0);
+  size_t len;
+  char *buf = load(p, &len);
+  assert_int_equal(ms_test_write_file(q, buf, len), 0);
+  ms__archive_meta a, b;
+  assert_int_equal(ms__archive_read_path(p, MS__FMT_TGZ, &a), MS_OK);
+  assert_int_equal(ms__archive_read_path(q, MS__FMT_TGZ, &b), MS_OK);
+  assert_string_equal(a.hash, b.hash);
+  ms__archive_meta_free(&b);
+  buf[len - 20] = (char)(buf[len - 20] ^ 1); /* deep in the compressed payload */
+  assert_int_equal(ms_test_write_file(q, buf, len), 0);
+  assert_int_equal(ms__archive_read_path(q, MS__FMT_TGZ, &b), MS_OK); /* still reads: manifest first */
+  assert_string_not_equal(a.hash, b.hash);
+  ms__archive_meta_free(&b);
+  char *grown = malloc(len + 1);
+  buf[len - 20] = (char)(buf[len - 20] ^ 1); /* back to the original */
+  memcpy(grown, buf, len);
+  grown[len] = '\n'; /* trailing garbage after the gzip stream */
+  assert_int_equal(ms_test_write_file(q, grown, len + 1), 0);
+  assert_int_equal(ms__archive_read_path(q, MS__FMT_TGZ, &b), MS_OK);
+  assert_string_not_equal(a.hash, b.hash);
+  ms__archive_meta_free(&b);
+  ms__archive_meta_free(&a);
+  free(grown);
+  free(buf);
+  free(p);
+  free(q);
+  free(man);
+}
+
 /* ---- materialize ---------------------------------------------------------- */
 
 /* Names of every file under `dir` (recursive), sorted, one per line. */
@@ -376,6 +543,17 @@ static void materialize_extracts_once(void **state) {
   free(man);
 }
 
+static size_t count_in(const char *dir) {
+  char listing[16384] = "";
+  walk(dir, "", listing, sizeof listing);
+  size_t n = 0;
+  for (const char *c = listing; *c; c++) n += *c == '\n';
+  return n;
+}
+
+/* An archive rewritten after registration is refused, and nothing is left
+ * under the root: a zip is caught before extracting; a tar.gz (same
+ * manifest, payload changed) after extracting it in full, by its hash. */
 static void materialize_refuses_changed_archive(void **state) {
   fx *f = *state;
   char *p = ms_test_path(f->dir, "c.mar");
@@ -383,11 +561,49 @@ static void materialize_refuses_changed_archive(void **state) {
   ms_model *m = NULL;
   assert_int_equal(ms_registry_register(f->r, p, NULL, &m), MS_OK);
   assert_int_equal(t_write_mar(p, "c", "1", NULL, "batchSize: 2\n"), 0);
-  char out[4096];
+  char out[4096] = "untouched";
   assert_int_equal(ms_registry_materialize(f->r, m, f->root, out, sizeof out), MS_ECORRUPT);
   assert_non_null(strstr(ms_errmsg(), "c.mar"));
+  assert_non_null(strstr(ms_errmsg(), "changed"));
+  assert_string_equal(out, "untouched");
   ms_model_free(m);
   free(p);
+
+  char *man = t_manifest("g", "1", NULL, NULL);
+  t_entry v1[] = {{"g/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"g/model.pt", T_FILE, "version one", 0, NULL}};
+  t_entry v2[] = {{"g/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"g/model.pt", T_FILE, "version two", 0, NULL}};
+  p = ms_test_path(f->dir, "g.tar.gz");
+  assert_int_equal(t_write_archive(p, "tgz", v1, 2), 0);
+  assert_int_equal(ms_registry_register(f->r, p, NULL, &m), MS_OK);
+  assert_int_equal(t_write_archive(p, "tgz", v2, 2), 0);
+  assert_int_equal(ms_registry_materialize(f->r, m, f->root, out, sizeof out), MS_ECORRUPT);
+  assert_non_null(strstr(ms_errmsg(), "g.tar.gz"));
+  assert_non_null(strstr(ms_errmsg(), "changed"));
+  assert_string_equal(out, "untouched");
+  assert_int_equal(count_in(f->root), 0); /* the extracted copy was discarded */
+  /* Restored, it extracts, with the registered bytes. */
+  assert_int_equal(t_write_archive(p, "tgz", v1, 2), 0);
+  assert_int_equal(ms_registry_materialize(f->r, m, f->root, out, sizeof out), MS_OK);
+  char *pt = ms_test_path(out, "model.pt");
+  size_t len = 0;
+  char *data = load(pt, &len);
+  assert_int_equal(len, strlen("version one"));
+  assert_memory_equal(data, "version one", len);
+  free(data);
+  free(pt);
+  /* Gone and never extracted: MS_ENOTFOUND, naming the file. */
+  ms_model *m2 = NULL;
+  char *q = ms_test_path(f->dir, "gone.mar");
+  assert_int_equal(t_write_mar(q, "gone", "1", NULL, NULL), 0);
+  assert_int_equal(ms_registry_register(f->r, q, NULL, &m2), MS_OK);
+  assert_int_equal(unlink(q), 0);
+  assert_int_equal(ms_registry_materialize(f->r, m2, f->root, out, sizeof out), MS_ENOTFOUND);
+  assert_non_null(strstr(ms_errmsg(), "gone.mar"));
+  ms_model_free(m2);
+  free(q);
+  ms_model_free(m);
+  free(p);
+  free(man);
 }
 
 typedef struct hostile {
@@ -403,6 +619,9 @@ static void materialize_refuses_hostile_archives(void **state) {
   char abs_name[1024], link_target[1024];
   snprintf(abs_name, sizeof abs_name, "%s/evil_abs", f->dir);
   snprintf(link_target, sizeof link_target, "%s", f->dir);
+  char deep[1024] = "";
+  for (int i = 0; i < 200; i++) strcat(deep, "d/");
+  strcat(deep, "x");
   hostile cases[] = {
       {"abs.mar", "zip", {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {abs_name, T_FILE, "x", 0, NULL}}, 2, "absolute"},
       {"abs.tgz", "tgz", {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {abs_name, T_FILE, "x", 0, NULL}}, 2, "absolute"},
@@ -418,6 +637,17 @@ static void materialize_refuses_hostile_archives(void **state) {
       {"hardlink.tgz", "tgz",
        {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/hl", T_HARDLINK, NULL, 0, abs_name}}, 2, "hard link"},
       {"device.tgz", "tgz", {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/dev", T_CHR, NULL, 0, NULL}}, 2, "device"},
+      {"blockdev.tgz", "tgz", {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/sda", T_BLK, NULL, 0, NULL}}, 2, "device"},
+      {"dotdot_top.tgz", "tgz", {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/..", T_DIR, NULL, 0, NULL}}, 2, ".."},
+      {"dotdot_mid.mar", "zip", {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"./a/./../../evil4", T_FILE, "x", 0, NULL}}, 2, ".."},
+      {"hardlink_in.tgz", "tgz",
+       {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/a", T_FILE, "x", 0, NULL}, {"m/b", T_HARDLINK, NULL, 0, "m/a"}}, 3,
+       "hard link"},
+      {"entries.tgz", "tgz",
+       {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/a", T_FILE, "1", 0, NULL}, {"m/b", T_FILE, "2", 0, NULL}, {"m/c", T_FILE, "3", 0, NULL}}, 4,
+       "entries"},
+      {"big.tgz", "tgz", {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/big.bin", T_FILE, NULL, 300000, NULL}}, 2, "size"},
+      {"deep.mar", "zip", {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {deep, T_FILE, "x", 0, NULL}}, 2, "deeper"},
       {"fifo.tgz", "tgz", {{"m/MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"m/fifo", T_FIFO, NULL, 0, NULL}}, 2, "fifo"},
       {"entries.mar", "zip",
        {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL}, {"a", T_FILE, "1", 0, NULL}, {"b", T_FILE, "2", 0, NULL}, {"c", T_FILE, "3", 0, NULL}}, 4,
@@ -488,11 +718,15 @@ static void folder_model_materializes_in_place(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sha256_test_vectors),
+      cmocka_unit_test(sha256_implementations_agree),
       cmocka_unit_test(manifests_parse_and_migrate),
       cmocka_unit_test(bad_manifests_are_explained),
       cmocka_unit_test_setup_teardown(formats_read_the_same_model, setup, teardown),
       cmocka_unit_test_setup_teardown(zip_hash_follows_content, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_archives_are_explained, setup, teardown),
+      cmocka_unit_test_setup_teardown(tgz_config_anywhere, setup, teardown),
+      cmocka_unit_test_setup_teardown(tgz_hash_covers_the_whole_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(tgz_bomb_before_the_manifest, setup, teardown),
       cmocka_unit_test_setup_teardown(materialize_extracts_once, setup, teardown),
       cmocka_unit_test_setup_teardown(materialize_refuses_changed_archive, setup, teardown),
       cmocka_unit_test_setup_teardown(materialize_refuses_hostile_archives, setup, teardown),

@@ -394,6 +394,151 @@ static void scan_keeps_going_when_names_clash(void **state) {
   free(c);
 }
 
+/* Registrations made with ms_registry_register from the model store
+ * folder are the scan's too, even when the scan would not list them (a
+ * .zip, a hidden name): they are checked, not marked missing; a folder
+ * model that lost its manifest is reported as failed, with the reason. */
+static void scan_checks_registrations_it_does_not_list(void **state) {
+  fx *f = *state;
+  char *z = mar(f, "plain.zip", "zipped", "1", NULL);
+  char *hidden = mar(f, ".hidden.mar", "hidden", "1", NULL);
+  char *d = ms_test_path(f->models, "folder");
+  char *inf = ms_test_path(d, "MAR-INF");
+  char *mf = ms_test_path(inf, "MANIFEST.json");
+  mkdir(d, 0755);
+  mkdir(inf, 0755);
+  char *man = t_manifest("infolder", "1", NULL, NULL);
+  assert_int_equal(t_write_text(mf, man), 0);
+  free(man);
+  assert_int_equal(ms_registry_register(f->r, z, NULL, NULL), MS_OK);
+  assert_int_equal(ms_registry_register(f->r, hidden, NULL, NULL), MS_OK);
+  ms_scan_report *rep = NULL;
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  assert_int_equal(ms_scan_report_size(rep), 3);
+  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_ADDED), 1); /* the folder */
+  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 2);
+  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_MISSING), 0);
+  ms_scan_report_free(rep);
+  int before = total_changes(f);
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 3);
+  ms_scan_report_free(rep);
+  assert_int_equal(total_changes(f), before);
+
+  assert_int_equal(unlink(mf), 0); /* the folder is no model any more */
+  assert_int_equal(unlink(z), 0);  /* and the zip is gone */
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  ms_scan_outcome o;
+  int st;
+  size_t i = outcome_of(rep, "/folder", &o, &st);
+  assert_int_equal(o, MS_SCAN_FAILED);
+  assert_int_equal(st, MS_ECORRUPT);
+  const char *msg = NULL;
+  assert_int_equal(ms_scan_report_entry(rep, i, NULL, NULL, NULL, &msg), MS_OK);
+  assert_non_null(strstr(msg, "MANIFEST.json"));
+  outcome_of(rep, "plain.zip", &o, &st);
+  assert_int_equal(o, MS_SCAN_MISSING);
+  outcome_of(rep, ".hidden.mar", &o, &st);
+  assert_int_equal(o, MS_SCAN_UNCHANGED);
+  ms_scan_report_free(rep);
+  ms_model *m = NULL;
+  assert_int_equal(ms_registry_get(f->r, "infolder", NULL, &m), MS_OK); /* kept, not missing */
+  assert_int_equal(ms_model_is_missing(m), 0);
+  ms_model_free(m);
+  free(z);
+  free(hidden);
+  free(d);
+  free(inf);
+  free(mf);
+}
+
+/* An archive renamed (or moved) within the model store keeps its
+ * registration: overrides, default flag, and no stale MISSING entry. */
+static void scan_follows_a_renamed_archive(void **state) {
+  fx *f = *state;
+  char *a = mar(f, "noop.mar", "noop", "1.0", NULL), *b = mar(f, "other.mar", "noop", "2.0", NULL);
+  ms_scan_report *rep = NULL;
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  ms_scan_report_free(rep);
+  ms_overrides *ov = NULL;
+  assert_int_equal(ms_overrides_new(&ov), MS_OK);
+  assert_int_equal(ms_overrides_set_int(ov, "max_workers", 7), MS_OK);
+  assert_int_equal(ms_registry_update(f->r, "noop", "1.0", ov), MS_OK);
+  ms_overrides_free(ov);
+  char *renamed = ms_test_path(f->models, "noop-1.0.mar");
+  assert_int_equal(rename(a, renamed), 0);
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  assert_int_equal(ms_scan_report_size(rep), 2);
+  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_MISSING), 0);
+  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 0);
+  ms_scan_outcome o;
+  int st;
+  outcome_of(rep, "noop-1.0.mar", &o, &st);
+  assert_int_equal(o, MS_SCAN_UPDATED);
+  ms_scan_report_free(rep);
+  ms_model *m = NULL;
+  assert_int_equal(ms_registry_get(f->r, "noop", NULL, &m), MS_OK);
+  assert_string_equal(ms_model_version(m), "1.0"); /* still the default */
+  assert_non_null(strstr(ms_model_archive_path(m), "noop-1.0.mar"));
+  assert_int_equal(ms_model_is_missing(m), 0);
+  int64_t v = 0;
+  ms_config_source src;
+  assert_int_equal(ms_model_config_int(m, "max_workers", &v, &src), MS_OK);
+  assert_int_equal(v, 7);
+  assert_int_equal(src, MS_SRC_API);
+  ms_model_free(m);
+  int before = total_changes(f);
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 2);
+  ms_scan_report_free(rep);
+  assert_int_equal(total_changes(f), before);
+  /* A copy next to the original is a clash, not a move. */
+  char *copy = ms_test_path(f->models, "noop-copy.mar");
+  assert_int_equal(t_write_mar(copy, "noop", "1.0", NULL, NULL), 0);
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  outcome_of(rep, "noop-copy.mar", &o, &st);
+  assert_int_equal(o, MS_SCAN_FAILED);
+  assert_int_equal(st, MS_EEXIST);
+  ms_scan_report_free(rep);
+  free(a);
+  free(b);
+  free(renamed);
+  free(copy);
+}
+
+/* A failed scan item never changes what is stored for it: an archive that
+ * turns to garbage keeps its registration, hash and settings. */
+static void scan_failure_leaves_the_registration(void **state) {
+  fx *f = *state;
+  char *a = mar(f, "a.mar", "keep", "1", "batchSize: 3\n");
+  ms_scan_report *rep = NULL;
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  ms_scan_report_free(rep);
+  ms_model *m = NULL;
+  assert_int_equal(ms_registry_get(f->r, "keep", NULL, &m), MS_OK);
+  char *hash = strdup(ms_model_content_hash(m));
+  ms_model_free(m);
+  assert_int_equal(t_write_text(a, "garbage, no longer a zip"), 0);
+  int before = total_changes(f);
+  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  ms_scan_outcome o;
+  int st;
+  outcome_of(rep, "a.mar", &o, &st);
+  assert_int_equal(o, MS_SCAN_FAILED);
+  assert_int_equal(st, MS_ECORRUPT);
+  ms_scan_report_free(rep);
+  assert_int_equal(total_changes(f), before);
+  reopen(f);
+  assert_int_equal(ms_registry_get(f->r, "keep", NULL, &m), MS_OK);
+  assert_string_equal(ms_model_content_hash(m), hash);
+  int64_t v = 0;
+  assert_int_equal(ms_model_config_int(m, "batch_size", &v, NULL), MS_OK);
+  assert_int_equal(v, 3);
+  ms_model_free(m);
+  free(hash);
+  free(a);
+}
+
 typedef struct worker {
   fx *f;
   int id, n, failures;
@@ -481,6 +626,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(registrations_and_overrides_survive_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(scan_adds_skips_updates_and_marks_missing, setup, teardown),
       cmocka_unit_test_setup_teardown(scan_keeps_going_when_names_clash, setup, teardown),
+      cmocka_unit_test_setup_teardown(scan_checks_registrations_it_does_not_list, setup, teardown),
+      cmocka_unit_test_setup_teardown(scan_failure_leaves_the_registration, setup, teardown),
+      cmocka_unit_test_setup_teardown(scan_follows_a_renamed_archive, setup, teardown),
       cmocka_unit_test_setup_teardown(one_registry_from_several_threads, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
   };

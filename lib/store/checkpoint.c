@@ -104,7 +104,7 @@ static int run(ms_store *s, int64_t restart, int64_t *left) {
   if (!db) { /* no second connection: checkpoint in line, as SQLite would */
     if ((st = ms__store_lock(s))) return st;
     st = pass(s, s->db, &log, &done);
-    pthread_mutex_unlock(&s->mu);
+    ms__store_release(s);
   } else {
     st = pass(s, db, &log, &done);
     if (!st && restart > 0 && log >= restart && done == log) {
@@ -113,7 +113,7 @@ static int run(ms_store *s, int64_t restart, int64_t *left) {
         st = pass(s, db, &log, &done);
         if (s->xlock) ms__xlock_release(s->xlock);
       }
-      pthread_mutex_unlock(&s->mu);
+      ms__store_release(s);
     }
   }
   if (!st && left) *left = log > done ? log - done : 0;

@@ -17,6 +17,7 @@ static void destroy(ms_store *s) {
   ms__xlock_close(s->xlock);
   pthread_mutex_destroy(&s->mu);
   pthread_mutex_destroy(&s->ckpt_mu);
+  ms__store_group_destroy(s);
   free(s->path);
   free(s);
 }
@@ -56,6 +57,8 @@ int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_stor
   pthread_mutex_init(&s->mu, &attr);
   pthread_mutexattr_destroy(&attr);
   pthread_mutex_init(&s->ckpt_mu, NULL);
+  ms__store_group_init(s);
+  atomic_init(&s->holder, 0);
   atomic_init(&s->busy_timeout_us, DEFAULT_BUSY_TIMEOUT_US);
   s->flags = flags;
   s->path = ms__strdup(path);

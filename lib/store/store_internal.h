@@ -33,6 +33,7 @@ struct ms_store {
   ms_stmt_slot *stmts;      /* open-addressing table, power-of-two capacity */
   size_t n_stmts, cap_stmts;
   int in_txn;               /* a transaction opened by ms__store_begin is active */
+  _Atomic uintptr_t holder; /* the thread holding mu (txn.c), 0 when free */
   unsigned flags;           /* MS_STORE_* given to open */
   int on_disk;              /* a file, not ":memory:" or a temporary database */
   ms_xlock *xlock;          /* cross-process writer queue; NULL: SQLite's locking alone */
@@ -47,6 +48,11 @@ struct ms_store {
   atomic_llong ckpt_base;   /* frames already copied back by the last checkpoint */
   atomic_llong autockpt;    /* frames that make a checkpoint due; 0: only ms_store_checkpoint */
   atomic_llong wal_restarts; /* times our commits found the WAL started over (tests read it) */
+
+  /* Group commit (group.c): writes waiting for a combiner, oldest first. */
+  pthread_mutex_t qmu;
+  struct ms_store_write *qhead, *qtail;
+  _Atomic uint32_t queued;  /* writes in the queue; read without qmu */
 };
 
 /* A migration: the SQL that takes the schema from version-1 to version. */
@@ -71,6 +77,37 @@ int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_stor
  * it (e.g. a tracker transaction is open on this thread). */
 int ms__store_lock(ms_store *s);
 void ms__store_unlock(ms_store *s);
+
+/* Take the lock only if it is free (returns 1). */
+int ms__store_trylock(ms_store *s);
+/* Unlock without running a due checkpoint (checkpoint.c's own use). */
+void ms__store_release(ms_store *s);
+/* Does the calling thread hold the lock? And the MS_EBUSY it then gets. */
+int ms__store_held_by_caller(ms_store *s);
+int ms__store_busy_self(ms_store *s);
+
+/* With the lock held: take the writer queue and BEGIN IMMEDIATE (on failure
+ * nothing is held but the lock), and COMMIT / ROLLBACK and leave the writer
+ * queue (the lock stays held). ms__store_begin / _commit / _rollback below
+ * are these plus taking and dropping the lock. */
+int ms__store_txn_open(ms_store *s);
+int ms__store_txn_commit(ms_store *s);
+void ms__store_txn_rollback(ms_store *s);
+
+/* Group commit (group.c). One atomic write: fn runs with the store locked
+ * and a transaction open, inside a savepoint of its own, on whichever thread
+ * combines the current batch (maybe not the caller's: fn must not rely on
+ * thread-local state other than ms_errmsg, which is carried back). Its status
+ * is returned and its writes undone when it fails; when it succeeds the call
+ * returns once the batch is committed, or with the commit's error, its
+ * writes undone. The caller must not hold the store (MS_EBUSY). */
+typedef struct ms_store_write ms_store_write;
+typedef int (*ms__store_op_fn)(ms_store *s, void *arg);
+int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg);
+void ms__store_group_init(ms_store *s);
+void ms__store_group_destroy(ms_store *s);
+/* After an unlock: hand the combiner role to a queued writer, if any. */
+void ms__store_group_kick(ms_store *s);
 
 /* Lock and BEGIN IMMEDIATE: the write lock is taken up front so a transaction
  * never fails half way with SQLITE_BUSY_SNAPSHOT. On failure nothing is held. */

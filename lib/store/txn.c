@@ -4,55 +4,69 @@
 #include "../common/error.h"
 #include "store_internal.h"
 
+static _Thread_local char this_thread; /* its address names the calling thread */
+
+static uintptr_t me(void) { return (uintptr_t)&this_thread; }
+
+int ms__store_held_by_caller(ms_store *s) {
+  return atomic_load_explicit(&s->holder, memory_order_relaxed) == me();
+}
+
+int ms__store_busy_self(ms_store *s) {
+  return ms__fail(MS_EBUSY, "store '%s': this thread already holds the store in an open transaction; "
+                            "commit or roll it back first", s->path);
+}
+
 int ms__store_lock(ms_store *s) {
   int e = pthread_mutex_lock(&s->mu);
-  if (e == EDEADLK)
-    return ms__fail(MS_EBUSY, "store '%s': this thread already holds the store in an open transaction; "
-                              "commit or roll it back first", s->path);
+  if (e == EDEADLK) return ms__store_busy_self(s);
   if (e) return ms__fail(MS_EINTERNAL, "store '%s': mutex error %d", s->path, e);
+  atomic_store_explicit(&s->holder, me(), memory_order_relaxed);
   return MS_OK;
 }
 
-void ms__store_unlock(ms_store *s) {
+int ms__store_trylock(ms_store *s) {
+  if (pthread_mutex_trylock(&s->mu) != 0) return 0;
+  atomic_store_explicit(&s->holder, me(), memory_order_relaxed);
+  return 1;
+}
+
+void ms__store_release(ms_store *s) {
+  atomic_store_explicit(&s->holder, 0, memory_order_relaxed);
   pthread_mutex_unlock(&s->mu);
+  ms__store_group_kick(s); /* writes queued while we held it need a combiner */
+}
+
+void ms__store_unlock(ms_store *s) {
+  ms__store_release(s);
   ms__store_checkpoint_maybe(s);
 }
 
-/* Leave a write transaction: the writer queue first, so another process's
- * waiter is woken before this process's next thread gets the handle. */
-static void leave(ms_store *s) {
-  s->in_txn = 0;
-  if (s->xlock) ms__xlock_release(s->xlock);
-  ms__store_unlock(s);
-}
-
-int ms__store_begin(ms_store *s) {
-  int st = ms__store_lock(s);
-  if (st) return st;
-  if (s->xlock && (st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) {
-    ms__store_unlock(s);
-    return st;
-  }
+int ms__store_txn_open(ms_store *s) {
+  int st = MS_OK;
+  if (s->xlock && (st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) return st;
   sqlite3_stmt *b = ms__store_stmt(s, "BEGIN IMMEDIATE", &st);
-  if (!b) {
-    if (s->xlock) ms__xlock_release(s->xlock);
-    ms__store_unlock(s);
-    return st;
-  }
-  int rc = sqlite3_step(b);
-  sqlite3_reset(b);
-  if (rc != SQLITE_DONE) {
+  int rc = b ? sqlite3_step(b) : SQLITE_OK;
+  if (b) sqlite3_reset(b);
+  if (b && rc != SQLITE_DONE)
     st = ms__store_error(s, rc, rc == SQLITE_BUSY ? "write lock still held by another process after the busy timeout"
                                                   : "begin transaction");
+  if (st) {
     if (s->xlock) ms__xlock_release(s->xlock);
-    ms__store_unlock(s);
     return st;
   }
   s->in_txn = 1;
   return MS_OK;
 }
 
-int ms__store_commit(ms_store *s) {
+/* Leave a write transaction: the writer queue first, so another process's
+ * waiter is woken before this process's next thread gets the handle. */
+static void txn_leave(ms_store *s) {
+  s->in_txn = 0;
+  if (s->xlock) ms__xlock_release(s->xlock);
+}
+
+int ms__store_txn_commit(ms_store *s) {
   int st = MS_OK;
   sqlite3_stmt *c = ms__store_stmt(s, "COMMIT", &st);
   if (c) {
@@ -65,11 +79,11 @@ int ms__store_commit(ms_store *s) {
      * it was before the call. */
     if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   }
-  leave(s);
+  txn_leave(s);
   return st;
 }
 
-void ms__store_rollback(ms_store *s) {
+void ms__store_txn_rollback(ms_store *s) {
   if (!sqlite3_get_autocommit(s->db)) {
     sqlite3_stmt *r = ms__store_stmt(s, "ROLLBACK", NULL);
     if (r) {
@@ -79,7 +93,25 @@ void ms__store_rollback(ms_store *s) {
       sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
   }
-  leave(s);
+  txn_leave(s);
+}
+
+int ms__store_begin(ms_store *s) {
+  int st = ms__store_lock(s);
+  if (st) return st;
+  if ((st = ms__store_txn_open(s)) != MS_OK) ms__store_unlock(s);
+  return st;
+}
+
+int ms__store_commit(ms_store *s) {
+  int st = ms__store_txn_commit(s);
+  ms__store_unlock(s);
+  return st;
+}
+
+void ms__store_rollback(ms_store *s) {
+  ms__store_txn_rollback(s);
+  ms__store_unlock(s);
 }
 
 int ms__store_exec(ms_store *s, const char *sql) {

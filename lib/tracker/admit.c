@@ -244,22 +244,6 @@ static int session_call(char *what, const char *verb, const char *sid) {
   return st;
 }
 
-int ms_tracker_admit(ms_tracker *t, const char *session_id, ms_session_class cls, const char *const *scopes,
-                     size_t n_scopes, int64_t lease_us, int64_t now_us, ms_denial *denial) {
-  if (!t) return ms__fail(MS_EINVAL, "tracker: admit: tracker is NULL");
-  char what[MS_TRACKER_WHAT_LEN];
-  int st = session_call(what, "admit", session_id);
-  if (!st) st = check_admit_args(what, (int)cls, scopes, n_scopes, lease_us, now_us);
-  if (st) return st;
-  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
-  st = admit_with_denial(t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, denial);
-  if (st) {
-    ms__store_rollback(t->store);
-    return ms__tracker_failed(what, st);
-  }
-  return ms__tracker_failed(what, ms__store_commit(t->store));
-}
-
 static int release_locked(ms_tracker *t, const char *sid, int *was_held) {
   int deleted = 0;
   int st = delete_session(t, sid, &deleted);
@@ -267,20 +251,70 @@ static int release_locked(ms_tracker *t, const char *sid, int *was_held) {
   return st;
 }
 
+/* ---- one call, one atomic write (group-committed with other threads') ---- */
+
+/* The arguments and results of one call, handed to the store's combiner. */
+typedef struct write_call {
+  ms_tracker *t;
+  const char *what, *sid;
+  int cls;
+  const char *const *scopes;
+  size_t n;
+  int64_t lease_us, now_us;
+  ms_denial denial; /* filled on MS_ELIMIT */
+  int held;         /* release: whether the session was held */
+} write_call;
+
+static int admit_op(ms_store *s, void *arg) {
+  (void)s;
+  write_call *c = arg;
+  return admit_locked(c->t, c->what, c->sid, c->cls, c->scopes, c->n, c->lease_us, c->now_us, &c->denial);
+}
+
+int ms_tracker_admit(ms_tracker *t, const char *session_id, ms_session_class cls, const char *const *scopes,
+                     size_t n_scopes, int64_t lease_us, int64_t now_us, ms_denial *denial) {
+  if (!t) return ms__fail(MS_EINVAL, "tracker: admit: tracker is NULL");
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = session_call(what, "admit", session_id);
+  if (!st) st = check_admit_args(what, (int)cls, scopes, n_scopes, lease_us, now_us);
+  if (st) return st;
+  write_call c = {t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, {{0}, 0, 0}, 0};
+  st = ms__store_write(t->store, admit_op, &c);
+  if (st == MS_ELIMIT && denial) *denial = c.denial;
+  return ms__tracker_failed(what, st);
+}
+
+static int release_op(ms_store *s, void *arg) {
+  (void)s;
+  write_call *c = arg;
+  return release_locked(c->t, c->sid, &c->held);
+}
+
 int ms_tracker_release(ms_tracker *t, const char *session_id, int *was_held) {
   if (!t) return ms__fail(MS_EINVAL, "tracker: release: tracker is NULL");
   char what[MS_TRACKER_WHAT_LEN];
   int st = session_call(what, "release", session_id);
   if (st) return st;
-  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
-  int held = 0;
-  if ((st = release_locked(t, session_id, &held)) != MS_OK) {
-    ms__store_rollback(t->store);
-    return ms__tracker_failed(what, st);
-  }
-  if ((st = ms__store_commit(t->store)) != MS_OK) return ms__tracker_failed(what, st);
-  if (was_held) *was_held = held;
+  write_call c = {t, what, session_id, 0, NULL, 0, 0, 0, {{0}, 0, 0}, 0};
+  if ((st = ms__store_write(t->store, release_op, &c)) != MS_OK) return ms__tracker_failed(what, st);
+  if (was_held) *was_held = c.held;
   return MS_OK;
+}
+
+static int renew_op(ms_store *s, void *arg) {
+  write_call *c = arg;
+  held_state h;
+  int st = session_state(c->t, c->sid, c->now_us, NULL, 0, &h);
+  if (!st && h.state != HELD)
+    st = ms__fail(MS_ENOTFOUND, "%s: %s", c->what,
+                  h.state == NOT_HELD ? "the session is not held" : "the session's lease has expired; admit it again");
+  sqlite3_stmt *q = st ? NULL : ms__store_stmt(s, SQL_SESSION_RENEW, &st);
+  if (q) {
+    sqlite3_bind_text(q, 1, c->sid, -1, SQLITE_STATIC);
+    if (c->lease_us > 0) sqlite3_bind_int64(q, 2, c->now_us + c->lease_us); /* unbound = NULL = no lease */
+    st = ms__tracker_step_done(c->t, q, "renew a session");
+  }
+  return st;
 }
 
 int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, int64_t now_us) {
@@ -289,23 +323,8 @@ int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, in
   int st = session_call(what, "renew", session_id);
   if (!st) st = ms__tracker_check_time(what, lease_us, now_us);
   if (st) return st;
-  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
-  held_state h;
-  st = session_state(t, session_id, now_us, NULL, 0, &h);
-  if (!st && h.state != HELD)
-    st = ms__fail(MS_ENOTFOUND, "%s: %s", what,
-                  h.state == NOT_HELD ? "the session is not held" : "the session's lease has expired; admit it again");
-  sqlite3_stmt *q = st ? NULL : ms__store_stmt(t->store, SQL_SESSION_RENEW, &st);
-  if (q) {
-    sqlite3_bind_text(q, 1, session_id, -1, SQLITE_STATIC);
-    if (lease_us > 0) sqlite3_bind_int64(q, 2, now_us + lease_us); /* unbound = NULL = no lease */
-    st = ms__tracker_step_done(t, q, "renew a session");
-  }
-  if (st) {
-    ms__store_rollback(t->store);
-    return ms__tracker_failed(what, st);
-  }
-  return ms__tracker_failed(what, ms__store_commit(t->store));
+  write_call c = {t, what, session_id, 0, NULL, 0, lease_us, now_us, {{0}, 0, 0}, 0};
+  return ms__tracker_failed(what, ms__store_write(t->store, renew_op, &c));
 }
 
 /* ---- tick transactions ---------------------------------------------------- */

@@ -1,0 +1,210 @@
+/* Group commit: the writes of several threads in one transaction.
+ *
+ * A commit costs tens of microseconds (the WAL append and its locks) while a
+ * statement inside a transaction costs well under one, and with one
+ * transaction per call every waiting thread also needs a lock hand-off, which
+ * with more threads than cores means sleeping and waking: contended
+ * throughput sinks and tail latency grows. So a write is queued; the first
+ * thread to find the store free becomes the combiner and runs every queued
+ * write in one transaction, each in its own savepoint so a failing one is
+ * undone alone, commits once, and wakes the writers. Writes that arrive
+ * meanwhile form the next batch. Each caller still sees its call succeed or
+ * fail on its own, with its own message, and return only once its write is
+ * committed.
+ *
+ * A request lives on its caller's stack. It is touched by others only while
+ * it is in the queue (under qmu) or, once taken by a combiner, until the
+ * combiner publishes its result; after that only a futex wake may name its
+ * address, which is harmless. */
+#include <linux/futex.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../common/error.h"
+#include "../common/text.h"
+#include "store_internal.h"
+
+enum { QUEUED = 0, DONE = 1, KICKED = 2 };
+
+/* Batches one combiner runs back to back, its own included, before it hands
+ * the role on: enough to keep the store busy while the next combiner wakes,
+ * few enough that its own call is not held for long. */
+#define COMBINER_ROUNDS 4
+
+struct ms_store_write {
+  ms__store_op_fn fn;
+  void *arg;
+  struct ms_store_write *next;
+  _Atomic uint32_t state;
+  int status;
+  char msg[1024];
+};
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t v) {
+  syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *w) { syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
+
+void ms__store_group_init(ms_store *s) {
+  pthread_mutex_init(&s->qmu, NULL);
+  s->qhead = s->qtail = NULL;
+  atomic_init(&s->queued, 0);
+}
+
+void ms__store_group_destroy(ms_store *s) { pthread_mutex_destroy(&s->qmu); }
+
+static void enqueue(ms_store *s, ms_store_write *w) {
+  pthread_mutex_lock(&s->qmu);
+  w->next = NULL;
+  if (s->qtail) s->qtail->next = w;
+  else s->qhead = w;
+  s->qtail = w;
+  atomic_fetch_add_explicit(&s->queued, 1, memory_order_seq_cst);
+  pthread_mutex_unlock(&s->qmu);
+}
+
+static ms_store_write *take_all(ms_store *s) {
+  pthread_mutex_lock(&s->qmu);
+  ms_store_write *w = s->qhead;
+  s->qhead = s->qtail = NULL;
+  atomic_store_explicit(&s->queued, 0, memory_order_relaxed);
+  pthread_mutex_unlock(&s->qmu);
+  return w;
+}
+
+void ms__store_group_kick(ms_store *s) {
+  /* Pairs with enqueue: a writer that queued after our unlock finds the
+   * store free itself; one that queued before is seen here. */
+  atomic_thread_fence(memory_order_seq_cst);
+  if (!atomic_load_explicit(&s->queued, memory_order_relaxed)) return;
+  pthread_mutex_lock(&s->qmu);
+  ms_store_write *w = s->qhead;
+  uint32_t expect = QUEUED;
+  int kicked = w && atomic_compare_exchange_strong(&w->state, &expect, KICKED);
+  pthread_mutex_unlock(&s->qmu);
+  if (kicked) futex_wake(&w->state);
+}
+
+static void record_failure(ms_store_write *w, int status) {
+  w->status = status;
+  ms__strlcpy(w->msg, ms_errmsg(), sizeof w->msg);
+}
+
+static int savepoint(ms_store *s, const char *sql) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
+  if (!q) return st;
+  int rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  return rc == SQLITE_DONE ? MS_OK : ms__store_error(s, rc, sql);
+}
+
+/* SQLite rolled the whole transaction back by itself (disk full, I/O error)
+ * while running `at`: every write of it from `first` on is gone too. */
+static void lost_transaction(ms_store *s, ms_store_write *first, ms_store_write *at, int st) {
+  char why[512];
+  ms__strlcpy(why, at->status ? at->msg : "the database rolled the transaction back", sizeof why);
+  if (!st) st = MS_EIO;
+  for (ms_store_write *v = first; v != at->next; v = v->next)
+    if (v->status == MS_OK || v == at)
+      record_failure(v, v == at ? ms__fail(st, "%s", why)
+                                : ms__fail(st, "store '%s': a write batched with this one failed and the database "
+                                               "undid both: %s", s->path, why));
+}
+
+/* Run one batch: store locked, no transaction open. Results are recorded in
+ * the requests, not yet published. Normally one transaction; a new one is
+ * started for the rest when SQLite lost the first. */
+static void run_batch(ms_store *s, ms_store_write *w) {
+  while (w) {
+    ms_store_write *first = w;
+    int st = ms__store_txn_open(s);
+    if (st) {
+      for (; w; w = w->next) record_failure(w, st);
+      return;
+    }
+    int alone = first->next == NULL, any_ok = 0, lost = 0;
+    for (; w && !lost; w = w->next) {
+      /* Alone, the transaction itself is the savepoint. */
+      if (!alone && (st = savepoint(s, "SAVEPOINT ms_write")) != MS_OK) {
+        record_failure(w, st);
+        lost = sqlite3_get_autocommit(s->db);
+        if (lost) lost_transaction(s, first, w, st);
+        continue;
+      }
+      st = w->fn(s, w->arg);
+      if (st) record_failure(w, st);
+      else w->status = MS_OK, any_ok = 1;
+      if (sqlite3_get_autocommit(s->db)) {
+        lost_transaction(s, first, w, st);
+        lost = 1;
+        continue;
+      }
+      if (!alone) {
+        if (st) savepoint(s, "ROLLBACK TO ms_write");
+        int rs = savepoint(s, "RELEASE ms_write");
+        if (rs) { /* cannot leave the savepoint: give the whole transaction up */
+          lost_transaction(s, first, w, rs);
+          lost = 1;
+        }
+      }
+    }
+    if (lost || !any_ok) ms__store_txn_rollback(s);
+    else if ((st = ms__store_txn_commit(s)) != MS_OK)
+      for (ms_store_write *v = first; v != w; v = v->next)
+        if (v->status == MS_OK) record_failure(v, st);
+  }
+}
+
+/* Publish: after the store of DONE the request may vanish. */
+static void publish(ms_store_write *list, ms_store_write *self) {
+  while (list) {
+    ms_store_write *next = list->next;
+    atomic_store_explicit(&list->state, DONE, memory_order_release);
+    if (list != self) futex_wake(&list->state);
+    list = next;
+  }
+}
+
+/* Combine while holding the store: the batch holding our own write (queued
+ * before we took the store, so in the first one), then more while writes keep
+ * arriving, up to COMBINER_ROUNDS batches. */
+static void combine(ms_store *s, ms_store_write *self) {
+  for (int round = 0; round < COMBINER_ROUNDS; round++) {
+    ms_store_write *batch = take_all(s);
+    if (!batch) break;
+    run_batch(s, batch);
+    publish(batch, self);
+  }
+}
+
+int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg) {
+  if (ms__store_held_by_caller(s)) return ms__store_busy_self(s);
+  ms_store_write w;
+  w.fn = fn;
+  w.arg = arg;
+  w.next = NULL;
+  atomic_init(&w.state, QUEUED);
+  w.status = MS_OK;
+  w.msg[0] = '\0';
+  enqueue(s, &w);
+  atomic_thread_fence(memory_order_seq_cst); /* queued before we look at the lock: see group_kick */
+  for (;;) {
+    uint32_t state = atomic_load_explicit(&w.state, memory_order_acquire);
+    if (state == DONE) break;
+    if (state == KICKED) { /* the store came free: try to become the combiner */
+      uint32_t k = KICKED;
+      atomic_compare_exchange_strong(&w.state, &k, QUEUED); /* fails only when DONE meanwhile */
+    }
+    if (ms__store_trylock(s)) {
+      combine(s, &w);
+      ms__store_unlock(s);
+    } else if (state == QUEUED) {
+      futex_wait(&w.state, QUEUED); /* a combiner takes us, or an unlock kicks us */
+    }
+  }
+  return w.status == MS_OK ? MS_OK : ms__fail(w.status, "%s", w.msg);
+}

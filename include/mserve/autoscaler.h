@@ -50,13 +50,24 @@
  * of values where both fire.
  *
  * Persistence. Endpoints, rules (ids are store rowids, stable across
- * reopen), enabled flags, cooldown stamps, desired counts and the history are
- * written through to the store in one transaction per call; the in-memory
- * state changes only after the commit succeeded, so a failed call leaves both
- * unchanged. Every real evaluation that changes an endpoint's count appends
- * one history entry for that endpoint (with every rule's outcome and value);
- * the last 1000 entries per endpoint are kept. Manual changes
- * (ms_autoscaler_set_replicas) and dry runs create no history.
+ * reopen and never reused), enabled flags, cooldown stamps, desired counts
+ * and the history are written through to the store in one transaction per
+ * call; the in-memory state changes only after the commit succeeded, so a
+ * failed call leaves both unchanged. Every real evaluation that changes an
+ * endpoint's count appends one history entry for that endpoint (with every
+ * rule's outcome and value); the last MS_AUTOSCALER_HISTORY_MAX (1000) entries
+ * per endpoint are kept. Older entries are deleted by a bounded sweep that runs
+ * inside later evaluations (a tick's cost stays proportional to what it
+ * changes), so the store may hold some older entries for a while, never more
+ * than about as many again; ms_autoscaler_history reports exactly the last
+ * 1000 regardless. Manual changes (ms_autoscaler_set_replicas) and dry runs
+ * create no history.
+ *
+ * Cost. An evaluation reads every rule once from memory and, when it changes
+ * counts, writes two small rows per changed endpoint in one transaction; the
+ * first evaluation after endpoints, rules or observed metrics were added or
+ * removed also compacts the endpoints' in-memory data (time linear in the
+ * number of rules). Observations never touch the store.
  *
  * Several processes. The engine loads the store's state at open and caches
  * it; one process should own a store's autoscaler (mutations and evaluation).
@@ -316,19 +327,23 @@ MS_API int ms_autoscaler_observe(ms_autoscaler *a, const char *endpoint, const c
  * *out (may be NULL when the caller needs no result) receives one entry per
  * endpoint in creation order, including endpoints without rules (from == to,
  * no rules); free it with ms_decisions_free. Thread safe.
- * Errors: MS_EINVAL (NULL engine, unknown flag), MS_ENOMEM, store errors;
- * nothing changes on failure and *out is untouched.
+ * Errors: MS_EINVAL (NULL engine, unknown flag), MS_ENOMEM, store errors
+ * (MS_EBUSY when another process holds the store's write lock past the busy
+ * timeout); nothing changes on failure and *out is untouched.
  */
 MS_API int ms_autoscaler_evaluate(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_decisions **out);
 
 /*
- * ms_autoscaler_history - the last `max_entries` (0: all kept, at most
- * MS_AUTOSCALER_HISTORY_MAX) changes of `endpoint` made by evaluations, oldest
- * first, read from the store. Each entry carries its rules' outcomes as at the
- * time (rules removed since keep their ids). Free with ms_decisions_free.
- * Thread safe.
+ * ms_autoscaler_history - the last `max_entries` (0 or more than
+ * MS_AUTOSCALER_HISTORY_MAX: the last MS_AUTOSCALER_HISTORY_MAX) changes of
+ * `endpoint` made by evaluations, oldest first, read from the store. Each
+ * entry carries its rules' outcomes, values, thresholds, steps and proposals
+ * as they were (rules removed since keep their ids). Free with
+ * ms_decisions_free. Thread safe.
  * Errors: MS_EINVAL (NULL argument), MS_ENOTFOUND (unknown endpoint),
- * MS_ECORRUPT (an unreadable history row), MS_ENOMEM, store errors.
+ * MS_ECORRUPT (an unreadable or missing history row; the message names the
+ * store, the endpoint and the row), MS_ENOMEM, store errors. *out is untouched
+ * on failure.
  */
 MS_API int ms_autoscaler_history(ms_autoscaler *a, const char *endpoint, size_t max_entries, ms_decisions **out);
 

@@ -7,7 +7,9 @@
  * schema is migrated atomically on open, keyed on PRAGMA user_version.
  *
  * Thread safety: an ms_store may be used from several threads at once. Work
- * on one handle is serialized in-process. Writers of several processes queue
+ * on one handle is serialized in-process; writes that several threads make
+ * at once are committed together in one transaction where the part allows it
+ * (group commit: each in its own savepoint, so each succeeds or fails alone). Writers of several processes queue
  * on a robust process-shared mutex kept in a small side file,
  * "<path>-mslock", so a waiter is woken as soon as the holder finishes (and
  * a holder killed mid-write passes the lock on); without that file, and

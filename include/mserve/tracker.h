@@ -27,7 +27,11 @@
  * Thread and process safety: an ms_tracker may be used from several threads at
  * once, and several processes may open trackers over the same database file;
  * admissions are serialized by the database's write lock, so they never
- * over-admit together. The one exception is a tick transaction
+ * over-admit together. Admits, releases and renewals that threads of one
+ * process make at the same moment are committed together in one transaction
+ * (group commit), each in its own savepoint: each call still succeeds or
+ * fails alone, sees the effect of those ordered before it, and returns only
+ * once its own write is committed. The one exception is a tick transaction
  * (ms_tracker_begin): it holds the store until commit or rollback.
  *
  * Errors: every fallible call returns an ms_status; ms_errmsg() then starts

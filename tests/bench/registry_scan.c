@@ -1,7 +1,7 @@
 /* Benchmark: how fast the registry boots from a model store, against the way
  * TorchServe and MMS load models (extracting every archive at startup).
  *
- *   registry_scan [--quick] [--dir DIR] [--json FILE] [--keep]
+ *   bench-registry [--quick] [--dir DIR] [--json FILE] [--keep]
  *                 [--big N] [--small N] [--tgz-big N] [--no-tgz]
  *
  * Sets: N "big" archives (manifest + 20 MB incompressible payload) and N
@@ -181,7 +181,7 @@ static cJSON *set_json(const set_result *r) {
 }
 
 static void usage(void) {
-  printf("usage: registry_scan [--quick] [--dir DIR] [--json FILE] [--keep-going]\n"
+  printf("usage: bench-registry [--quick] [--dir DIR] [--json FILE] [--keep-going]\n"
          "                     [--big N] [--small N] [--tgz-big N] [--no-tgz]\n"
          "  default: 200 x 20 MB + 1000 small .mar, and 50 x 20 MB + 1000 small .tar.gz\n"
          "  --quick: 10 x 20 MB + 100 small of each\n"
@@ -314,7 +314,7 @@ int main(int argc, char **argv) {
   }
 
   cJSON *root_json = cJSON_CreateObject();
-  cJSON_AddStringToObject(root_json, "benchmark", "registry_scan");
+  cJSON_AddStringToObject(root_json, "benchmark", "bench-registry");
   cJSON_AddStringToObject(root_json, "version", ms_version());
   cJSON_AddStringToObject(root_json, "cache_drop", g_drop_method);
   cJSON_AddBoolToObject(root_json, "quick", quick);

@@ -64,10 +64,11 @@
  * create no history.
  *
  * Cost. An evaluation reads every rule once from memory and, when it changes
- * counts, writes two small rows per changed endpoint in one transaction; the
- * first evaluation after endpoints, rules or observed metrics were added or
- * removed also compacts the endpoints' in-memory data (time linear in the
- * number of rules). Observations never touch the store.
+ * counts, writes two small rows per changed endpoint in one transaction. Once
+ * an eighth of the endpoints were created, removed or given new rules or
+ * metrics since, an evaluation first compacts the endpoints' in-memory data
+ * (time linear in the number of rules; e.g. the first evaluation after a bulk
+ * setup). Observations never touch the store.
  *
  * Several processes. The engine loads the store's state at open and caches
  * it; one process should own a store's autoscaler (mutations and evaluation).

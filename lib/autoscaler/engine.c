@@ -1,4 +1,5 @@
-/* The engine's lifetime, its endpoints, and loading the persisted state. */
+/* The engine's lifetime, its object helpers and its endpoints (loading the
+ * persisted state is in load.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,65 +30,62 @@ as_endpoint *as_find_endpoint(const ms_autoscaler *a, const char *name) {
   return as_table_find(&a->by_name, as_hash_str(name), ep_eq, name);
 }
 
-as_series *as_find_series(const as_endpoint *ep, const char *source, const char *metric, uint64_t h) {
+size_t as_find_series(const as_endpoint *ep, const char *source, const char *metric, uint64_t h) {
   for (size_t i = 0; i < ep->n_series; i++) {
-    as_series *s = ep->series[i];
-    if (s->hash == h && strcmp(s->source, source) == 0 && strcmp(s->metric, metric) == 0) return s;
+    const as_series_cold *c = &ep->series_cold[i];
+    if (c->hash == h && strcmp(c->source, source) == 0 && strcmp(c->metric, metric) == 0) return i;
   }
-  return NULL;
+  return ep->n_series;
 }
 
-as_series *as_series_new(const char *source, const char *metric) {
-  as_series *s = calloc(1, sizeof *s);
-  if (!s) {
-    ms__fail(MS_ENOMEM, "autoscaler: out of memory");
-    return NULL;
+int as_ep_add_series(as_endpoint *ep, const char *source, const char *metric, size_t *index) {
+  char *src = ms__strdup(source), *met = ms__strdup(metric);
+  if (!src || !met) {
+    free(src);
+    free(met);
+    return MS_ENOMEM;
   }
-  s->source = ms__strdup(source);
-  s->metric = ms__strdup(metric);
-  if (!s->source || !s->metric) {
-    as_series_free(s);
-    return NULL;
-  }
-  s->hash = as_hash_pair(source, metric);
-  return s;
+  size_t i = ep->n_series++;
+  memset(&ep->series[i], 0, sizeof ep->series[i]);
+  ep->series[i].cached = 1; /* no slots: nothing to aggregate */
+  ep->series_cold[i] = (as_series_cold){.source = src, .metric = met, .hash = as_hash_pair(source, metric)};
+  if (index) *index = i;
+  return MS_OK;
 }
 
-void as_series_free(as_series *s) {
-  if (!s) return;
-  for (uint32_t i = 0; i < s->n_slots; i++) free(s->slots[i].replica);
-  free(s->slots);
-  free(s->source);
-  free(s->metric);
-  free(s);
+static void series_cold_free(as_series_cold *c) {
+  for (uint32_t i = 0; i < c->n_slots; i++) free(c->slots[i].replica);
+  free(c->slots);
+  free(c->source);
+  free(c->metric);
 }
 
-static void ep_free(as_endpoint *ep) {
+void as_ep_free(ms_autoscaler *a, as_endpoint *ep) {
   if (!ep) return;
-  for (size_t i = 0; i < ep->n_rules; i++) free(ep->rules[i]);
-  for (size_t i = 0; i < ep->n_series; i++) as_series_free(ep->series[i]);
-  free(ep->rules);
-  free(ep->series);
-  free(ep->name);
-  free(ep);
+  for (size_t i = 0; i < ep->n_series; i++) series_cold_free(&ep->series_cold[i]);
+  if (!ep->in_arena) {
+    free(ep->rules);
+    free(ep->series);
+  }
+  if (ep->name != ep->name_buf) free(ep->name);
+  free(ep->rules_cold);
+  free(ep->series_cold);
+  as_pool_free(&a->ep_pool, ep);
 }
 
-static as_endpoint *ep_new(const char *name, int64_t id, int64_t replicas, int64_t seq) {
-  as_endpoint *ep = calloc(1, sizeof *ep);
-  if (!ep) {
-    ms__fail(MS_ENOMEM, "autoscaler: out of memory");
-    return NULL;
-  }
-  ep->name = ms__strdup(name);
-  if (!ep->name) {
-    free(ep);
-    return NULL;
-  }
+as_endpoint *as_ep_new(ms_autoscaler *a, const char *name, int64_t id, int64_t replicas) {
+  as_endpoint *ep = as_pool_alloc(&a->ep_pool);
+  if (!ep) return NULL;
   ep->name_len = strlen(name);
+  ep->name = ep->name_len < sizeof ep->name_buf ? memcpy(ep->name_buf, name, ep->name_len + 1) : ms__strdup(name);
+  if (!ep->name) {
+    as_pool_free(&a->ep_pool, ep);
+    return NULL;
+  }
+  ep->hot_name = ep->name;
   ep->hash = as_hash_str(name);
   ep->id = id;
   ep->replicas = replicas;
-  ep->history_seq = seq;
   return ep;
 }
 
@@ -108,9 +106,48 @@ int as_reserve_endpoints(ms_autoscaler *a, size_t extra) {
   return st;
 }
 
-int as_ep_reserve(as_endpoint *ep, size_t rules, size_t series) {
-  int st = grow((void **)&ep->rules, &ep->cap_rules, ep->n_rules + rules, sizeof *ep->rules);
-  if (!st) st = grow((void **)&ep->series, &ep->cap_series, ep->n_series + series, sizeof *ep->series);
+/* Grow two parallel arrays together, so they never disagree on capacity. */
+static int grow2(void **x, size_t xsize, void **y, size_t ysize, size_t *cap, size_t need) {
+  if (need <= *cap) return MS_OK;
+  size_t c = *cap ? *cap * 2 : 4;
+  while (c < need) c *= 2;
+  void *px = realloc(*x, c * xsize);
+  if (!px) return ms__fail(MS_ENOMEM, "autoscaler: out of memory growing an array to %zu", c);
+  *x = px;
+  void *py = realloc(*y, c * ysize);
+  if (!py) return ms__fail(MS_ENOMEM, "autoscaler: out of memory growing an array to %zu", c);
+  *y = py;
+  *cap = c;
+  return MS_OK;
+}
+
+/* Give ep heap copies of its hot arrays, sized to the cold arrays' capacity. */
+static int leave_arena(ms_autoscaler *a, as_endpoint *ep) {
+  size_t cr = ep->cap_rules ? ep->cap_rules : 1, cs = ep->cap_series ? ep->cap_series : 1;
+  as_rule *r = malloc(cr * sizeof *r);
+  as_series *s = malloc(cs * sizeof *s);
+  if (!r || !s) {
+    free(r);
+    free(s);
+    return ms__fail(MS_ENOMEM, "autoscaler: endpoint '%s': out of memory", ep->name);
+  }
+  if (ep->n_rules) memcpy(r, ep->rules, ep->n_rules * sizeof *r);
+  if (ep->n_series) memcpy(s, ep->series, ep->n_series * sizeof *s);
+  ep->rules = r;
+  ep->series = s;
+  ep->in_arena = 0;
+  a->arena_stale++;
+  return MS_OK;
+}
+
+int as_ep_reserve(ms_autoscaler *a, as_endpoint *ep, size_t rules, size_t series) {
+  int st = MS_OK;
+  if (ep->in_arena && (rules || series) && (st = leave_arena(a, ep))) return st;
+  st = grow2((void **)&ep->rules, sizeof *ep->rules, (void **)&ep->rules_cold, sizeof *ep->rules_cold,
+             &ep->cap_rules, ep->n_rules + rules);
+  if (!st)
+    st = grow2((void **)&ep->series, sizeof *ep->series, (void **)&ep->series_cold, sizeof *ep->series_cold,
+               &ep->cap_series, ep->n_series + series);
   return st;
 }
 
@@ -125,97 +162,23 @@ size_t as_ep_index(const ms_autoscaler *a, int64_t id) {
   return (lo < a->n_eps && a->eps[lo]->id == id) ? lo : a->n_eps;
 }
 
-/* Attach an endpoint (capacity reserved). */
-static void attach_endpoint(ms_autoscaler *a, as_endpoint *ep) {
+void as_attach_endpoint(ms_autoscaler *a, as_endpoint *ep) {
+  a->arena_stale++; /* its data is not in the arena yet */
   a->eps[a->n_eps++] = ep;
   as_table_insert(&a->by_name, ep->hash, ep);
   a->total_name_bytes += ep->name_len + 1;
 }
 
-static int load(ms_autoscaler *a) {
-  static const char *const Q_EPS = "SELECT id, name, replicas, history_seq FROM autoscaler_endpoint ORDER BY id";
-  static const char *const Q_RULES =
-      "SELECT r.id, r.endpoint_id, r.source, r.metric, r.aggregation, r.comparator, r.threshold, r.step, "
-      "r.cooldown_us, r.min_replicas, r.max_replicas, r.enabled, c.last_applied_us "
-      "FROM autoscaler_rule r LEFT JOIN autoscaler_cooldown c ON c.rule_id = r.id ORDER BY r.id";
-  ms_store *s = a->store;
-  int st = ms__store_lock(s);
-  if (st) return st;
-  sqlite3_stmt *q = ms__store_stmt(s, Q_EPS, &st);
-  int rc = SQLITE_ROW;
-  while (q && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-    const char *name = (const char *)sqlite3_column_text(q, 1);
-    int64_t id = sqlite3_column_int64(q, 0), reps = sqlite3_column_int64(q, 2);
-    if (!name || !*name || reps < 0) {
-      st = ms__fail(MS_ECORRUPT, "autoscaler: store '%s': endpoint row %lld is invalid", s->path, (long long)id);
-      break;
-    }
-    as_endpoint *ep = NULL;
-    if ((st = as_reserve_endpoints(a, 1)) || !(ep = ep_new(name, id, reps, sqlite3_column_int64(q, 3)))) {
-      st = st ? st : MS_ENOMEM;
-      break;
-    }
-    attach_endpoint(a, ep);
-  }
-  if (q) sqlite3_reset(q);
-  if (!st && rc != SQLITE_DONE) st = ms__store_error(s, rc, "autoscaler: loading endpoints");
-  if (!st) q = ms__store_stmt(s, Q_RULES, &st);
-  rc = SQLITE_ROW;
-  while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-    int64_t id = sqlite3_column_int64(q, 0);
-    size_t at = as_ep_index(a, sqlite3_column_int64(q, 1));
-    const char *src = (const char *)sqlite3_column_text(q, 2), *met = (const char *)sqlite3_column_text(q, 3);
-    as_rule *r = calloc(1, sizeof *r);
-    if (!r) {
-      st = ms__fail(MS_ENOMEM, "autoscaler: out of memory loading rules");
-      break;
-    }
-    r->id = id;
-    r->agg = sqlite3_column_int(q, 4);
-    r->cmp = sqlite3_column_int(q, 5);
-    r->threshold = sqlite3_column_double(q, 6);
-    r->step = sqlite3_column_int64(q, 7);
-    r->cooldown = sqlite3_column_int64(q, 8);
-    r->min = sqlite3_column_int64(q, 9);
-    r->max = sqlite3_column_int64(q, 10);
-    r->enabled = sqlite3_column_int(q, 11) != 0;
-    r->has_applied = sqlite3_column_type(q, 12) != SQLITE_NULL;
-    r->last_applied = r->has_applied ? sqlite3_column_int64(q, 12) : 0;
-    if (at == a->n_eps || !src || !*src || !met || !*met || r->agg < 0 || r->agg > 2 || r->cmp < 0 || r->cmp > 3 ||
-        !isfinite(r->threshold) || r->step == 0 || r->step == INT64_MIN || r->cooldown < 0 || r->min < -1 ||
-        r->max < -1) {
-      free(r);
-      st = ms__fail(MS_ECORRUPT, "autoscaler: store '%s': rule row %lld is invalid", s->path, (long long)id);
-      break;
-    }
-    as_endpoint *ep = a->eps[at];
-    r->ep = ep;
-    as_series *found = as_find_series(ep, src, met, as_hash_pair(src, met));
-    r->series = found;
-    if ((st = as_ep_reserve(ep, 1, 1)) || (st = as_table_reserve(&a->by_id, 1)) ||
-        (!found && !(r->series = as_series_new(src, met)))) {
-      free(r);
-      st = st ? st : MS_ENOMEM;
-      break;
-    }
-    if (!found) ep->series[ep->n_series++] = r->series;
-    ep->rules[ep->n_rules++] = r;
-    as_table_insert(&a->by_id, as_hash_i64(id), r);
-    a->total_rules++;
-  }
-  if (q) sqlite3_reset(q);
-  if (!st && rc != SQLITE_DONE) st = ms__store_error(s, rc, "autoscaler: loading rules");
-  ms__store_unlock(s);
-  return st;
-}
-
 void ms_autoscaler_close(ms_autoscaler *a) {
   if (!a) return;
-  for (size_t i = 0; i < a->n_eps; i++) ep_free(a->eps[i]);
+  for (size_t i = 0; i < a->n_eps; i++) as_ep_free(a, a->eps[i]);
   free(a->eps);
   as_table_free(&a->by_name);
   as_table_free(&a->by_id);
-  free(a->blob);
+  as_pool_destroy(&a->ep_pool);
+  free(a->arena);
+  free(a->changes);
+  free(a->buf);
   pthread_mutex_destroy(&a->mu);
   free(a);
 }
@@ -230,7 +193,10 @@ int ms_autoscaler_open(ms_store *store, ms_autoscaler **out) {
   }
   a->store = store;
   a->ttl_us = MS_SEC(60);
-  int st = load(a);
+  /* 256 endpoints a chunk: large enough to stream, small enough for a
+   * handful of endpoints. */
+  as_pool_init(&a->ep_pool, sizeof(as_endpoint), 256);
+  int st = as_load(a);
   if (st) {
     ms_autoscaler_close(a);
     return st;
@@ -249,6 +215,17 @@ int ms_autoscaler_set_metric_ttl(ms_autoscaler *a, int64_t ttl_us) {
   return MS_OK;
 }
 
+int as_reserve_buf(ms_autoscaler *a, size_t bytes) {
+  if (bytes <= a->buf_cap) return MS_OK;
+  size_t cap = a->buf_cap ? a->buf_cap : 256;
+  while (cap < bytes) cap *= 2;
+  unsigned char *p = realloc(a->buf, cap);
+  if (!p) return ms__fail(MS_ENOMEM, "autoscaler: out of memory for a %zu-byte buffer", cap);
+  a->buf = p;
+  a->buf_cap = cap;
+  return MS_OK;
+}
+
 /* Run one prepared write statement to completion inside a transaction. */
 int as_step_done(ms_store *s, sqlite3_stmt *q, const char *what) {
   int rc = sqlite3_step(q);
@@ -257,9 +234,17 @@ int as_step_done(ms_store *s, sqlite3_stmt *q, const char *what) {
   return rc == SQLITE_DONE ? MS_OK : ms__store_error(s, rc, what);
 }
 
+/* Run `q` with (a, b) bound as ?1 and ?2. */
+static int step2(ms_store *s, sqlite3_stmt *q, int64_t x, int64_t y, const char *what) {
+  sqlite3_bind_int64(q, 1, x);
+  sqlite3_bind_int64(q, 2, y);
+  return as_step_done(s, q, what);
+}
+
 static int set_replicas_locked(ms_autoscaler *a, const char *endpoint, int64_t replicas) {
-  static const char *const Q_UPD = "UPDATE autoscaler_endpoint SET replicas = ?1 WHERE id = ?2";
-  static const char *const Q_INS = "INSERT INTO autoscaler_endpoint(name, replicas) VALUES (?1, ?2)";
+  static const char *const Q_UPD = "UPDATE autoscaler_state SET replicas = ?2 WHERE endpoint_id = ?1";
+  static const char *const Q_INS = "INSERT INTO autoscaler_endpoint(name) VALUES (?1)";
+  static const char *const Q_INS_STATE = "INSERT INTO autoscaler_state(endpoint_id, replicas) VALUES (?1, ?2)";
   ms_store *s = a->store;
   as_endpoint *ep = as_find_endpoint(a, endpoint);
   if (ep && ep->replicas == replicas) return MS_OK;
@@ -267,33 +252,31 @@ static int set_replicas_locked(ms_autoscaler *a, const char *endpoint, int64_t r
   int st;
   if (!ep) {
     if ((st = as_reserve_endpoints(a, 1))) return st;
-    if (!(fresh = ep_new(endpoint, 0, replicas, 0))) return MS_ENOMEM;
+    if (!(fresh = as_ep_new(a, endpoint, 0, replicas))) return MS_ENOMEM;
   }
   if ((st = ms__store_begin(s))) {
-    ep_free(fresh);
+    as_ep_free(a, fresh);
     return st;
   }
-  sqlite3_stmt *q = ms__store_stmt(s, ep ? Q_UPD : Q_INS, &st);
-  if (q) {
-    if (ep) {
-      sqlite3_bind_int64(q, 1, replicas);
-      sqlite3_bind_int64(q, 2, ep->id);
-    } else {
-      sqlite3_bind_text(q, 1, endpoint, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(q, 2, replicas);
-    }
-    st = as_step_done(s, q, "autoscaler: writing the endpoint");
+  sqlite3_stmt *q;
+  if (ep) {
+    if ((q = ms__store_stmt(s, Q_UPD, &st))) st = step2(s, q, ep->id, replicas, "autoscaler: writing the endpoint");
+  } else if ((q = ms__store_stmt(s, Q_INS, &st))) {
+    sqlite3_bind_text(q, 1, endpoint, -1, SQLITE_STATIC);
+    st = as_step_done(s, q, "autoscaler: creating the endpoint");
+    if (!st) fresh->id = sqlite3_last_insert_rowid(s->db);
+    if (!st && (q = ms__store_stmt(s, Q_INS_STATE, &st)))
+      st = step2(s, q, fresh->id, replicas, "autoscaler: creating the endpoint's state");
   }
-  if (!st && fresh) fresh->id = sqlite3_last_insert_rowid(s->db);
   if (!st) st = ms__store_commit(s);
   else ms__store_rollback(s);
   if (st) {
-    ep_free(fresh);
+    as_ep_free(a, fresh);
     ms__errmsg_prefix("endpoint '%s'", endpoint);
     return st;
   }
   if (ep) ep->replicas = replicas;
-  else attach_endpoint(a, fresh);
+  else as_attach_endpoint(a, fresh);
   return MS_OK;
 }
 
@@ -321,9 +304,9 @@ int ms_autoscaler_replicas(ms_autoscaler *a, const char *endpoint, int64_t *repl
 }
 
 int ms_autoscaler_remove_endpoint(ms_autoscaler *a, const char *endpoint) {
-  static const char *const Q_DEL_CD =
-      "DELETE FROM autoscaler_cooldown WHERE rule_id IN (SELECT id FROM autoscaler_rule WHERE endpoint_id = ?1)";
-  static const char *const Q_DEL = "DELETE FROM autoscaler_endpoint WHERE id = ?1"; /* cascades to rules, history */
+  /* cascades to the state row; the rules and the history have no foreign key */
+  static const char *const Q_DEL = "DELETE FROM autoscaler_endpoint WHERE id = ?1";
+  static const char *const Q_DEL_RULE = "DELETE FROM autoscaler_rule WHERE id = ?1";
   if (!a) return ms__fail(MS_EINVAL, "autoscaler: NULL autoscaler");
   int st = as_check_name("endpoint name", endpoint);
   if (st || (st = as_lock(a))) return st;
@@ -334,10 +317,12 @@ int ms_autoscaler_remove_endpoint(ms_autoscaler *a, const char *endpoint) {
   }
   ms_store *s = a->store;
   if (!(st = ms__store_begin(s))) {
-    sqlite3_stmt *q = ms__store_stmt(s, Q_DEL_CD, &st);
-    if (q) {
-      sqlite3_bind_int64(q, 1, ep->id);
-      st = as_step_done(s, q, "autoscaler: deleting the endpoint's cooldown stamps");
+    st = as_history_delete(a, ep);
+    sqlite3_stmt *q;
+    for (size_t i = 0; !st && i < ep->n_rules; i++) {
+      if (!(q = ms__store_stmt(s, Q_DEL_RULE, &st))) break;
+      sqlite3_bind_int64(q, 1, ep->rules[i].id);
+      st = as_step_done(s, q, "autoscaler: deleting the endpoint's rules");
     }
     if (!st && (q = ms__store_stmt(s, Q_DEL, &st))) {
       sqlite3_bind_int64(q, 1, ep->id);
@@ -351,14 +336,16 @@ int ms_autoscaler_remove_endpoint(ms_autoscaler *a, const char *endpoint) {
     as_unlock(a);
     return st;
   }
-  for (size_t i = 0; i < ep->n_rules; i++) as_table_remove(&a->by_id, as_hash_i64(ep->rules[i]->id), ep->rules[i]);
+  for (size_t i = 0; i < ep->n_rules; i++) as_table_remove(&a->by_id, as_hash_i64(ep->rules[i].id), ep);
   a->total_rules -= ep->n_rules;
   as_table_remove(&a->by_name, ep->hash, ep);
   a->total_name_bytes -= ep->name_len + 1;
+  if (ep->hist_count > MS_AUTOSCALER_HISTORY_MAX) a->over_bound--;
   size_t at = as_ep_index(a, ep->id);
   memmove(a->eps + at, a->eps + at + 1, (a->n_eps - at - 1) * sizeof *a->eps);
   a->n_eps--;
-  ep_free(ep);
+  as_ep_free(a, ep);
+  a->arena_stale++; /* its share of the arena is unused now */
   as_unlock(a);
   return MS_OK;
 }

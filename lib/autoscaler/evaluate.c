@@ -1,7 +1,6 @@
-/* One evaluation tick: decide every endpoint in memory, then write only the
- * changed endpoints (count, the applied rule's cooldown stamp, one history row,
- * and a trim of rows past the last MS_AUTOSCALER_HISTORY_MAX) in ONE
- * transaction through cached statements, and apply to memory after commit. */
+/* One evaluation tick: decide every endpoint in memory, have tick_store.c
+ * write the changed ones in ONE transaction, and apply the changes to memory
+ * only after that committed. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,21 +35,22 @@ static int triggered(int cmp, double v, double t) {
   }
 }
 
-/* Inside the cooldown unless now >= last_applied + cooldown (overflow-safe). */
-static int in_cooldown(const as_rule *r, int64_t now) {
-  if (!r->has_applied) return 0;
-  if (now < r->last_applied) return 1;
-  return (uint64_t)now - (uint64_t)r->last_applied < (uint64_t)r->cooldown;
+void as_rule_stamp(as_endpoint *ep, size_t i, int64_t at) {
+  as_rule *r = &ep->rules[i];
+  r->has_applied = 1;
+  ep->rules_cold[i].last_applied = at;
+  /* saturated: a cooldown reaching past INT64_MAX lasts until then */
+  r->ready_at = sat_add(at, ep->rules_cold[i].cooldown);
 }
 
 /* Decide one endpoint into d (capacity reserved by the caller). Returns the
- * applied rule or NULL. */
-static as_rule *decide(const ms_autoscaler *a, const as_endpoint *ep, int64_t now, ms_decisions *d) {
+ * index of the applied rule, or ep->n_rules when none applies. Reads only the
+ * endpoint's hot data (see autoscaler_internal.h). */
+static size_t decide(const ms_autoscaler *a, const as_endpoint *ep, int64_t now, ms_decisions *d) {
   int64_t from = ep->replicas, best = from;
-  as_rule *winner = NULL;
-  size_t base = d->nr, win_j = 0;
+  size_t winner = ep->n_rules, base = d->nr;
   for (size_t j = 0; j < ep->n_rules; j++) {
-    as_rule *r = ep->rules[j];
+    const as_rule *r = &ep->rules[j];
     as_dec_rule *o = &d->r[base + j];
     o->rule_id = r->id;
     o->threshold = r->threshold;
@@ -58,12 +58,12 @@ static as_rule *decide(const ms_autoscaler *a, const as_endpoint *ep, int64_t no
     o->cmp = r->cmp;
     o->proposed = from;
     double v = NAN;
-    int has = as_series_value(r->series, r->agg, from, now, a->ttl_us, &v);
+    int has = as_series_value(&ep->series[r->series], &ep->series_cold[r->series], r->agg, from, now, a->ttl_us, &v);
     o->value = has ? v : NAN;
     if (!r->enabled) o->outcome = MS_RULE_DISABLED;
     else if (!has) o->outcome = MS_RULE_NO_METRIC;
     else if (!triggered(r->cmp, v, r->threshold)) o->outcome = MS_RULE_NOT_TRIGGERED;
-    else if (in_cooldown(r, now)) o->outcome = MS_RULE_COOLDOWN;
+    else if (now < r->ready_at) o->outcome = MS_RULE_COOLDOWN; /* outside it once now >= last + cooldown */
     else {
       o->proposed = propose(from, r);
       if (o->proposed == from) {
@@ -72,91 +72,38 @@ static as_rule *decide(const ms_autoscaler *a, const as_endpoint *ep, int64_t no
         o->outcome = MS_RULE_OUTVOTED; /* until it turns out to be the winner */
         /* Rules run in id order: a strictly larger proposal is needed to
          * replace the winner, so ties go to the lowest id. */
-        if (!winner || o->proposed > best) {
-          winner = r;
+        if (winner == ep->n_rules || o->proposed > best) {
+          winner = j;
           best = o->proposed;
-          win_j = j;
         }
       }
     }
   }
-  if (winner) d->r[base + win_j].outcome = MS_RULE_APPLIED;
+  if (winner < ep->n_rules) d->r[base + winner].outcome = MS_RULE_APPLIED;
   as_dec_entry *e = &d->e[d->n++];
   e->name_off = d->names_len;
-  memcpy(d->names + d->names_len, ep->name, ep->name_len + 1);
+  memcpy(d->names + d->names_len, ep->hot_name, ep->name_len + 1);
   d->names_len += ep->name_len + 1;
   e->at = now;
   e->from = from;
   e->to = best;
-  e->applied = winner ? winner->id : -1;
+  e->applied = winner < ep->n_rules ? ep->rules[winner].id : -1;
   e->rule_first = base;
   e->n_rules = ep->n_rules;
   d->nr += ep->n_rules;
   return winner;
 }
 
-typedef struct change {
-  size_t ep; /* index in a->eps and in d->e */
-  as_rule *rule;
-} change;
-
-static int persist(ms_autoscaler *a, const ms_decisions *d, const change *ch, size_t n, int64_t now) {
-  static const char *const Q_EP = "UPDATE autoscaler_endpoint SET replicas = ?1, history_seq = ?2 WHERE id = ?3";
-  static const char *const Q_RULE =
-      "INSERT INTO autoscaler_cooldown(rule_id, last_applied_us) VALUES (?2, ?1) "
-      "ON CONFLICT(rule_id) DO UPDATE SET last_applied_us = excluded.last_applied_us";
-  static const char *const Q_HIST =
-      "INSERT INTO autoscaler_history(endpoint_id, seq, at_us, from_replicas, to_replicas, applied_rule_id, rules) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-  static const char *const Q_TRIM = "DELETE FROM autoscaler_history WHERE endpoint_id = ?1 AND seq <= ?2";
-  ms_store *s = a->store;
-  int st = ms__store_begin(s);
-  if (st) return st;
-  sqlite3_stmt *q_ep = ms__store_stmt(s, Q_EP, &st), *q_rule = NULL, *q_hist = NULL, *q_trim = NULL;
-  if (q_ep) q_rule = ms__store_stmt(s, Q_RULE, &st);
-  if (q_rule) q_hist = ms__store_stmt(s, Q_HIST, &st);
-  if (q_hist) q_trim = ms__store_stmt(s, Q_TRIM, &st);
-  for (size_t i = 0; !st && i < n; i++) {
-    const as_endpoint *ep = a->eps[ch[i].ep];
-    const as_dec_entry *e = &d->e[ch[i].ep];
-    int64_t seq = ep->history_seq + 1;
-    size_t bytes = e->n_rules * AS_DEC_RULE_BYTES;
-    if (bytes > a->blob_cap) {
-      unsigned char *p = realloc(a->blob, bytes);
-      if (!p) {
-        st = ms__fail(MS_ENOMEM, "autoscaler: out of memory encoding history");
-        break;
-      }
-      a->blob = p;
-      a->blob_cap = bytes;
-    }
-    as_encode_rules(d->r + e->rule_first, e->n_rules, a->blob);
-    sqlite3_bind_int64(q_ep, 1, e->to);
-    sqlite3_bind_int64(q_ep, 2, seq);
-    sqlite3_bind_int64(q_ep, 3, ep->id);
-    if ((st = as_step_done(s, q_ep, "autoscaler: updating an endpoint"))) break;
-    sqlite3_bind_int64(q_rule, 1, now);
-    sqlite3_bind_int64(q_rule, 2, ch[i].rule->id);
-    if ((st = as_step_done(s, q_rule, "autoscaler: stamping a rule's cooldown"))) break;
-    sqlite3_bind_int64(q_hist, 1, ep->id);
-    sqlite3_bind_int64(q_hist, 2, seq);
-    sqlite3_bind_int64(q_hist, 3, now);
-    sqlite3_bind_int64(q_hist, 4, e->from);
-    sqlite3_bind_int64(q_hist, 5, e->to);
-    sqlite3_bind_int64(q_hist, 6, e->applied);
-    sqlite3_bind_blob(q_hist, 7, a->blob, (int)bytes, SQLITE_STATIC);
-    if ((st = as_step_done(s, q_hist, "autoscaler: appending history"))) break;
-    if (seq > MS_AUTOSCALER_HISTORY_MAX) { /* only endpoints past the bound pay for the trim */
-      sqlite3_bind_int64(q_trim, 1, ep->id);
-      sqlite3_bind_int64(q_trim, 2, seq - MS_AUTOSCALER_HISTORY_MAX);
-      if ((st = as_step_done(s, q_trim, "autoscaler: trimming history"))) break;
-    }
+/* After the commit: the new counts, history heads and cooldown stamps. */
+static void apply(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, size_t n, int64_t now) {
+  for (size_t i = 0; i < n; i++) {
+    as_endpoint *ep = a->eps[ch[i].ep];
+    ep->replicas = d->e[ch[i].ep].to;
+    ep->hist_head = a->next_seq + (int64_t)i;
+    if (++ep->hist_count == MS_AUTOSCALER_HISTORY_MAX + 1) a->over_bound++;
+    as_rule_stamp(ep, ch[i].rule, now);
   }
-  if (st) {
-    ms__store_rollback(s);
-    return st;
-  }
-  return ms__store_commit(s);
+  a->next_seq += (int64_t)n;
 }
 
 int ms_autoscaler_evaluate(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_decisions **out) {
@@ -164,33 +111,37 @@ int ms_autoscaler_evaluate(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_
   if (flags & ~MS_EVAL_DRY_RUN) return ms__fail(MS_EINVAL, "autoscaler: evaluate: unknown flags 0x%x", flags);
   int st = as_lock(a);
   if (st) return st;
+  /* Without the arena the evaluation is the same, only slower: a failure to
+   * build it is no reason to fail. */
+  if (as_arena_due(a)) (void)as_arena_build(a);
   ms_decisions *d = as_decisions_new(a->n_eps, a->total_rules, a->total_name_bytes);
-  change *ch = d ? malloc((a->n_eps ? a->n_eps : 1) * sizeof *ch) : NULL;
-  if (!d || !ch) {
+  if (d && a->cap_changes < a->n_eps) {
+    as_change *p = realloc(a->changes, a->n_eps * sizeof *p);
+    if (p) {
+      a->changes = p;
+      a->cap_changes = a->n_eps;
+    }
+  }
+  if (!d || a->cap_changes < a->n_eps) {
     ms_decisions_free(d);
-    free(ch);
     as_unlock(a);
     return ms__fail(MS_ENOMEM, "autoscaler: out of memory evaluating %zu endpoints", a->n_eps);
   }
+  as_change *ch = a->changes;
   size_t n_ch = 0;
   for (size_t k = 0; k < a->n_eps; k++) {
-    as_rule *w = decide(a, a->eps[k], now_us, d);
-    if (w) ch[n_ch++] = (change){k, w};
+    size_t w = decide(a, a->eps[k], now_us, d);
+    if (w < a->eps[k]->n_rules) ch[n_ch++] = (as_change){k, w};
   }
   if (!(flags & MS_EVAL_DRY_RUN) && n_ch) {
-    st = persist(a, d, ch, n_ch, now_us);
+    int64_t cursor = a->trim_cursor;
+    st = as_persist_tick(a, d, ch, n_ch, now_us, &cursor);
     if (!st) {
-      for (size_t i = 0; i < n_ch; i++) {
-        as_endpoint *ep = a->eps[ch[i].ep];
-        ep->replicas = d->e[ch[i].ep].to;
-        ep->history_seq++;
-        ch[i].rule->has_applied = 1;
-        ch[i].rule->last_applied = now_us;
-      }
+      apply(a, d, ch, n_ch, now_us);
+      a->trim_cursor = cursor;
     }
   }
   as_unlock(a);
-  free(ch);
   if (st || !out) {
     ms_decisions_free(d);
     return st;

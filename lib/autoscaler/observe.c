@@ -1,6 +1,14 @@
 /* Observations: the latest value per (endpoint, source, metric, replica), in
- * memory only. The steady-state path (a key seen before) is two short hash
- * probes and string compares under the engine mutex: no allocation, no store. */
+ * memory only, and the aggregation an evaluation reads.
+ *
+ * The steady-state observe (a key seen before) is two short hash probes and
+ * string compares under the engine mutex: no allocation, no store. It also
+ * refreshes its series' aggregates (mean, max, min and the oldest time over
+ * the occupied slots) while those slots are in cache, so an evaluation reads
+ * one cache line per rule instead of walking every slot array: when the oldest
+ * slot is still fresh, every slot is, and the cached aggregates are exactly
+ * what a walk would compute (same slots, same order). Otherwise the
+ * evaluation walks the slots, skipping the stale ones. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +24,12 @@ static int fresh(int64_t at, int64_t now, int64_t ttl) {
   return (uint64_t)now - (uint64_t)at <= (uint64_t)ttl;
 }
 
-int as_series_value(const as_series *s, int agg, int64_t replicas, int64_t now, int64_t ttl, double *value) {
-  if (s->has_wide && fresh(s->wide_at, now, ttl)) {
-    *value = s->wide_value / (double)(replicas > 1 ? replicas : 1);
-    return 1;
-  }
+/* Aggregate the occupied slots fresh at `now`. */
+static size_t walk(const as_series_cold *c, int agg, int64_t now, int64_t ttl, double *out) {
   double acc = 0;
   size_t n = 0;
-  for (uint32_t i = 0; i < s->n_slots; i++) {
-    const as_slot *sl = &s->slots[i];
+  for (uint32_t i = 0; i < c->n_slots; i++) {
+    const as_slot *sl = &c->slots[i];
     if (!sl->replica || !fresh(sl->at, now, ttl)) continue;
     if (n == 0) acc = sl->value;
     else if (agg == MS_AGG_MAX) acc = sl->value > acc ? sl->value : acc;
@@ -32,17 +37,65 @@ int as_series_value(const as_series *s, int agg, int64_t replicas, int64_t now, 
     else acc += sl->value;
     n++;
   }
-  if (!n) return 0;
-  *value = agg == MS_AGG_MEAN ? acc / (double)n : acc;
-  return 1;
+  *out = agg == MS_AGG_MEAN && n ? acc / (double)n : acc;
+  return n;
 }
 
-static int store_replica(ms_autoscaler *a, as_endpoint *ep, as_series *s, const char *replica, double value,
+/* Refresh the cached aggregates after a slot changed: one pass computing
+ * what walk() would for each aggregation, in the same slot order. */
+static void recache(as_series *s, const as_series_cold *c) {
+  if (c->n_slots > AS_CACHED_SLOTS) {
+    s->cached = 0;
+    return;
+  }
+  double sum = 0, max = 0, min = 0;
+  int64_t oldest = INT64_MAX;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < c->n_slots; i++) {
+    const as_slot *sl = &c->slots[i];
+    if (!sl->replica) continue;
+    if (n == 0) {
+      sum = max = min = sl->value;
+    } else {
+      sum += sl->value;
+      max = sl->value > max ? sl->value : max;
+      min = sl->value < min ? sl->value : min;
+    }
+    if (sl->at < oldest) oldest = sl->at;
+    n++;
+  }
+  s->mean = n ? sum / (double)n : 0;
+  s->max = max;
+  s->min = min;
+  s->oldest_at = oldest;
+  s->n_live = n;
+  s->cached = 1;
+}
+
+int as_series_value(const as_series *s, const as_series_cold *c, int agg, int64_t replicas, int64_t now,
+                    int64_t ttl, double *value) {
+  if (s->has_wide && fresh(s->wide_at, now, ttl)) {
+    *value = s->wide_value / (double)(replicas > 1 ? replicas : 1);
+    return 1;
+  }
+  if (s->cached) {
+    if (!s->n_live) return 0;
+    if (fresh(s->oldest_at, now, ttl)) {
+      *value = agg == MS_AGG_MAX ? s->max : agg == MS_AGG_MIN ? s->min : s->mean;
+      return 1;
+    }
+  }
+  return walk(c, agg, now, ttl, value) != 0;
+}
+
+static int store_replica(ms_autoscaler *a, as_endpoint *ep, size_t si, const char *replica, double value,
                          int64_t now) {
+  as_series *s = &ep->series[si];
+  as_series_cold *c = &ep->series_cold[si];
   uint64_t h = as_hash_str(replica);
   as_slot *reuse = NULL;
-  for (uint32_t i = 0; i < s->n_slots; i++) {
-    as_slot *sl = &s->slots[i];
+  for (uint32_t i = 0; i < c->n_slots; i++) {
+    as_slot *sl = &c->slots[i];
     if (!sl->replica) {
       if (!reuse) reuse = sl;
       continue;
@@ -51,6 +104,7 @@ static int store_replica(ms_autoscaler *a, as_endpoint *ep, as_series *s, const 
       if (now >= sl->at) { /* keep the latest; a late, older observation is ignored */
         sl->value = value;
         sl->at = now;
+        recache(s, c);
       }
       return MS_OK;
     }
@@ -60,22 +114,22 @@ static int store_replica(ms_autoscaler *a, as_endpoint *ep, as_series *s, const 
   char *name = ms__strdup(replica);
   if (!name) return MS_ENOMEM;
   if (!reuse) {
-    if (s->n_slots >= AS_MAX_REPLICAS) {
+    if (c->n_slots >= AS_MAX_REPLICAS) {
       free(name);
       return ms__fail(MS_EFULL, "autoscaler: endpoint '%s': metric '%s/%s': more than %d live replicas", ep->name,
-                      s->source, s->metric, AS_MAX_REPLICAS);
+                      c->source, c->metric, AS_MAX_REPLICAS);
     }
-    if (s->n_slots == s->cap_slots) {
-      uint32_t cap = s->cap_slots ? s->cap_slots * 2 : 4;
-      as_slot *p = realloc(s->slots, cap * sizeof *p);
+    if (c->n_slots == c->cap_slots) {
+      uint32_t cap = c->cap_slots ? c->cap_slots * 2 : 4;
+      as_slot *p = realloc(c->slots, cap * sizeof *p);
       if (!p) {
         free(name);
         return ms__fail(MS_ENOMEM, "autoscaler: endpoint '%s': out of memory", ep->name);
       }
-      s->slots = p;
-      s->cap_slots = cap;
+      c->slots = p;
+      c->cap_slots = cap;
     }
-    reuse = &s->slots[s->n_slots++];
+    reuse = &c->slots[c->n_slots++];
     reuse->replica = NULL;
   }
   free(reuse->replica);
@@ -83,6 +137,7 @@ static int store_replica(ms_autoscaler *a, as_endpoint *ep, as_series *s, const 
   reuse->hash = h;
   reuse->value = value;
   reuse->at = now;
+  recache(s, c);
   return MS_OK;
 }
 
@@ -91,16 +146,15 @@ static int observe_locked(ms_autoscaler *a, const char *endpoint, const char *so
   as_endpoint *ep = as_find_endpoint(a, endpoint);
   if (!ep) return ms__fail(MS_ENOTFOUND, "autoscaler: observe: no endpoint '%s'", endpoint);
   uint64_t h = as_hash_pair(source, metric);
-  as_series *s = as_find_series(ep, source, metric, h);
-  if (!s) {
+  size_t si = as_find_series(ep, source, metric, h);
+  if (si == ep->n_series) {
     if (ep->n_series >= AS_MAX_SERIES)
       return ms__fail(MS_EFULL, "autoscaler: endpoint '%s': more than %d metrics observed", endpoint, AS_MAX_SERIES);
-    int st = as_ep_reserve(ep, 0, 1);
-    if (st) return st;
-    if (!(s = as_series_new(source, metric))) return MS_ENOMEM;
-    ep->series[ep->n_series++] = s;
+    int st = as_ep_reserve(a, ep, 0, 1);
+    if (st || (st = as_ep_add_series(ep, source, metric, &si))) return st;
   }
-  if (replica) return store_replica(a, ep, s, replica, value, now);
+  if (replica) return store_replica(a, ep, si, replica, value, now);
+  as_series *s = &ep->series[si];
   if (!s->has_wide || now >= s->wide_at) {
     s->has_wide = 1;
     s->wide_value = value;

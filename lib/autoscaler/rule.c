@@ -256,10 +256,11 @@ int as_check_conflicts(const as_endpoint *ep, const char *source, const char *me
                        double threshold, int64_t step, int64_t self_id) {
   interval mine = trigger_set(cmp, threshold);
   for (size_t i = 0; i < ep->n_rules; i++) {
-    const as_rule *o = ep->rules[i];
+    const as_rule *o = &ep->rules[i];
+    const as_series_cold *os = &ep->series_cold[o->series];
     if (o->id == self_id || !o->enabled || o->agg != agg) continue;
     if ((o->step > 0) == (step > 0)) continue; /* same direction never conflicts */
-    if (strcmp(o->series->source, source) != 0 || strcmp(o->series->metric, metric) != 0) continue;
+    if (strcmp(os->source, source) != 0 || strcmp(os->metric, metric) != 0) continue;
     interval both;
     if (!intersect(mine, trigger_set(o->cmp, o->threshold), &both)) continue;
     char range[112], self[48];

@@ -83,7 +83,9 @@ void as_table_remove(as_table *t, uint64_t h, const void *item) {
   if (!t->cap) return;
   size_t mask = t->cap - 1;
   size_t i = (size_t)h & mask;
-  while (t->items[i] && t->items[i] != item) i = (i + 1) & mask;
+  /* Match the hash too: one item may be stored under several keys (the
+   * endpoint of each of its rules, in by_id). */
+  while (t->items[i] && (t->items[i] != item || t->hashes[i] != h)) i = (i + 1) & mask;
   if (!t->items[i]) return;
   t->items[i] = NULL;
   t->n--;

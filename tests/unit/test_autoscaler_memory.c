@@ -1,0 +1,233 @@
+/* Unit tests of the autoscaler's in-memory fast paths: aggregates kept up to
+ * date by observe versus walked at evaluation (they must agree to the bit, and
+ * the walk must skip stale replicas), and the evaluation arena, which holds
+ * the endpoints' hot data and must follow every configuration change made
+ * between two evaluations (run under ASan, stale pointers show). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autoscaler/autoscaler_internal.h"
+#include "mserve.h"
+#include "mserve/autoscaler.h"
+#include "testutil.h"
+
+typedef struct fx {
+  ms_store *store;
+  ms_autoscaler *as;
+} fx;
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  *state = f;
+  if (ms_store_open(":memory:", 0, &f->store) || ms_autoscaler_open(f->store, &f->as)) return -1;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  ms_autoscaler_close(f->as);
+  ms_store_close(f->store);
+  free(f);
+  return 0;
+}
+
+static int64_t add(ms_autoscaler *a, const char *ep, const char *met, ms_comparator cmp, double thr, int64_t step,
+                   ms_aggregation agg) {
+  ms_rule *r = NULL;
+  assert_int_equal(ms_rule_new(&r), MS_OK);
+  assert_int_equal(ms_rule_set_metric(r, "k", met), MS_OK);
+  assert_int_equal(ms_rule_set_trigger(r, cmp, thr), MS_OK);
+  assert_int_equal(ms_rule_set_step(r, step), MS_OK);
+  assert_int_equal(ms_rule_set_aggregation(r, agg), MS_OK);
+  int64_t id = 0;
+  assert_int_equal(ms_autoscaler_add_rule(a, ep, r, &id), MS_OK);
+  ms_rule_free(r);
+  return id;
+}
+
+/* The value and outcome of rule j of `ep` in a dry run at now. */
+static double value_at(ms_autoscaler *a, const char *ep, size_t j, int64_t now, ms_rule_outcome *o) {
+  ms_decisions *d = NULL;
+  size_t i = 0;
+  assert_int_equal(ms_autoscaler_evaluate(a, now, MS_EVAL_DRY_RUN, &d), MS_OK);
+  assert_int_equal(ms_decisions_find(d, ep, &i), MS_OK);
+  double v = 0;
+  ms_rule_outcome out = MS_RULE_DISABLED;
+  assert_int_equal(ms_decisions_rule(d, i, j, NULL, &out, &v), MS_OK);
+  if (o) *o = out;
+  ms_decisions_free(d);
+  return v;
+}
+
+/* Mean, max and min of `n` replicas, with values whose sum depends on the
+ * order of addition, for replica counts on both sides of the engine's cached
+ * limit, with and without a stale replica among them. The expected mean sums
+ * in the order the replicas first reported (the engine's slot order). */
+static void aggregates_agree_on_every_path(void **state) {
+  fx *f = *state;
+  ms_autoscaler *a = f->as;
+  assert_int_equal(ms_autoscaler_set_metric_ttl(a, MS_SEC(10)), MS_OK);
+  const int sizes[] = {1, 3, 4, 5, 63, 64, 65, 200};
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    int n = sizes[k];
+    char ep[32];
+    snprintf(ep, sizeof ep, "ep-%d", n);
+    assert_int_equal(ms_autoscaler_set_replicas(a, ep, 1), MS_OK);
+    add(a, ep, "u", MS_CMP_GT, 1e300, 1, MS_AGG_MEAN);
+    add(a, ep, "u", MS_CMP_GT, 1e300, 1, MS_AGG_MAX);
+    add(a, ep, "u", MS_CMP_GT, 1e300, 1, MS_AGG_MIN);
+    double *vals = calloc((size_t)n, sizeof *vals);
+    for (int r = 0; r < n; r++) {
+      char rep[16];
+      snprintf(rep, sizeof rep, "r%d", r);
+      vals[r] = (r % 3 == 0 ? 1e16 : 0.1) * (r % 2 ? -1 : 1) + r * 0.37;
+      /* the first replica reports late: stale at 20 s, fresh at 10 s */
+      assert_int_equal(ms_autoscaler_observe(a, ep, "k", "u", rep, vals[r], r == 0 ? MS_SEC(5) : MS_SEC(10)), MS_OK);
+    }
+    for (int stale = 0; stale < 2; stale++) {
+      int first = stale ? 1 : 0;
+      if (stale && n == 1) continue;
+      double sum = 0, max = vals[first], min = vals[first];
+      for (int r = first; r < n; r++) {
+        sum = r == first ? vals[r] : sum + vals[r];
+        max = vals[r] > max ? vals[r] : max;
+        min = vals[r] < min ? vals[r] : min;
+      }
+      int64_t now = stale ? MS_SEC(15) + 1 : MS_SEC(15); /* r0 at 5 s: fresh at 15 s, stale after */
+      double mean = sum / (double)(n - first);
+      double got = value_at(a, ep, 0, now, NULL);
+      if (memcmp(&got, &mean, sizeof got) != 0)
+        fail_msg("%d replicas, stale %d: mean %.17g, want %.17g", n, stale, got, mean);
+      assert_true(value_at(a, ep, 1, now, NULL) == max);
+      assert_true(value_at(a, ep, 2, now, NULL) == min);
+    }
+    /* All stale: missing, whichever path. */
+    ms_rule_outcome o = MS_RULE_APPLIED;
+    assert_true(isnan(value_at(a, ep, 0, MS_SEC(21), &o)));
+    assert_int_equal(o, MS_RULE_NO_METRIC);
+    free(vals);
+  }
+}
+
+/* A replica that updates its value moves the cached aggregates with it; a
+ * replica replaced by a new one (its slot reused) is gone from them. */
+static void cached_aggregates_follow_updates_and_replaced_replicas(void **state) {
+  fx *f = *state;
+  ms_autoscaler *a = f->as;
+  assert_int_equal(ms_autoscaler_set_metric_ttl(a, MS_SEC(10)), MS_OK);
+  assert_int_equal(ms_autoscaler_set_replicas(a, "ep", 2), MS_OK);
+  add(a, "ep", "u", MS_CMP_GT, 1e300, 1, MS_AGG_MAX);
+  assert_int_equal(ms_autoscaler_observe(a, "ep", "k", "u", "r0", 90, MS_SEC(1)), MS_OK);
+  assert_int_equal(ms_autoscaler_observe(a, "ep", "k", "u", "r1", 10, MS_SEC(1)), MS_OK);
+  assert_true(value_at(a, "ep", 0, MS_SEC(2), NULL) == 90);
+  assert_int_equal(ms_autoscaler_observe(a, "ep", "k", "u", "r0", 20, MS_SEC(2)), MS_OK);
+  assert_true(value_at(a, "ep", 0, MS_SEC(2), NULL) == 20);
+  /* r0 goes quiet; r9 takes its slot once r0 is stale. */
+  assert_int_equal(ms_autoscaler_observe(a, "ep", "k", "u", "r1", 15, MS_SEC(13)), MS_OK);
+  assert_int_equal(ms_autoscaler_observe(a, "ep", "k", "u", "r9", 12, MS_SEC(13)), MS_OK);
+  assert_true(value_at(a, "ep", 0, MS_SEC(13), NULL) == 15);
+}
+
+/* Evaluate for real: `total` entries, and the named endpoints' counts. */
+static void expect(ms_autoscaler *a, int64_t now, size_t total, const char *const *names, const int64_t *counts,
+                   size_t n) {
+  ms_decisions *d = NULL;
+  assert_int_equal(ms_autoscaler_evaluate(a, now, 0, &d), MS_OK);
+  assert_int_equal(ms_decisions_count(d), total);
+  for (size_t k = 0; k < n; k++) {
+    size_t i = 0;
+    int64_t to = -1, r = -1;
+    assert_int_equal(ms_decisions_find(d, names[k], &i), MS_OK);
+    assert_int_equal(ms_decisions_get(d, i, NULL, NULL, NULL, &to, NULL), MS_OK);
+    if (to != counts[k]) fail_msg("%s: %lld replicas, want %lld", names[k], (long long)to, (long long)counts[k]);
+    assert_int_equal(ms_autoscaler_replicas(a, names[k], &r), MS_OK);
+    assert_int_equal(r, counts[k]);
+  }
+  ms_decisions_free(d);
+}
+
+/* Endpoints changed since the arena was built are evaluated where they are
+ * (a few of them), or the arena is rebuilt (many of them, or a reopen): the
+ * decisions are the same either way. */
+static void configuration_changes_between_evaluations(void **state) {
+  fx *f = *state;
+  ms_autoscaler *a = f->as;
+  enum { FILLERS = 36 }; /* 40 endpoints: a few changes do not rebuild the arena */
+  const char *names[] = {"a", "b", "c", "d"};
+  for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(ms_autoscaler_set_replicas(a, names[i], 1), MS_OK);
+    add(a, names[i], "u", MS_CMP_GT, 50, 1, MS_AGG_MEAN);
+    assert_int_equal(ms_autoscaler_observe(a, names[i], "k", "u", "r", 90, 0), MS_OK);
+  }
+  for (int i = 0; i < FILLERS; i++) {
+    char ep[16];
+    snprintf(ep, sizeof ep, "filler-%d", i);
+    assert_int_equal(ms_autoscaler_set_replicas(a, ep, 7), MS_OK);
+    add(a, ep, "u", MS_CMP_LT, -1, -1, MS_AGG_MIN);
+    assert_int_equal(ms_autoscaler_observe(a, ep, "k", "u", "r", 0, 0), MS_OK);
+  }
+  const char *check[] = {"a", "b", "c", "d", "filler-0", "filler-35"};
+  expect(a, 0, 40, check, (const int64_t[]){2, 2, 2, 2, 7, 7}, 6);
+  assert_int_equal(a->arena_stale, 0); /* built by that evaluation */
+
+  /* a: one more rule (its arrays grow); b: new metrics observed, then a rule
+   * on one; c: its rule removed; d: removed; e: created with a rule. */
+  int64_t a2 = add(a, "a", "q", MS_CMP_GT, 5, 3, MS_AGG_MAX);
+  assert_int_equal(ms_autoscaler_observe(a, "a", "k", "q", "r", 9, 1), MS_OK);
+  for (int m = 0; m < 20; m++) { /* many new series: b's arrays move more than once */
+    char met[16];
+    snprintf(met, sizeof met, "m%d", m);
+    assert_int_equal(ms_autoscaler_observe(a, "b", "k", met, "r", m, 1), MS_OK);
+  }
+  add(a, "b", "m7", MS_CMP_GE, 7, 2, MS_AGG_MIN);
+  size_t n = 0;
+  int64_t ids[4];
+  assert_int_equal(ms_autoscaler_rule_ids(a, "c", ids, 4, &n), MS_OK);
+  assert_int_equal(ms_autoscaler_remove_rule(a, ids[0]), MS_OK);
+  assert_int_equal(ms_autoscaler_remove_endpoint(a, "d"), MS_OK);
+  assert_int_equal(ms_autoscaler_set_replicas(a, "e", 5), MS_OK);
+  add(a, "e", "u", MS_CMP_LT, 50, -2, MS_AGG_MEAN);
+  assert_int_equal(ms_autoscaler_observe(a, "e", "k", "u", "r", 10, 1), MS_OK);
+  const char *after[] = {"a", "b", "c", "e", "filler-0", "filler-35"};
+  /* a: +1 and +3 fire, +3 wins; b: +1 and +2 fire; c: no rules; e: 5 - 2 */
+  expect(a, 1, 40, after, (const int64_t[]){5, 4, 2, 3, 7, 7}, 6);
+  assert_true(a->arena_stale > 0); /* a, b and e evaluated outside the arena */
+  expect(a, 2, 40, after, (const int64_t[]){8, 6, 2, 1, 7, 7}, 6);
+  /* Disabling a rule moves nothing. */
+  assert_int_equal(ms_autoscaler_set_rule_enabled(a, a2, 0), MS_OK);
+  expect(a, 3, 40, after, (const int64_t[]){9, 8, 2, 0, 7, 7}, 6);
+  /* Many more changes: the arena is rebuilt, with the same decisions. */
+  for (int i = 0; i < FILLERS; i += 2) {
+    char ep[16];
+    snprintf(ep, sizeof ep, "filler-%d", i);
+    add(a, ep, "v", MS_CMP_GT, 0, 1, MS_AGG_MEAN);
+    assert_int_equal(ms_autoscaler_observe(a, ep, "k", "v", "r", 1, 4), MS_OK);
+  }
+  for (size_t i = 0; i < 4; i++) assert_int_equal(ms_autoscaler_observe(a, after[i], "k", "u", "r", 90, 4), MS_OK);
+  expect(a, 4, 40, after, (const int64_t[]){10, 10, 2, 0, 8, 7}, 6);
+  assert_int_equal(a->arena_stale, 0); /* rebuilt */
+  /* Everything after a reopen of the engine on the same store. */
+  ms_autoscaler_close(a);
+  assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
+  a = f->as;
+  for (size_t i = 0; i < 4; i++) assert_int_equal(ms_autoscaler_observe(a, after[i], "k", "u", "r", 90, 5), MS_OK);
+  assert_int_equal(ms_autoscaler_observe(a, "b", "k", "m7", "r", 7, 5), MS_OK);
+  expect(a, 5, 40, after, (const int64_t[]){11, 12, 2, 0, 8, 7}, 6);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(aggregates_agree_on_every_path, setup, teardown),
+      cmocka_unit_test_setup_teardown(cached_aggregates_follow_updates_and_replaced_replicas, setup, teardown),
+      cmocka_unit_test_setup_teardown(configuration_changes_between_evaluations, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

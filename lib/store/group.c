@@ -115,13 +115,13 @@ static void lost_transaction(ms_store *s, ms_store_write *first, ms_store_write 
                                                "undid both: %s", s->path, why));
 }
 
-/* Run one batch: store locked, no transaction open. Results are recorded in
- * the requests, not yet published. Normally one transaction; a new one is
- * started for the rest when SQLite lost the first. */
-static void run_batch(ms_store *s, ms_store_write *w) {
-  while (w) {
+/* Run one batch: store locked, its transaction opened with status `st`.
+ * Results are recorded in the requests, not yet published. Normally one
+ * transaction; a new one is started for the rest when SQLite lost the first. */
+static void run_batch(ms_store *s, ms_store_write *w, int st) {
+  for (int opened = 1; w; opened = 0) {
     ms_store_write *first = w;
-    int st = ms__store_txn_open(s);
+    if (!opened) st = ms__store_txn_open(s);
     if (st) {
       for (; w; w = w->next) record_failure(w, st);
       return;
@@ -171,12 +171,19 @@ static void publish(ms_store_write *list, ms_store_write *self) {
 
 /* Combine while holding the store: the batch holding our own write (queued
  * before we took the store, so in the first one), then more while writes keep
- * arriving, up to COMBINER_ROUNDS batches. */
+ * arriving, up to COMBINER_ROUNDS batches. The transaction is opened before
+ * the batch is taken: opening may wait for another process's writer, and
+ * every write queued meanwhile then joins this batch instead of the next. */
 static void combine(ms_store *s, ms_store_write *self) {
   for (int round = 0; round < COMBINER_ROUNDS; round++) {
+    if (!atomic_load_explicit(&s->queued, memory_order_acquire)) break;
+    int st = ms__store_txn_open(s);
     ms_store_write *batch = take_all(s);
-    if (!batch) break;
-    run_batch(s, batch);
+    if (!batch) { /* someone else ran them meanwhile (cannot happen while we hold the store) */
+      if (!st) ms__store_txn_rollback(s);
+      break;
+    }
+    run_batch(s, batch, st);
     publish(batch, self);
   }
 }

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,7 +12,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,11 +23,27 @@
 
 /* 'mslk' + layout version. A file of another version is left alone: both
  * libraries then fall back to SQLite's locking, which stays correct. */
-#define XLOCK_MAGIC 0x6d736c6b00000001ull
+#define XLOCK_MAGIC 0x6d736c6b00000003ull
+
+/* Fairness between processes. The mutex lets a process that just unlocked
+ * take it again before the woken waiter of another process runs (waking one
+ * costs tens of microseconds on a busy machine), so a busy process could keep
+ * the other out for a whole scheduler slice. Handing the lock over after
+ * every transaction would pay that wake-up each time and halve throughput.
+ * (and makes SQLite reload its page cache, since the other process wrote).
+ * So a process may take the lock QUOTA times in a row while another process
+ * waits; then it steps aside at the gate until the waiter has had its turn
+ * (or YIELD_US has passed, so a waiter that died waiting costs a pause, never
+ * a hang). */
+#define QUOTA 8
+#define YIELD_US 500
 
 typedef struct xlock_page {
-  _Atomic uint64_t magic; /* written last, once the mutex is initialised */
-  uint64_t reserved;
+  _Atomic uint64_t magic;   /* written last, once the mutex is initialised */
+  _Atomic int32_t waiting;  /* writers blocked in the mutex, all processes */
+  _Atomic uint32_t owner;   /* process_token() of the last process to take the lock */
+  _Atomic uint32_t streak;  /* times in a row `owner` took it while others waited */
+  _Atomic uint32_t turn;    /* futex: bumped when the lock passes to another process */
   pthread_mutex_t mu;
 } xlock_page;
 
@@ -47,6 +67,10 @@ static int init_page(int fd, xlock_page *p) {
     pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
     /* a thread that re-enters through a second handle gets EDEADLK, not a hang */
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+    atomic_store_explicit(&p->waiting, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->owner, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->turn, 0, memory_order_relaxed);
     rc = pthread_mutex_init(&p->mu, &a) ? -1 : 0;
     pthread_mutexattr_destroy(&a);
     if (!rc) atomic_store_explicit(&p->magic, XLOCK_MAGIC, memory_order_release);
@@ -108,18 +132,82 @@ static int locked(ms_xlock *x, int e) {
   return e;
 }
 
-int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
-  int e = locked(x, pthread_mutex_trylock(&x->page->mu));
-  if (e == EBUSY) {
-    /* timedlock takes CLOCK_REALTIME: a clock step can only shorten or
-     * lengthen this one wait, never break the lock. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ns = (int64_t)ts.tv_nsec + (timeout_us % 1000000) * 1000;
-    ts.tv_sec += (time_t)(timeout_us / 1000000 + ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    e = locked(x, pthread_mutex_timedlock(&x->page->mu, &ts));
+/* timedlock takes CLOCK_REALTIME: a clock step can only shorten or lengthen
+ * one wait, never break the lock. */
+static int timedlock(ms_xlock *x, int64_t wait_us) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t ns = (int64_t)ts.tv_nsec + (wait_us % 1000000) * 1000;
+  ts.tv_sec += (time_t)(wait_us / 1000000 + ns / 1000000000);
+  ts.tv_nsec = (long)(ns % 1000000000);
+  return locked(x, pthread_mutex_timedlock(&x->page->mu, &ts));
+}
+
+/* Names this process among those sharing the file. Not the pid alone:
+ * processes in different pid namespaces (containers sharing a volume) can
+ * have the same one. A clash would only cost fairness, never correctness. */
+static uint32_t process_token(void) {
+  static _Atomic uint32_t salt;
+  uint32_t r = atomic_load_explicit(&salt, memory_order_relaxed);
+  if (!r) {
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) r = (uint32_t)time(NULL) * 2654435761u;
+    r |= 1u;
+    atomic_store_explicit(&salt, r, memory_order_relaxed);
   }
+  return (r ^ (uint32_t)getpid()) | 1u; /* the pid part tells a forked child from its parent */
+}
+
+/* Our process has had its QUOTA while another waits: let it in first. When
+ * nobody comes within YIELD_US the count names a writer that died waiting
+ * (or one asleep for that long): forget it, so it costs one pause, not one
+ * per write. Undercounting a live waiter only delays fairness a little. */
+static void step_aside(xlock_page *p, uint32_t me) {
+  if (atomic_load_explicit(&p->owner, memory_order_relaxed) != me ||
+      atomic_load_explicit(&p->streak, memory_order_relaxed) < QUOTA)
+    return;
+  int32_t waiting = atomic_load_explicit(&p->waiting, memory_order_relaxed);
+  if (waiting <= 0) return;
+  uint32_t t = atomic_load_explicit(&p->turn, memory_order_acquire);
+  if (atomic_load_explicit(&p->owner, memory_order_relaxed) != me) return;
+  struct timespec ts = {0, YIELD_US * 1000L};
+  syscall(SYS_futex, &p->turn, FUTEX_WAIT, t, &ts, NULL, 0); /* shared mapping: not _PRIVATE */
+  if (atomic_load_explicit(&p->turn, memory_order_acquire) == t) {
+    atomic_compare_exchange_strong(&p->waiting, &waiting, 0);
+    atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
+  }
+}
+
+/* Account for an acquisition by process `me`: a new owner starts a streak
+ * (and wakes whoever stepped aside for it); the same owner lengthens it
+ * while someone waits. */
+static void took(xlock_page *p, uint32_t me) {
+  if (atomic_load_explicit(&p->owner, memory_order_relaxed) != me) {
+    atomic_store_explicit(&p->owner, me, memory_order_relaxed);
+    atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->turn, 1, memory_order_release);
+    syscall(SYS_futex, &p->turn, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  } else if (atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0) {
+    atomic_fetch_add_explicit(&p->streak, 1, memory_order_relaxed);
+  } else {
+    atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
+  }
+}
+
+int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
+  xlock_page *p = x->page;
+  uint32_t me = process_token();
+  step_aside(p, me);
+  int e = locked(x, pthread_mutex_trylock(&p->mu));
+  if (e == EBUSY) {
+    atomic_fetch_add_explicit(&p->waiting, 1, memory_order_relaxed);
+    e = timedlock(x, timeout_us);
+    /* never below zero, should a stale count have been forgotten meanwhile */
+    int32_t w = atomic_load_explicit(&p->waiting, memory_order_relaxed);
+    while (w > 0 && !atomic_compare_exchange_weak_explicit(&p->waiting, &w, w - 1, memory_order_relaxed,
+                                                           memory_order_relaxed)) {
+    }
+  }
+  if (e == 0) took(p, me);
   switch (e) {
     case 0: return MS_OK;
     case ETIMEDOUT:
@@ -133,3 +221,5 @@ int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
 }
 
 void ms__xlock_release(ms_xlock *x) { pthread_mutex_unlock(&x->page->mu); }
+
+int32_t ms__xlock_waiters(const ms_xlock *x) { return atomic_load(&x->page->waiting); }

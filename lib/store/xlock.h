@@ -33,5 +33,7 @@ void ms__xlock_close(ms_xlock *x);
  * naming `store_path`). */
 int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path);
 void ms__xlock_release(ms_xlock *x);
+/* Writers counted as waiting, in every process (tests). */
+int32_t ms__xlock_waiters(const ms_xlock *x);
 
 #endif

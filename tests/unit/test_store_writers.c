@@ -135,6 +135,71 @@ static void writer_killed_mid_transaction_hands_the_queue_on(void **state) {
   }
 }
 
+/* A writer killed while it waits in the queue leaves a waiter count behind
+ * that nobody will take back; that may cost the others a pause now and then,
+ * never a hang or an error. */
+static void writer_killed_while_waiting_costs_no_hang(void **state) {
+  fx *f = *state;
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+  ms_store_close(s);
+  int wready[2], hready[2], go[2];
+  assert_int_equal(pipe(wready), 0);
+  assert_int_equal(pipe(go), 0);
+  pid_t waiter = fork(); /* opens its store first: opening writes too */
+  assert_true(waiter >= 0);
+  if (waiter == 0) {
+    close(wready[0]);
+    close(go[1]);
+    ms_store *c = NULL;
+    char g;
+    if (ms_store_open(f->db, 0, &c) || ms_store_set_busy_timeout(c, MS_SEC(60))) _exit(3);
+    if (write(wready[1], "w", 1) != 1 || read(go[0], &g, 1) != 1) _exit(5);
+    ms__store_begin(c); /* blocks behind the holder until killed */
+    _exit(0);
+  }
+  close(wready[1]);
+  close(go[0]);
+  char b;
+  assert_int_equal(read(wready[0], &b, 1), 1); /* 0: the child failed */
+  assert_int_equal(pipe(hready), 0);
+  pid_t holder = fork();
+  assert_true(holder >= 0);
+  if (holder == 0) {
+    close(hready[0]);
+    ms_store *c = NULL;
+    if (ms_store_open(f->db, 0, &c) || ms__store_begin(c)) _exit(3);
+    if (write(hready[1], "h", 1) != 1) _exit(5);
+    pause();
+    _exit(0);
+  }
+  close(hready[1]);
+  assert_int_equal(read(hready[0], &b, 1), 1);
+  assert_int_equal(write(go[1], "g", 1), 1);
+  usleep(100 * 1000); /* let the waiter block in the queue */
+  kill(waiter, SIGKILL);
+  kill(holder, SIGKILL);
+  int ws;
+  assert_int_equal(waitpid(waiter, &ws, 0), waiter);
+  assert_true(WIFSIGNALED(ws));
+  assert_int_equal(waitpid(holder, &ws, 0), holder);
+  assert_true(WIFSIGNALED(ws));
+  close(wready[0]);
+  close(hready[0]);
+  close(go[1]);
+  assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+  char key[32];
+  for (int i = 0; i < 200; i++) {
+    snprintf(key, sizeof key, "after-%d", i);
+    assert_int_equal(put(s, key), MS_OK);
+  }
+  assert_int_equal(count_keys(s, "after-%"), 200);
+  /* the dead waiter's count was forgotten after one pause, not paid per write */
+  assert_non_null(s->xlock);
+  assert_int_equal(ms__xlock_waiters(s->xlock), 0);
+  ms_store_close(s);
+}
+
 /* Two handles on one file, one thread: the second write waits for the first,
  * which can never finish; that is an error, not a hang. */
 static void one_thread_two_handles_is_ebusy(void **state) {
@@ -255,6 +320,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(queue_file_lives_beside_a_database_only, setup, teardown),
       cmocka_unit_test_setup_teardown(writer_killed_mid_transaction_hands_the_queue_on, setup, teardown),
+      cmocka_unit_test_setup_teardown(writer_killed_while_waiting_costs_no_hang, setup, teardown),
       cmocka_unit_test_setup_teardown(one_thread_two_handles_is_ebusy, setup, teardown),
       cmocka_unit_test_setup_teardown(wal_stays_bounded_under_steady_writers, setup, teardown),
       cmocka_unit_test_setup_teardown(host_driven_checkpoints, setup, teardown),

@@ -111,7 +111,7 @@ static int run(ms_store *s, int64_t restart, int64_t *left) {
       if ((st = ms__store_lock(s))) return st;
       if (!s->xlock || !(st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path))) {
         st = pass(s, db, &log, &done);
-        if (s->xlock) ms__xlock_release(s->xlock);
+        if (s->xlock) ms__xlock_release(s->xlock, 0);
       }
       ms__store_release(s);
     }

@@ -33,6 +33,14 @@ enum { QUEUED = 0, DONE = 1, KICKED = 2 };
  * few enough that its own call is not held for long. */
 #define COMBINER_ROUNDS 4
 
+/* A writer whose batch is being run spins this long for its result before
+ * it sleeps: a batch takes tens of microseconds, and a writer that sees its
+ * result at once is back with its next write in time for the next batch,
+ * where one woken from sleep would miss it (and batches of one are what made
+ * contended throughput sink). Only while a combiner runs: behind a tracker
+ * tick, which may hold the store for long, writers sleep at once. */
+#define RESULT_SPIN_US 80
+
 struct ms_store_write {
   ms__store_op_fn fn;
   void *arg;
@@ -48,10 +56,31 @@ static void futex_wait(_Atomic uint32_t *w, uint32_t v) {
 
 static void futex_wake(_Atomic uint32_t *w) { syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
 
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Spin while a combiner works, until our state leaves QUEUED or time is up. */
+static void spin_for_result(ms_store *s, ms_store_write *w) {
+  int64_t until = 0;
+  while (atomic_load_explicit(&w->state, memory_order_acquire) == QUEUED &&
+         atomic_load_explicit(&s->combining, memory_order_relaxed)) {
+    int64_t now = ms_clock_monotonic_us();
+    if (!until) until = now + RESULT_SPIN_US;
+    else if (now >= until) break;
+    cpu_relax();
+  }
+}
+
 void ms__store_group_init(ms_store *s) {
   pthread_mutex_init(&s->qmu, NULL);
   s->qhead = s->qtail = NULL;
   atomic_init(&s->queued, 0);
+  atomic_init(&s->combining, 0);
 }
 
 void ms__store_group_destroy(ms_store *s) { pthread_mutex_destroy(&s->qmu); }
@@ -175,6 +204,7 @@ static void publish(ms_store_write *list, ms_store_write *self) {
  * the batch is taken: opening may wait for another process's writer, and
  * every write queued meanwhile then joins this batch instead of the next. */
 static void combine(ms_store *s, ms_store_write *self) {
+  atomic_store_explicit(&s->combining, 1, memory_order_relaxed);
   for (int round = 0; round < COMBINER_ROUNDS; round++) {
     if (!atomic_load_explicit(&s->queued, memory_order_acquire)) break;
     int st = ms__store_txn_open(s);
@@ -186,6 +216,7 @@ static void combine(ms_store *s, ms_store_write *self) {
     run_batch(s, batch, st);
     publish(batch, self);
   }
+  atomic_store_explicit(&s->combining, 0, memory_order_relaxed);
 }
 
 int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg) {
@@ -210,6 +241,7 @@ int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg) {
       combine(s, &w);
       ms__store_unlock(s);
     } else if (state == QUEUED) {
+      spin_for_result(s, &w);
       futex_wait(&w.state, QUEUED); /* a combiner takes us, or an unlock kicks us */
     }
   }

@@ -53,6 +53,7 @@ struct ms_store {
   pthread_mutex_t qmu;
   struct ms_store_write *qhead, *qtail;
   _Atomic uint32_t queued;  /* writes in the queue; read without qmu */
+  _Atomic int combining;    /* a combiner is running batches (writers may spin) */
 };
 
 /* A migration: the SQL that takes the schema from version-1 to version. */

@@ -52,7 +52,7 @@ int ms__store_txn_open(ms_store *s) {
     st = ms__store_error(s, rc, rc == SQLITE_BUSY ? "write lock still held by another process after the busy timeout"
                                                   : "begin transaction");
   if (st) {
-    if (s->xlock) ms__xlock_release(s->xlock);
+    if (s->xlock) ms__xlock_release(s->xlock, 0);
     return st;
   }
   s->in_txn = 1;
@@ -63,7 +63,7 @@ int ms__store_txn_open(ms_store *s) {
  * waiter is woken before this process's next thread gets the handle. */
 static void txn_leave(ms_store *s) {
   s->in_txn = 0;
-  if (s->xlock) ms__xlock_release(s->xlock);
+  if (s->xlock) ms__xlock_release(s->xlock, atomic_load_explicit(&s->queued, memory_order_relaxed) > 0);
 }
 
 int ms__store_txn_commit(ms_store *s) {

@@ -23,7 +23,7 @@
 
 /* 'mslk' + layout version. A file of another version is left alone: both
  * libraries then fall back to SQLite's locking, which stays correct. */
-#define XLOCK_MAGIC 0x6d736c6b00000003ull
+#define XLOCK_MAGIC 0x6d736c6b00000004ull
 
 /* Fairness between processes. The mutex lets a process that just unlocked
  * take it again before the woken waiter of another process runs (waking one
@@ -37,6 +37,12 @@
  * a hang). */
 #define QUOTA 8
 #define YIELD_US 500
+/* Waiters sleep on `wake` and, once woken, try for SPIN_US: the holder
+ * wakes one just before its turn ends, so it is already running when the
+ * lock comes free. SLICE_US bounds each sleep: a holder that died is noticed
+ * (EOWNERDEAD) within it even though nobody woke us. */
+#define SPIN_US 60
+#define SLICE_US 1000
 
 typedef struct xlock_page {
   _Atomic uint64_t magic;   /* written last, once the mutex is initialised */
@@ -44,6 +50,9 @@ typedef struct xlock_page {
   _Atomic uint32_t owner;   /* process_token() of the last process to take the lock */
   _Atomic uint32_t streak;  /* times in a row `owner` took it while others waited */
   _Atomic uint32_t turn;    /* futex: bumped when the lock passes to another process */
+  _Atomic uint32_t wake;    /* futex: bumped to wake a waiter, just before the lock comes free */
+  _Atomic uint32_t holder_token; /* holder's process_token() and thread id, 0 when free: */
+  _Atomic int32_t holder_tid;    /*   lets a thread see that it is waiting for itself */
   pthread_mutex_t mu;
 } xlock_page;
 
@@ -71,6 +80,9 @@ static int init_page(int fd, xlock_page *p) {
     atomic_store_explicit(&p->owner, 0, memory_order_relaxed);
     atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
     atomic_store_explicit(&p->turn, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->wake, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->holder_token, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->holder_tid, 0, memory_order_relaxed);
     rc = pthread_mutex_init(&p->mu, &a) ? -1 : 0;
     pthread_mutexattr_destroy(&a);
     if (!rc) atomic_store_explicit(&p->magic, XLOCK_MAGIC, memory_order_release);
@@ -132,15 +144,30 @@ static int locked(ms_xlock *x, int e) {
   return e;
 }
 
-/* timedlock takes CLOCK_REALTIME: a clock step can only shorten or lengthen
- * one wait, never break the lock. */
-static int timedlock(ms_xlock *x, int64_t wait_us) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t ns = (int64_t)ts.tv_nsec + (wait_us % 1000000) * 1000;
-  ts.tv_sec += (time_t)(wait_us / 1000000 + ns / 1000000000);
-  ts.tv_nsec = (long)(ns % 1000000000);
-  return locked(x, pthread_mutex_timedlock(&x->page->mu, &ts));
+static int64_t mono_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static void futex_wait_us(_Atomic uint32_t *word, uint32_t expected, int64_t us) {
+  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+  syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0); /* shared mapping: not _PRIVATE */
+}
+
+static void futex_wake_n(_Atomic uint32_t *word, int n) { syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0); }
+
+static void wake_a_waiter(xlock_page *p) {
+  atomic_fetch_add_explicit(&p->wake, 1, memory_order_release);
+  futex_wake_n(&p->wake, 1);
 }
 
 /* Names this process among those sharing the file. Not the pid alone:
@@ -169,8 +196,7 @@ static void step_aside(xlock_page *p, uint32_t me) {
   if (waiting <= 0) return;
   uint32_t t = atomic_load_explicit(&p->turn, memory_order_acquire);
   if (atomic_load_explicit(&p->owner, memory_order_relaxed) != me) return;
-  struct timespec ts = {0, YIELD_US * 1000L};
-  syscall(SYS_futex, &p->turn, FUTEX_WAIT, t, &ts, NULL, 0); /* shared mapping: not _PRIVATE */
+  futex_wait_us(&p->turn, t, YIELD_US);
   if (atomic_load_explicit(&p->turn, memory_order_acquire) == t) {
     atomic_compare_exchange_strong(&p->waiting, &waiting, 0);
     atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
@@ -180,34 +206,59 @@ static void step_aside(xlock_page *p, uint32_t me) {
 /* Account for an acquisition by process `me`: a new owner starts a streak
  * (and wakes whoever stepped aside for it); the same owner lengthens it
  * while someone waits. */
-static void took(xlock_page *p, uint32_t me) {
+static void took(xlock_page *p, uint32_t me, int32_t tid) {
+  atomic_store_explicit(&p->holder_token, me, memory_order_relaxed);
+  atomic_store_explicit(&p->holder_tid, tid, memory_order_relaxed);
   if (atomic_load_explicit(&p->owner, memory_order_relaxed) != me) {
     atomic_store_explicit(&p->owner, me, memory_order_relaxed);
     atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->turn, 1, memory_order_release);
-    syscall(SYS_futex, &p->turn, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    futex_wake_n(&p->turn, INT_MAX);
   } else if (atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0) {
-    atomic_fetch_add_explicit(&p->streak, 1, memory_order_relaxed);
+    /* the last write of our turn: get the next process's waiter running */
+    if (atomic_fetch_add_explicit(&p->streak, 1, memory_order_relaxed) + 1 >= QUOTA - 1) wake_a_waiter(p);
   } else {
     atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
+  }
+}
+
+/* Wait for the lock as a registered waiter until the deadline. */
+static int wait_for(ms_xlock *x, uint32_t me, int32_t tid, int64_t timeout_us) {
+  xlock_page *p = x->page;
+  int64_t deadline = mono_us() + timeout_us;
+  for (;;) {
+    uint32_t seq = atomic_load_explicit(&p->wake, memory_order_acquire);
+    int e = locked(x, pthread_mutex_trylock(&p->mu));
+    if (e != EBUSY) return e;
+    if (atomic_load_explicit(&p->holder_token, memory_order_relaxed) == me &&
+        atomic_load_explicit(&p->holder_tid, memory_order_relaxed) == tid)
+      return EDEADLK; /* this thread holds it, through another handle */
+    int64_t now = mono_us();
+    if (now >= deadline) return ETIMEDOUT;
+    futex_wait_us(&p->wake, seq, deadline - now < SLICE_US ? deadline - now : SLICE_US);
+    for (int64_t until = mono_us() + SPIN_US; mono_us() < until;) {
+      cpu_relax();
+      if ((e = locked(x, pthread_mutex_trylock(&p->mu))) != EBUSY) return e;
+    }
   }
 }
 
 int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
   xlock_page *p = x->page;
   uint32_t me = process_token();
+  int32_t tid = (int32_t)syscall(SYS_gettid);
   step_aside(p, me);
   int e = locked(x, pthread_mutex_trylock(&p->mu));
   if (e == EBUSY) {
     atomic_fetch_add_explicit(&p->waiting, 1, memory_order_relaxed);
-    e = timedlock(x, timeout_us);
+    e = wait_for(x, me, tid, timeout_us);
     /* never below zero, should a stale count have been forgotten meanwhile */
     int32_t w = atomic_load_explicit(&p->waiting, memory_order_relaxed);
     while (w > 0 && !atomic_compare_exchange_weak_explicit(&p->waiting, &w, w - 1, memory_order_relaxed,
                                                            memory_order_relaxed)) {
     }
   }
-  if (e == 0) took(p, me);
+  if (e == 0) took(p, me, tid);
   switch (e) {
     case 0: return MS_OK;
     case ETIMEDOUT:
@@ -220,6 +271,14 @@ int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
   }
 }
 
-void ms__xlock_release(ms_xlock *x) { pthread_mutex_unlock(&x->page->mu); }
+void ms__xlock_release(ms_xlock *x, int more_coming) {
+  xlock_page *p = x->page;
+  atomic_store_explicit(&p->holder_token, 0, memory_order_relaxed);
+  atomic_store_explicit(&p->holder_tid, 0, memory_order_relaxed);
+  pthread_mutex_unlock(&p->mu);
+  /* With more writes of ours queued we take it again at once (until the
+   * quota, when took() has already woken a waiter); otherwise let one in. */
+  if (!more_coming && atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0) wake_a_waiter(p);
+}
 
 int32_t ms__xlock_waiters(const ms_xlock *x) { return atomic_load(&x->page->waiting); }

@@ -32,7 +32,9 @@ void ms__xlock_close(ms_xlock *x);
  * when this thread already holds it, MS_EINTERNAL otherwise (ms_errmsg set,
  * naming `store_path`). */
 int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path);
-void ms__xlock_release(ms_xlock *x);
+/* more_coming: this process has more writes queued and will take the lock
+ * again at once (then no other process's waiter is woken yet). */
+void ms__xlock_release(ms_xlock *x, int more_coming);
 /* Writers counted as waiting, in every process (tests). */
 int32_t ms__xlock_waiters(const ms_xlock *x);
 

@@ -84,6 +84,29 @@ static void file_store_uses_wal_normal_and_foreign_keys(void **state) {
   ms_store_close(s);
 }
 
+/* New databases get 2 KiB pages; one made elsewhere with other pages keeps
+ * them (and its data) when a store opens it. */
+static void page_size_of_new_and_existing_databases(void **state) {
+  fx *f = *state;
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
+  assert_int_equal(pragma_int(s, "PRAGMA page_size"), 2048);
+  ms_store_close(s);
+  char *other = ms_test_path(f->dir, "big-pages.db");
+  sqlite3 *raw = NULL;
+  assert_int_equal(sqlite3_open(other, &raw), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(raw, "PRAGMA page_size=8192; VACUUM;", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(raw);
+  assert_int_equal(ms_store_open(other, 0, &s), MS_OK); /* empty: libmserve makes it its own */
+  assert_int_equal(pragma_int(s, "PRAGMA page_size"), 8192);
+  ms_store_close(s);
+  assert_int_equal(ms_store_open(other, 0, &s), MS_OK);
+  assert_int_equal(pragma_int(s, "PRAGMA page_size"), 8192);
+  assert_int_equal(pragma_int(s, "SELECT count(*) FROM ms_meta WHERE key = 'created_by'"), 1);
+  ms_store_close(s);
+  free(other);
+}
+
 static void bad_arguments_are_einval(void **state) {
   fx *f = *state;
   ms_store *s = NULL;
@@ -335,6 +358,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(memory_store_opens_at_latest_schema),
       cmocka_unit_test_setup_teardown(file_store_uses_wal_normal_and_foreign_keys, setup, teardown),
+      cmocka_unit_test_setup_teardown(page_size_of_new_and_existing_databases, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_arguments_are_einval, setup, teardown),
       cmocka_unit_test_setup_teardown(nocreate_refuses_missing_file, setup, teardown),
       cmocka_unit_test_setup_teardown(migrates_from_empty_and_every_earlier_version, setup, teardown),

@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/cpu.h"
 #include "../common/error.h"
 #include "../common/text.h"
 #include "store_internal.h"
@@ -56,14 +57,6 @@ static void futex_wait(_Atomic uint32_t *w, uint32_t v) {
 
 static void futex_wake(_Atomic uint32_t *w) { syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* Spin while a combiner works, until our state leaves QUEUED or time is up. */
 static void spin_for_result(ms_store *s, ms_store_write *w) {
   int64_t until = 0;
@@ -72,7 +65,7 @@ static void spin_for_result(ms_store *s, ms_store_write *w) {
     int64_t now = ms_clock_monotonic_us();
     if (!until) until = now + RESULT_SPIN_US;
     else if (now >= until) break;
-    cpu_relax();
+    ms__cpu_relax();
   }
 }
 

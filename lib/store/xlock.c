@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/cpu.h"
 #include "../common/error.h"
 #include "mserve/common.h"
 
@@ -150,14 +151,6 @@ static int64_t mono_us(void) {
   return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 static void futex_wait_us(_Atomic uint32_t *word, uint32_t expected, int64_t us) {
   struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
   syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0); /* shared mapping: not _PRIVATE */
@@ -237,7 +230,7 @@ static int wait_for(ms_xlock *x, uint32_t me, int32_t tid, int64_t timeout_us) {
     if (now >= deadline) return ETIMEDOUT;
     futex_wait_us(&p->wake, seq, deadline - now < SLICE_US ? deadline - now : SLICE_US);
     for (int64_t until = mono_us() + SPIN_US; mono_us() < until;) {
-      cpu_relax();
+      ms__cpu_relax();
       if ((e = locked(x, pthread_mutex_trylock(&p->mu))) != EBUSY) return e;
     }
   }

@@ -222,7 +222,7 @@ int main(int argc, char **argv) {
     snprintf(root, sizeof root, "%s/mserve-bench-registry-XXXXXX", t && *t ? t : P_tmpdir);
   }
   if (!mkdtemp(root)) {
-    fprintf(stderr, "registry_scan: cannot create %s: %s\n", root, strerror(errno));
+    fprintf(stderr, "bench-registry: cannot create %s: %s\n", root, strerror(errno));
     return 2;
   }
   /* Sets are generated and deleted one at a time: the largest decides. */
@@ -232,7 +232,7 @@ int main(int argc, char **argv) {
   if (statvfs(root, &vfs) == 0) {
     uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
     if (avail < floor_bytes) {
-      printf("registry_scan: %s has %.1f GB free; this run needs %.1f GB. Free some space, pass --dir on a\n"
+      printf("bench-registry: %s has %.1f GB free; this run needs %.1f GB. Free some space, pass --dir on a\n"
              "bigger disk, or use --quick. Nothing was written.\n",
              root, (double)avail / (1 << 30), (double)floor_bytes / (1 << 30));
       rm_tree(root);
@@ -264,7 +264,7 @@ int main(int argc, char **argv) {
     if (plan[i].count <= 0) continue;
     if (run_set(&res[nres], root, plan[i].label, (size_t)plan[i].count, plan[i].payload, plan[i].fmt,
                 plan[i].cheap) != 0) {
-      fprintf(stderr, "registry_scan: set %s failed\n", plan[i].label);
+      fprintf(stderr, "bench-registry: set %s failed\n", plan[i].label);
       fail = 1;
       break;
     }
@@ -333,7 +333,7 @@ int main(int argc, char **argv) {
   cJSON_Delete(root_json);
   FILE *f = txt ? fopen(json_path, "w") : NULL;
   if (!f || fputs(txt, f) < 0 || fclose(f) != 0) {
-    fprintf(stderr, "registry_scan: cannot write %s\n", json_path);
+    fprintf(stderr, "bench-registry: cannot write %s\n", json_path);
     cJSON_free(txt);
     return 2;
   }

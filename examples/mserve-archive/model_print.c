@@ -80,7 +80,11 @@ cJSON *model_to_json(const ms_model *m) {
     } else {
       int64_t v = 0;
       st = ms_model_config_int(m, key, &v, &src);
-      if (st == MS_OK) cJSON_AddNumberToObject(s, "value", (double)v);
+      if (st == MS_OK) { /* digit for digit: cJSON's own printing rounds past 10^15 */
+        char digits[24];
+        snprintf(digits, sizeof digits, "%lld", (long long)v);
+        cJSON_AddRawToObject(s, "value", digits);
+      }
     }
     if (st == MS_OK)
       cJSON_AddStringToObject(s, "source", model_source_name(src));

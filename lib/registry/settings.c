@@ -3,6 +3,7 @@
 #include "settings.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,8 +157,12 @@ char *ms__settings_to_json(const ms__settings *s) {
   if (!o) goto oom;
   for (int k = 0; k < MS__K_COUNT; k++) {
     if (!(s->set & (1u << k))) continue;
-    cJSON *it = keys[k].is_str ? cJSON_CreateString(s->device ? s->device : "")
-                               : cJSON_CreateNumber((double)s->ival[k]);
+    /* Integers are written digit for digit: cJSON prints numbers with 15
+     * significant digits when that reads back "close enough", which loses
+     * the last digit of values past 10^15 (found by fuzz_model_config). */
+    char digits[24];
+    snprintf(digits, sizeof digits, "%lld", (long long)s->ival[k]);
+    cJSON *it = keys[k].is_str ? cJSON_CreateString(s->device ? s->device : "") : cJSON_CreateRaw(digits);
     if (!it) goto oom;
     cJSON_AddItemToObject(o, keys[k].name, it);
   }

@@ -70,17 +70,24 @@ static int from_zero(ms_autoscaler *a, int64_t t0) {
   return tick(a, t0, 100, "batch"); /* 12 / max(1, 0) > 5 */
 }
 
+/* The store at `path` and an engine over it; 1 (reported as `what`) on failure. */
+static int open_engine(const char *path, const char *what, ms_store **s, ms_autoscaler **a) {
+  int st = ms_store_open(path, 0, s);
+  if (!st) st = ms_autoscaler_open(*s, a);
+  if (st) {
+    ms_store_close(*s);
+    return demo_fail(what, st);
+  }
+  return 0;
+}
+
 /* Reopen the store: counts, history and cooldowns come back with it. */
 static int restart(const char *path, int64_t t0) {
   ms_store *s = NULL;
   ms_autoscaler *a = NULL;
-  int st = ms_store_open(path, 0, &s);
-  if (!st) st = ms_autoscaler_open(s, &a);
-  if (st) {
-    ms_store_close(s);
-    return demo_fail("reopening the autoscaler", st);
-  }
+  if (open_engine(path, "reopening the autoscaler", &s, &a)) return 1;
   int64_t n = -1;
+  int st;
   ms_decisions *h = NULL;
   if (!(st = ms_autoscaler_replicas(a, "batch", &n)) && !(st = ms_autoscaler_history(a, "chat", 0, &h))) {
     printf("[autoscaler] restarted: 'batch' wants %lld replica, 'chat' keeps its history (%zu change)\n",
@@ -100,12 +107,7 @@ int demo_autoscaler(const char *workdir) {
   snprintf(path, sizeof path, "%s/autoscaler.db", workdir);
   ms_store *s = NULL;
   ms_autoscaler *a = NULL;
-  int st = ms_store_open(path, 0, &s);
-  if (!st) st = ms_autoscaler_open(s, &a);
-  if (st) {
-    ms_store_close(s);
-    return demo_fail("opening the autoscaler", st);
-  }
+  if (open_engine(path, "opening the autoscaler", &s, &a)) return 1;
   const int64_t t0 = ms_clock_realtime_us();
   int rc = gpu(a, t0);
   if (!rc) rc = from_zero(a, t0);

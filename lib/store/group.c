@@ -16,15 +16,12 @@
  * it is in the queue (under qmu) or, once taken by a combiner, until the
  * combiner publishes its result; after that only a futex wake may name its
  * address, which is harmless. */
-#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include "../common/cpu.h"
 #include "../common/error.h"
 #include "../common/text.h"
+#include "../common/wait.h"
 #include "store_internal.h"
 
 enum { QUEUED = 0, DONE = 1, KICKED = 2 };
@@ -50,12 +47,6 @@ struct ms_store_write {
   int status;
   char msg[1024];
 };
-
-static void futex_wait(_Atomic uint32_t *w, uint32_t v) {
-  syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *w) { syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
 
 /* Spin while a combiner works, until our state leaves QUEUED or time is up. */
 static void spin_for_result(ms_store *s, ms_store_write *w) {
@@ -107,7 +98,7 @@ void ms__store_group_kick(ms_store *s) {
   uint32_t expect = QUEUED;
   int kicked = w && atomic_compare_exchange_strong(&w->state, &expect, KICKED);
   pthread_mutex_unlock(&s->qmu);
-  if (kicked) futex_wake(&w->state);
+  if (kicked) ms__futex_wake(&w->state, 1, MS__FUTEX_PRIVATE);
 }
 
 static void record_failure(ms_store_write *w, int status) {
@@ -186,7 +177,7 @@ static void publish(ms_store_write *list, ms_store_write *self) {
   while (list) {
     ms_store_write *next = list->next;
     atomic_store_explicit(&list->state, DONE, memory_order_release);
-    if (list != self) futex_wake(&list->state);
+    if (list != self) ms__futex_wake(&list->state, 1, MS__FUTEX_PRIVATE);
     list = next;
   }
 }
@@ -235,7 +226,7 @@ int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg) {
       ms__store_unlock(s);
     } else if (state == QUEUED) {
       spin_for_result(s, &w);
-      futex_wait(&w.state, QUEUED); /* a combiner takes us, or an unlock kicks us */
+      ms__futex_wait(&w.state, QUEUED, -1, MS__FUTEX_PRIVATE); /* a combiner takes us, or an unlock kicks us */
     }
   }
   return w.status == MS_OK ? MS_OK : ms__fail(w.status, "%s", w.msg);

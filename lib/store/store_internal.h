@@ -74,7 +74,8 @@ int ms__store_migrate(ms_store *s, int64_t target);
 int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_store **out);
 
 /* Take / release the handle's lock without opening a transaction (reads that
- * run a single statement). Unlocking runs a due checkpoint afterwards. Fails with MS_EBUSY when this thread already holds
+ * run a single statement). Unlocking hands queued writes to a combiner and
+ * runs a due checkpoint. Fails with MS_EBUSY when this thread already holds
  * it (e.g. a tracker transaction is open on this thread). */
 int ms__store_lock(ms_store *s);
 void ms__store_unlock(ms_store *s);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/cpu.h"
 #include "../common/error.h"
+#include "../common/wait.h"
 #include "mserve/common.h"
 
 /* 'mslk' + layout version. A file of another version is left alone: both
@@ -145,22 +144,9 @@ static int locked(ms_xlock *x, int e) {
   return e;
 }
 
-static int64_t mono_us(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-static void futex_wait_us(_Atomic uint32_t *word, uint32_t expected, int64_t us) {
-  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-  syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0); /* shared mapping: not _PRIVATE */
-}
-
-static void futex_wake_n(_Atomic uint32_t *word, int n) { syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0); }
-
 static void wake_a_waiter(xlock_page *p) {
   atomic_fetch_add_explicit(&p->wake, 1, memory_order_release);
-  futex_wake_n(&p->wake, 1);
+  ms__futex_wake(&p->wake, 1, MS__FUTEX_SHARED);
 }
 
 /* Names this process among those sharing the file. Not the pid alone:
@@ -189,7 +175,7 @@ static void step_aside(xlock_page *p, uint32_t me) {
   if (waiting <= 0) return;
   uint32_t t = atomic_load_explicit(&p->turn, memory_order_acquire);
   if (atomic_load_explicit(&p->owner, memory_order_relaxed) != me) return;
-  futex_wait_us(&p->turn, t, YIELD_US);
+  ms__futex_wait(&p->turn, t, YIELD_US, MS__FUTEX_SHARED);
   if (atomic_load_explicit(&p->turn, memory_order_acquire) == t) {
     atomic_compare_exchange_strong(&p->waiting, &waiting, 0);
     atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
@@ -206,7 +192,7 @@ static void took(xlock_page *p, uint32_t me, int32_t tid) {
     atomic_store_explicit(&p->owner, me, memory_order_relaxed);
     atomic_store_explicit(&p->streak, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->turn, 1, memory_order_release);
-    futex_wake_n(&p->turn, INT_MAX);
+    ms__futex_wake(&p->turn, INT_MAX, MS__FUTEX_SHARED);
   } else if (atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0) {
     /* the last write of our turn: get the next process's waiter running */
     if (atomic_fetch_add_explicit(&p->streak, 1, memory_order_relaxed) + 1 >= QUOTA - 1) wake_a_waiter(p);
@@ -218,7 +204,7 @@ static void took(xlock_page *p, uint32_t me, int32_t tid) {
 /* Wait for the lock as a registered waiter until the deadline. */
 static int wait_for(ms_xlock *x, uint32_t me, int32_t tid, int64_t timeout_us) {
   xlock_page *p = x->page;
-  int64_t deadline = mono_us() + timeout_us;
+  int64_t deadline = ms_clock_monotonic_us() + timeout_us;
   for (;;) {
     uint32_t seq = atomic_load_explicit(&p->wake, memory_order_acquire);
     int e = locked(x, pthread_mutex_trylock(&p->mu));
@@ -226,10 +212,10 @@ static int wait_for(ms_xlock *x, uint32_t me, int32_t tid, int64_t timeout_us) {
     if (atomic_load_explicit(&p->holder_token, memory_order_relaxed) == me &&
         atomic_load_explicit(&p->holder_tid, memory_order_relaxed) == tid)
       return EDEADLK; /* this thread holds it, through another handle */
-    int64_t now = mono_us();
+    int64_t now = ms_clock_monotonic_us();
     if (now >= deadline) return ETIMEDOUT;
-    futex_wait_us(&p->wake, seq, deadline - now < SLICE_US ? deadline - now : SLICE_US);
-    for (int64_t until = mono_us() + SPIN_US; mono_us() < until;) {
+    ms__futex_wait(&p->wake, seq, deadline - now < SLICE_US ? deadline - now : SLICE_US, MS__FUTEX_SHARED);
+    for (int64_t until = ms_clock_monotonic_us() + SPIN_US; ms_clock_monotonic_us() < until;) {
       ms__cpu_relax();
       if ((e = locked(x, pthread_mutex_trylock(&p->mu))) != EBUSY) return e;
     }

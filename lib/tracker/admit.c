@@ -278,7 +278,8 @@ int ms_tracker_admit(ms_tracker *t, const char *session_id, ms_session_class cls
   int st = session_call(what, "admit", session_id);
   if (!st) st = check_admit_args(what, (int)cls, scopes, n_scopes, lease_us, now_us);
   if (st) return st;
-  write_call c = {t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, {{0}, 0, 0}, 0};
+  write_call c = {.t = t, .what = what, .sid = session_id, .cls = (int)cls, .scopes = scopes, .n = n_scopes,
+                  .lease_us = lease_us, .now_us = now_us};
   st = ms__store_write(t->store, admit_op, &c);
   if (st == MS_ELIMIT && denial) *denial = c.denial;
   return ms__tracker_failed(what, st);
@@ -295,7 +296,7 @@ int ms_tracker_release(ms_tracker *t, const char *session_id, int *was_held) {
   char what[MS_TRACKER_WHAT_LEN];
   int st = session_call(what, "release", session_id);
   if (st) return st;
-  write_call c = {t, what, session_id, 0, NULL, 0, 0, 0, {{0}, 0, 0}, 0};
+  write_call c = {.t = t, .what = what, .sid = session_id};
   if ((st = ms__store_write(t->store, release_op, &c)) != MS_OK) return ms__tracker_failed(what, st);
   if (was_held) *was_held = c.held;
   return MS_OK;
@@ -323,7 +324,7 @@ int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, in
   int st = session_call(what, "renew", session_id);
   if (!st) st = ms__tracker_check_time(what, lease_us, now_us);
   if (st) return st;
-  write_call c = {t, what, session_id, 0, NULL, 0, lease_us, now_us, {{0}, 0, 0}, 0};
+  write_call c = {.t = t, .what = what, .sid = session_id, .lease_us = lease_us, .now_us = now_us};
   return ms__tracker_failed(what, ms__store_write(t->store, renew_op, &c));
 }
 

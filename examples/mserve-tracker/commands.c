@@ -1,23 +1,11 @@
 /* The commands of mserve-tracker, each one library call or two, printed as
  * text or JSON. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "json_out.h"
-
-static int parse_class_arg(const cli *c, const char *s, ms_session_class *out) {
-  if (strcmp(s, "compute") == 0) *out = MS_CLASS_COMPUTE;
-  else if (strcmp(s, "system") == 0) *out = MS_CLASS_SYSTEM;
-  else {
-    char msg[300];
-    snprintf(msg, sizeof msg, "class '%.200s': expected compute or system", s);
-    return cli_usage(c, msg);
-  }
-  return EXIT_OK;
-}
 
 static void json_limit(const char *key, int64_t limit) {
   if (limit == MS_UNLIMITED) jo_null(key);
@@ -26,25 +14,9 @@ static void json_limit(const char *key, int64_t limit) {
 
 int cmd_limit(cli *c) {
   const char *scope = c->args[0];
-  ms_session_class cls = MS_CLASS_COMPUTE;
-  int rc = parse_class_arg(c, c->args[1], &cls);
-  if (rc) return rc;
-  int64_t limit = 0;
-  if (c->n_args == 3) {
-    const char *v = c->args[2];
-    if (strcmp(v, "unlimited") == 0) {
-      limit = MS_UNLIMITED;
-    } else {
-      char *end = NULL;
-      errno = 0;
-      long long n = strtoll(v, &end, 10);
-      if (!*v || *end || errno || n < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "limit '%.200s': expected a count (0 admits nothing) or 'unlimited'", v);
-        return cli_usage(c, msg);
-      }
-      limit = (int64_t)n;
-    }
+  ms_session_class cls = c->limit_cls;
+  int64_t limit = c->limit;
+  if (c->has_limit) {
     int st = ms_tracker_set_limit(c->t, scope, cls, limit);
     if (st) return cli_fail(c, st);
   } else {
@@ -69,7 +41,6 @@ int cmd_limit(cli *c) {
 
 int cmd_admit(cli *c) {
   const char *sid = c->args[0];
-  if (!c->n_scopes) return cli_usage(c, "admit: at least one --scope S is required");
   ms_session_class cls = c->has_class ? c->cls : MS_CLASS_COMPUTE;
   int64_t now = ms_clock_realtime_us();
   ms_denial d;
@@ -132,7 +103,6 @@ int cmd_release(cli *c) {
 
 int cmd_renew(cli *c) {
   const char *sid = c->args[0];
-  if (!c->has_lease) return cli_usage(c, "renew: --lease SECONDS is required");
   int64_t now = ms_clock_realtime_us();
   int st = ms_tracker_renew(c->t, sid, c->lease_us, now);
   if (st) return cli_fail(c, st);

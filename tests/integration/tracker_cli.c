@@ -1,9 +1,11 @@
 /* Integration: the mserve-tracker CLI end to end — exit codes 0/1/2 and the
  * shape of its --json output. argv[1] is the CLI's path. */
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,15 +39,18 @@ static void slurp(int fd, char *buf, size_t cap) {
  * stdout in `out` and stderr in `err`. Both stay far below a pipe's buffer,
  * so reading one after the other cannot block the child. */
 #define NO_DB "\001no-db"
-static int run(const char *input, char *out, size_t cap, const char *const *args) {
-  int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) return -1;
+/* run_io: the general form. stdin is `in_fd` when it is >= 0 (the child
+ * gets it as is; the caller keeps and closes its copy), else a pipe fed with
+ * `input_len` bytes of `input`. */
+static int run_io(const char *input, size_t input_len, int in_fd, char *out, size_t cap, const char *const *args) {
+  int in_pipe[2] = {-1, -1}, out_pipe[2], err_pipe[2];
+  if ((in_fd < 0 && pipe(in_pipe)) || pipe(out_pipe) || pipe(err_pipe)) return -1;
   pid_t pid = fork();
   if (pid == 0) {
-    dup2(in_pipe[0], 0);
+    dup2(in_fd >= 0 ? in_fd : in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    close(in_pipe[1]);
+    if (in_fd < 0) close(in_pipe[1]);
     close(out_pipe[0]);
     close(err_pipe[0]);
     const char *argv[32] = {cli_path, "--db", db};
@@ -59,11 +64,13 @@ static int run(const char *input, char *out, size_t cap, const char *const *args
     execv(cli_path, (char *const *)(void *)argv);
     _exit(127);
   }
-  close(in_pipe[0]);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  if (input && write(in_pipe[1], input, strlen(input)) < 0) perror("write");
-  close(in_pipe[1]);
+  if (in_fd < 0) {
+    close(in_pipe[0]);
+    if (input && write(in_pipe[1], input, input_len) < 0) perror("write");
+    close(in_pipe[1]);
+  }
   slurp(out_pipe[0], out, cap);
   slurp(err_pipe[0], err, sizeof err);
   int ws = 0;
@@ -71,7 +78,12 @@ static int run(const char *input, char *out, size_t cap, const char *const *args
   return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
+static int run(const char *input, char *out, size_t cap, const char *const *args) {
+  return run_io(input, input ? strlen(input) : 0, -1, out, cap, args);
+}
+
 #define RUN(input, ...) run((input), out, sizeof out, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN_FD(fd, ...) run_io(NULL, 0, (fd), out, sizeof out, (const char *const[]){__VA_ARGS__, NULL})
 
 static cJSON *parse(const char *out) {
   cJSON *j = cJSON_Parse(out);
@@ -92,6 +104,122 @@ static double num(const cJSON *j, const char *key) {
 static int is_true(const cJSON *j, const char *key) { return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, key)); }
 static int is_false(const cJSON *j, const char *key) {
   return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, key));
+}
+
+
+/* A stdin that yields `text` and then fails with ECONNRESET: the far end of a
+ * Unix stream socket closed while bytes sent to it were still unread. The
+ * caller closes the returned fd. */
+static int stdin_reset_after(const char *text) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return -1;
+  if (write(sv[0], text, strlen(text)) < 0 || write(sv[1], "x", 1) != 1) perror("write");
+  close(sv[0]);
+  return sv[1];
+}
+
+/* The number of live compute sessions in `scope`, read through the CLI. */
+static double used_now(const char *scope) {
+  char out[8192];
+  if (RUN(NULL, "--json", "used", scope) != 0) return -1;
+  cJSON *j = cJSON_Parse(out);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "used");
+  double n = cJSON_IsNumber(v) ? v->valuedouble : -1;
+  cJSON_Delete(j);
+  return n;
+}
+
+/* A failed read of the reconcile list is an error, never the end of the
+ * list: nothing changes and the exit status is 2, with the cause. */
+static void reconcile_read_errors(void) {
+  char out[8192];
+  cJSON *j;
+  CHECK(RUN(NULL, "admit", "r1", "--scope", "rc:A") == 0, "admit r1");
+  CHECK(RUN(NULL, "admit", "r2", "--scope", "rc:A") == 0, "admit r2");
+  CHECK(used_now("rc:A") == 2, "rc:A holds r1 and r2");
+
+  /* stdin a folder: read() fails with EISDIR at once */
+  int fd = open("/", O_RDONLY);
+  CHECK(fd >= 0, "open /");
+  CHECK(RUN_FD(fd, "reconcile") == 2, "reconcile < /: exit 2; stdout '%s'", out);
+  CHECK(strstr(err, "Is a directory") != NULL, "reconcile < /: stderr '%s' lacks the cause", err);
+  CHECK(strstr(err, "nothing changed") != NULL, "reconcile < /: stderr '%s'", err);
+  CHECK(out[0] == '\0', "reconcile < /: stdout '%s'", out);
+  CHECK(used_now("rc:A") == 2, "reconcile < / removed sessions");
+  CHECK(RUN_FD(fd, "--json", "reconcile", "--scope", "rc:A") == 2, "--json reconcile < /");
+  j = parse(out);
+  CHECK(is_false(j, "ok") && str(j, "status") && !strcmp(str(j, "status"), "MS_EIO"), "%s", out);
+  CHECK(str(j, "error") && strstr(str(j, "error"), "Is a directory"), "%s", out);
+  cJSON_Delete(j);
+  close(fd);
+  CHECK(used_now("rc:A") == 2, "--json reconcile < / removed sessions");
+
+  /* a read error after the first line: the line read so far is not the list */
+  fd = stdin_reset_after("r1 compute rc:A\n");
+  CHECK(fd >= 0, "socketpair");
+  CHECK(RUN_FD(fd, "reconcile") == 2, "reconcile, reset mid-way: exit 2; stdout '%s'", out);
+  CHECK(strstr(err, "Connection reset by peer") != NULL, "reset mid-way: stderr '%s' lacks the cause", err);
+  CHECK(strstr(err, "after line 1") != NULL, "reset mid-way: stderr '%s' lacks the place", err);
+  close(fd);
+  CHECK(used_now("rc:A") == 2, "reconcile cut by a read error removed r2");
+
+  /* a NUL byte would cut the line short without a word: refused */
+  static const char nul_list[] = "r1 compute rc:A\0 and more\n";
+  CHECK(run_io(nul_list, sizeof nul_list - 1, -1, out, sizeof out, (const char *const[]){"reconcile", NULL}) == 2,
+        "NUL in the list: exit 2");
+  CHECK(strstr(err, "line 1") && strstr(err, "NUL"), "NUL in the list: stderr '%s'", err);
+  CHECK(used_now("rc:A") == 2, "a list with a NUL byte was applied");
+}
+
+/* Leases: a positive lease below 1 us is 1 us, never "no lease"; numbers that
+ * do not fit are refused as out of range. */
+static void lease_conversions(void) {
+  char out[8192];
+  cJSON *j;
+  static const char *const tiny[] = {"0.0000004", "1e-400", "0x1p-40"};
+  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+    char sid[32];
+    snprintf(sid, sizeof sid, "tiny%zu", i);
+    CHECK(RUN(NULL, "admit", sid, "--scope", "lease:A", "--lease", tiny[i]) == 0, "admit --lease %s", tiny[i]);
+    /* this is a later process: a microsecond has passed */
+    CHECK(RUN(NULL, "--json", "held", sid) == 0, "held %s", sid);
+    j = parse(out);
+    CHECK(is_false(j, "held"), "--lease %s: the session is still held: %s", tiny[i], out);
+    cJSON_Delete(j);
+  }
+  CHECK(used_now("lease:A") == 0, "lease:A still counts sessions with a sub-microsecond lease");
+  /* renew: the same rule */
+  CHECK(RUN(NULL, "admit", "ren", "--scope", "lease:A", "--lease", "600") == 0, "admit ren");
+  CHECK(RUN(NULL, "renew", "ren", "--lease", "0.0000004") == 0 && strstr(out, "without a lease") == NULL,
+        "renew --lease 0.0000004: %s", out);
+  CHECK(used_now("lease:A") == 0, "renew --lease 0.0000004 made the lease endless");
+
+  static const struct {
+    const char *v, *says;
+  } bad[] = {
+      {"nan", "not a number"},          {"-nan", "not a number"},
+      {"inf", "out of range"},          {"-inf", "out of range"},
+      {"infinity", "out of range"},     {"1e400", "out of range"},
+      {"1e20", "out of range"},         {"9223372036855", "out of range"},
+      {"-1e300", "cannot be negative"}, {"-1e-400", "cannot be negative"},
+      {"-0.0000004", "cannot be negative"}, {"", "expected a number of seconds"},
+      {"12s", "expected a number of seconds"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char want[64];
+    snprintf(want, sizeof want, "--lease '%s': ", bad[i].v);
+    CHECK(RUN(NULL, "admit", "big", "--scope", "lease:B", "--lease", bad[i].v) == 2, "--lease %s: exit 2", bad[i].v);
+    CHECK(strstr(err, want) && strstr(err, bad[i].says), "--lease %s: stderr '%s' lacks '%s'", bad[i].v, err,
+          bad[i].says);
+    CHECK(RUN(NULL, "--json", "renew", "ren", "--lease", bad[i].v) == 2, "renew --lease %s: exit 2", bad[i].v);
+    j = parse(out);
+    CHECK(str(j, "error") && strstr(str(j, "error"), bad[i].says), "renew --lease %s: %s", bad[i].v, out);
+    cJSON_Delete(j);
+  }
+  /* fits in microseconds but not added to now: the library refuses it */
+  CHECK(RUN(NULL, "admit", "big", "--scope", "lease:B", "--lease", "9223372036854") == 2, "lease past INT64_MAX");
+  CHECK(strstr(err, "overflows") != NULL, "lease past INT64_MAX: %s", err);
+  CHECK(used_now("lease:B") == 0, "a refused lease admitted a session");
 }
 
 int main(int argc, char **argv) {
@@ -261,6 +389,9 @@ int main(int argc, char **argv) {
   j = parse(out);
   CHECK(is_false(j, "was_held"), "%s", out);
   cJSON_Delete(j);
+
+  reconcile_read_errors();
+  lease_conversions();
 
   ms_test_rmtree(dir);
   free(dir);

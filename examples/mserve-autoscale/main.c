@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cli_num.h"
 #include "plot.h"
 #include "replay.h"
 
@@ -56,8 +57,10 @@ static void usage(FILE *f) {
       "  is an error). An empty replica is an endpoint-wide value, which the engine\n"
       "  divides by the replica count. Times below 1e9 are seconds relative to the\n"
       "  start of the replay; times at or above 1e9 are Unix-epoch seconds and t=0 is\n"
-      "  the first row's time. The first row decides for the whole file. Blank lines\n"
+      "  the first row's time. The first row decides for the whole file. A replay\n"
+      "  time must fit in int64 microseconds (at most 9223372036854 s). Blank lines\n"
       "  and lines starting with # are ignored; fields cannot be quoted.\n"
+      "  Durations (--step, --ttl, metric_ttl_s, cooldown_s) below 1 us count as 1 us.\n"
       "\n"
       "A replay sees, at each evaluation time, every observation at or before it.\n"
       "exit status: 0 ok, 1 library or system failure, 2 bad usage or input.\n",
@@ -70,11 +73,22 @@ static int bad_usage(const char *what, const char *arg, const char *rest) {
   return AS_EXIT_INPUT;
 }
 
-static int parse_seconds(const char *s, double *out) {
-  char *end = NULL;
-  double d = strtod(s, &end);
-  if (!*s || *end || !isfinite(d) || d <= 0 || d > 1e9) return -1;
-  *out = d;
+/* --step / --ttl SECONDS: a positive number of seconds, at most 1e9; one
+ * below 1 us counts as 1 us. Returns 0, or reports and returns AS_EXIT_INPUT. */
+static int parse_seconds(const char *flag, const char *s, double *out) {
+  double d = 0;
+  cli_num_status st = s ? cli_num_parse(s, &d) : CLI_NUM_SYNTAX;
+  const char *why = NULL;
+  if (!s) why = "needs a value";
+  else if (st == CLI_NUM_NAN) why = "not a number (expected a positive number of seconds)";
+  else if (st == CLI_NUM_SYNTAX) why = "expected a number of seconds";
+  else if (st == CLI_NUM_RANGE || !isfinite(d) || d <= 0 || d > 1e9) why = "out of range (0, 1e9] seconds";
+  if (why) {
+    char what[300];
+    snprintf(what, sizeof what, "%s '%.200s': ", flag, s ? s : "");
+    return bad_usage(what, why, "");
+  }
+  *out = d < 1e-6 ? 1e-6 : d;
   return 0;
 }
 
@@ -94,15 +108,15 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
   return argv[++*i];
 }
 
+/* Parse `replay`'s options into o: AS_EXIT_OK, PARSED_HELP for --help, or
+ * AS_EXIT_INPUT after reporting a usage error. */
+enum { PARSED_HELP = -1 };
 static int parse_replay(int argc, char **argv, as_opts *o) {
   int step_given = 0;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i], *v;
     int m = 0;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      usage(stdout);
-      exit(AS_EXIT_OK);
-    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return PARSED_HELP;
 #define VALUE(name, field)                                                  \
   if ((v = opt_value(argc, argv, &i, name, &m)) != NULL || m) {             \
     if (!v) return bad_usage(name, " needs a value", "");                      \
@@ -116,12 +130,12 @@ static int parse_replay(int argc, char **argv, as_opts *o) {
     VALUE("--plot", o->plot_path)
 #undef VALUE
     if ((v = opt_value(argc, argv, &i, "--step", &m)) != NULL || m) {
-      if (!v || parse_seconds(v, &o->step_s)) return bad_usage("--step needs a positive number of seconds, got '", v ? v : "", "'");
+      if (parse_seconds("--step", v, &o->step_s)) return AS_EXIT_INPUT;
       step_given = 1;
       continue;
     }
     if ((v = opt_value(argc, argv, &i, "--ttl", &m)) != NULL || m) {
-      if (!v || parse_seconds(v, &o->ttl_s)) return bad_usage("--ttl needs a positive number of seconds, got '", v ? v : "", "'");
+      if (parse_seconds("--ttl", v, &o->ttl_s)) return AS_EXIT_INPUT;
       continue;
     }
     if (strcmp(a, "--eval-at-each-row") == 0) o->each_row = 1;
@@ -154,6 +168,10 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.step_s = 10;
   int rc = parse_replay(argc, argv, &o);
+  if (rc == PARSED_HELP) {
+    usage(stdout);
+    return AS_EXIT_OK;
+  }
   if (rc) return rc;
 
   as_replay r;

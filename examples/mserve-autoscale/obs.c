@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cli_num.h"
 #include "rules.h"
 
 static const char *const header[] = {"time_s", "endpoint", "source", "metric", "replica", "value"};
@@ -40,13 +41,40 @@ static int split(char *line, char **f) {
 }
 
 static int parse_double(const char *s, double *out) {
-  if (!*s) return -1;
-  char *end = NULL;
-  errno = 0;
-  double d = strtod(s, &end);
-  if (*end || errno == ERANGE || !isfinite(d)) return -1;
+  double d = 0;
+  if (cli_num_parse(s, &d) != CLI_NUM_OK || !isfinite(d)) return -1;
   *out = d;
   return 0;
+}
+
+/* time_s: a non-negative number of seconds whose replay instant (relative
+ * times start at AS_REPLAY_BASE_S) fits in int64 microseconds. Returns 0, or
+ * -1 with the cause in err. */
+static int parse_time(const char *name, size_t lineno, const char *s, int relative, as_obs *o, char *err,
+                      size_t errlen) {
+  double t = 0;
+  cli_num_status st = cli_num_parse(s, &t);
+  if (st == CLI_NUM_OK) st = cli_num_seconds_to_us(t, &o->t_us); /* the sign, NaN and range as written */
+  /* (a relative file's row at or past the threshold fails the mixing check) */
+  if (st == CLI_NUM_OK && relative && t < AS_EPOCH_THRESHOLD_S) st = cli_num_seconds_to_us(t + AS_REPLAY_BASE_S, &o->t_us);
+  switch (st) {
+  case CLI_NUM_OK: o->t_s = t; return 0;
+  case CLI_NUM_NAN: snprintf(err, errlen, "%s:%zu: time_s \"%s\" is not a number", name, lineno, s); break;
+  case CLI_NUM_NEGATIVE:
+    snprintf(err, errlen, "%s:%zu: time_s \"%s\" is negative: times are seconds from the start or Unix-epoch seconds",
+             name, lineno, s);
+    break;
+  case CLI_NUM_RANGE:
+    snprintf(err, errlen,
+             "%s:%zu: time_s \"%s\" is out of range: a replay time must fit in int64 microseconds since the Unix "
+             "epoch (at most 9223372036854 s)",
+             name, lineno, s);
+    break;
+  case CLI_NUM_SYNTAX:
+    snprintf(err, errlen, "%s:%zu: time_s \"%s\" is not a non-negative number of seconds", name, lineno, s);
+    break;
+  }
+  return -1;
 }
 
 void as_obs_free(as_obs_list *l) {
@@ -64,6 +92,11 @@ int as_obs_load(const char *path, as_obs_list *out, char *err, size_t errlen) {
     snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     return -1;
   }
+  return as_obs_parse(text, len, path, out, err, errlen);
+}
+
+int as_obs_parse(char *text, size_t len, const char *path, as_obs_list *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
   if (strlen(text) != len) {
     snprintf(err, errlen, "%s: contains a NUL byte: not a CSV text file", path);
     free(text);
@@ -116,10 +149,9 @@ int as_obs_load(const char *path, as_obs_list *out, char *err, size_t errlen) {
       }
     }
     as_obs *o = &rows[n];
-    if (parse_double(f[0], &o->t_s) || o->t_s < 0) {
-      snprintf(err, errlen, "%s:%zu: time_s \"%s\" is not a non-negative number of seconds", path, lineno, f[0]);
-      goto fail;
-    }
+    /* the first row decides whether times are relative or Unix-epoch (for
+     * it, parse_time adds the base only below the threshold) */
+    if (parse_time(path, lineno, f[0], n ? !out->absolute : 1, o, err, errlen)) goto fail;
     if (parse_double(f[5], &o->value)) {
       snprintf(err, errlen, "%s:%zu: value \"%s\" is not a finite number", path, lineno, f[5]);
       goto fail;

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/cli_num.h"
+
 #define MAX_EVALS 1000000u
 
 void as_fmt_duration(double s, char *buf, size_t cap) {
@@ -47,10 +49,17 @@ static const char *outcome_text(ms_rule_outcome o) {
   return "unknown";
 }
 
-static int64_t to_us(const as_replay *r, double file_t) {
+/* The replay instant of file time `file_t` (an evaluation time); every row's
+ * own instant was checked when the file was read (as_obs.t_us). Returns 0, or
+ * -1 when it does not fit in int64 microseconds. */
+static int to_us(const as_replay *r, double file_t, int64_t *us) {
   double base = r->obs.absolute ? 0.0 : AS_REPLAY_BASE_S;
-  return (int64_t)llround((file_t + base) * 1e6);
+  return cli_num_seconds_to_us(file_t + base, us) == CLI_NUM_OK ? 0 : -1;
 }
+
+/* A duration from the rules file or a flag, already range-checked in
+ * seconds, to microseconds; a positive one is at least 1 us. */
+static int duration_us(double s, int64_t *us) { return cli_num_seconds_to_us(s, us) == CLI_NUM_OK ? 0 : -1; }
 
 static void print_rule_list(const as_replay *r, FILE *out) {
   fprintf(out, "rules:\n");
@@ -75,7 +84,12 @@ static void print_rule_list(const as_replay *r, FILE *out) {
  * its place in the rules file, since that is where the fix goes. */
 static int setup_engine(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *err) {
   double ttl = o->ttl_s > 0 ? o->ttl_s : r->rules.metric_ttl_s;
-  int st = ms_autoscaler_set_metric_ttl(a, (int64_t)llround(ttl * 1e6));
+  int64_t ttl_us = 0;
+  if (duration_us(ttl, &ttl_us)) {
+    fprintf(err, "mserve-autoscale: metric TTL %gs is out of range\n", ttl);
+    return AS_EXIT_INPUT;
+  }
+  int st = ms_autoscaler_set_metric_ttl(a, ttl_us);
   if (st) {
     fprintf(err, "mserve-autoscale: metric TTL %gs: %s\n", ttl, ms_errmsg());
     return AS_EXIT_INPUT;
@@ -90,11 +104,17 @@ static int setup_engine(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *
     for (size_t j = 0; j < e->n_rules; j++) {
       as_rule *u = &e->rules[j];
       ms_rule *b = NULL;
+      int64_t cooldown_us = 0;
+      if (duration_us(u->cooldown_s, &cooldown_us)) {
+        fprintf(err, "%s: $.endpoints[%zu].rules[%zu].cooldown_s: %g is out of range\n", o->rules_path, i, j,
+                u->cooldown_s);
+        return AS_EXIT_INPUT;
+      }
       st = ms_rule_new(&b);
       if (!st) st = ms_rule_set_metric(b, u->source, u->metric);
       if (!st) st = ms_rule_set_trigger(b, (ms_comparator)u->cmp, u->threshold);
       if (!st) st = ms_rule_set_step(b, u->step);
-      if (!st) st = ms_rule_set_cooldown(b, (int64_t)llround(u->cooldown_s * 1e6));
+      if (!st) st = ms_rule_set_cooldown(b, cooldown_us);
       if (!st) st = ms_rule_set_bounds(b, u->min, u->max);
       if (!st) st = ms_rule_set_aggregation(b, (ms_aggregation)u->agg);
       if (!st) st = ms_rule_set_enabled(b, u->enabled);
@@ -348,7 +368,7 @@ static int run_loop(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *out,
     double file_t = r->eval_t[k] + r->origin_s;
     for (; row < r->obs.n && r->obs.rows[row].t_s <= file_t + 1e-9; row++) {
       const as_obs *x = &r->obs.rows[row];
-      int st = ms_autoscaler_observe(a, x->endpoint, x->source, x->metric, x->replica, x->value, to_us(r, x->t_s));
+      int st = ms_autoscaler_observe(a, x->endpoint, x->source, x->metric, x->replica, x->value, x->t_us);
       if (st) {
         fprintf(err, "%s:%zu: observation refused: %s: %s\n", o->obs_path, x->line, ms_status_name(st),
                 ms_errmsg());
@@ -356,7 +376,13 @@ static int run_loop(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *out,
       }
     }
     ms_decisions *d = NULL;
-    int st = ms_autoscaler_evaluate(a, to_us(r, file_t), 0, &d);
+    int64_t now_us = 0;
+    if (to_us(r, file_t, &now_us)) {
+      fprintf(err, "mserve-autoscale: evaluation at t=%g s: the replay time is out of range (past int64 microseconds)\n",
+              r->eval_t[k]);
+      return AS_EXIT_INPUT;
+    }
+    int st = ms_autoscaler_evaluate(a, now_us, 0, &d);
     if (st) {
       fprintf(err, "mserve-autoscale: evaluation at t=%g s: %s: %s\n", r->eval_t[k], ms_status_name(st), ms_errmsg());
       return AS_EXIT_FAIL;

@@ -10,9 +10,7 @@
 /* Exit statuses of the tool. */
 enum { AS_EXIT_OK = 0, AS_EXIT_FAIL = 1, AS_EXIT_INPUT = 2 };
 
-/* Relative times t are replayed at Unix-epoch second AS_REPLAY_BASE_S + t, a
- * fixed instant so that a replay into --db is reproducible byte for byte. */
-#define AS_REPLAY_BASE_S 1700000000.0
+/* AS_REPLAY_BASE_S (obs.h): where relative times start. */
 
 typedef struct as_opts {
   const char *rules_path, *obs_path, *db_path, *plot_path;

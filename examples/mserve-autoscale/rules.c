@@ -47,6 +47,7 @@ char *as_read_file(const char *path, size_t *len) {
   if (!f) return NULL;
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
+  errno = 0;
   while (buf) {
     n += fread(buf + n, 1, cap - n - 1, f);
     if (n < cap - 1) break;
@@ -60,12 +61,17 @@ char *as_read_file(const char *path, size_t *len) {
     buf = nb;
     cap *= 2;
   }
-  int bad = ferror(f);
+  /* a read error is an error, never the end of the file; keep its cause
+   * (EISDIR, EIO, ...) for the message */
+  int bad = ferror(f), cause = errno ? errno : EIO;
   fclose(f);
-  if (!buf) return NULL;
+  if (!buf) {
+    errno = ENOMEM;
+    return NULL;
+  }
   if (bad) {
     free(buf);
-    errno = EIO;
+    errno = cause;
     return NULL;
   }
   buf[n] = '\0';
@@ -309,11 +315,24 @@ static int load_doc(const ctx *c, const cJSON *doc, as_rules *out) {
 }
 
 int as_rules_load(const char *path, as_rules *out, char *err, size_t errlen) {
-  ctx c = {path, err, errlen};
   memset(out, 0, sizeof *out);
-  char *text = as_read_file(path, NULL);
+  size_t len = 0;
+  char *text = as_read_file(path, &len);
   if (!text) {
     snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    return -1;
+  }
+  int rc = as_rules_parse(text, len, path, out, err, errlen);
+  free(text);
+  return rc;
+}
+
+int as_rules_parse(const char *text, size_t len, const char *path, as_rules *out, char *err, size_t errlen) {
+  ctx c = {path, err, errlen};
+  memset(out, 0, sizeof *out);
+  if (strlen(text) != len) {
+    /* cJSON would stop at the NUL and ignore the rest */
+    snprintf(err, errlen, "%s: contains a NUL byte at byte %zu: not a JSON text file", path, strlen(text) + 1);
     return -1;
   }
   const char *end = NULL, *start = text;
@@ -331,12 +350,10 @@ int as_rules_load(const char *path, as_rules *out, char *err, size_t errlen) {
       near[k] = '\0';
     }
     snprintf(err, errlen, "%s:%zu:%zu: invalid JSON near \"%s\"", path, line, col, near);
-    free(text);
     return -1;
   }
   int rc = load_doc(&c, doc, out);
   cJSON_Delete(doc);
-  free(text);
   if (rc) as_rules_free(out);
   return rc;
 }

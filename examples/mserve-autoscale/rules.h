@@ -47,13 +47,18 @@ typedef struct as_rules {
  * "<path>: <json path>: <cause>" (or "<path>:<line>:<col>: ..." for syntax
  * errors) into err; *out is then empty and needs no freeing. */
 int as_rules_load(const char *path, as_rules *out, char *err, size_t errlen);
+/* The same from `len` bytes of NUL-terminated text in memory (the caller
+ * keeps it); `path` names it in messages. No output, no exit
+ * (tests/fuzz/fuzz_cli_autoscale_rules.c). */
+int as_rules_parse(const char *text, size_t len, const char *path, as_rules *out, char *err, size_t errlen);
 void as_rules_free(as_rules *r);
 
 /* ">" etc. and "mean" etc., for printing. */
 const char *as_cmp_text(as_cmp c);
 const char *as_agg_text(as_agg a);
 
-/* Read a whole file into a NUL-terminated buffer (free it); NULL with errno set. */
+/* Read a whole file into a NUL-terminated buffer (free it); NULL with errno
+ * set to the cause (a read error is never taken for the end of the file). */
 char *as_read_file(const char *path, size_t *len);
 
 #endif

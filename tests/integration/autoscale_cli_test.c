@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <mserve.h>
+#include <mserve/autoscaler.h>
+
 #include "testutil.h"
 #include "xml_check.h"
 
@@ -310,6 +313,117 @@ static void usage_errors_and_help(void **state) {
   free(missing);
 }
 
+/* Times whose microseconds do not fit in int64 are refused with the line, not
+ * replayed into wrapped-around instants (which printed cooldowns that ended
+ * before they began). */
+static void times_past_int64_us_are_refused(void **state) {
+  fx *f = *state;
+  char *rules = write_tmp(f, "r.json",
+                          "{\"endpoints\": [{\"name\": \"e\", \"rules\": [{\"metric\": \"m\", \"cmp\": \">\", "
+                          "\"threshold\": 10, \"step\": 1, \"cooldown_s\": 100}]}]}");
+  static const struct {
+    const char *csv, *expect;
+  } cases[] = {
+      {"time_s,endpoint,source,metric,replica,value\n9223372036000,e,kernel,m,a,50\n9223372036900,e,kernel,m,a,50\n",
+       ":3: time_s \"9223372036900\" is out of range"},
+      {"time_s,endpoint,source,metric,replica,value\n1e300,e,kernel,m,a,50\n", ":2: time_s \"1e300\" is out of range"},
+      {"time_s,endpoint,source,metric,replica,value\n# c\n1e19,e,kernel,m,a,50\n", ":3: time_s \"1e19\" is out of range"},
+      {"time_s,endpoint,source,metric,replica,value\n1e400,e,kernel,m,a,50\n", ":2: time_s \"1e400\" is out of range"},
+      {"time_s,endpoint,source,metric,replica,value\nnan,e,kernel,m,a,50\n", ":2: time_s \"nan\" is not a number"},
+      {"time_s,endpoint,source,metric,replica,value\n-1e-400,e,kernel,m,a,50\n", ":2: time_s \"-1e-400\" is negative"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *obs = write_tmp(f, "big.csv", cases[i].csv);
+    assert_int_equal(run_cli(f, "replay", "--rules", rules, "--observations", obs, "--all", NULL), 2);
+    assert_contains(f->err, obs);
+    assert_contains(f->err, cases[i].expect);
+    assert_string_equal(f->out, "");
+    free(obs);
+  }
+  /* the largest time that fits still replays */
+  char *obs = write_tmp(f, "max.csv",
+                        "time_s,endpoint,source,metric,replica,value\n9223372036000,e,kernel,m,a,50\n"
+                        "9223372036854,e,kernel,m,a,50\n");
+  assert_int_equal(run_cli(f, "replay", "--rules", rules, "--observations", obs, "--eval-at-each-row", NULL), 0);
+  assert_contains(f->out, "t=   854s  e     2 -> 3  rule#1 applied");
+  assert_contains(f->out, "summary: 2 changes in 2 evaluations");
+  free(obs);
+  free(rules);
+}
+
+/* A positive duration below 1 us is 1 us in the engine, never 0 (which is
+ * "no cooldown" or a refused TTL). */
+static void sub_microsecond_durations_round_up(void **state) {
+  fx *f = *state;
+  char *rules = write_tmp(f, "tiny.json",
+                          "{\"metric_ttl_s\": 0.0000004, \"endpoints\": [{\"name\": \"e\", \"rules\": [{\"metric\": "
+                          "\"m\", \"cmp\": \">\", \"threshold\": 10, \"step\": 1, \"cooldown_s\": 4e-7}]}]}");
+  char *obs = write_tmp(f, "o.csv", "time_s,endpoint,source,metric,replica,value\n0,e,kernel,m,a,50\n");
+  char *db = ms_test_path(f->dir, "tiny.db");
+  assert_int_equal(run_cli(f, "replay", "--rules", rules, "--observations", obs, "--db", db, NULL), 0);
+  assert_contains(f->out, "summary: 1 change in 1 evaluations");
+  ms_store *s = NULL;
+  ms_autoscaler *a = NULL;
+  assert_int_equal(ms_store_open(db, 0, &s), MS_OK);
+  assert_int_equal(ms_autoscaler_open(s, &a), MS_OK);
+  int64_t ids[4];
+  size_t n = 0;
+  assert_int_equal(ms_autoscaler_rule_ids(a, "e", ids, 4, &n), MS_OK);
+  assert_int_equal(n, 1);
+  ms_rule *r = NULL;
+  assert_int_equal(ms_autoscaler_get_rule(a, ids[0], &r), MS_OK);
+  int64_t cooldown = -1;
+  assert_int_equal(ms_rule_get_cooldown(r, &cooldown), MS_OK);
+  assert_int_equal(cooldown, 1);
+  ms_rule_free(r);
+  ms_autoscaler_close(a);
+  ms_store_close(s);
+  assert_int_equal(run_cli(f, "replay", "--rules", rules, "--observations", obs, "--ttl", "1e-400", NULL), 0);
+  free(db);
+  free(obs);
+  free(rules);
+}
+
+/* Duration flags: NaN, infinities, negative and too large values are refused
+ * with exit 2 and a message that says why. */
+static void duration_flags_out_of_range(void **state) {
+  fx *f = *state;
+  static const struct {
+    const char *v, *says;
+  } cases[] = {
+      {"nan", "not a number"},       {"inf", "out of range"},       {"-inf", "out of range"},
+      {"1e400", "out of range"},     {"1e300", "out of range"},     {"1e10", "out of range"},
+      {"-1", "out of range"},        {"0", "out of range"},         {"-1e-400", "out of range"},
+      {"x", "expected a number of seconds"},
+  };
+  static const char *const flags[] = {"--ttl", "--step"};
+  for (size_t k = 0; k < 2; k++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      assert_int_equal(run_cli(f, "replay", "--rules", "r", "--obs", "o", flags[k], cases[i].v, NULL), 2);
+      char want[64];
+      snprintf(want, sizeof want, "%s '%s': ", flags[k], cases[i].v);
+      assert_contains(f->err, want);
+      assert_contains(f->err, cases[i].says);
+    }
+  }
+}
+
+/* A file that cannot be read says why (the cause from the system, not a
+ * generic I/O error). */
+static void unreadable_inputs_name_the_cause(void **state) {
+  fx *f = *state;
+  char *rules = write_tmp(f, "r.json",
+                          "{\"endpoints\": [{\"name\": \"e\", \"rules\": [{\"metric\": \"m\", \"cmp\": \">\", "
+                          "\"threshold\": 1, \"step\": 1}]}]}");
+  char *obs = write_tmp(f, "o.csv", "time_s,endpoint,source,metric,replica,value\n0,e,kernel,m,a,5\n");
+  assert_int_equal(run_cli(f, "replay", "--rules", f->dir, "--observations", obs, NULL), 2);
+  assert_contains(f->err, "cannot read: Is a directory");
+  assert_int_equal(run_cli(f, "replay", "--rules", rules, "--observations", f->dir, NULL), 2);
+  assert_contains(f->err, "cannot read: Is a directory");
+  free(obs);
+  free(rules);
+}
+
 int main(void) {
   cli = getenv("MSERVE_AUTOSCALE_CLI");
   samples = getenv("MSERVE_AUTOSCALE_SAMPLES");
@@ -324,6 +438,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(bad_rules_name_file_path_and_cause, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_observations_name_the_line, setup, teardown),
       cmocka_unit_test_setup_teardown(usage_errors_and_help, setup, teardown),
+      cmocka_unit_test_setup_teardown(times_past_int64_us_are_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(sub_microsecond_durations_round_up, setup, teardown),
+      cmocka_unit_test_setup_teardown(duration_flags_out_of_range, setup, teardown),
+      cmocka_unit_test_setup_teardown(unreadable_inputs_name_the_cause, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,9 @@
  * scale up; when a fresh endpoint-wide value exists it is the metric's value
  * and per-replica values of that metric are ignored. No fresh value means the
  * metric is missing: the rule reports MS_RULE_NO_METRIC and never scales,
- * neither up nor down. Observations are never persisted: after a restart every
+ * neither up nor down. Every finite observation gives a finite value: the mean
+ * of replicas reporting values near +-DBL_MAX is computed without overflow
+ * (bit for bit the plain sum / count whenever that sum stays finite). Observations are never persisted: after a restart every
  * metric is missing until observed again.
  *
  * Evaluation (ms_autoscaler_evaluate). Endpoints are evaluated in creation
@@ -39,7 +41,8 @@
  * proposal wins (ties: lowest rule id) and is MS_RULE_APPLIED; the others are
  * MS_RULE_OUTVOTED. Rules never compound within one evaluation. Only the
  * applied rule's cooldown stamp is set (to now). A rule that was never applied
- * has no cooldown.
+ * has no cooldown. Times may be any int64 value and the cooldown test is
+ * exact: a cooldown that ends past INT64_MAX still holds at INT64_MAX.
  *
  * Conflicts. Two enabled rules of one endpoint on the same (source, metric,
  * aggregation) whose steps have opposite signs conflict when some value

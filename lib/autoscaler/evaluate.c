@@ -39,8 +39,21 @@ void as_rule_stamp(as_endpoint *ep, size_t i, int64_t at) {
   as_rule *r = &ep->rules[i];
   r->has_applied = 1;
   ep->rules_cold[i].last_applied = at;
-  /* saturated: a cooldown reaching past INT64_MAX lasts until then */
+  /* saturated at INT64_MAX; in_cooldown() settles that one instant exactly */
   r->ready_at = sat_add(at, ep->rules_cold[i].cooldown);
+}
+
+/* now < last_applied + cooldown, computed exactly. ready_at answers it for
+ * every now but INT64_MAX when the sum saturated: a cooldown ending past
+ * INT64_MAX still holds at INT64_MAX, one ending exactly there does not. Only
+ * that instant reads the cold part. */
+static int in_cooldown(const as_endpoint *ep, size_t j, int64_t now) {
+  const as_rule *r = &ep->rules[j];
+  if (now < r->ready_at) return 1;
+  if (r->ready_at != INT64_MAX || !r->has_applied) return 0;
+  const as_rule_cold *c = &ep->rules_cold[j];
+  /* now == INT64_MAX >= last_applied here, so the difference is exact */
+  return (uint64_t)now - (uint64_t)c->last_applied < (uint64_t)c->cooldown;
 }
 
 /* Decide one endpoint into d (capacity reserved by the caller). Returns the
@@ -63,7 +76,7 @@ static size_t decide(const ms_autoscaler *a, const as_endpoint *ep, int64_t now,
     if (!r->enabled) o->outcome = MS_RULE_DISABLED;
     else if (!has) o->outcome = MS_RULE_NO_METRIC;
     else if (!triggered(r->cmp, v, r->threshold)) o->outcome = MS_RULE_NOT_TRIGGERED;
-    else if (now < r->ready_at) o->outcome = MS_RULE_COOLDOWN; /* outside it once now >= last + cooldown */
+    else if (in_cooldown(ep, j, now)) o->outcome = MS_RULE_COOLDOWN; /* outside it once now >= last + cooldown */
     else {
       o->proposed = propose(from, r);
       if (o->proposed == from) {

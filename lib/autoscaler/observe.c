@@ -24,6 +24,42 @@ static int fresh(int64_t at, int64_t now, int64_t ttl) {
   return (uint64_t)now - (uint64_t)at <= (uint64_t)ttl;
 }
 
+/* The mean when the plain sum overflowed (values near +-DBL_MAX): the same
+ * slots in the same order, each scaled by 2^-13 first. Scaling by a power of
+ * two is exact for normal numbers, and with at most AS_MAX_REPLICAS values of
+ * at most DBL_MAX each the scaled sum stays below DBL_MAX / 2, so it cannot
+ * overflow. Only values below 2^-1009, which the scaling makes subnormal,
+ * lose bits: an absolute error under 2^-1060 in the mean. The result is kept
+ * within [min, max], where every mean lies, so rounding while scaling back
+ * can never reach infinity. `all`: every occupied slot (the cached
+ * aggregates); else only the slots fresh at `now` (the walk). Both visit the
+ * slots in the same order, so when every slot is fresh they agree to the
+ * bit. */
+#define AS_MEAN_SCALE 0x1p-13
+#define AS_MEAN_UNSCALE 0x1p13
+_Static_assert(AS_MAX_REPLICAS <= 4096, "the scaled sum of AS_MAX_REPLICAS values of DBL_MAX stays finite");
+
+static double scaled_mean(const as_series_cold *c, int all, int64_t now, int64_t ttl) {
+  double sum = 0, max = 0, min = 0;
+  size_t n = 0;
+  for (uint32_t i = 0; i < c->n_slots; i++) {
+    const as_slot *sl = &c->slots[i];
+    if (!sl->replica || (!all && !fresh(sl->at, now, ttl))) continue;
+    double v = sl->value;
+    if (n == 0) {
+      max = min = v;
+    } else {
+      max = v > max ? v : max;
+      min = v < min ? v : min;
+    }
+    sum += v * AS_MEAN_SCALE;
+    n++;
+  }
+  if (!n) return 0;
+  double mean = sum / (double)n * AS_MEAN_UNSCALE;
+  return mean > max ? max : mean < min ? min : mean;
+}
+
 /* Aggregate the occupied slots fresh at `now`. */
 static size_t walk(const as_series_cold *c, int agg, int64_t now, int64_t ttl, double *out) {
   double acc = 0;
@@ -37,7 +73,8 @@ static size_t walk(const as_series_cold *c, int agg, int64_t now, int64_t ttl, d
     else acc += sl->value;
     n++;
   }
-  *out = agg == MS_AGG_MEAN && n ? acc / (double)n : acc;
+  if (agg == MS_AGG_MEAN && n) acc = isfinite(acc) ? acc / (double)n : scaled_mean(c, 0, now, ttl);
+  *out = acc;
   return n;
 }
 
@@ -64,7 +101,7 @@ static void recache(as_series *s, const as_series_cold *c) {
     if (sl->at < oldest) oldest = sl->at;
     n++;
   }
-  s->mean = n ? sum / (double)n : 0;
+  s->mean = !n ? 0 : isfinite(sum) ? sum / (double)n : scaled_mean(c, 1, 0, 0);
   s->max = max;
   s->min = min;
   s->oldest_at = oldest;

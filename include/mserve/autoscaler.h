@@ -50,7 +50,13 @@
  * conflict, "> 50" and "< 50" do not). Rules in the same direction never
  * conflict. ms_autoscaler_add_rule and ms_autoscaler_set_rule_enabled refuse
  * a conflict with MS_ECONFLICT and a message naming both rules and the range
- * of values where both fire.
+ * of values where both fire. The check takes time logarithmic in the rules of
+ * the endpoint (an index per metric and aggregation keeps, per direction, the
+ * rules whose trigger reaches farthest), so adding many rules stays linear.
+ *
+ * Limits. An endpoint holds at most 16,384 rules (enabled or not) and 256
+ * metrics (those its rules watch and those observed, together); past them
+ * ms_autoscaler_add_rule and ms_autoscaler_observe refuse with MS_EFULL.
  *
  * Persistence. Endpoints, rules (ids are store rowids, stable across
  * reopen and never reused), enabled flags, cooldown stamps, desired counts
@@ -266,7 +272,9 @@ MS_API int ms_rule_get_state(const ms_rule *r, int64_t *rule_id, const char **en
  * Errors: MS_EINVAL (NULL argument, metric/trigger/step not set),
  * MS_ENOTFOUND (unknown endpoint), MS_ECONFLICT (contradicts an enabled rule
  * of the endpoint; the message names both and the overlapping range),
- * MS_ENOMEM, store errors. Nothing changes on failure. Thread safe.
+ * MS_EFULL (the endpoint already has 16,384 rules, or 256 metrics and the
+ * rule watches another one), MS_ENOMEM, store errors. Nothing changes on
+ * failure. Thread safe.
  */
 MS_API int ms_autoscaler_add_rule(ms_autoscaler *a, const char *endpoint, const ms_rule *r, int64_t *rule_id);
 

@@ -25,6 +25,7 @@
 
 #define AS_MAX_REPLICAS 4096 /* live replica slots per series */
 #define AS_MAX_SERIES 256    /* metrics per endpoint */
+#define AS_MAX_RULES 16384   /* rules per endpoint, enabled or not */
 
 /* ---- open-addressing pointer table (linear probing, backward-shift delete) */
 typedef struct as_table {
@@ -100,11 +101,31 @@ typedef struct as_series {
   int64_t wide_at;
 } as_series;
 
+/* The conflict index of one series (conflict.c): its enabled rules in twelve
+ * binary heaps, per aggregation, direction (step < 0, > 0) and side (LT/LE,
+ * GT/GE), the rule reaching farthest towards the other side on top. */
+typedef struct as_centry {
+  double key; /* the threshold (GT/GE), or minus it (LT/LE) */
+  int64_t id;
+  int32_t closed; /* LE/GE */
+  int32_t unused;
+} as_centry;
+
+typedef struct as_cheap {
+  as_centry *e;
+  uint32_t n, cap;
+} as_cheap;
+
+typedef struct as_conflicts {
+  as_cheap h[3][2][2]; /* [aggregation][step > 0][GT/GE] */
+} as_conflicts;
+
 typedef struct as_series_cold {
   as_slot *slots;
   uint32_t n_slots, cap_slots;
   char *source, *metric; /* owned */
   uint64_t hash;         /* as_hash_pair(source, metric) */
+  as_conflicts *cf;      /* owned; NULL until a rule on it is enabled */
 } as_series_cold;
 
 /* A rule, hot part: 56 bytes. */
@@ -120,6 +141,7 @@ typedef struct as_rule {
 typedef struct as_rule_cold {
   int64_t cooldown;
   int64_t last_applied;
+  uint32_t heap_pos; /* while enabled: its place in its conflict heap */
 } as_rule_cold;
 
 typedef struct as_endpoint {
@@ -253,13 +275,23 @@ int as_stamps_next(as_stamp_iter *it, int64_t *rule_id, int64_t *at);
 
 /* rule.c */
 int as_rule_validate(const ms_rule *r, const char *what);
-/* MS_ECONFLICT (with message) when a rule with these settings, if enabled,
- * would contradict an enabled rule of `ep` other than the one with id
- * `self_id` (-1: a new rule). */
-int as_check_conflicts(const as_endpoint *ep, const char *source, const char *metric, int agg, int cmp,
-                       double threshold, int64_t step, int64_t self_id);
 const char *as_cmp_symbol(int cmp);
 const char *as_agg_name(int agg);
+
+/* conflict.c: the conflict index, in O(log n) per call. */
+/* MS_ECONFLICT (with message) when a rule with these settings on series
+ * `series` of ep (ep->n_series: a metric it does not have yet), if enabled,
+ * would contradict an enabled rule of ep; self_id names it in the message
+ * (-1: "the new rule"). The rule itself must not be enabled. */
+int as_check_conflicts(const as_endpoint *ep, size_t series, int agg, int cmp, double threshold, int64_t step,
+                       int64_t self_id);
+/* Room for one more enabled rule with these settings in series c's index
+ * (MS_ENOMEM with message; nothing else changes). */
+int ms__autoscaler_conflicts_reserve(as_series_cold *c, int agg, int cmp, int64_t step);
+/* Index enabled rule i of ep (room reserved), or take it out (it is indexed). */
+void ms__autoscaler_conflicts_insert(as_endpoint *ep, size_t i);
+void ms__autoscaler_conflicts_remove(as_endpoint *ep, size_t i);
+void ms__autoscaler_conflicts_free(as_conflicts *cf);
 
 /* engine.c */
 as_endpoint *as_find_endpoint(const ms_autoscaler *a, const char *name);

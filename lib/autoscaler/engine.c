@@ -58,6 +58,7 @@ static void series_cold_free(as_series_cold *c) {
   free(c->slots);
   free(c->source);
   free(c->metric);
+  ms__autoscaler_conflicts_free(c->cf);
 }
 
 void as_ep_free(ms_autoscaler *a, as_endpoint *ep) {

@@ -74,9 +74,11 @@ static int load_rules(ms_autoscaler *a) {
     if ((st = as_ep_reserve(a, ep, 1, 1)) || (st = as_table_reserve(&a->by_id, 1))) break;
     size_t series = as_find_series(ep, src, met, as_hash_pair(src, met));
     if (series == ep->n_series && (st = as_ep_add_series(ep, src, met, &series))) break;
+    if (r.enabled && (st = ms__autoscaler_conflicts_reserve(&ep->series_cold[series], agg, cmp, r.step))) break;
     r.series = (uint32_t)series;
     ep->rules[ep->n_rules] = r; /* rows come in id order: the array stays sorted */
     ep->rules_cold[ep->n_rules++] = rc_;
+    if (r.enabled) ms__autoscaler_conflicts_insert(ep, ep->n_rules - 1);
     as_table_insert(&a->by_id, as_hash_i64(r.id), ep);
     a->total_rules++;
   }

@@ -1,4 +1,4 @@
-/* The rule builder, its getters, validation and the conflict check. */
+/* The rule builder, its getters and validation (conflicts: conflict.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,89 +189,5 @@ int as_rule_validate(const ms_rule *r, const char *what) {
   if (r->min < -1 || r->max < -1 || (r->min >= 0 && r->max >= 0 && r->min > r->max))
     return ms__fail(MS_EINVAL, "%s: invalid bounds (%lld, %lld)", what, (long long)r->min, (long long)r->max);
   if (r->agg < MS_AGG_MEAN || r->agg > MS_AGG_MIN) return ms__fail(MS_EINVAL, "%s: unknown aggregation", what);
-  return MS_OK;
-}
-
-/* The set of values a trigger fires for, as an interval with open or closed
- * finite ends: LT/LE are (-inf, t) / (-inf, t], GT/GE are (t, inf) / [t, inf). */
-typedef struct interval {
-  int has_lo, has_hi;
-  double lo, hi;
-  int lo_closed, hi_closed;
-} interval;
-
-static interval trigger_set(int cmp, double t) {
-  interval v = {0, 0, 0, 0, 0, 0};
-  if (cmp == MS_CMP_LT || cmp == MS_CMP_LE) {
-    v.has_hi = 1;
-    v.hi = t;
-    v.hi_closed = cmp == MS_CMP_LE;
-  } else {
-    v.has_lo = 1;
-    v.lo = t;
-    v.lo_closed = cmp == MS_CMP_GE;
-  }
-  return v;
-}
-
-/* Intersect; returns 0 when empty. */
-static int intersect(interval a, interval b, interval *out) {
-  interval r = a;
-  if (b.has_lo) {
-    if (!r.has_lo || b.lo > r.lo) {
-      r.has_lo = 1;
-      r.lo = b.lo;
-      r.lo_closed = b.lo_closed;
-    } else if (b.lo == r.lo) {
-      r.lo_closed = r.lo_closed && b.lo_closed;
-    }
-  }
-  if (b.has_hi) {
-    if (!r.has_hi || b.hi < r.hi) {
-      r.has_hi = 1;
-      r.hi = b.hi;
-      r.hi_closed = b.hi_closed;
-    } else if (b.hi == r.hi) {
-      r.hi_closed = r.hi_closed && b.hi_closed;
-    }
-  }
-  if (r.has_lo && r.has_hi) {
-    if (r.lo > r.hi) return 0;
-    if (r.lo == r.hi && !(r.lo_closed && r.hi_closed)) return 0;
-  }
-  *out = r;
-  return 1;
-}
-
-static void format_interval(interval v, char *buf, size_t cap) {
-  char lo[48], hi[48];
-  if (v.has_lo) snprintf(lo, sizeof lo, "%c%g", v.lo_closed ? '[' : '(', v.lo);
-  else snprintf(lo, sizeof lo, "(-inf");
-  if (v.has_hi) snprintf(hi, sizeof hi, "%g%c", v.hi, v.hi_closed ? ']' : ')');
-  else snprintf(hi, sizeof hi, "inf)");
-  snprintf(buf, cap, "%s, %s", lo, hi);
-}
-
-int as_check_conflicts(const as_endpoint *ep, const char *source, const char *metric, int agg, int cmp,
-                       double threshold, int64_t step, int64_t self_id) {
-  interval mine = trigger_set(cmp, threshold);
-  for (size_t i = 0; i < ep->n_rules; i++) {
-    const as_rule *o = &ep->rules[i];
-    const as_series_cold *os = &ep->series_cold[o->series];
-    if (o->id == self_id || !o->enabled || o->agg != agg) continue;
-    if ((o->step > 0) == (step > 0)) continue; /* same direction never conflicts */
-    if (strcmp(os->source, source) != 0 || strcmp(os->metric, metric) != 0) continue;
-    interval both;
-    if (!intersect(mine, trigger_set(o->cmp, o->threshold), &both)) continue;
-    char range[112], self[48];
-    format_interval(both, range, sizeof range);
-    if (self_id >= 0) snprintf(self, sizeof self, "rule %lld", (long long)self_id);
-    else snprintf(self, sizeof self, "the new rule");
-    return ms__fail(MS_ECONFLICT,
-                    "autoscaler: endpoint '%s': %s (%s/%s %s %s %g, step %+lld) conflicts with rule %lld "
-                    "(%s %g, step %+lld): both fire for values in %s",
-                    ep->name, self, source, metric, as_agg_name(agg), as_cmp_symbol(cmp), threshold, (long long)step,
-                    (long long)o->id, as_cmp_symbol(o->cmp), o->threshold, (long long)o->step, range);
-  }
   return MS_OK;
 }

@@ -59,28 +59,40 @@ static int insert_row(ms_store *s, const as_endpoint *ep, const ms_rule *r, int6
   return st;
 }
 
+/* Take back the series add_rule_locked just created: nothing changes on failure. */
+static void drop_fresh_series(as_endpoint *ep) {
+  as_series_cold *c = &ep->series_cold[--ep->n_series];
+  free(c->source);
+  free(c->metric);
+  ms__autoscaler_conflicts_free(c->cf);
+}
+
 static int add_rule_locked(ms_autoscaler *a, const char *endpoint, const ms_rule *r, int64_t *rule_id) {
   as_endpoint *ep = as_find_endpoint(a, endpoint);
   if (!ep)
     return ms__fail(MS_ENOTFOUND, "autoscaler: no endpoint '%s' (create it with ms_autoscaler_set_replicas)",
                     endpoint);
-  int st;
-  if (r->enabled &&
-      (st = as_check_conflicts(ep, r->source, r->metric, r->agg, r->cmp, r->threshold, r->step, -1)))
-    return st;
-  if ((st = as_ep_reserve(a, ep, 1, 1)) || (st = as_table_reserve(&a->by_id, 1))) return st;
+  if (ep->n_rules >= AS_MAX_RULES)
+    return ms__fail(MS_EFULL, "autoscaler: endpoint '%s' already has %d rules, the most an endpoint may have",
+                    endpoint, AS_MAX_RULES);
   size_t series = as_find_series(ep, r->source, r->metric, as_hash_pair(r->source, r->metric));
-  int fresh = series == ep->n_series;
+  int fresh = series == ep->n_series, st;
+  if (r->enabled && (st = as_check_conflicts(ep, series, r->agg, r->cmp, r->threshold, r->step, -1))) return st;
+  if (fresh && ep->n_series >= AS_MAX_SERIES)
+    return ms__fail(MS_EFULL, "autoscaler: endpoint '%s': a rule on '%s/%s' would make more than %d metrics",
+                    endpoint, r->source, r->metric, AS_MAX_SERIES);
+  if ((st = as_ep_reserve(a, ep, 1, 1)) || (st = as_table_reserve(&a->by_id, 1))) return st;
   if (fresh && as_ep_add_series(ep, r->source, r->metric, &series))
     return ms__fail(MS_ENOMEM, "autoscaler: endpoint '%s': out of memory adding a rule", endpoint);
+  if (r->enabled && (st = ms__autoscaler_conflicts_reserve(&ep->series_cold[series], r->agg, r->cmp, r->step))) {
+    if (fresh) drop_fresh_series(ep);
+    ms__errmsg_prefix("endpoint '%s'", endpoint);
+    return st;
+  }
   int64_t id = 0;
   if ((st = insert_row(a->store, ep, r, &id))) {
     ms__errmsg_prefix("endpoint '%s'", endpoint);
-    if (fresh) { /* take the series back out: nothing changes on failure */
-      as_series_cold *c = &ep->series_cold[--ep->n_series];
-      free(c->source);
-      free(c->metric);
-    }
+    if (fresh) drop_fresh_series(ep);
     return st;
   }
   /* ids only grow (AUTOINCREMENT): appending keeps the array sorted */
@@ -90,6 +102,7 @@ static int add_rule_locked(ms_autoscaler *a, const char *endpoint, const ms_rule
                            .cmp = (unsigned char)r->cmp, .agg = (unsigned char)r->agg,
                            .enabled = r->enabled != 0, .has_applied = 0};
   ep->rules_cold[i] = (as_rule_cold){.cooldown = r->cooldown, .last_applied = 0};
+  if (r->enabled) ms__autoscaler_conflicts_insert(ep, i);
   as_table_insert(&a->by_id, as_hash_i64(id), ep);
   a->total_rules++;
   if (rule_id) *rule_id = id;
@@ -141,6 +154,7 @@ int ms_autoscaler_remove_rule(ms_autoscaler *a, int64_t rule_id) {
     as_unlock(a);
     return st;
   }
+  if (ep->rules[i].enabled) ms__autoscaler_conflicts_remove(ep, i);
   size_t after = ep->n_rules - i - 1;
   memmove(ep->rules + i, ep->rules + i + 1, after * sizeof *ep->rules);
   memmove(ep->rules_cold + i, ep->rules_cold + i + 1, after * sizeof *ep->rules_cold);
@@ -170,14 +184,18 @@ int ms_autoscaler_set_rule_enabled(ms_autoscaler *a, int64_t rule_id, int enable
     as_unlock(a);
     return MS_OK;
   }
-  const as_series_cold *c = &ep->series_cold[x->series];
-  if (enabled && (st = as_check_conflicts(ep, c->source, c->metric, x->agg, x->cmp, x->threshold, x->step, x->id))) {
+  if (enabled && ((st = as_check_conflicts(ep, x->series, x->agg, x->cmp, x->threshold, x->step, x->id)) ||
+                  (st = ms__autoscaler_conflicts_reserve(&ep->series_cold[x->series], x->agg, x->cmp, x->step)))) {
     as_unlock(a);
     return st;
   }
-  if ((st = write1(a->store, Q_UPD, rule_id, enabled, "autoscaler: updating the rule")))
+  if ((st = write1(a->store, Q_UPD, rule_id, enabled, "autoscaler: updating the rule"))) {
     ms__errmsg_prefix("rule %lld", (long long)rule_id);
-  else x->enabled = (unsigned char)enabled;
+  } else {
+    if (!enabled) ms__autoscaler_conflicts_remove(ep, i);
+    x->enabled = (unsigned char)enabled;
+    if (enabled) ms__autoscaler_conflicts_insert(ep, i);
+  }
   as_unlock(a);
   return st;
 }

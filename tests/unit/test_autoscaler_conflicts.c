@@ -183,10 +183,226 @@ static void other_metric_aggregation_or_disabled_never_conflict(void **state) {
   assert_int_equal(ms_autoscaler_set_rule_enabled(a, up, 1), MS_OK);
 }
 
+/* ---- random operations against a brute-force oracle of the conflict rule */
+
+typedef struct mrule {
+  int64_t id;
+  int metric, agg, cmp;
+  double t;
+  int64_t step;
+  int enabled;
+} mrule;
+
+typedef struct lcg {
+  uint64_t s;
+} lcg;
+
+static unsigned rnd(lcg *g, unsigned n) {
+  g->s = g->s * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (unsigned)((g->s >> 33) % n);
+}
+
+static const char *const METRICS[] = {"m0", "m1"};
+
+/* The set of values a trigger fires for, as the DESIGN states it: a half-line. */
+typedef struct half {
+  int below; /* (-inf, t) or (-inf, t]; else (t, inf) or [t, inf) */
+  int closed;
+  double t;
+} half;
+
+static half half_of(int cmp, double t) { return (half){cmp == LT || cmp == LE, cmp == LE || cmp == GE, t}; }
+
+/* Whether some value is in both, by cases; *range receives the overlap as
+ * the engine prints it. */
+static int overlap(half x, half y, char *range, size_t cap) {
+  if (x.below && y.below) {
+    half m = x.t < y.t || (x.t == y.t && !x.closed) ? x : y;
+    snprintf(range, cap, "(-inf, %g%c", m.t, m.closed ? ']' : ')');
+    return 1;
+  }
+  if (!x.below && !y.below) {
+    half m = x.t > y.t || (x.t == y.t && !x.closed) ? x : y;
+    snprintf(range, cap, "%c%g, inf)", m.closed ? '[' : '(', m.t);
+    return 1;
+  }
+  half lo = x.below ? y : x, hi = x.below ? x : y; /* [lo.t, ...) and (..., hi.t] */
+  if (lo.t > hi.t || (lo.t == hi.t && !(lo.closed && hi.closed))) return 0;
+  snprintf(range, cap, "%c%g, %g%c", lo.closed ? '[' : '(', lo.t, hi.t, hi.closed ? ']' : ')');
+  return 1;
+}
+
+static int conflicts(const mrule *x, const mrule *y, char *range, size_t cap) {
+  if (x->id == y->id || !y->enabled || x->metric != y->metric || x->agg != y->agg) return 0;
+  if ((x->step > 0) == (y->step > 0)) return 0;
+  return overlap(half_of(x->cmp, x->t), half_of(y->cmp, y->t), range, cap);
+}
+
+/* The engine refused `x` naming some rule: it must be one the oracle finds
+ * conflicting, with the overlap the oracle computes; and there must be one. */
+static void check_refusal(int st, const mrule *x, const mrule *rules, size_t n, const char *what, size_t op) {
+  size_t expect = 0;
+  char range[128];
+  for (size_t i = 0; i < n; i++) expect += conflicts(x, &rules[i], range, sizeof range) != 0;
+  if (!expect) {
+    if (st != MS_OK) fail_msg("op %zu: %s: oracle sees no conflict, engine says %s (%s)", op, what, ms_status_name(st), ms_errmsg());
+    return;
+  }
+  if (st != MS_ECONFLICT) fail_msg("op %zu: %s: oracle sees %zu conflicts, engine says %s", op, what, expect, ms_status_name(st));
+  const char *msg = ms_errmsg(), *p = strstr(msg, "conflicts with rule ");
+  assert_non_null(p);
+  long long named = strtoll(p + strlen("conflicts with rule "), NULL, 10);
+  for (size_t i = 0; i < n; i++) {
+    if (rules[i].id != named) continue;
+    if (!conflicts(x, &rules[i], range, sizeof range)) fail_msg("op %zu: %s: names rule %lld, which does not conflict: %s", op, what, named, msg);
+    if (!strstr(msg, range)) fail_msg("op %zu: %s: overlap %s missing from: %s", op, what, range, msg);
+    return;
+  }
+  fail_msg("op %zu: %s: names unknown rule %lld: %s", op, what, named, msg);
+}
+
+/* Thousands of adds, removals, enables and disables in a random order on one
+ * endpoint, with thresholds from a small set so ties and touching ends are
+ * common; every answer is checked against the oracle, and the engine is
+ * reopened now and then (it rebuilds what it knows from the store). */
+static void random_operations_match_the_oracle(void **state) {
+  fx *f = *state;
+  assert_int_equal(ms_autoscaler_set_replicas(f->as, "ep", 1), MS_OK);
+  size_t ops = (size_t)ms_test_scale(6000), n = 0, cap = ops + 1;
+  mrule *rules = calloc(cap, sizeof *rules);
+  assert_non_null(rules);
+  lcg g = {42};
+  size_t refused = 0, accepted = 0;
+  for (size_t op = 0; op < ops; op++) {
+    unsigned kind = rnd(&g, 100);
+    if (kind < 55 || n == 0) {
+      const int cmps[] = {LT, LE, GT, GE};
+      mrule x = {0, (int)rnd(&g, 2), rnd(&g, 2) ? MS_AGG_MEAN : MS_AGG_MAX, cmps[rnd(&g, 4)], 10.0 * (1 + rnd(&g, 9)),
+                 rnd(&g, 2) ? 1 + rnd(&g, 3) : -(int64_t)(1 + rnd(&g, 3)), rnd(&g, 10) != 0};
+      ms_rule *r = mk("kernel", METRICS[x.metric], (ms_comparator)x.cmp, x.t, x.step, (ms_aggregation)x.agg);
+      assert_int_equal(ms_rule_set_enabled(r, x.enabled), MS_OK);
+      int64_t id = -5;
+      int st = ms_autoscaler_add_rule(f->as, "ep", r, &id);
+      ms_rule_free(r);
+      x.id = -1;
+      if (x.enabled) check_refusal(st, &x, rules, n, "add", op);
+      else assert_int_equal(st, MS_OK);
+      if (st == MS_OK) {
+        x.id = id;
+        rules[n++] = x;
+        accepted++;
+      } else {
+        assert_int_equal(id, -5);
+        refused++;
+      }
+    } else if (kind < 75) {
+      size_t k = rnd(&g, (unsigned)n);
+      assert_int_equal(ms_autoscaler_remove_rule(f->as, rules[k].id), MS_OK);
+      rules[k] = rules[--n];
+    } else {
+      size_t k = rnd(&g, (unsigned)n);
+      mrule *x = &rules[k];
+      int st = ms_autoscaler_set_rule_enabled(f->as, x->id, !x->enabled);
+      if (!x->enabled) {
+        check_refusal(st, x, rules, n, "enable", op);
+        if (st == MS_OK) x->enabled = 1;
+      } else {
+        assert_int_equal(st, MS_OK);
+        x->enabled = 0;
+      }
+    }
+    if (op % 1000 == 999) {
+      ms_autoscaler_close(f->as);
+      assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
+    }
+  }
+  /* The engine holds exactly the model's rules, enabled as in the model. */
+  assert_int_equal(rule_count(f->as, "ep"), n);
+  for (size_t k = 0; k < n; k++) {
+    ms_rule *snap = NULL;
+    int en = -1;
+    assert_int_equal(ms_autoscaler_get_rule(f->as, rules[k].id, &snap), MS_OK);
+    assert_int_equal(ms_rule_get_enabled(snap, &en), MS_OK);
+    assert_int_equal(en, rules[k].enabled);
+    ms_rule_free(snap);
+  }
+  /* The mirror image of an enabled rule conflicts with it on "ep", and with
+   * nothing on an endpoint of its own. */
+  for (size_t k = 0, done = 0; k < n && done < 20; k++) {
+    if (!rules[k].enabled) continue;
+    mrule x = rules[k];
+    x.id = -1;
+    x.step = -x.step;
+    int st = try_add(f->as, "ep", "kernel", METRICS[x.metric], (ms_comparator)x.cmp, x.t, x.step,
+                     (ms_aggregation)x.agg, NULL);
+    check_refusal(st, &x, rules, n, "mirror", k);
+    assert_int_equal(st, MS_ECONFLICT);
+    char other[32];
+    snprintf(other, sizeof other, "other-%zu", done++);
+    assert_int_equal(ms_autoscaler_set_replicas(f->as, other, 1), MS_OK);
+    assert_int_equal(try_add(f->as, other, "kernel", METRICS[x.metric], (ms_comparator)x.cmp, x.t, x.step,
+                             (ms_aggregation)x.agg, NULL),
+                     MS_OK);
+  }
+  print_message("%zu rules added, %zu refused, %zu held at the end\n", accepted, refused, n);
+  assert_true(refused > 100 && accepted > 100); /* both answers were exercised */
+  free(rules);
+}
+
+/* An endpoint holds at most 16,384 rules (enabled or not) and 256 metrics;
+ * past that, add_rule refuses with MS_EFULL, naming the endpoint and the
+ * limit, and changes nothing. Other endpoints are not affected, and removing
+ * a rule makes room again. */
+static void rules_and_metrics_per_endpoint_are_limited(void **state) {
+  fx *f = *state;
+  ms_autoscaler *a = f->as;
+  enum { MAX_RULES = 16384, MAX_METRICS = 256 };
+  assert_int_equal(ms_autoscaler_set_replicas(a, "full", 1), MS_OK);
+  assert_int_equal(ms_autoscaler_set_replicas(a, "other", 1), MS_OK);
+  ms_rule *r = mk("kernel", "u", GT, 50, 1, MS_AGG_MEAN);
+  int64_t first = 0;
+  for (int i = 0; i < MAX_RULES; i++) {
+    assert_int_equal(ms_rule_set_trigger(r, GT, 50 + (double)(i % 100)), MS_OK);
+    assert_int_equal(ms_rule_set_enabled(r, i % 3 != 0), MS_OK);
+    int st = ms_autoscaler_add_rule(a, "full", r, i == 0 ? &first : NULL);
+    if (st) fail_msg("rule %d: %s (%s)", i, ms_status_name(st), ms_errmsg());
+  }
+  int64_t id = -3;
+  assert_int_equal(ms_autoscaler_add_rule(a, "full", r, &id), MS_EFULL);
+  assert_non_null(strstr(ms_errmsg(), "'full'"));
+  assert_non_null(strstr(ms_errmsg(), "16384"));
+  assert_int_equal(id, -3);
+  assert_int_equal(rule_count(a, "full"), MAX_RULES);
+  assert_int_equal(ms_autoscaler_add_rule(a, "other", r, NULL), MS_OK);
+  assert_int_equal(ms_autoscaler_remove_rule(a, first), MS_OK);
+  assert_int_equal(ms_autoscaler_add_rule(a, "full", r, NULL), MS_OK);
+  assert_int_equal(ms_autoscaler_add_rule(a, "full", r, NULL), MS_EFULL);
+  /* and after a reopen */
+  ms_autoscaler_close(a);
+  assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
+  a = f->as;
+  assert_int_equal(ms_autoscaler_add_rule(a, "full", r, NULL), MS_EFULL);
+  ms_rule_free(r);
+
+  /* Metrics: "other" has "u"; 255 more fit, the 257th does not. */
+  for (int m = 1; m < MAX_METRICS; m++) {
+    char met[16];
+    snprintf(met, sizeof met, "m%d", m);
+    assert_int_equal(try_add(a, "other", "kernel", met, GT, 1, 1, MS_AGG_MEAN, NULL), MS_OK);
+  }
+  assert_int_equal(try_add(a, "other", "kernel", "one-too-many", GT, 1, 1, MS_AGG_MEAN, &id), MS_EFULL);
+  assert_non_null(strstr(ms_errmsg(), "256"));
+  assert_int_equal(id, -3);
+  assert_int_equal(ms_autoscaler_observe(a, "other", "kernel", "one-too-many", "r", 1, 0), MS_EFULL);
+  assert_int_equal(try_add(a, "other", "kernel", "m7", LT, -5, 1, MS_AGG_MIN, NULL), MS_OK); /* a known metric */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(every_comparator_pair, setup, teardown),
       cmocka_unit_test_setup_teardown(other_metric_aggregation_or_disabled_never_conflict, setup, teardown),
+      cmocka_unit_test_setup_teardown(random_operations_match_the_oracle, setup, teardown),
+      cmocka_unit_test_setup_teardown(rules_and_metrics_per_endpoint_are_limited, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,8 @@ endif()
 foreach(target manifest model_config global_config archive)
   add_executable(fuzz_registry_${target} ${CMAKE_CURRENT_LIST_DIR}/../fuzz/fuzz_${target}.c)
   target_link_libraries(fuzz_registry_${target} PRIVATE mserve_static)
-  target_compile_options(fuzz_registry_${target} PRIVATE ${MSERVE_WARNINGS} -fsanitize=fuzzer-no-link)
+  # every finding is fatal, whatever the preset's flags
+  target_compile_options(fuzz_registry_${target} PRIVATE ${MSERVE_WARNINGS} -fsanitize=fuzzer-no-link
+    -fno-sanitize-recover=all)
   target_link_options(fuzz_registry_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
 endforeach()

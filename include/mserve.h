@@ -11,5 +11,7 @@
 #include "mserve/tracker.h"
 #include "mserve/registry.h"
 #include "mserve/autoscaler.h"
+#include "mserve/batcher.h"
+#include "mserve/executor.h"
 
 #endif /* MSERVE_H */

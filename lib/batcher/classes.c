@@ -1,0 +1,229 @@
+/* Batcher: timeout classes. All pending requests of one level that share one
+ * timeout value form a FIFO; since submit times never go backwards, the FIFO
+ * is in deadline order and its head is its nearest deadline. A min-heap over
+ * the non-empty classes, keyed by their head's deadline, gives the
+ * nearest deadline of the whole batcher in O(1); it changes only when a
+ * class's head changes, so with one timeout per level every operation is
+ * O(1) and a request with its own timeout value costs O(log classes). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batcher_internal.h"
+#include "common/error.h"
+
+int64_t ms__batcher_sat_add(int64_t a, int64_t b) {
+  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+  return a + b;
+}
+
+int64_t ms__batcher_class_deadline(const ms_batcher *b, uint32_t c) {
+  const ms__bclass *k = &b->cls[c];
+  return ms__batcher_sat_add(ms__batcher_node(b, k->head)->submit_us, k->timeout_us);
+}
+
+/* ---- heap ----------------------------------------------------------------- */
+
+/* Heap order: nearest deadline first; ties go to the earlier submit, then
+ * the higher-priority level (the order requests are said to expire in). */
+static int before(const ms_batcher *b, uint32_t x, uint32_t y) {
+  int64_t dx = ms__batcher_class_deadline(b, x), dy = ms__batcher_class_deadline(b, y);
+  if (dx != dy) return dx < dy;
+  int64_t sx = ms__batcher_node(b, b->cls[x].head)->submit_us, sy = ms__batcher_node(b, b->cls[y].head)->submit_us;
+  if (sx != sy) return sx < sy;
+  if (b->cls[x].level != b->cls[y].level) return b->cls[x].level < b->cls[y].level;
+  return x < y;
+}
+
+static void heap_set(ms_batcher *b, uint32_t pos, uint32_t c) {
+  b->heap[pos] = c;
+  b->cls[c].heap_pos = pos;
+}
+
+static void heap_up(ms_batcher *b, uint32_t pos) {
+  uint32_t c = b->heap[pos];
+  while (pos > 0) {
+    uint32_t parent = (pos - 1) / 2;
+    if (!before(b, c, b->heap[parent])) break;
+    heap_set(b, pos, b->heap[parent]);
+    pos = parent;
+  }
+  heap_set(b, pos, c);
+}
+
+static void heap_down(ms_batcher *b, uint32_t pos) {
+  uint32_t c = b->heap[pos], n = b->n_heap;
+  for (;;) {
+    uint32_t l = 2 * pos + 1, best = pos;
+    uint32_t bc = c;
+    if (l < n && before(b, b->heap[l], bc)) best = l, bc = b->heap[l];
+    if (l + 1 < n && before(b, b->heap[l + 1], bc)) best = l + 1, bc = b->heap[l + 1];
+    if (best == pos) break;
+    heap_set(b, pos, bc);
+    pos = best;
+  }
+  heap_set(b, pos, c);
+}
+
+static void heap_remove(ms_batcher *b, uint32_t c) {
+  uint32_t pos = b->cls[c].heap_pos;
+  uint32_t last = b->heap[--b->n_heap];
+  b->cls[c].heap_pos = MS__BNIL;
+  if (pos == b->n_heap) return;
+  heap_set(b, pos, last);
+  heap_down(b, pos);
+  heap_up(b, b->cls[last].heap_pos);
+}
+
+/* ---- the (level, timeout) -> class map ------------------------------------ */
+
+static uint32_t key_hash(uint32_t level, int64_t timeout_us) {
+  uint64_t x = (uint64_t)timeout_us * UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)level << 40);
+  x ^= x >> 29;
+  x *= UINT64_C(0xbf58476d1ce4e5b9);
+  x ^= x >> 32;
+  return (uint32_t)x;
+}
+
+static uint32_t map_find(const ms_batcher *b, uint32_t level, int64_t timeout_us, uint32_t *pos) {
+  uint32_t mask = b->cmap_cap - 1, i = key_hash(level, timeout_us) & mask;
+  for (;;) {
+    uint32_t v = b->cmap[i];
+    if (!v) break;
+    const ms__bclass *k = &b->cls[v - 1];
+    if (k->level == level && k->timeout_us == timeout_us) {
+      *pos = i;
+      return v - 1;
+    }
+    i = (i + 1) & mask;
+  }
+  *pos = i;
+  return MS__BNIL;
+}
+
+static void map_remove(ms_batcher *b, uint32_t c) {
+  uint32_t i;
+  if (map_find(b, b->cls[c].level, b->cls[c].timeout_us, &i) != c) return;
+  uint32_t mask = b->cmap_cap - 1, j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    uint32_t v = b->cmap[j];
+    if (!v) break;
+    uint32_t k = key_hash(b->cls[v - 1].level, b->cls[v - 1].timeout_us) & mask;
+    int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+    if (!stays) {
+      b->cmap[i] = v;
+      i = j;
+    }
+  }
+  b->cmap[i] = 0;
+  b->cmap_count--;
+}
+
+int ms__batcher_class_reserve(ms_batcher *b) {
+  if (b->cls_free == MS__BNIL && b->n_cls >= MS__BCLS_LIMIT)
+    return ms__fail(MS_EFULL, "batcher: %u distinct timeouts are pending, the most one batcher holds",
+                    (unsigned)b->n_cls);
+  if (b->cls_free == MS__BNIL && b->n_cls == b->cap_cls) {
+    uint32_t cap = b->cap_cls ? b->cap_cls * 2 : 8;
+    ms__bclass *c = realloc(b->cls, (size_t)cap * sizeof *c);
+    if (!c) return ms__fail(MS_ENOMEM, "batcher: out of memory for timeout classes");
+    b->cls = c;
+    uint32_t *h = realloc(b->heap, (size_t)cap * sizeof *h);
+    if (!h) return ms__fail(MS_ENOMEM, "batcher: out of memory for timeout classes");
+    b->heap = h;
+    b->cap_cls = cap;
+  }
+  if ((b->cmap_count + 1) * 2 > b->cmap_cap) {
+    uint32_t cap = b->cmap_cap ? b->cmap_cap * 2 : 16;
+    uint32_t *m = calloc(cap, sizeof *m);
+    if (!m) return ms__fail(MS_ENOMEM, "batcher: out of memory for timeout classes");
+    uint32_t *old = b->cmap, old_cap = b->cmap_cap;
+    b->cmap = m;
+    b->cmap_cap = cap;
+    for (uint32_t i = 0; i < old_cap; i++) {
+      if (!old[i]) continue;
+      uint32_t pos;
+      (void)map_find(b, b->cls[old[i] - 1].level, b->cls[old[i] - 1].timeout_us, &pos);
+      m[pos] = old[i];
+    }
+    free(old);
+  }
+  return MS_OK;
+}
+
+uint32_t ms__batcher_class_get(ms_batcher *b, uint32_t level, int64_t timeout_us) {
+  uint32_t pos;
+  uint32_t c = map_find(b, level, timeout_us, &pos);
+  if (c != MS__BNIL) return c;
+  if (b->cls_free != MS__BNIL) {
+    c = b->cls_free;
+    b->cls_free = b->cls[c].next_free;
+  } else {
+    c = b->n_cls++;
+  }
+  ms__bclass *k = &b->cls[c];
+  memset(k, 0, sizeof *k);
+  k->timeout_us = timeout_us;
+  k->head = k->tail = MS__BNIL;
+  k->heap_pos = MS__BNIL;
+  k->level = level;
+  k->live = 1;
+  k->next_free = MS__BNIL;
+  b->cmap[pos] = c + 1;
+  b->cmap_count++;
+  return c;
+}
+
+void ms__batcher_class_release(ms_batcher *b, uint32_t c) {
+  ms__bclass *k = &b->cls[c];
+  if (!k->live || k->count || b->levels[k->level].def_cls == c) return;
+  map_remove(b, c);
+  k->live = 0;
+  k->next_free = b->cls_free;
+  b->cls_free = c;
+}
+
+void ms__batcher_class_push(ms_batcher *b, uint32_t c, uint32_t node) {
+  ms__bclass *k = &b->cls[c];
+  ms__bnode *n = ms__batcher_node(b, node);
+  ms__bn_set_cls(n, c);
+  n->tnext = MS__BNIL;
+  n->tprev = k->tail;
+  if (k->tail != MS__BNIL) ms__batcher_node(b, k->tail)->tnext = node;
+  else k->head = node;
+  k->tail = node;
+  if (++k->count == 1) {
+    uint32_t pos = b->n_heap++;
+    heap_set(b, pos, c);
+    heap_up(b, pos);
+  }
+}
+
+void ms__batcher_class_unlink(ms_batcher *b, uint32_t node) {
+  ms__bnode *n = ms__batcher_node(b, node);
+  uint32_t c = ms__bn_cls(n);
+  if (c == MS__BNIL) return;
+  ms__bclass *k = &b->cls[c];
+  int was_head = k->head == node;
+  if (n->tprev != MS__BNIL) ms__batcher_node(b, n->tprev)->tnext = n->tnext;
+  else k->head = n->tnext;
+  if (n->tnext != MS__BNIL) ms__batcher_node(b, n->tnext)->tprev = n->tprev;
+  else k->tail = n->tprev;
+  ms__bn_set_cls(n, MS__BNIL);
+  if (--k->count == 0) {
+    heap_remove(b, c);
+    ms__batcher_class_release(b, c);
+  } else if (was_head) {
+    heap_down(b, k->heap_pos); /* its head deadline only grew */
+  }
+}
+
+void ms__batcher_classes_free(ms_batcher *b) {
+  free(b->cls);
+  free(b->heap);
+  free(b->cmap);
+  b->cls = NULL;
+  b->heap = NULL;
+  b->cmap = NULL;
+}

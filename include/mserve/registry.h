@@ -14,7 +14,11 @@
  * ^[A-Za-z0-9][A-Za-z0-9_.-]*$ and the version must be 1..64 printable
  * characters without '/'. model.configFile names a TorchServe
  * model-config.yaml, parsed as plain data (tags and anchors/aliases are
- * refused). Registration reads only the manifest and the config entry: for
+ * refused; at most 10000 keys; a key twice in one mapping is refused).
+ * Every string kept from an archive (runtime, handler, config keys and
+ * values) must be UTF-8 without NUL characters (a "\u0000" or "\0"
+ * escape included); anything else is MS_ECORRUPT naming the file and key.
+ * Registration reads only the manifest and the config entry: for
  * a zip through its central directory, never the payload.
  *
  * Versions. Every model name has exactly one default version while it has
@@ -36,9 +40,13 @@
  * "defaults") > the built-in default (MS_SRC_DEFAULT). In archives and the
  * global config the TorchServe names are accepted and converted: batchSize,
  * maxBatchDelay (ms), responseTimeout (s), jobQueueSize, minWorkers,
- * maxWorkers, deviceType. Other model-config.yaml keys (parallelType,
- * handler: {...}, ...) are kept as strings (mappings and sequences as JSON
- * text) and readable with ms_model_config_str under their own name.
+ * maxWorkers, deviceType. A converted value must fit the key's range in
+ * canonical units (at most 2^53 microseconds, checked on both sides: a
+ * negative number of seconds never wraps into a valid one); one key set
+ * under both of its names in one file is refused. Other model-config.yaml
+ * keys (parallelType, handler: {...}, ...) are kept as strings (mappings
+ * and sequences as JSON text) and readable with ms_model_config_str under
+ * their own name.
  * "Unset" is never a number: an unset key simply falls to the next level.
  *
  * Global config file (JSON, the shape of TorchServe's models= setting):
@@ -103,9 +111,12 @@ typedef enum ms_scan_outcome {
  * read once, here. The registry borrows `store`: close the registry before
  * the store. On success *out owns the registry; free it with
  * ms_registry_close.
- * Errors: MS_EINVAL (NULL store or out), MS_EIO (config file unreadable),
- * MS_ECORRUPT (config file invalid: message names the file, key and, for
- * JSON syntax errors, the byte offset), MS_ENOMEM. *out untouched on failure.
+ * Errors: MS_EINVAL (NULL store or out), MS_ENOTFOUND (no file at
+ * global_config_path: a host can tell a wrong path from a broken file),
+ * MS_EIO (the file exists but cannot be read, or is a folder, FIFO or
+ * device: never waited on), MS_ECORRUPT (config file invalid: message names
+ * the file, key and, for JSON syntax errors, the byte offset), MS_ENOMEM.
+ * *out untouched on failure.
  */
 MS_API int ms_registry_open(ms_store *store, const char *global_config_path, ms_registry **out);
 
@@ -267,13 +278,14 @@ MS_API int ms_overrides_new(ms_overrides **out);
  * max_batch_delay_us, max_queue_size, request_timeout_us, min_workers,
  * max_workers). Errors: MS_EINVAL for an unknown key (the message lists the
  * valid keys), a string key, or a value out of range (negative; 0 for
- * batch_size and max_queue_size).
+ * batch_size and max_queue_size; more than 2^53).
  */
 MS_API int ms_overrides_set_int(ms_overrides *ov, const char *key, int64_t value);
 
 /*
  * ms_overrides_set_str - set a string canonical key (device). The value is
- * copied. Errors: MS_EINVAL (unknown key, integer key, NULL or empty value),
+ * copied. Errors: MS_EINVAL (unknown key, integer key, NULL or empty value,
+ * a value that is not UTF-8),
  * MS_ENOMEM.
  */
 MS_API int ms_overrides_set_str(ms_overrides *ov, const char *key, const char *value);

@@ -1,5 +1,7 @@
 /* The global config file: {"defaults": {...}, "models": {"<name>":
- * {"<version>": {...}}}}, canonical or TorchServe key names. */
+ * {"<version>": {...}}}}, canonical or TorchServe key names. Entries are
+ * kept sorted by (name, version), so reading n entries costs O(n log n)
+ * and each lookup O(log n). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,10 @@ static int read_level(const cJSON *o, const char *what, ms__settings *s) {
   for (const cJSON *it = o->child; it; it = it->next) {
     int st = ms__settings_set_json(s, it->string, it, what);
     if (st == 1) {
-      ms__log(MS_LOG_DEBUG, "%s: ignoring unknown key '%s'", what, it->string);
+      if (ms__log_enabled(MS_LOG_DEBUG)) {
+        char shown[160];
+        ms__log(MS_LOG_DEBUG, "%s: ignoring unknown key '%s'", what, ms__text_show(it->string, shown, sizeof shown));
+      }
       continue;
     }
     if (st) return st;
@@ -37,6 +42,20 @@ void ms__global_config_free(ms__global_config *g) {
   free(g);
 }
 
+static int cmp_entry(const void *pa, const void *pb) {
+  const ms__global_entry *a = pa, *b = pb;
+  int c = strcmp(a->name, b->name);
+  return c ? c : strcmp(a->version, b->version);
+}
+
+/* A model name or version (an object key) kept for lookups and messages. */
+static int check_text(const char *s, const char *what, const char *kind) {
+  const char *bad = ms__json_text_problem(s);
+  if (!bad) return MS_OK;
+  char shown[160];
+  return ms__fail(MS_ECORRUPT, "%s: %s '%s' %s", what, kind, ms__text_show(s, shown, sizeof shown), bad);
+}
+
 int ms__global_config_parse(const char *buf, size_t len, const char *origin, ms__global_config **out) {
   if (!origin || !out) return ms__fail(MS_EINVAL, "global config: NULL argument");
   char what[600];
@@ -45,6 +64,7 @@ int ms__global_config_parse(const char *buf, size_t len, const char *origin, ms_
   cJSON *root = ms__json_parse(buf, len, what, &st);
   if (!root) return st;
   ms__global_config *g = calloc(1, sizeof *g);
+  size_t cap = 0;
   if (!g) {
     cJSON_Delete(root);
     return ms__fail(MS_ENOMEM, "%s: out of memory", what);
@@ -64,19 +84,28 @@ int ms__global_config_parse(const char *buf, size_t len, const char *origin, ms_
         goto fail;
       }
       for (const cJSON *m = top->child; m; m = m->next) {
+        char sm[160], sv[160];
+        if ((st = check_text(m->string, what, "model name"))) goto fail;
         if (!cJSON_IsObject(m)) {
-          st = ms__fail(MS_ECORRUPT, "%s: models.\"%s\" must be an object of versions", what, m->string);
+          st = ms__fail(MS_ECORRUPT, "%s: models.\"%s\" must be an object of versions", what,
+                        ms__text_show(m->string, sm, sizeof sm));
           goto fail;
         }
         for (const cJSON *v = m->child; v; v = v->next) {
+          if ((st = check_text(v->string, what, "model version"))) goto fail;
           char w[900];
-          snprintf(w, sizeof w, "%s: models.\"%s\".\"%s\"", what, m->string, v->string);
-          ms__global_entry *grown = realloc(g->entries, (g->n_entries + 1) * sizeof *grown);
-          if (!grown) {
-            st = ms__fail(MS_ENOMEM, "%s: out of memory", what);
-            goto fail;
+          snprintf(w, sizeof w, "%s: models.\"%s\".\"%s\"", what, ms__text_show(m->string, sm, sizeof sm),
+                   ms__text_show(v->string, sv, sizeof sv));
+          if (g->n_entries == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            ms__global_entry *grown = realloc(g->entries, ncap * sizeof *grown);
+            if (!grown) {
+              st = ms__fail(MS_ENOMEM, "%s: out of memory", what);
+              goto fail;
+            }
+            g->entries = grown;
+            cap = ncap;
           }
-          g->entries = grown;
           ms__global_entry *e = &g->entries[g->n_entries++];
           memset(e, 0, sizeof *e);
           e->name = ms__strdup(m->string);
@@ -88,24 +117,47 @@ int ms__global_config_parse(const char *buf, size_t len, const char *origin, ms_
           if ((st = read_level(v, w, &e->s))) goto fail;
         }
       }
-    } else {
-      ms__log(MS_LOG_DEBUG, "%s: ignoring unknown top-level key '%s'", what, top->string);
+    } else if (ms__log_enabled(MS_LOG_DEBUG)) {
+      char shown[160];
+      ms__log(MS_LOG_DEBUG, "%s: ignoring unknown top-level key '%s'", what,
+              ms__text_show(top->string, shown, sizeof shown));
     }
   }
+  /* Sorted for lookups; a model version given twice would silently lose one
+   * of its entries, so it is refused. */
+  if (g->n_entries > 1) qsort(g->entries, g->n_entries, sizeof *g->entries, cmp_entry);
+  for (size_t i = 0; i + 1 < g->n_entries; i++)
+    if (cmp_entry(&g->entries[i], &g->entries[i + 1]) == 0) {
+      char sm[160], sv[160];
+      st = ms__fail(MS_ECORRUPT, "%s: models.\"%s\".\"%s\" is given twice", what,
+                    ms__text_show(g->entries[i].name, sm, sizeof sm),
+                    ms__text_show(g->entries[i].version, sv, sizeof sv));
+      goto fail;
+    }
   cJSON_Delete(root);
   *out = g;
   return MS_OK;
 fail:
   cJSON_Delete(root);
   ms__global_config_free(g);
-  return st;
+  return st == MS_ENOMEM ? ms__fail(MS_ENOMEM, "%s: out of memory", what) : st;
+}
+
+typedef struct lookup_key {
+  const char *name, *version;
+} lookup_key;
+
+static int cmp_lookup(const void *pk, const void *pe) {
+  const lookup_key *k = pk;
+  const ms__global_entry *e = pe;
+  int c = strcmp(k->name, e->name);
+  return c ? c : strcmp(k->version, e->version);
 }
 
 const ms__settings *ms__global_config_lookup(const ms__global_config *g, const char *name,
                                              const char *version) {
-  if (!g) return NULL;
-  for (size_t i = 0; i < g->n_entries; i++)
-    if (strcmp(g->entries[i].name, name) == 0 && strcmp(g->entries[i].version, version) == 0)
-      return &g->entries[i].s;
-  return NULL;
+  if (!g || !name || !version || !g->n_entries) return NULL;
+  lookup_key key = {name, version};
+  const ms__global_entry *e = bsearch(&key, g->entries, g->n_entries, sizeof *g->entries, cmp_lookup);
+  return e ? &e->s : NULL;
 }

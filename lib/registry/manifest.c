@@ -55,6 +55,13 @@ static int opt_string(const cJSON *obj, const char *key, const char *def, const 
   }
   if (!cJSON_IsString(v))
     return ms__fail(MS_ECORRUPT, "%s: field '%s' must be a string", what, field);
+  /* Kept, stored and printed: text only (a \u0000 escape arrives as invalid bytes, see jsonpos.h). */
+  const char *bad = ms__json_text_problem(v->valuestring);
+  if (bad) {
+    char shown[160];
+    return ms__fail(MS_ECORRUPT, "%s: field '%s' %s: '%s'", what, field, bad,
+                    ms__text_show(v->valuestring, shown, sizeof shown));
+  }
   return (*out = ms__strdup(v->valuestring)) ? MS_OK : MS_ENOMEM;
 }
 
@@ -90,9 +97,11 @@ static int parse_current(const cJSON *root, const char *what, ms__manifest *m) {
     st = ms__settings_set_json(&m->batch, it->string, it, w);
     if (st != MS_OK && st != 1) return st;
   }
-  if (m->config_file && (!m->config_file[0] || m->config_file[0] == '/' || strstr(m->config_file, "..")))
+  if (m->config_file && (!m->config_file[0] || m->config_file[0] == '/' || strstr(m->config_file, ".."))) {
+    char shown[160];
     return ms__fail(MS_ECORRUPT, "%s: model.configFile '%s' is not a relative path inside the archive", what,
-                    m->config_file);
+                    ms__text_show(m->config_file, shown, sizeof shown));
+  }
   return MS_OK;
 }
 
@@ -114,12 +123,13 @@ int ms__manifest_parse(const char *json, size_t len, const char *origin, ms__man
     st = parse_current(root, what, &m);
   }
   cJSON_Delete(root);
+  char shown[160];
   if (!st && !ms__model_name_valid(m.name))
     st = ms__fail(MS_ECORRUPT, "%s: model name '%s' does not match ^[A-Za-z0-9][A-Za-z0-9_.-]*$", what,
-                  m.name);
+                  ms__text_show(m.name, shown, sizeof shown));
   if (!st && !ms__model_version_valid(m.version))
-    st = ms__fail(MS_ECORRUPT, "%s: model version '%s' is not 1-64 printable characters without '/'", what,
-                  m.version);
+    st = ms__fail(MS_ECORRUPT, "%s: model version '%s' is not 1-64 printable ASCII characters without spaces, slashes or backslashes",
+                  what, ms__text_show(m.version, shown, sizeof shown));
   if (st) {
     ms__manifest_free(&m);
     return st == MS_ENOMEM ? ms__fail(MS_ENOMEM, "%s: out of memory", what) : st;

@@ -1,10 +1,13 @@
 /* Model snapshots (settings resolved once, strings owned by the snapshot),
  * runtime overrides, model lists and scan reports. */
-#include <ftw.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/text.h"
@@ -157,6 +160,10 @@ int ms_overrides_set_str(ms_overrides *ov, const char *key, const char *value) {
   if ((st = lookup_key(key, &k))) return st;
   if (!ms__key_is_str(k)) return ms__fail(MS_EINVAL, "overrides: '%s' is an integer key; use ms_overrides_set_int", key);
   if (!value || !value[0]) return ms__fail(MS_EINVAL, "overrides: '%s' needs a non-empty value", key);
+  if (!ms__text_utf8_str(value)) {
+    char shown[160];
+    return ms__fail(MS_EINVAL, "overrides: '%s' = '%s' is not valid UTF-8", key, ms__text_show(value, shown, sizeof shown));
+  }
   char *d = ms__strdup(value);
   if (!d) return MS_ENOMEM;
   free(ov->set.device);
@@ -235,8 +242,27 @@ void ms_scan_report_free(ms_scan_report *rep) {
 /* ---- files --------------------------------------------------------------- */
 
 int ms__file_read_all(const char *path, size_t cap, const char *what, char **out, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "%s '%s': %s", what, path, strerror(errno));
+  /* Non-blocking open, then fstat: a FIFO or device is refused, never waited on. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "%s '%s': %s", what, path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    int e = errno;
+    close(fd);
+    return ms__fail(MS_EIO, "%s '%s': %s", what, path, strerror(e));
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    close(fd);
+    return ms__fail(MS_EIO, "%s '%s': %s", what, path,
+                    S_ISDIR(sb.st_mode) ? "is a folder, not a file" : "is not a regular file (a FIFO, socket or device)");
+  }
+  int fl = fcntl(fd, F_GETFL);
+  FILE *fp = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+  if (!fp) {
+    int e = errno;
+    close(fd);
+    return ms__fail(MS_EIO, "%s '%s': %s", what, path, strerror(e));
+  }
   size_t size = 0, alloc = 4096;
   char *buf = malloc(alloc + 1);
   int st = buf ? MS_OK : ms__fail(MS_ENOMEM, "%s '%s': out of memory", what, path);

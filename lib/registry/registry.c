@@ -77,11 +77,16 @@ int ms_registry_open(ms_store *store, const char *global_config_path, ms_registr
   if (global_config_path) {
     char *buf = NULL;
     size_t len = 0;
+    /* A missing file is MS_ENOTFOUND, an unreadable one MS_EIO (as the header says). */
     int st = ms__file_read_all(global_config_path, GLOBAL_CONFIG_MAX, "global config", &buf, &len);
-    if (st) return st;
-    st = ms__global_config_parse(buf, len, global_config_path, &g);
-    free(buf);
-    if (st) return st;
+    if (!st) {
+      st = ms__global_config_parse(buf, len, global_config_path, &g);
+      free(buf);
+    }
+    if (st) {
+      ms__errmsg_prefix("registry: ms_registry_open");
+      return st;
+    }
   }
   ms_registry *r = calloc(1, sizeof *r);
   if (!r) {

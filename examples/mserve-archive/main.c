@@ -4,7 +4,9 @@
  *   mserve-archive [--json] [--global-config FILE] validate ARCHIVE
  *   mserve-archive [--json] create --name N --version V --handler H [...] --output OUT.mar SRC_DIR
  *
- * Exit codes: 0 ok, 1 the archive is bad (or OUT exists), 2 usage or system error. */
+ * Exit codes: 0 ok, 1 the archive is bad (or OUT exists), 2 usage or system error.
+ * Text output escapes control characters and bytes that are not UTF-8 (archive
+ * entry names and paths may hold any); --json output is always valid UTF-8. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <ftw.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "args.h"
 #include "mar_write.h"
 #include "model_print.h"
 
@@ -37,19 +40,14 @@ static void usage(FILE *out) {
           "          model-config.yaml (or put them in the one you pass with --config-file).\n"
           "          --model-file/--serialized-file/--config-file: a path inside SRC_DIR, or a\n"
           "          file elsewhere that is added at the archive root. Refuses to replace OUT\n"
-          "          unless --force.\n"
+          "          unless --force. The manifest and config are first read back with the\n"
+          "          library's own rules: what its readers would refuse is never written.\n"
           "\n"
           "--json    print one JSON object (with \"ok\") on stdout\n"
           "exit codes: 0 ok, 1 the archive is bad or OUT exists, 2 usage or system error\n");
 }
 
 static int g_json; /* --json anywhere on the command line: usage errors as JSON too */
-
-static int usage_error(const char *msg, const char *arg) {
-  char text[1024];
-  snprintf(text, sizeof text, "%s%s%.900s", msg, arg ? ": " : "", arg ? arg : "");
-  return report_usage(TOOL, g_json, text);
-}
 
 static int exists_or_report(const char *path, int json) {
   struct stat st;
@@ -62,7 +60,7 @@ static int exists_or_report(const char *path, int json) {
 /* Entries through libarchive (folders have none: the manifest lives on disk). */
 static int list_entries(const char *path, cJSON *arr, FILE *text) {
   struct stat st;
-  if (stat(path, &st) != 0 || S_ISDIR(st.st_mode)) return 0;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; /* folders; never open a FIFO */
   struct archive *a = archive_read_new();
   if (!a) return -1;
   archive_read_support_format_zip(a);
@@ -83,13 +81,15 @@ static int list_entries(const char *path, cJSON *arr, FILE *text) {
       if (arr) {
         cJSON *o = cJSON_CreateObject();
         if (o) {
-          cJSON_AddStringToObject(o, "path", name ? name : "");
-          cJSON_AddNumberToObject(o, "size", (double)size);
+          char digits[24];
+          snprintf(digits, sizeof digits, "%lld", size);
+          json_add_str(o, "path", name);
+          cJSON_AddRawToObject(o, "size", digits);
           cJSON_AddStringToObject(o, "type", kind);
           cJSON_AddItemToArray(arr, o);
         }
       }
-      if (text) fprintf(text, "    %12lld  %-5s %s\n", size, kind, name ? name : "");
+      if (text) fprintf(text, "    %12lld  %-5s %s\n", size, kind, tx(name));
     }
     if (r != ARCHIVE_EOF) rc = -1;
   }
@@ -116,7 +116,7 @@ static int cmd_inspect(const char *path, const char *global_cfg, int json) {
     ms_model_free(m);
     return print_json(o);
   }
-  printf("archive %s\n", path);
+  printf("archive %s\n", tx(path));
   model_print_text(stdout, m, "  ");
   printf("  entries\n");
   if (list_entries(path, NULL, stdout) != 0) printf("    (listing stopped early: the archive is damaged)\n");
@@ -155,15 +155,16 @@ static int cmd_validate(const char *path, const char *global_cfg, int json) {
     cJSON *o = cJSON_CreateObject();
     if (o) {
       cJSON_AddStringToObject(o, "command", "validate");
-      cJSON_AddStringToObject(o, "archive", path);
+      json_add_str(o, "archive", path);
       cJSON_AddBoolToObject(o, "valid", 1);
-      cJSON_AddStringToObject(o, "name", ms_model_name(m));
-      cJSON_AddStringToObject(o, "version", ms_model_version(m));
-      cJSON_AddStringToObject(o, "content_hash", ms_model_content_hash(m));
+      json_add_str(o, "name", ms_model_name(m));
+      json_add_str(o, "version", ms_model_version(m));
+      json_add_str(o, "content_hash", ms_model_content_hash(m));
     }
     code = print_json(o);
   } else {
-    printf("%s: valid (%s %s, sha256 %s)\n", path, ms_model_name(m), ms_model_version(m), ms_model_content_hash(m));
+    printf("%s: valid (%s %s, sha256 %s)\n", tx(path), tx(ms_model_name(m)), tx(ms_model_version(m)),
+           tx(ms_model_content_hash(m)));
   }
   ms_model_free(m);
   ms_registry_close(r);
@@ -172,129 +173,48 @@ static int cmd_validate(const char *path, const char *global_cfg, int json) {
   return code;
 }
 
-typedef struct int_opt {
-  const char *name;
-  int64_t *dst;
-} int_opt;
-
-static int cmd_create(int argc, char **argv, int json) {
-  mar_spec s = {0};
-  s.batch_size = s.max_batch_delay_ms = s.response_timeout_s = s.min_workers = s.max_workers = -1;
-  const char *output = NULL, *src = NULL;
-  int force = 0;
-  struct {
-    const char *name;
-    const char **dst;
-  } str_opts[] = {{"--name", &s.name},
-                  {"--version", &s.version},
-                  {"--handler", &s.handler},
-                  {"--runtime", &s.runtime},
-                  {"--model-file", &s.model_file},
-                  {"--serialized-file", &s.serialized_file},
-                  {"--config-file", &s.config_file},
-                  {"--output", &output}};
-  int_opt int_opts[] = {{"--batch-size", &s.batch_size},
-                        {"--max-batch-delay", &s.max_batch_delay_ms},
-                        {"--response-timeout", &s.response_timeout_s},
-                        {"--min-workers", &s.min_workers},
-                        {"--max-workers", &s.max_workers}};
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--force") == 0) {
-      force = 1;
-      continue;
-    }
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
-    if (strncmp(a, "--", 2) != 0) {
-      if (src) return usage_error("create takes one SRC_DIR", a);
-      src = a;
-      continue;
-    }
-    /* --opt VALUE or --opt=VALUE */
-    const char *eq = strchr(a, '=');
-    size_t klen = eq ? (size_t)(eq - a) : strlen(a);
-    const char *val = eq ? eq + 1 : NULL;
-    int matched = 0;
-    for (size_t k = 0; !matched && k < sizeof str_opts / sizeof str_opts[0]; k++) {
-      if (strlen(str_opts[k].name) != klen || strncmp(a, str_opts[k].name, klen) != 0) continue;
-      if (!val && (val = (i + 1 < argc ? argv[++i] : NULL)) == NULL) return usage_error("missing value for", a);
-      *str_opts[k].dst = val;
-      matched = 1;
-    }
-    for (size_t k = 0; !matched && k < sizeof int_opts / sizeof int_opts[0]; k++) {
-      if (strlen(int_opts[k].name) != klen || strncmp(a, int_opts[k].name, klen) != 0) continue;
-      if (!val && (val = (i + 1 < argc ? argv[++i] : NULL)) == NULL) return usage_error("missing value for", a);
-      long long v = 0;
-      if (parse_int_arg(val, &v) != 0) return usage_error("expected a non-negative integer", a);
-      *int_opts[k].dst = (int64_t)v;
-      matched = 1;
-    }
-    if (!matched) return usage_error("unknown create option", a);
-  }
-  if (!s.name || !s.version || !s.handler) return usage_error("create needs --name, --version and --handler", NULL);
-  if (!output) return usage_error("create needs --output OUT.mar", NULL);
-  if (!src) return usage_error("create needs a SRC_DIR", NULL);
-  if (s.batch_size == 0) return usage_error("--batch-size must be at least 1", NULL);
-
-  char err[1024] = "";
+static int cmd_create(const archive_args *a, int json) {
+  const mar_spec *sp = &a->spec;
+  char err[2048] = "";
   mar_result res = {0};
-  int code = mar_create(&s, src, output, force, &res, err, sizeof err);
+  int code = mar_create(sp, a->src, a->output, a->force, &res, err, sizeof err);
   if (code != MS_OK) {
-    char msg[1200];
-    snprintf(msg, sizeof msg, "create '%s': %s", output, err);
+    char msg[2400];
+    snprintf(msg, sizeof msg, "create '%s': %s", a->output, err);
     return report_failure_msg(TOOL, json, code, msg);
   }
   if (json) {
     cJSON *o = cJSON_CreateObject();
     if (o) {
       cJSON_AddStringToObject(o, "command", "create");
-      cJSON_AddStringToObject(o, "output", output);
-      cJSON_AddStringToObject(o, "name", s.name);
-      cJSON_AddStringToObject(o, "version", s.version);
+      json_add_str(o, "output", a->output);
+      json_add_str(o, "name", sp->name);
+      json_add_str(o, "version", sp->version);
       cJSON_AddNumberToObject(o, "entries", (double)res.entries);
-      cJSON_AddNumberToObject(o, "bytes_in", (double)res.bytes_in);
-      cJSON_AddNumberToObject(o, "bytes_out", (double)res.bytes_out);
+      char digits[24];
+      snprintf(digits, sizeof digits, "%llu", (unsigned long long)res.bytes_in);
+      cJSON_AddRawToObject(o, "bytes_in", digits);
+      snprintf(digits, sizeof digits, "%llu", (unsigned long long)res.bytes_out);
+      cJSON_AddRawToObject(o, "bytes_out", digits);
     }
     return print_json(o);
   }
-  printf("created %s: %s %s, %zu entries, %llu bytes -> %llu bytes\n", output, s.name, s.version, res.entries,
-         (unsigned long long)res.bytes_in, (unsigned long long)res.bytes_out);
+  printf("created %s: %s %s, %zu entries, %llu bytes -> %llu bytes\n", tx(a->output), tx(sp->name), tx(sp->version),
+         res.entries, (unsigned long long)res.bytes_in, (unsigned long long)res.bytes_out);
   return 0;
 }
 
 int main(int argc, char **argv) {
   g_json = argv_has_json(argc, argv);
-  int json = 0;
-  const char *global_cfg = NULL;
-  int i = 1;
-  for (; i < argc && strncmp(argv[i], "-", 1) == 0; i++) {
-    if (strcmp(argv[i], "--json") == 0) {
-      json = 1;
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (strcmp(argv[i], "--global-config") == 0 && i + 1 < argc) {
-      global_cfg = argv[++i];
-    } else if (strncmp(argv[i], "--global-config=", 16) == 0) {
-      global_cfg = argv[i] + 16;
-    } else {
-      return usage_error("unknown option", argv[i]);
-    }
-  }
-  if (i >= argc) return usage_error("missing command (inspect, validate or create)", NULL);
-  const char *cmd = argv[i++];
-  if (strcmp(cmd, "create") == 0) return cmd_create(argc - i, argv + i, json);
-  int rest = argc - i;
-  if (rest == 1 && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+  archive_args a;
+  char err[1024] = "";
+  int rc = archive_args_parse(argc, argv, &a, err, sizeof err);
+  if (rc == ARGS_HELP) {
     usage(stdout);
     return 0;
   }
-  if (strcmp(cmd, "inspect") == 0 || strcmp(cmd, "validate") == 0) {
-    if (rest != 1) return usage_error("expected exactly one ARCHIVE after", cmd);
-    return cmd[0] == 'i' ? cmd_inspect(argv[i], global_cfg, json) : cmd_validate(argv[i], global_cfg, json);
-  }
-  return usage_error("unknown command", cmd);
+  if (rc != ARGS_OK) return report_usage(TOOL, g_json, err);
+  if (strcmp(a.command, "create") == 0) return cmd_create(&a, a.json);
+  if (strcmp(a.command, "inspect") == 0) return cmd_inspect(a.archive, a.global_config, a.json);
+  return cmd_validate(a.archive, a.global_config, a.json);
 }

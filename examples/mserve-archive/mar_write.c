@@ -5,7 +5,7 @@
  * and a reader that starts from the end finds them in the same read. */
 #include "mar_write.h"
 
-#include <mserve/common.h>
+#include <mserve.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,13 @@ static int find(const file_list *l, const char *arc) {
   for (size_t i = 0; i < l->n; i++)
     if (strcmp(l->v[i].arc, arc) == 0) return 1;
   return 0;
+}
+
+/* The file on disk that goes into the archive as `arc`, or NULL. */
+static const char *find_disk(const file_list *l, const char *arc) {
+  for (size_t i = 0; arc && i < l->n; i++)
+    if (strcmp(l->v[i].arc, arc) == 0) return l->v[i].disk;
+  return NULL;
 }
 
 /* Collect regular files under disk_dir; `rel` is their folder inside the archive. */
@@ -193,8 +201,16 @@ static char *manifest_json(const mar_spec *s, const char *model_file, const char
   if (model_file) cJSON_AddStringToObject(model, "modelFile", model_file);
   if (config) cJSON_AddStringToObject(model, "configFile", config);
   /* The batch keys the MMS issue proposed for the manifest's model object. */
-  if (s->batch_size >= 0) cJSON_AddNumberToObject(model, "batchSize", (double)s->batch_size);
-  if (s->max_batch_delay_ms >= 0) cJSON_AddNumberToObject(model, "maxBatchDelay", (double)s->max_batch_delay_ms);
+  /* Digit for digit: a double would round values past 2^53. */
+  char digits[24];
+  if (s->batch_size >= 0) {
+    snprintf(digits, sizeof digits, "%lld", (long long)s->batch_size);
+    cJSON_AddRawToObject(model, "batchSize", digits);
+  }
+  if (s->max_batch_delay_ms >= 0) {
+    snprintf(digits, sizeof digits, "%lld", (long long)s->max_batch_delay_ms);
+    cJSON_AddRawToObject(model, "maxBatchDelay", digits);
+  }
   cJSON_AddStringToObject(root, "archiverVersion", ARCHIVER_VERSION);
   char *txt = cJSON_Print(root);
   cJSON_Delete(root);
@@ -269,6 +285,135 @@ static int write_file(ctx *c, struct archive *a, const src_file *f) {
   return rc;
 }
 
+/* ---- validating with the library's own rules ------------------------------
+ * Before anything is written at OUT, the manifest and config the archive will
+ * carry are put in a small zip in a scratch folder and read back with
+ * ms_archive_inspect: the reader every server uses, so create never writes an
+ * archive its readers refuse (a version with a space, a timeout whose
+ * microseconds overflow, a broken --config-file, ...). The archive written is
+ * read back the same way before it replaces OUT. */
+
+/* Read a whole (config) file, at most 64 MiB: the reader's own limit is far lower. */
+static int slurp(ctx *c, const char *path, char **out, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(c, MS_EIO, "'%s': %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  int rc = buf ? MS_OK : fail(c, MS_ENOMEM, "out of memory");
+  while (rc == MS_OK) {
+    if (n == cap) {
+      char *g = cap < ((size_t)64 << 20) ? realloc(buf, cap * 2) : NULL;
+      if (!g) {
+        rc = cap < ((size_t)64 << 20) ? fail(c, MS_ENOMEM, "out of memory") : fail(c, MS_ECORRUPT, "'%s': larger than 64 MiB", path);
+        break;
+      }
+      buf = g;
+      cap *= 2;
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    if (r == 0) {
+      if (ferror(f)) rc = fail(c, MS_EIO, "'%s': read failed", path);
+      break;
+    }
+    n += r;
+  }
+  fclose(f);
+  if (rc != MS_OK) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = n;
+  return MS_OK;
+}
+
+/* msg with every occurrence of `from` replaced by `to`, into out[cap]. */
+static void replace_all(const char *msg, const char *from, const char *to, char *out, size_t cap) {
+  size_t o = 0, fl = strlen(from), tl = strlen(to);
+  while (*msg && o + 1 < cap) {
+    if (fl && strncmp(msg, from, fl) == 0) {
+      size_t k = tl < cap - 1 - o ? tl : cap - 1 - o;
+      memcpy(out + o, to, k);
+      o += k;
+      msg += fl;
+    } else {
+      out[o++] = *msg++;
+    }
+  }
+  out[o] = '\0';
+}
+
+/* The library's verdict on an archive at `path`; on refusal fails with
+ * `status` and "<what>: <the library's message>", `path` shown as `shown`. */
+static int library_reads(ctx *c, const char *path, const char *shown, int status, const char *what) {
+  ms_model *m = NULL;
+  int st = ms_archive_inspect(path, NULL, &m);
+  ms_model_free(m);
+  if (st == MS_OK) return MS_OK;
+  if (st == MS_ENOMEM) return fail(c, MS_ENOMEM, "out of memory");
+  char msg[2048];
+  replace_all(ms_errmsg(), path, shown, msg, sizeof msg);
+  return fail(c, status, "%s: %s", what, msg);
+}
+
+/* A zip with the manifest and (cfg_arc != NULL) one config entry. */
+static int write_probe(ctx *c, const char *path, const char *manifest, const char *cfg_arc, const char *cfg,
+                       size_t cfg_len) {
+  struct archive *a = archive_write_new();
+  int ok = a && archive_write_set_format_zip(a) == ARCHIVE_OK && archive_write_open_filename(a, path) == ARCHIVE_OK;
+  if (ok && cfg_arc) ok = write_mem(a, cfg_arc, cfg, cfg_len, 0) == ARCHIVE_OK;
+  if (ok) ok = write_mem(a, "MAR-INF/MANIFEST.json", manifest, strlen(manifest), 0) == ARCHIVE_OK;
+  if (ok) ok = archive_write_close(a) == ARCHIVE_OK;
+  int rc = ok ? MS_OK : fail(c, MS_EIO, "'%s': %s", path, a ? archive_error_string(a) : "out of memory");
+  if (a) archive_write_free(a);
+  return rc;
+}
+
+static int rm_probe(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  remove(p);
+  return 0;
+}
+
+/* Check the spec (as manifest + generated yaml) and then the user's config
+ * file with the library, in a scratch folder. A refusal of the first is a
+ * bad argument (MS_EINVAL), of the second a bad file (MS_ECORRUPT). */
+static int validate_first(ctx *c, const mar_spec *spec, const char *model_file, const char *serialized,
+                          const char *config_arc, const char *config_disk, const char *manifest, const char *yaml,
+                          const char *out_path) {
+  const char *tmpbase = getenv("TMPDIR");
+  char scratch[4096], probe[4200];
+  snprintf(scratch, sizeof scratch, "%s/mserve-archive-XXXXXX", tmpbase && *tmpbase ? tmpbase : P_tmpdir);
+  if (!mkdtemp(scratch)) return fail(c, MS_EIO, "cannot create a scratch folder: %s", strerror(errno));
+  const char *base = strrchr(out_path, '/');
+  base = base ? base + 1 : out_path;
+  snprintf(probe, sizeof probe, "%s/%s%s", scratch, base, strlen(base) > 4 && strcmp(base + strlen(base) - 4, ".mar") == 0 ? "" : ".mar");
+  int rc;
+  if (config_disk) {
+    /* The arguments alone: the manifest without the user's config. */
+    char *bare = manifest_json(spec, model_file, serialized, NULL);
+    if (!bare) rc = fail(c, MS_ENOMEM, "out of memory");
+    else rc = write_probe(c, probe, bare, NULL, NULL, 0);
+    cJSON_free(bare);
+    if (rc == MS_OK) rc = library_reads(c, probe, out_path, MS_EINVAL, "the archive would be refused by its readers");
+    char *cfg = NULL;
+    size_t cfg_len = 0;
+    if (rc == MS_OK) rc = slurp(c, config_disk, &cfg, &cfg_len);
+    if (rc == MS_OK) rc = write_probe(c, probe, manifest, config_arc, cfg, cfg_len);
+    free(cfg);
+    if (rc == MS_OK) {
+      char what[1200];
+      snprintf(what, sizeof what, "--config-file '%.1000s' would be refused by the archive's readers", spec->config_file);
+      rc = library_reads(c, probe, out_path, MS_ECORRUPT, what);
+    }
+  } else {
+    rc = write_probe(c, probe, manifest, yaml ? config_arc : NULL, yaml, yaml ? strlen(yaml) : 0);
+    if (rc == MS_OK) rc = library_reads(c, probe, out_path, MS_EINVAL, "the archive would be refused by its readers");
+  }
+  nftw(scratch, rm_probe, 8, FTW_DEPTH | FTW_PHYS);
+  return rc;
+}
+
 static int valid_name(const char *s) {
   if (!s || !*s) return 0;
   const char *p = s;
@@ -314,17 +459,21 @@ int mar_create(const mar_spec *spec, const char *src_dir, const char *out_path, 
   }
   if (rc == MS_OK && !(manifest = manifest_json(spec, model_file, serialized, config)))
     rc = fail(&c, MS_ENOMEM, "out of memory");
+  if (rc == MS_OK)
+    rc = validate_first(&c, spec, model_file, serialized, config, yaml ? NULL : find_disk(&l, config), manifest, yaml,
+                        out_path);
   if (rc != MS_OK) goto done;
   qsort(l.v, l.n, sizeof *l.v, cmp_arc);
 
-  size_t tl = strlen(out_path) + 16;
+  size_t tl = strlen(out_path) + 20;
   tmp = malloc(tl);
   if (!tmp) {
     rc = fail(&c, MS_ENOMEM, "out of memory");
     goto done;
   }
-  snprintf(tmp, tl, "%s.tmp.XXXXXX", out_path);
-  fd = mkstemp(tmp);
+  /* ".mar" at the end: the reader tells formats by name, and it reads this file back below. */
+  snprintf(tmp, tl, "%s.tmp.XXXXXX.mar", out_path);
+  fd = mkstemps(tmp, 4);
   if (fd < 0) {
     rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
     free(tmp);
@@ -363,6 +512,8 @@ int mar_create(const mar_spec *spec, const char *src_dir, const char *out_path, 
     rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
     goto done;
   }
+  /* What was written reads back with the library before it takes OUT's place. */
+  if ((rc = library_reads(&c, tmp, out_path, MS_ECORRUPT, "the archive written does not read back")) != MS_OK) goto done;
   /* link() refuses an existing name, so a racing writer is never clobbered without --force. */
   if (force ? rename(tmp, out_path) != 0 : link(tmp, out_path) != 0) {
     rc = errno == EEXIST ? fail(&c, MS_EEXIST, "'%s' exists; use --force to replace it", out_path)

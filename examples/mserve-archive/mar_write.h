@@ -21,12 +21,18 @@ typedef struct mar_result {
 } mar_result;
 
 /* Build `out_path` from every regular file under `src_dir` plus a manifest.
- * Writes to a temporary file beside `out_path` and renames it into place, so a
- * failure never leaves a partial archive; refuses an existing `out_path`
- * unless `force`. Returns an ms_status: MS_OK; MS_EINVAL (bad spec),
- * MS_ENOTFOUND (SRC_DIR or a named file missing), MS_EEXIST (OUT exists, or
- * a name clash), MS_EUNSAFE (links, devices), MS_EIO, MS_ENOMEM; on failure
- * `err` says why. */
+ * Before anything is written at `out_path`, the manifest and config the
+ * archive will carry are read back by the library (ms_archive_inspect, in a
+ * scratch folder under $TMPDIR), so an archive its readers would refuse is
+ * never written; the finished temporary archive is read back the same way
+ * before it replaces `out_path`. Writes to a temporary file beside `out_path`
+ * and renames it into place, so a failure never leaves a partial archive;
+ * refuses an existing `out_path` unless `force`. Returns an ms_status: MS_OK;
+ * MS_EINVAL (bad spec: the reader refuses a value given as a flag),
+ * MS_ECORRUPT (the reader refuses the --config-file), MS_ENOTFOUND (SRC_DIR
+ * or a named file missing), MS_EEXIST (OUT exists, or a name clash),
+ * MS_EUNSAFE (links, devices), MS_EIO, MS_ENOMEM; on failure `err` says why
+ * and nothing is left at `out_path` or in $TMPDIR. */
 int mar_create(const mar_spec *spec, const char *src_dir, const char *out_path, int force,
                mar_result *res, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <mserve.h>
 #include <mserve/registry.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum { EXIT_BAD = 1, EXIT_USAGE = 2 };
@@ -47,7 +48,35 @@ int argv_has_json(int argc, char **argv);
 /* Print obj (adding "ok": true) as one line of JSON and free it; 2 on ENOMEM. */
 int print_json(cJSON *obj);
 
-/* Parse a non-negative decimal integer option value; 0 on success. */
+/* Parse a non-negative decimal integer option value (digits only: no sign,
+ * blanks or suffix); 0 on success, -1 otherwise (*out untouched). */
 int parse_int_arg(const char *s, long long *out);
+
+/* parse_int_arg, then value * factor (a flag in ms or s to the library's
+ * microseconds) through the library's checked conversion: 0 on success, -1
+ * for bad text, -2 when the value or the product does not fit in int64
+ * (*out untouched). */
+int parse_scaled_arg(const char *s, int64_t factor, int64_t *out);
+
+/* ---- text that is safe to print ------------------------------------------
+ * Strings the tools print come from archives, file names, the command line
+ * and library messages: any of them may hold control characters or bytes
+ * that are not UTF-8. Text output shows them escaped; JSON output is always
+ * valid UTF-8. */
+
+/* 1 when s is well-formed UTF-8 (no overlongs, surrogates, or code points
+ * past U+10FFFF). */
+int text_is_utf8(const char *s);
+
+/* s for a terminal: printable characters as they are, control characters
+ * (U+0000..U+001F, U+007F..U+009F), bytes that are not UTF-8 and the
+ * backslash as \xNN or \\. The result lives until 16 more calls (a ring
+ * of buffers, so several may appear in one printf); "" on out of memory. */
+const char *tx(const char *s);
+
+/* Add s to o under key as a JSON string that is always valid UTF-8: bytes
+ * that are not UTF-8 become U+FFFD (cJSON escapes control characters).
+ * NULL s adds "". Returns the new item, NULL on out of memory. */
+cJSON *json_add_str(cJSON *o, const char *key, const char *s);
 
 #endif

@@ -3,11 +3,14 @@
  *   mserve-registry --db FILE [--global-config FILE] [--json] <command> ...
  *
  * Exit codes: 0 ok, 1 the thing asked about is bad, denied or not found (a
- * scan with failed archives included), 2 usage or system error. */
+ * scan with failed archives included), 2 usage or system error. Text output
+ * escapes control characters and bytes that are not UTF-8; --json output is
+ * always valid UTF-8. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "model_print.h"
 
 static const char *TOOL = "mserve-registry";
@@ -56,77 +59,14 @@ typedef struct cli {
 
 /* ---- settings options ---------------------------------------------------- */
 
-typedef struct setting_opt {
-  const char *flag, *key;
-  int64_t factor; /* CLI unit -> canonical unit (0: string) */
-} setting_opt;
-
-static const setting_opt SETTINGS[] = {
-    {"--batch-size", "batch_size", 1},
-    {"--max-batch-delay", "max_batch_delay_us", 1000},      /* ms, as TorchServe */
-    {"--max-queue-size", "max_queue_size", 1},
-    {"--response-timeout", "request_timeout_us", 1000000},  /* s, as TorchServe */
-    {"--min-workers", "min_workers", 1},
-    {"--max-workers", "max_workers", 1},
-    {"--device", "device", 0},
-};
-
-/* Split args into positionals and overrides. Returns 0, or an exit code. */
+/* Split args into positionals and overrides (args.c). Returns 0, or an exit code. */
 static int parse_settings(cli *c, int argc, char **argv, int allow_clear, const char **pos, int max_pos, int *npos,
                           ms_overrides **ov_out) {
-  ms_overrides *ov = NULL;
-  int st = ms_overrides_new(&ov);
-  if (st) return report_failure(TOOL, c->json, "ms_overrides_new", st);
-  *npos = 0;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    if (strncmp(a, "--", 2) != 0) {
-      if (*npos >= max_pos) {
-        ms_overrides_free(ov);
-        return usage_error("too many arguments", a);
-      }
-      pos[(*npos)++] = a;
-      continue;
-    }
-    const char *eq = strchr(a, '=');
-    size_t klen = eq ? (size_t)(eq - a) : strlen(a);
-    const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-    if (!val) {
-      ms_overrides_free(ov);
-      return usage_error("missing value for", a);
-    }
-    if (!eq) i++;
-    if (allow_clear && klen == 7 && strncmp(a, "--clear", 7) == 0) {
-      st = ms_overrides_clear(ov, val);
-      if (st) {
-        ms_overrides_free(ov);
-        return report_failure(TOOL, c->json, "--clear", st);
-      }
-      continue;
-    }
-    const setting_opt *o = NULL;
-    for (size_t k = 0; k < sizeof SETTINGS / sizeof SETTINGS[0]; k++)
-      if (strlen(SETTINGS[k].flag) == klen && strncmp(a, SETTINGS[k].flag, klen) == 0) o = &SETTINGS[k];
-    if (!o) {
-      ms_overrides_free(ov);
-      return usage_error("unknown option", a);
-    }
-    if (o->factor == 0) {
-      st = ms_overrides_set_str(ov, o->key, val);
-    } else {
-      long long v = 0;
-      if (parse_int_arg(val, &v) != 0 || v > INT64_MAX / o->factor) {
-        ms_overrides_free(ov);
-        return usage_error("expected a non-negative integer for", a);
-      }
-      st = ms_overrides_set_int(ov, o->key, (int64_t)v * o->factor);
-    }
-    if (st) {
-      ms_overrides_free(ov);
-      return report_failure(TOOL, c->json, o->flag, st);
-    }
-  }
-  *ov_out = ov;
+  char err[1024] = "";
+  int st = MS_OK;
+  int rc = registry_settings_parse(argc, argv, allow_clear, pos, max_pos, npos, ov_out, &st, err, sizeof err);
+  if (rc == ARGS_USAGE) return report_usage(TOOL, g_json, err);
+  if (rc == ARGS_FAILED) return report_failure(TOOL, c->json, err, st);
   return 0;
 }
 
@@ -157,7 +97,7 @@ static int cmd_scan(cli *c, int argc, char **argv) {
     cJSON *entries = cJSON_CreateArray();
     if (o && entries) {
       cJSON_AddStringToObject(o, "command", "scan");
-      cJSON_AddStringToObject(o, "dir", argv[0]);
+      json_add_str(o, "dir", argv[0]);
       for (size_t k = 0; k < 5; k++)
         cJSON_AddNumberToObject(o, outcome_name(all[k]), (double)ms_scan_report_count(rep, all[k]));
       for (size_t i = 0; i < ms_scan_report_size(rep); i++) {
@@ -167,10 +107,10 @@ static int cmd_scan(cli *c, int argc, char **argv) {
         if (ms_scan_report_entry(rep, i, &path, &out, &est, &msg) != MS_OK) continue;
         cJSON *e = cJSON_CreateObject();
         if (!e) continue;
-        cJSON_AddStringToObject(e, "path", path ? path : "");
+        json_add_str(e, "path", path);
         cJSON_AddStringToObject(e, "outcome", outcome_name(out));
         cJSON_AddStringToObject(e, "status", ms_status_name(est));
-        cJSON_AddStringToObject(e, "message", msg ? msg : "");
+        json_add_str(e, "message", msg);
         cJSON_AddItemToArray(entries, e);
       }
       cJSON_AddItemToObject(o, "entries", entries);
@@ -183,7 +123,7 @@ static int cmd_scan(cli *c, int argc, char **argv) {
     cJSON_Delete(entries);
     code = print_json(o);
   } else {
-    printf("scanned %s:", argv[0]);
+    printf("scanned %s:", tx(argv[0]));
     for (size_t k = 0; k < 5; k++) printf(" %zu %s", ms_scan_report_count(rep, all[k]), outcome_name(all[k]));
     printf("\n");
     for (size_t i = 0; i < ms_scan_report_size(rep); i++) {
@@ -192,9 +132,9 @@ static int cmd_scan(cli *c, int argc, char **argv) {
       int est = 0;
       if (ms_scan_report_entry(rep, i, &path, &out, &est, &msg) != MS_OK) continue;
       if (out == MS_SCAN_FAILED)
-        printf("  %-9s %s: %s: %s\n", outcome_name(out), path, ms_status_name(est), msg ? msg : "");
+        printf("  %-9s %s: %s: %s\n", outcome_name(out), tx(path), ms_status_name(est), tx(msg));
       else
-        printf("  %-9s %s (%s)\n", outcome_name(out), path, msg ? msg : "");
+        printf("  %-9s %s (%s)\n", outcome_name(out), tx(path), tx(msg));
     }
   }
   ms_scan_report_free(rep);
@@ -230,8 +170,8 @@ static int cmd_list(cli *c, int argc, char **argv) {
     printf("%-32s %-12s %-8s %s\n", "NAME", "VERSION", "DEFAULT", "ARCHIVE");
     for (size_t i = 0; i < n; i++) {
       const ms_model *m = ms_model_list_get(l, i);
-      printf("%-32s %-12s %-8s %s%s\n", ms_model_name(m), ms_model_version(m), ms_model_is_default(m) ? "yes" : "",
-             ms_model_archive_path(m), ms_model_is_missing(m) ? " (MISSING)" : "");
+      printf("%-32s %-12s %-8s %s%s\n", tx(ms_model_name(m)), tx(ms_model_version(m)),
+             ms_model_is_default(m) ? "yes" : "", tx(ms_model_archive_path(m)), ms_model_is_missing(m) ? " (MISSING)" : "");
     }
     printf("%zu registration(s)\n", n);
   }
@@ -296,15 +236,15 @@ static int cmd_unregister(cli *c, int argc, char **argv) {
     cJSON *o = cJSON_CreateObject();
     if (o) {
       cJSON_AddStringToObject(o, "command", "unregister");
-      cJSON_AddStringToObject(o, "name", argv[0]);
+      json_add_str(o, "name", argv[0]);
       if (version)
-        cJSON_AddStringToObject(o, "version", version);
+        json_add_str(o, "version", version);
       else
         cJSON_AddNullToObject(o, "version");
     }
     return print_json(o);
   }
-  printf("unregistered %s %s\n", argv[0], version ? version : "(all versions)");
+  printf("unregistered %s %s\n", tx(argv[0]), version ? tx(version) : "(all versions)");
   return 0;
 }
 
@@ -334,34 +274,15 @@ static int cmd_update(cli *c, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   g_json = argv_has_json(argc, argv);
-  const char *db = NULL, *global_cfg = NULL;
-  cli c = {0, NULL};
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "--json") == 0) {
-      c.json = 1;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else if (strcmp(a, "--db") == 0 && i + 1 < argc) {
-      db = argv[++i];
-    } else if (strncmp(a, "--db=", 5) == 0) {
-      db = a + 5;
-    } else if (strcmp(a, "--global-config") == 0 && i + 1 < argc) {
-      global_cfg = argv[++i];
-    } else if (strncmp(a, "--global-config=", 16) == 0) {
-      global_cfg = a + 16;
-    } else {
-      return usage_error("unknown option", a);
-    }
-  }
-  if (i >= argc) return usage_error("missing command", NULL);
-  const char *cmd = argv[i++];
-  if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+  registry_args a;
+  char err[1024] = "";
+  int rc = registry_args_parse(argc, argv, &a, err, sizeof err);
+  if (rc == ARGS_HELP) {
     usage(stdout);
     return 0;
   }
+  if (rc != ARGS_OK) return report_usage(TOOL, g_json, err);
+  cli c = {a.json, NULL};
   static const struct {
     const char *name;
     int (*fn)(cli *, int, char **);
@@ -371,19 +292,18 @@ int main(int argc, char **argv) {
               {"update", cmd_update}};
   int (*fn)(cli *, int, char **) = NULL;
   for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
-    if (strcmp(cmd, cmds[k].name) == 0) fn = cmds[k].fn;
-  if (!fn) return usage_error("unknown command", cmd);
-  if (!db) return usage_error("--db FILE is required", NULL);
+    if (strcmp(a.command, cmds[k].name) == 0) fn = cmds[k].fn;
+  if (!fn) return usage_error("unknown command", a.command);
 
   ms_store *store = NULL;
-  int st = ms_store_open(db, 0, &store);
+  int st = ms_store_open(a.db, 0, &store);
   if (st) return report_failure(TOOL, c.json, "open store", st);
-  st = ms_registry_open(store, global_cfg, &c.reg);
+  st = ms_registry_open(store, a.global_config, &c.reg);
   if (st) {
     ms_store_close(store);
     return report_failure(TOOL, c.json, "open registry", st);
   }
-  int code = fn(&c, argc - i, argv + i);
+  int code = fn(&c, a.argc, a.argv);
   ms_registry_close(c.reg);
   ms_store_close(store);
   return code;

@@ -12,5 +12,6 @@
 #include "mserve/registry.h"
 #include "mserve/autoscaler.h"
 #include "mserve/batcher.h"
+#include "mserve/executor.h"
 
 #endif /* MSERVE_H */

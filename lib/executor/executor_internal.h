@@ -1,0 +1,86 @@
+/* Internal: the batch executor's pieces.
+ *
+ *   model.c       model folder -> ms__executor_model (manifest, model-config.yaml
+ *                 `mlp:` section, the safetensors weights, layer checks)
+ *   yaml_read.c   model-config.yaml as a cJSON tree of strings (libyaml events)
+ *   cpu.c         the OpenBLAS backend
+ *   kernels.c     fused bias + activation pass and softmax on the CPU
+ *   cuda/         the CUDA backend (.cu, only when MSERVE_HAVE_CUDA; stubs in cuda_stub.c)
+ *   executor.c    the public API
+ *
+ * Messages of internal functions name the object and the cause; the public
+ * entry point puts "executor: <call>: " in front. */
+#ifndef MS_EXECUTOR_INTERNAL_H
+#define MS_EXECUTOR_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safetensors.h"
+
+typedef enum ms__executor_act {
+  MS__ACT_NONE = 0,
+  MS__ACT_RELU = 1,
+  MS__ACT_GELU = 2, /* exact: x * Phi(x) */
+  MS__ACT_TANH = 3
+} ms__executor_act;
+
+typedef enum ms__executor_output { MS__OUTPUT_NONE = 0, MS__OUTPUT_SOFTMAX = 1 } ms__executor_output;
+
+/* Largest dimension and max batch the executor takes (BLAS and cuBLAS use int). */
+#define MS__EXECUTOR_MAX_DIM 2147483647
+#define MS__EXECUTOR_MAX_ROWS ((int64_t)1 << 24)
+#define MS__EXECUTOR_MAX_LAYERS 1024
+
+typedef struct ms__executor_layer {
+  const char *prefix;
+  int64_t in, out;
+  const ms__st_tensor *weight; /* [out, in], F32/F16/BF16 */
+  const ms__st_tensor *bias;   /* [out] or NULL */
+} ms__executor_layer;
+
+typedef struct ms__executor_model {
+  char *weights_path; /* as opened, for messages */
+  ms__st_file *st;    /* the mapped weights */
+  char **prefixes;
+  ms__executor_layer *layers;
+  size_t n_layers;
+  int act, output, allow_tf32;
+} ms__executor_model;
+
+/* Read and check the MLP of a model folder. Errors: see ms_executor_open. */
+int ms__executor_model_load(const char *model_dir, ms__executor_model **out);
+void ms__executor_model_free(ms__executor_model *m);
+
+/* Parse a model-config.yaml held in buf[len] into a cJSON tree whose
+ * scalars are strings. Anchors, aliases and tags are refused, depth and
+ * size bounded. Errors: MS_ECORRUPT naming origin and line, MS_ENOMEM. */
+int ms__executor_yaml_parse(const char *buf, size_t len, const char *origin, cJSON **out);
+
+/* Parse the `mlp` mapping of a config (the cJSON tree of the YAML). */
+int ms__executor_mlp_config(const cJSON *mlp, const char *origin, char ***prefixes, size_t *n, int *act,
+                            int *output, int *allow_tf32);
+
+/* ---- CPU kernels (kernels.c), exposed for white-box tests ---- */
+
+/* y[rows][cols] = act(y + b) in one pass (b may be NULL). */
+void ms__executor_cpu_bias_act(float *y, int64_t rows, int64_t cols, const float *b, int act);
+/* Row-wise softmax, subtracting each row's max first. */
+void ms__executor_cpu_softmax(float *y, int64_t rows, int64_t cols);
+/* The vectorizable exp and Phi the kernels use (scalar entry points for tests). */
+float ms__executor_expf(float x);
+float ms__executor_gelu(float x);
+
+/* ---- CPU backend (cpu.c) ---- */
+
+typedef struct ms__executor_cpu ms__executor_cpu;
+/* Borrows m (its mapping) until ms__executor_cpu_close. */
+int ms__executor_cpu_open(const ms__executor_model *m, int64_t max_batch, ms__executor_cpu **out);
+int ms__executor_cpu_set_max_batch(ms__executor_cpu *c, int64_t rows);
+void ms__executor_cpu_run(ms__executor_cpu *c, const float *in, int64_t rows, float *out, int threads);
+void ms__executor_cpu_close(ms__executor_cpu *c);
+/* "OpenBLAS 0.3.21 (pthread, ...)" for messages and the benchmark. */
+const char *ms__executor_cpu_blas_info(void);
+
+#endif

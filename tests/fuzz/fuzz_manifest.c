@@ -1,10 +1,12 @@
 /* libFuzzer target: MAR-INF/MANIFEST.json and the legacy MMS 0.1 manifest.
  * Beyond "no crash, no leak", a parsed manifest must satisfy the parser's own
- * contract (valid name and version), so a lenient path cannot slip through. */
+ * contract (valid name and version, strings that are UTF-8 text), so a
+ * lenient path cannot slip through. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "mserve/common.h"
 #include "registry/manifest.h"
 
@@ -23,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!m.name || !ms__model_name_valid(m.name)) abort();
   if (!m.version || !ms__model_version_valid(m.version)) abort();
   if (!m.runtime || !m.handler) abort();
+  /* Every string kept is text: UTF-8 without NUL (a \u0000 escape included). */
+  if (!ms__text_utf8_str(m.runtime) || !ms__text_utf8_str(m.handler) || !ms__text_utf8_str(m.config_file)) abort();
   ms__manifest_free(&m);
   return 0;
 }

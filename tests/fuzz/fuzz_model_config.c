@@ -1,10 +1,12 @@
 /* libFuzzer target: TorchServe model-config.yaml (libyaml, plain data only).
  * A parsed config must round-trip through its persisted JSON form with the
- * same keys and values, and every integer must be in its key's range. */
+ * same keys and values, every integer must be in its key's range, and every
+ * string kept must be UTF-8 text without NUL. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "mserve/common.h"
 #include "registry/settings.h"
 
@@ -25,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     }
   }
+  /* Every string kept is text: UTF-8 without NUL, keys and values alike. */
+  if (s.device && !ms__text_utf8_str(s.device)) abort();
+  for (const cJSON *it = s.extra ? s.extra->child : NULL; it; it = it->next)
+    if (!ms__text_utf8_str(it->string) || !cJSON_IsString(it) || !ms__text_utf8_str(it->valuestring)) abort();
+  if (s.extra && cJSON_GetArraySize(s.extra) > MS__CONFIG_MAX_KEYS) abort();
   char *json = ms__settings_to_json(&s);
   if (json) {
     ms__settings back;

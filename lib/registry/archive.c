@@ -76,18 +76,21 @@ void ms__archive_meta_free(ms__archive_meta *m) {
 struct archive *ms__archive_open(const ms__source *s, int format, ms__reader *rd, int *st) {
   struct archive *a = archive_read_new();
   if (!a) {
+    memset(rd, 0, sizeof *rd);
     *st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", s->origin);
     return NULL;
   }
+  int rc;
   if (format == MS__FMT_ZIP) {
     /* The seekable reader starts from the central directory, so skipping
      * an entry never inflates it. */
     archive_read_support_format_zip_seekable(a);
+    rc = ms__reader_open(a, rd, s, NULL);
   } else {
-    archive_read_support_filter_gzip(a);
     archive_read_support_format_tar(a);
+    rc = ms__reader_open_gz(a, rd, s, NULL, 0, 0);
   }
-  if (ms__reader_open(a, rd, s, NULL) != ARCHIVE_OK) {
+  if (rc != ARCHIVE_OK) {
     *st = rd->status ? rd->status
                      : ms__fail(MS_ECORRUPT, "archive '%s': not a valid %s: %s", s->origin,
                                 format == MS__FMT_ZIP ? "zip (.mar)" : "tar.gz",
@@ -99,8 +102,49 @@ struct archive *ms__archive_open(const ms__source *s, int format, ms__reader *rd
   return a;
 }
 
-int ms__archive_entry_data(struct archive *a, struct archive_entry *e, const char *origin, const char *name,
-                           char **out, size_t *out_len) {
+/* libarchive's integrity warnings: a zip local header that disagrees with
+ * the central directory ("Inconsistent CRC32 values", "... size"), a CRC
+ * or checksum mismatch. Other warnings (a name that cannot be converted to
+ * the locale's charset) leave the entry readable. */
+static int integrity_warning(const char *msg) {
+  return msg && (strstr(msg, "Inconsistent") || strstr(msg, "CRC") || strstr(msg, "checksum") ||
+                 strstr(msg, "wrong size"));
+}
+
+int ms__archive_header_ok(struct archive *a, int r) {
+  return r == ARCHIVE_OK || (r == ARCHIVE_WARN && !integrity_warning(archive_error_string(a)));
+}
+
+int ms__archive_failure(struct archive *a, const ms__reader *rd, int rc, int format, const char *origin,
+                        const char *entry, int in_data) {
+  if (rd && rd->status) {
+    if (!rd->why[0]) return rd->status; /* a read failure: its message is set */
+    if (entry && in_data) return ms__fail(rd->status, "archive '%s': entry '%s': %s", origin, entry, rd->why);
+    if (entry) return ms__fail(rd->status, "archive '%s': %s (last entry read: '%s')", origin, rd->why, entry);
+    return ms__fail(rd->status, "archive '%s': %s", origin, rd->why);
+  }
+  const char *msg = archive_error_string(a);
+  if (!msg) msg = in_data ? "damaged data" : "damaged archive";
+  if (in_data) {
+    if (strstr(msg, "CRC"))
+      return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s' fails its CRC-32 check (%s)", origin,
+                      entry ? entry : "?", msg);
+    return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s': %s", origin, entry ? entry : "?", msg);
+  }
+  if (format == MS__FMT_TGZ && rc == ARCHIVE_RETRY) {
+    if (entry)
+      return ms__fail(MS_ECORRUPT, "archive '%s': the tar header after entry '%s' fails its checksum (%s)", origin,
+                      entry, msg);
+    return ms__fail(MS_ECORRUPT, "archive '%s': a tar header fails its checksum (%s)", origin, msg);
+  }
+  if (rc == ARCHIVE_WARN && entry) /* an integrity warning about this entry's header */
+    return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s': %s", origin, entry, msg);
+  if (entry) return ms__fail(MS_ECORRUPT, "archive '%s': %s (after entry '%s')", origin, msg, entry);
+  return ms__fail(MS_ECORRUPT, "archive '%s': %s", origin, msg);
+}
+
+int ms__archive_entry_data(struct archive *a, const ms__reader *rd, struct archive_entry *e, const char *origin,
+                           const char *name, char **out, size_t *out_len) {
   if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t)MS__META_MAX_BYTES)
     return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s' is larger than %u bytes", origin, name,
                     MS__META_MAX_BYTES);
@@ -122,11 +166,12 @@ int ms__archive_entry_data(struct archive *a, struct archive_entry *e, const cha
       buf = g;
       cap *= 2;
     }
+    /* archive_read_data gives a warning (a zip entry failing its CRC-32)
+     * as a negative result too: the data are refused either way. */
     la_ssize_t r = archive_read_data(a, buf + len, cap - len);
     if (r < 0) {
       free(buf);
-      return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s': %s", origin, name,
-                      archive_error_string(a) ? archive_error_string(a) : "read error");
+      return ms__archive_failure(a, rd, (int)r, -1, origin, name, 1);
     }
     if (r == 0) break;
     len += (size_t)r;
@@ -178,7 +223,7 @@ static int find_manifest(const ms__source *s, int format, found *f) {
   if (!a) return st;
   struct archive_entry *e;
   int r;
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+  while (ms__archive_header_ok(a, r = archive_read_next_header(a, &e))) {
     const char *name = archive_entry_pathname(e);
     if (!name) continue;
     size_t top_len;
@@ -199,13 +244,11 @@ static int find_manifest(const ms__source *s, int format, found *f) {
     }
     memcpy(f->top, rel - top_len, top_len);
     f->top[top_len] = '\0';
-    if ((st = ms__archive_entry_data(a, e, s->origin, name, &f->manifest, &f->manifest_len))) break;
+    if ((st = ms__archive_entry_data(a, &rd, e, s->origin, name, &f->manifest, &f->manifest_len))) break;
     if (is_mar) break;
   }
-  if (!st && r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF)
-    st = rd.status ? rd.status
-                   : ms__fail(MS_ECORRUPT, "archive '%s': %s", s->origin,
-                              archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+  if (!st && !ms__archive_header_ok(a, r) && r != ARCHIVE_EOF)
+    st = ms__archive_failure(a, &rd, r, format, s->origin, r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL, 0);
   archive_read_free(a);
   ms__reader_free(&rd);
   if (!st && !f->manifest)
@@ -220,7 +263,7 @@ int ms__archive_find_entry(const ms__source *s, int format, const char *want, ch
   if (!a) return st;
   struct archive_entry *e;
   int r, hit = 0;
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+  while (ms__archive_header_ok(a, r = archive_read_next_header(a, &e))) {
     const char *name = archive_entry_pathname(e);
     if (!name) continue;
     name = ms__skip_dot_slash(name);
@@ -229,14 +272,12 @@ int ms__archive_find_entry(const ms__source *s, int format, const char *want, ch
       st = ms__fail(MS_ECORRUPT, "archive '%s': '%s' is not a regular file", s->origin, name);
       break;
     }
-    st = ms__archive_entry_data(a, e, s->origin, name, out, out_len);
+    st = ms__archive_entry_data(a, &rd, e, s->origin, name, out, out_len);
     hit = 1;
     break;
   }
   if (!st && !hit && r != ARCHIVE_EOF)
-    st = rd.status ? rd.status
-                   : ms__fail(MS_ECORRUPT, "archive '%s': %s", s->origin,
-                              archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+    st = ms__archive_failure(a, &rd, r, format, s->origin, r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL, 0);
   archive_read_free(a);
   ms__reader_free(&rd);
   if (!st && !hit) st = ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing", s->origin, want);
@@ -275,13 +316,14 @@ static int read_zip(const ms__source *s, ms__archive_meta *out) {
     /* Peek at configFile before the full parse so the config is read once. */
     ms__manifest peek;
     st = ms__manifest_parse(f.manifest, f.manifest_len, s->origin, &peek);
+    int parsed = !st; /* peek is ours to free from here on */
     if (!st && peek.config_file) {
       const char *cf = ms__skip_dot_slash(peek.config_file);
       size_t n = strlen(f.top) + strlen(cf) + 1;
       if (!(want = malloc(n))) st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", s->origin);
       else snprintf(want, n, "%s%s", f.top, cf);
     }
-    if (!st) ms__manifest_free(&peek);
+    if (parsed) ms__manifest_free(&peek);
   }
   if (!st && want) st = ms__archive_find_entry(s, MS__FMT_ZIP, want, &config, &config_len);
   if (!st)
@@ -304,9 +346,18 @@ static int read_zip(const ms__source *s, ms__archive_meta *out) {
 
 /* ---- folders ------------------------------------------------------------- */
 
+/* A manifest or config file of a folder model: refused, never waited on,
+ * unless it is a regular file (a FIFO would block the scan forever). */
 static int slurp(const char *path, const char *origin, char **out, size_t *out_len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': cannot open '%s': %s", origin, path, strerror(errno));
+  int fd = -1;
+  struct stat sb;
+  int err = ms__open_regular(path, &fd, &sb);
+  if (err == MS__NOT_REGULAR)
+    return ms__fail(MS_ECORRUPT, "archive '%s': '%s' is not a regular file (%s)", origin, path,
+                    ms__file_kind((unsigned)sb.st_mode));
+  if (err)
+    return ms__fail(err == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': cannot open '%s': %s", origin, path,
+                    strerror(err));
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
   int st = buf ? MS_OK : ms__fail(MS_ENOMEM, "archive '%s': out of memory", origin);
@@ -324,14 +375,16 @@ static int slurp(const char *path, const char *origin, char **out, size_t *out_l
       buf = g;
       cap *= 2;
     }
-    size_t r = fread(buf + len, 1, cap - len, fp);
-    if (r == 0) {
-      if (ferror(fp)) st = ms__fail(MS_EIO, "archive '%s': reading '%s' failed", origin, path);
+    ssize_t r = read(fd, buf + len, cap - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      st = ms__fail(MS_EIO, "archive '%s': reading '%s' failed: %s", origin, path, strerror(errno));
       break;
     }
-    len += r;
+    if (r == 0) break;
+    len += (size_t)r;
   }
-  fclose(fp);
+  close(fd);
   if (st) {
     free(buf);
     return st;
@@ -366,13 +419,14 @@ static int read_dir(const char *path, ms__archive_meta *out) {
   if (!st) {
     ms__manifest peek;
     st = ms__manifest_parse(manifest, manifest_len, path, &peek);
+    int parsed = !st; /* peek is ours to free from here on (also when its config fails) */
     if (!st && peek.config_file) {
       if (!(cpath = join(path, ms__skip_dot_slash(peek.config_file)))) st = MS_ENOMEM;
       else if ((st = slurp(cpath, path, &config, &config_len)) == MS_ENOTFOUND)
         st = ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing", path,
                       peek.config_file);
     }
-    if (!st) ms__manifest_free(&peek);
+    if (parsed) ms__manifest_free(&peek);
   }
   if (!st) st = ms__archive_parse_meta(path, manifest, manifest_len, config, config_len, cpath ? cpath : "", &m);
   if (!st) {
@@ -413,13 +467,12 @@ int ms__archive_read_path(const char *path, int format, ms__archive_meta *out) {
 int ms__archive_read_path_limited(const char *path, int format, const ms__read_limits *lim, ms__archive_meta *out) {
   if (!path || !out) return ms__fail(MS_EINVAL, "archive: NULL argument");
   if (format == MS__FMT_DIR) return read_dir(path, out);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", path, strerror(errno));
+  int fd = -1;
   struct stat sb;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    close(fd);
-    return ms__fail(MS_EUNSUPPORTED, "archive '%s': not a regular file", path);
-  }
+  int err = ms__open_regular(path, &fd, &sb);
+  if (err == MS__NOT_REGULAR)
+    return ms__fail(MS_EUNSUPPORTED, "archive '%s': not a regular file (%s)", path, ms__file_kind((unsigned)sb.st_mode));
+  if (err) return ms__fail(err == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", path, strerror(err));
   ms__source s = {path, path, fd, NULL, (int64_t)sb.st_size};
   int st = ms__archive_read_source(&s, format, lim, out);
   close(fd);

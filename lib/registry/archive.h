@@ -29,8 +29,8 @@ typedef struct ms__archive_meta {
   char hash[65];        /* hex SHA-256 identifying the content (see archive.c) */
 } ms__archive_meta;
 
-/* Limits on reading a tar.gz's metadata: the stream is decompressed up to
- * the manifest, so a compression bomb placed before it could make a scan
+/* Limits on reading a tar.gz's metadata: the stream is decompressed to its
+ * end (to check it whole), so a compression bomb in it could make a scan
  * inflate gigabytes. max_bytes bounds the decompressed bytes read; max_ratio
  * bounds them relative to the file size, once past MS__TGZ_RATIO_FLOOR
  * (small archives have large ratios from tar's block padding alone). The
@@ -39,6 +39,10 @@ typedef struct ms__read_limits {
   int64_t max_bytes, max_ratio;
 } ms__read_limits;
 #define MS__TGZ_RATIO_FLOOR ((int64_t)64 << 20)
+/* Reading a tar.gz goes on to the end of its gzip stream, past the tar's
+ * last entry (its padding, which no header accounts for): the decompressed
+ * stream may pass max_bytes by this much before it is refused. */
+#define MS__TGZ_STREAM_SLACK ((int64_t)64 << 20)
 
 /* File identity used to skip unchanged archives without opening them. */
 typedef struct ms__stat {
@@ -56,8 +60,10 @@ int ms__archive_stat(const char *path, int format, ms__stat *out);
  * ms__archive_read_path - read the manifest and config of the archive at
  * `path` (format from ms__archive_format_of) and compute its content hash.
  * A zip is read through its central directory (payload never inflated); a
- * tar.gz is read once, hashed whole and decompressed only up to the entries
- * needed (tgz.c). Errors: MS_EIO,
+ * tar.gz is read once, hashed whole and decompressed whole, every header
+ * and the gzip trailer checked (tgz.c). Only a regular file is opened (a
+ * FIFO or device is MS_EUNSUPPORTED, never waited on); a folder's manifest
+ * or config that is not a regular file is MS_ECORRUPT. Errors: MS_EIO,
  * MS_ECORRUPT, MS_EUNSUPPORTED, MS_ENOMEM, each naming the path and cause.
  */
 int ms__archive_read_path(const char *path, int format, ms__archive_meta *out);

@@ -8,25 +8,44 @@
  * total bytes and the ratio of total bytes to the archive's size are
  * counted as data is written (declared sizes can lie).
  *
- * Identity: the archive is opened once and everything reads that open file,
- * so a file renamed over it meanwhile cannot slip in. A zip's content hash
- * (central directory + manifest + config) is checked before extracting; a
- * tar.gz's (every byte) is computed while extracting, in the same pass, and
- * a mismatch discards the result.
+ * A component longer than NAME_MAX (255 bytes), which no usual filesystem
+ * can create, is refused the same way (MS_EUNSAFE, a bad archive), not left
+ * to fail as an OS error.
  *
- * Publication: the extracted files are flushed to disk, then the temporary
- * folder is renamed into place, then the rename itself is flushed, so a
- * folder that exists under its hash is complete even after a power loss
- * (it is reused without being checked again). Losing a rename race to
- * another process is success (its folder is used) and ours is removed. */
+ * Identity and integrity: the archive is opened once and everything reads
+ * that open file, so a file renamed over it meanwhile cannot slip in. A
+ * zip's content hash (central directory + manifest + config) is checked
+ * before extracting and again after, and every entry's data are checked
+ * against their CRC-32 as they are written (libarchive only warns about a
+ * bad CRC; a warning is a failure here), so a zip changed in place after
+ * registration (same size, same central directory, other bytes) is never
+ * extracted under the old hash. A tar.gz's hash (every byte) is computed
+ * while extracting, in the same pass, with every tar header's checksum and
+ * the gzip trailer (CRC-32 and length) checked; any mismatch discards the
+ * result.
+ *
+ * Publication: everything is extracted into a temporary folder
+ * <root>/.tmp-<hash prefix>-XXXXXX, locked (flock) for as long as its
+ * extraction runs. Only when every entry was written and verified are the
+ * files flushed to disk, the folder renamed to its hash and the rename
+ * flushed, so a folder that exists under its hash is complete and verified
+ * even after a crash or power loss (it is reused without being checked
+ * again); a crash mid-extraction leaves only a temporary folder, never
+ * taken for the model. The next extraction under the same root removes
+ * temporary folders whose lock nobody holds (their process is gone);
+ * anything else there is left alone. Losing a rename race to another
+ * process is success (its folder is used) and ours is removed. */
 #define _GNU_SOURCE /* syncfs */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +56,9 @@
 #include "tsan_serial.h"
 
 #define MAX_COMPONENTS 128
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
 
 typedef struct limits {
   int64_t entries, bytes, ratio, archive_size;
@@ -46,6 +68,8 @@ typedef struct xstate {
   const char *origin;
   int dfd;       /* the temporary folder */
   int format;
+  const ms__reader *rd;
+  char last[512]; /* the last entry read, for a damaged header after it */
   char *top;     /* tar.gz top folder to strip, or NULL */
   int top_known;
   int64_t n_entries, total;
@@ -69,6 +93,9 @@ static int split_safe(const xstate *x, const char *name, char *buf, size_t cap, 
     if (n == MAX_COMPONENTS)
       return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' is nested deeper than %d", x->origin, name,
                       MAX_COMPONENTS), -1;
+    if (strlen(c) > NAME_MAX)
+      return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' has a name component of %zu bytes (at most %d)",
+                      x->origin, name, strlen(c), NAME_MAX), -1;
     comp[n++] = c;
   }
   return n;
@@ -83,7 +110,8 @@ static int open_dirs(const xstate *x, const char *name, const char **comp, int n
     if (mkdirat(cur, comp[i], 0755) != 0 && errno != EEXIST) {
       int err = errno;
       close(cur);
-      return ms__fail(MS_EIO, "archive '%s': entry '%s': cannot create folder: %s", x->origin, name, strerror(err));
+      return ms__fail(err == ENAMETOOLONG ? MS_EUNSAFE : MS_EIO, "archive '%s': entry '%s': cannot create folder: %s",
+                      x->origin, name, strerror(err));
     }
     int next = openat(cur, comp[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     close(cur);
@@ -109,7 +137,8 @@ static int check_size(const xstate *x, const char *name) {
 static int write_file(struct archive *a, xstate *x, const char *name, int dirfd, const char *leaf) {
   int fd = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
-    return ms__fail(errno == EEXIST ? MS_ECORRUPT : MS_EIO, "archive '%s': entry '%s': %s", x->origin, name,
+    return ms__fail(errno == EEXIST ? MS_ECORRUPT : errno == ENAMETOOLONG ? MS_EUNSAFE : MS_EIO,
+                    "archive '%s': entry '%s': %s", x->origin, name,
                     errno == EEXIST ? "duplicate entry" : strerror(errno));
   int st = MS_OK;
   for (;;) {
@@ -118,9 +147,9 @@ static int write_file(struct archive *a, xstate *x, const char *name, int dirfd,
     la_int64_t off;
     int r = archive_read_data_block(a, &buf, &size, &off);
     if (r == ARCHIVE_EOF) break;
-    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-      st = ms__fail(MS_ECORRUPT, "archive '%s': entry '%s': %s", x->origin, name,
-                    archive_error_string(a) ? archive_error_string(a) : "damaged data");
+    if (r != ARCHIVE_OK) {
+      /* A warning too: libarchive reports data failing their CRC-32 as one. */
+      st = ms__archive_failure(a, x->rd, r, x->format, x->origin, name, 1);
       break;
     }
     x->total += (int64_t)size;
@@ -146,6 +175,7 @@ static int write_file(struct archive *a, xstate *x, const char *name, int dirfd,
 static int extract_entry(struct archive *a, struct archive_entry *e, xstate *x) {
   const char *name = archive_entry_pathname(e);
   if (!name || !*name) return ms__fail(MS_ECORRUPT, "archive '%s': entry without a name", x->origin);
+  ms__strlcpy(x->last, name, sizeof x->last);
   if (++x->n_entries > x->lim.entries)
     return ms__fail(MS_EUNSAFE, "archive '%s': more than %lld entries", x->origin, (long long)x->lim.entries);
   if (archive_entry_hardlink(e))
@@ -201,7 +231,26 @@ static int flush_tree(int dfd, const char *what) {
   return MS_OK;
 }
 
-static int extract(ms_registry *r, const ms_model *m, const ms__source *src, const char *tmp) {
+/* The content hash of a zip, read again from the open file. */
+static int zip_hash_matches(const ms_model *m, const ms__source *src, const char *when) {
+  ms__archive_meta meta;
+  int st = ms__archive_read_source(src, MS__FMT_ZIP, NULL, &meta);
+  if (st) return st;
+  if (strcmp(meta.hash, m->hash) != 0)
+    st = ms__fail(MS_ECORRUPT, "archive '%s': content changed %s; scan or register it again", m->path, when);
+  ms__archive_meta_free(&meta);
+  return st;
+}
+
+/* The decompressed tar stream may exceed the entries' bytes by their
+ * headers and padding; beyond that it is bounded like them. */
+static int64_t stream_cap(const limits *l) {
+  int64_t per_entry = 8192, slack = MS__TGZ_STREAM_SLACK;
+  int64_t extra = l->entries > (INT64_MAX - slack) / per_entry ? INT64_MAX : l->entries * per_entry + slack;
+  return l->bytes > INT64_MAX - extra ? INT64_MAX : l->bytes + extra;
+}
+
+static int extract(ms_registry *r, const ms_model *m, const ms__source *src, int dfd) {
   xstate x;
   memset(&x, 0, sizeof x);
   x.origin = m->path;
@@ -210,74 +259,149 @@ static int extract(ms_registry *r, const ms_model *m, const ms__source *src, con
   x.lim.bytes = atomic_load(&r->max_bytes);
   x.lim.ratio = atomic_load(&r->max_ratio);
   x.lim.archive_size = src->size;
-  x.dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (x.dfd < 0) return ms__fail(MS_EIO, "materialize: cannot open '%s': %s", tmp, strerror(errno));
+  x.dfd = dfd;
   /* A tar.gz is hashed as it is decompressed (no seeking then). */
   ms__sha256 h;
   if (m->format == MS__FMT_TGZ) ms__tgz_hash_init(&h);
   ms__reader rd;
   memset(&rd, 0, sizeof rd);
+  x.rd = &rd;
   struct archive *a = archive_read_new();
   int st = MS_OK;
   if (!a) st = ms__fail(MS_ENOMEM, "materialize: out of memory");
   if (!st) {
-    if (m->format == MS__FMT_ZIP) archive_read_support_format_zip_seekable(a);
-    else {
-      archive_read_support_filter_gzip(a);
+    int rc;
+    if (m->format == MS__FMT_ZIP) {
+      archive_read_support_format_zip_seekable(a);
+      rc = ms__reader_open(a, &rd, src, NULL);
+    } else {
       archive_read_support_format_tar(a);
+      rc = ms__reader_open_gz(a, &rd, src, &h, stream_cap(&x.lim), x.lim.ratio);
     }
-    if (ms__reader_open(a, &rd, src, m->format == MS__FMT_TGZ ? &h : NULL) != ARCHIVE_OK)
+    if (rc != ARCHIVE_OK)
       st = rd.status ? rd.status
                      : ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
                                 archive_error_string(a) ? archive_error_string(a) : "unreadable");
   }
   struct archive_entry *e;
   int rc = ARCHIVE_EOF;
-  while (!st && ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN))
-    st = extract_entry(a, e, &x);
+  while (!st && ms__archive_header_ok(a, rc = archive_read_next_header(a, &e))) st = extract_entry(a, e, &x);
   if (!st && rc != ARCHIVE_EOF)
-    st = rd.status ? rd.status
-                   : ms__fail(MS_ECORRUPT, "archive '%s': %s", m->path,
-                              archive_error_string(a) ? archive_error_string(a) : "damaged archive");
-  if (!st && m->format == MS__FMT_TGZ && !(st = ms__reader_drain(&rd))) {
+    st = ms__archive_failure(a, &rd, rc, m->format, m->path,
+                             rc == ARCHIVE_WARN ? archive_entry_pathname(e) : x.last[0] ? x.last : NULL, 0);
+  if (!st && m->format == MS__FMT_TGZ && !(st = ms__reader_finish_gz(&rd))) st = ms__reader_drain(&rd);
+  if (!st && m->format == MS__FMT_TGZ) {
     char hex[65];
     ms__sha256_final_hex(&h, hex);
     if (strcmp(hex, m->hash) != 0)
       st = ms__fail(MS_ECORRUPT, "archive '%s': content changed since it was registered; scan or register it again",
                     m->path);
   }
-  if (!st) st = flush_tree(x.dfd, tmp);
   if (a) archive_read_free(a);
   ms__reader_free(&rd);
   free(x.top);
-  close(x.dfd);
   return st;
 }
 
-/* Open the archive once; for a zip, check its content hash on that open
- * file (a tar.gz is checked while extracting). */
+/* Open the archive once (a regular file only: never wait on a FIFO); for a
+ * zip, check its content hash on that open file (a tar.gz is checked while
+ * extracting). */
 static int open_checked(const ms_model *m, ms__source *src) {
-  int fd = open(m->path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", m->path, strerror(errno));
+  int fd = -1;
   struct stat sb;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    close(fd);
-    return ms__fail(MS_EIO, "archive '%s': not a regular file", m->path);
-  }
+  int err = ms__open_regular(m->path, &fd, &sb);
+  if (err == MS__NOT_REGULAR)
+    return ms__fail(MS_EIO, "archive '%s': not a regular file (%s)", m->path, ms__file_kind((unsigned)sb.st_mode));
+  if (err) return ms__fail(err == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", m->path, strerror(err));
   ms__source s = {m->path, m->path, fd, NULL, (int64_t)sb.st_size};
   *src = s;
   if (m->format != MS__FMT_ZIP) return MS_OK;
-  ms__archive_meta meta;
-  int st = ms__archive_read_source(src, MS__FMT_ZIP, NULL, &meta);
-  if (!st) {
-    if (strcmp(meta.hash, m->hash) != 0)
-      st = ms__fail(MS_ECORRUPT, "archive '%s': content changed since it was registered; scan or register it again",
-                    m->path);
-    ms__archive_meta_free(&meta);
-  }
+  int st = zip_hash_matches(m, src, "since it was registered");
   if (st) close(fd);
   return st;
+}
+
+/* One of our temporary folders: ".tmp-" + 16 hex digits + "-" + the 6
+ * letters and digits of mkdtemp. */
+static int is_temp_name(const char *n) {
+  if (strncmp(n, ".tmp-", 5) != 0) return 0;
+  n += 5;
+  for (int i = 0; i < 16; i++)
+    if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) return 0;
+  if (n[16] != '-') return 0;
+  for (int i = 17; i < 23; i++)
+    if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z'))) return 0;
+  return n[23] == '\0';
+}
+
+/* Remove the temporary folders under root left by extractions that did
+ * not finish: a folder of ours whose lock nobody holds belongs to a process
+ * that is gone (the kernel drops a lock with its last descriptor). Links,
+ * files and other names are left alone; a folder is only ever removed
+ * while we hold its lock, and never by following a link. Best effort. */
+static void clean_stale(const char *root) {
+  DIR *d = opendir(root);
+  if (!d) return;
+  int rfd = dirfd(d);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (!is_temp_name(de->d_name)) continue;
+    int fd = openat(rfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      size_t n = strlen(root) + strlen(de->d_name) + 2;
+      char *p = malloc(n);
+      if (p) {
+        snprintf(p, n, "%s/%s", root, de->d_name);
+        ms__rmtree(p);
+        ms__log(MS_LOG_INFO, "materialize: removed '%s', left by an extraction that did not finish", p);
+        free(p);
+      }
+    }
+    close(fd);
+  }
+  closedir(d);
+}
+
+/* Create and lock our temporary folder under root: *out_fd is the folder,
+ * locked until it is closed. A cleaner may take a folder in the instant
+ * between mkdtemp and flock; then ours is gone (or going) and we start
+ * over with a new name. */
+static int make_temp(const char *root, const char *hash, char **out_path, int *out_fd) {
+  size_t tlen = strlen(root) + 64;
+  for (int attempt = 0; attempt < 16; attempt++) {
+    char *tmp = malloc(tlen);
+    if (!tmp) return ms__fail(MS_ENOMEM, "materialize: out of memory");
+    snprintf(tmp, tlen, "%s/.tmp-%.16s-XXXXXX", root, hash);
+    if (!mkdtemp(tmp)) {
+      int err = errno;
+      free(tmp);
+      return ms__fail(MS_EIO, "materialize: cannot create a folder in '%s': %s", root, strerror(err));
+    }
+    int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      free(tmp);
+      if (err == ENOENT) continue; /* a cleaner took it already */
+      return ms__fail(MS_EIO, "materialize: cannot open '%s': %s", root, strerror(err));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) { /* a cleaner holds it */
+      close(fd);
+      free(tmp);
+      continue;
+    }
+    /* Locked (or locks are not supported here: then no cleaner can lock
+     * it either). Still ours, under its name? */
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && lstat(tmp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_nlink > 0) {
+      *out_path = tmp;
+      *out_fd = fd;
+      return MS_OK;
+    }
+    close(fd);
+    free(tmp);
+  }
+  return ms__fail(MS_EIO, "materialize: cannot keep a temporary folder in '%s' (removed as soon as created)", root);
 }
 
 /* Make the rename durable: flush the folder that holds the new entry. */
@@ -288,7 +412,7 @@ static void flush_dir(const char *dir) {
   close(fd);
 }
 
-int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir, char *path, size_t path_len) {
+static int materialize(ms_registry *r, const ms_model *m, const char *root_dir, char *path, size_t path_len) {
   if (!r || !m || !root_dir || !*root_dir || !path) return ms__fail(MS_EINVAL, "materialize: NULL argument");
   if (m->format == MS__FMT_DIR) {
     /* A folder model is used where it is. */
@@ -316,29 +440,28 @@ int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_
 
   ms__source src;
   if ((st = open_checked(m, &src))) goto done;
-  size_t tlen = strlen(root_dir) + 64;
-  char *tmp = malloc(tlen);
-  if (!tmp) {
-    st = ms__fail(MS_ENOMEM, "materialize: out of memory");
-    close(src.fd);
-    goto done;
-  }
-  snprintf(tmp, tlen, "%s/.tmp-%.16s-XXXXXX", root_dir, m->hash);
-  if (!mkdtemp(tmp)) {
-    st = ms__fail(MS_EIO, "materialize: cannot create a folder in '%s': %s", root_dir, strerror(errno));
-    free(tmp);
+  clean_stale(root_dir);
+  char *tmp = NULL;
+  int tfd = -1;
+  if ((st = make_temp(root_dir, m->hash, &tmp, &tfd))) {
     close(src.fd);
     goto done;
   }
   MS__ARCHIVE_SERIAL_BEGIN();
-  st = extract(r, m, &src, tmp);
+  st = extract(r, m, &src, tfd);
   MS__ARCHIVE_SERIAL_END();
+  /* A zip's directory was checked before; check it again now that every
+   * entry was read against it, so what was extracted is what was hashed. */
+  if (!st && m->format == MS__FMT_ZIP) st = zip_hash_matches(m, &src, "while it was being extracted");
+  if (!st) st = flush_tree(tfd, tmp);
   close(src.fd);
   if (st) {
-    ms__rmtree(tmp);
+    ms__rmtree(tmp); /* still locked: no cleaner touches it meanwhile */
+    close(tfd);
     free(tmp);
     goto done;
   }
+  /* Published only now, complete and verified. */
   if (rename(tmp, target) != 0) {
     int err = errno;
     ms__rmtree(tmp);
@@ -347,11 +470,18 @@ int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_
   } else {
     flush_dir(root_dir);
   }
+  close(tfd);
   free(tmp);
   if (st) goto done;
 found:
   ms__strlcpy(path, target, path_len);
 done:
   free(target);
+  return st;
+}
+
+int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir, char *path, size_t path_len) {
+  int st = materialize(r, m, root_dir, path, path_len);
+  if (st) ms__errmsg_prefix("registry: ms_registry_materialize");
   return st;
 }

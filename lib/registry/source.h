@@ -8,6 +8,7 @@
 #include <archive.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/sha256.h"
 
@@ -28,6 +29,20 @@ int ms__source_pread(const ms__source *s, void *buf, size_t n, int64_t off);
  * valid end of central directory record is found. */
 int ms__zip_hash_directory(const ms__source *s, ms__sha256 *h);
 
+/* Open `path` for reading only if it is a regular file, without ever
+ * blocking: open(O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), fstat, and
+ * O_NONBLOCK cleared again for a regular file. So a FIFO (which would wait
+ * for a writer), a device or a folder is refused instead of read. Returns
+ * 0 with *fd and *sb set; an errno value when open or fstat failed; or
+ * MS__NOT_REGULAR with *sb describing what the path is (*fd closed). Sets
+ * no message: callers say what the file was for. */
+#define MS__NOT_REGULAR (-1)
+int ms__open_regular(const char *path, int *fd, struct stat *sb);
+
+/* What a non-regular file is, for messages: "a FIFO", "a folder", "a
+ * character device", ... */
+const char *ms__file_kind(unsigned mode);
+
 /*
  * A libarchive client reader over a source. With h == NULL it can seek and
  * skip (what the seekable zip reader needs). With h set it reads strictly in
@@ -35,21 +50,46 @@ int ms__zip_hash_directory(const ms__source *s, ms__sha256 *h);
  * decompresses a tar.gz and hashes the file; ms__reader_drain then hashes
  * whatever libarchive did not ask for, up to the end of the source.
  * The reader reads with pread, so it never depends on the fd's offset.
+ *
+ * A gzip reader (ms__reader_open_gz) decompresses itself, with zlib, and
+ * hands libarchive the tar stream (libarchive's own gzip filter checks
+ * neither the trailer's CRC-32 nor its length). It verifies every gzip
+ * member's trailer, tells a stream cut short ("truncated") from damaged
+ * data and from a trailer that does not match, accepts several members one
+ * after the other, ignores bytes after the last member that do not start
+ * another one (as gzip does), and passes a file that is not gzip at all
+ * through unchanged (a plain tar named .tar.gz).
  */
+typedef struct ms__gz ms__gz;
 typedef struct ms__reader {
   const ms__source *s;
   ms__sha256 *h;
-  int64_t pos;         /* next byte to hand out */
+  int64_t pos;         /* next byte of the source to hand out */
   unsigned char *buf;  /* fd sources only */
   size_t cap;
   int status;          /* MS_OK, or the ms_status of the first read failure */
+  char why[256];       /* with status: the cause alone, without the archive's name (may be "") */
+  ms__gz *gz;          /* gzip reader state, or NULL */
+  int64_t out_bytes;   /* gzip reader: bytes of the tar stream handed to libarchive */
+  int64_t max_out;     /* gzip reader: more than this is MS_EUNSAFE (0: no limit) */
+  int64_t max_ratio;   /* gzip reader: out_bytes / file size past MS__TGZ_RATIO_FLOOR (0: no limit) */
 } ms__reader;
 
-/* Attach a reader to `a` and open it (archive_read_open2). Returns the
+/* Attach a reader to `a` and open it (archive_read_open1). Returns the
  * libarchive result; on failure r->status says whether our read failed.
  * Free r with ms__reader_free after archive_read_free(a). */
 int ms__reader_open(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h);
+/* The same as a gzip reader (see above); h may be NULL; max_out and
+ * max_ratio (0: none) bound the decompressed stream, checked as it is made. */
+int ms__reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h, int64_t max_out,
+                       int64_t max_ratio);
 void ms__reader_free(ms__reader *r);
+
+/* A gzip reader after libarchive saw the end of the tar: decompress the
+ * rest of the gzip stream (the tar's padding) and check every trailer.
+ * MS_OK (also for a reader that is not gzip), or the failure with a
+ * message, as r->status. */
+int ms__reader_finish_gz(ms__reader *r);
 
 /* Hash the rest of the source (from r->pos to the end) into r->h. MS_OK or
  * MS_EIO / MS_ECORRUPT with a message. */

@@ -99,18 +99,37 @@ static size_t find_in_file(const char *path, const char *needle) {
   return at;
 }
 
-/* Offset of the data of zip entry `name`, from its local file header. */
-static size_t zip_data_offset(const char *path, const char *name) {
+/* CRC-32 (zip, gzip), bit by bit. */
+static uint32_t crc32_of(const void *data, size_t n) {
+  const unsigned char *p = data;
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+/* Offset of the local file header of zip entry `name`, and (data) of its data. */
+static size_t zip_local_header(const char *path, const char *name, size_t *data) {
   size_t len, n = strlen(name);
   unsigned char *buf = load(path, &len);
   size_t at = (size_t)-1;
   for (size_t i = 0; i + 30 + n <= len && at == (size_t)-1; i++)
     if (memcmp(buf + i, "PK\x03\x04", 4) == 0 && (size_t)(buf[i + 26] | buf[i + 27] << 8) == n &&
-        memcmp(buf + i + 30, name, n) == 0)
-      at = i + 30 + n + (size_t)(buf[i + 28] | buf[i + 29] << 8);
+        memcmp(buf + i + 30, name, n) == 0) {
+      at = i;
+      if (data) *data = i + 30 + n + (size_t)(buf[i + 28] | buf[i + 29] << 8);
+    }
   free(buf);
   assert_true(at != (size_t)-1);
   return at;
+}
+
+static size_t zip_data_offset(const char *path, const char *name) {
+  size_t data = 0;
+  zip_local_header(path, name, &data);
+  return data;
 }
 
 /* Every name under dir (not recursive), hidden ones included. */
@@ -293,6 +312,41 @@ static void zip_changed_in_place_after_registration(void **state) {
   free(man);
 }
 
+/* The same change in place, with the local file header's CRC-32 rewritten
+ * to match the new bytes (only the central directory keeps the registered
+ * CRC-32): libarchive only warns that the two disagree, and a warning about
+ * integrity is a failure. A local header CRC-32 that is merely wrong (data
+ * unchanged) is refused the same way. */
+static void zip_local_header_disagreeing_with_directory(void **state) {
+  fx *f = *state;
+  char *man = t_manifest("local", "1", NULL, NULL);
+  t_entry e[] = {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL},
+                 {"model.bin", T_FILE, "registered weights, version A", 0, NULL}};
+  char *p = ms_test_path(f->dir, "local.mar");
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(t_write_archive(p, "zip-store", e, 2), 0);
+    ms_model *m = reg(f, p);
+    size_t at = 0, lh = zip_local_header(p, "model.bin", &at);
+    const char *now = k ? "registered weights, version B" : "registered weights, version A";
+    uint32_t crc = crc32_of(now, strlen(now));
+    if (!k) crc ^= 0x1; /* merely wrong */
+    unsigned char le[4] = {(unsigned char)crc, (unsigned char)(crc >> 8), (unsigned char)(crc >> 16),
+                           (unsigned char)(crc >> 24)};
+    if (k) patch_file(p, at, now, strlen(now));
+    patch_file(p, lh + 14, le, 4);
+    char out[4096] = "untouched";
+    int st = ms_registry_materialize(f->r, m, f->root, out, sizeof out);
+    if (st != MS_ECORRUPT || !strstr(ms_errmsg(), "local.mar") || !strstr(ms_errmsg(), "model.bin"))
+      fail_msg("case %d: %s '%s'", k, ms_status_name(st), ms_errmsg());
+    assert_string_equal(out, "untouched");
+    assert_int_equal(count_entries(f->root, NULL, 0), 0);
+    assert_int_equal(ms_registry_unregister(f->r, "local", NULL), MS_OK);
+    ms_model_free(m);
+  }
+  free(p);
+  free(man);
+}
+
 /* ---- tar.gz: gzip trailer, tar header checksum, truncation ---------------- */
 
 static t_entry tgz_entries[] = {{"g/MAR-INF/MANIFEST.json", T_FILE, NULL, 0, NULL},
@@ -350,7 +404,8 @@ static void tgz_bad_gzip_trailer_is_named(void **state) {
 }
 
 /* A tar.gz whose trailer is damaged after registration: the extraction
- * (hashing and checking the trailer in the same pass) refuses it and
+ * (hashing and checking the trailer in the same pass) refuses it, naming
+ * the trailer (the content hash would catch it too, later and vaguer), and
  * leaves nothing. */
 static void tgz_trailer_damaged_after_registration(void **state) {
   fx *f = *state;
@@ -365,7 +420,8 @@ static void tgz_trailer_damaged_after_registration(void **state) {
   patch_file(p, len - 7, &b, 1);
   char out[4096] = "untouched";
   int st = ms_registry_materialize(f->r, m, f->root, out, sizeof out);
-  if (st != MS_ECORRUPT || !strstr(ms_errmsg(), "late.tgz")) fail_msg("%s '%s'", ms_status_name(st), ms_errmsg());
+  if (st != MS_ECORRUPT || !strstr(ms_errmsg(), "late.tgz") || !strstr(ms_errmsg(), "gzip trailer's CRC-32"))
+    fail_msg("%s '%s'", ms_status_name(st), ms_errmsg());
   assert_string_equal(out, "untouched");
   assert_int_equal(count_entries(f->root, NULL, 0), 0);
   ms_model_free(m);
@@ -604,6 +660,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(zip_entry_failing_its_crc_is_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(zip_changed_in_place_after_registration, setup, teardown),
+      cmocka_unit_test_setup_teardown(zip_local_header_disagreeing_with_directory, setup, teardown),
       cmocka_unit_test_setup_teardown(tgz_bad_gzip_trailer_is_named, setup, teardown),
       cmocka_unit_test_setup_teardown(tgz_trailer_damaged_after_registration, setup, teardown),
       cmocka_unit_test_setup_teardown(tar_header_checksum_is_checked, setup, teardown),

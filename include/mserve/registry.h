@@ -19,7 +19,12 @@
  * values) must be UTF-8 without NUL characters (a "\u0000" or "\0"
  * escape included); anything else is MS_ECORRUPT naming the file and key.
  * Registration reads only the manifest and the config entry: for
- * a zip through its central directory, never the payload.
+ * a zip through its central directory, never the payload. A .tar.gz has no
+ * index: it is read whole (every tar header and its checksum, the gzip
+ * trailer's CRC-32 and length), so one cut short or damaged anywhere is
+ * refused when it is registered. Only regular files are read: a FIFO,
+ * device or socket (named like an archive, or as a folder model's manifest
+ * or config) is refused at once, never waited on.
  *
  * Versions. Every model name has exactly one default version while it has
  * any: the first version registered, until ms_registry_set_default picks
@@ -130,10 +135,12 @@ MS_API void ms_registry_close(ms_registry *r);
  * uncompressed sizes) and max_ratio (total uncompressed bytes divided by the
  * archive's size on disk). Each must be >= 1. Defaults:
  * MS_REGISTRY_DEFAULT_MAX_ENTRIES, _MAX_BYTES, _MAX_RATIO. Registering or
- * scanning a .tar.gz decompresses it up to its manifest; that too stays
- * within max_total_bytes, and within max_ratio once past 64 MiB, so a
- * compression bomb placed before the manifest fails with MS_EUNSAFE instead
- * of stalling the scan. Per handle, not persisted. Thread safe.
+ * scanning a .tar.gz decompresses it whole; that too stays within
+ * max_total_bytes (tar headers included; the padding after the last entry
+ * may add up to 64 MiB), and within max_ratio once past 64 MiB, so a
+ * compression bomb anywhere in it fails with MS_EUNSAFE, before it is
+ * inflated, instead of stalling the scan. Per handle, not persisted. Thread
+ * safe.
  * Errors: MS_EINVAL (NULL registry, a value < 1).
  */
 MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t max_total_bytes,
@@ -163,14 +170,19 @@ MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t m
  * ms_scan_report_free), listing every archive path with its outcome.
  * Cost: a .mar reads its central directory, manifest and config (a few KiB);
  * a .tar.gz has no index, so it is read once front to back, hashed
- * (SHA-256) and decompressed up to its manifest: its cost grows with its
- * size, and the stat identity above is what keeps re-scans cheap.
+ * (SHA-256) and decompressed to its end (every header and the gzip trailer
+ * checked): its cost grows with its size, and the stat identity above is
+ * what keeps re-scans cheap. A FIFO, device or socket named like an archive,
+ * and a folder model whose manifest or config is not a regular file, are
+ * one FAILED entry each (MS_EUNSUPPORTED / MS_ECORRUPT, "not a regular
+ * file (a FIFO)"), never waited on; the scan goes on.
  * Thread safety: as every registry call; concurrent scans of one folder
  * from several processes are safe (each archive is registered once).
  * Returns MS_OK even when some archives failed; errors are for the whole
  * scan: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such folder), MS_EIO
- * (folder unreadable), MS_EBUSY, MS_ENOMEM — then nothing changed and *out
- * is untouched.
+ * (folder unreadable), MS_EBUSY, MS_ENOMEM — then nothing changed (the
+ * report is built before the scan's transaction commits) and *out is
+ * untouched.
  */
 MS_API int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out);
 
@@ -182,11 +194,14 @@ MS_API int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan
  * registration (free with ms_model_free).
  * Errors: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such file), MS_EIO
  * (unreadable), MS_ECORRUPT (bad archive, manifest or config: message names
- * the file and cause), MS_EUNSAFE (a .tar.gz that breaks the limits of
- * ms_registry_set_limits before its manifest),
- * MS_EUNSUPPORTED (not a zip, tar.gz or folder), MS_EEXIST (that name and
- * version, or that path, is already registered), MS_EBUSY, MS_ENOMEM.
- * Nothing changes on failure.
+ * the file and cause; for a .tar.gz also one that cannot be read to its
+ * end: "truncated", a tar header failing its checksum, a gzip trailer whose
+ * CRC-32 or length does not match), MS_EUNSAFE (a .tar.gz that breaks the
+ * limits of ms_registry_set_limits), MS_EUNSUPPORTED (not a zip, tar.gz or
+ * folder; a FIFO, device or socket), MS_EEXIST (that name and version, or
+ * that path, is already registered), MS_EBUSY, MS_ENOMEM.
+ * Nothing changes on failure (the snapshot is built before the
+ * registration commits) and *out is untouched.
  */
 MS_API int ms_registry_register(ms_registry *r, const char *archive_path, const ms_overrides *ov,
                                 ms_model **out);
@@ -236,22 +251,33 @@ MS_API int ms_registry_list(ms_registry *r, const char *name, ms_model_list **ou
 /*
  * ms_registry_materialize - extract the model's archive into
  * <root_dir>/<content-hash>/ once and write that folder's path into
- * path[path_len]. The archive is opened once and checked against the
- * registered content hash (a zip before extracting, a tar.gz while
- * extracting); it is extracted into a temporary folder under root_dir,
- * flushed to disk and renamed into place, so two threads or processes
- * racing give one complete folder, and a folder found under its hash (even
- * after a crash) is complete: it is reused without reading the archive. A
- * folder model is not copied: its own path is returned.
+ * path[path_len]. The archive is opened once (a regular file only) and
+ * checked against the registered content hash (a zip before and after
+ * extracting, a tar.gz while extracting), and every entry is verified as it
+ * is written: a zip entry's data against its CRC-32 (the content hash
+ * covers only the central directory, so this is what catches an archive
+ * changed in place after registration), a tar.gz's tar header checksums
+ * and gzip trailer (CRC-32 and length); any failure is MS_ECORRUPT naming
+ * the archive and the entry. It is extracted into a temporary folder under
+ * root_dir (.tmp-*, locked while the extraction runs), and only once every
+ * entry was written and verified is it flushed to disk and renamed into
+ * place, so two threads or processes racing give one complete folder, and
+ * a folder found under its hash (even after a crash) is complete and
+ * verified: it is reused without reading the archive. A crash mid-way
+ * leaves only a temporary folder, never reused; the next extraction under
+ * root_dir removes those whose lock nobody holds. A folder model is not
+ * copied: its own path is returned.
  * Refused with MS_EUNSAFE, leaving nothing behind and writing nothing
- * outside root_dir: absolute paths, ".." components, symbolic and hard
- * links, device/fifo/socket entries, and archives over the limits of
- * ms_registry_set_limits. root_dir is created when missing (not its parents).
+ * outside root_dir: absolute paths, ".." components, a name component
+ * longer than 255 bytes, symbolic and hard links, device/fifo/socket
+ * entries, and archives over the limits of ms_registry_set_limits.
+ * root_dir is created when missing (not its parents).
  * Thread safety: safe from several threads and processes at once; the
  * snapshot m is only read.
  * Errors: MS_EINVAL (NULL argument, path_len too small: nothing written),
- * MS_ENOTFOUND (the archive is gone and was never extracted), MS_EIO,
- * MS_ECORRUPT (archive damaged or its content changed since registration:
+ * MS_ENOTFOUND (the archive is gone and was never extracted), MS_EIO (also:
+ * the path is now a FIFO, device or folder), MS_ECORRUPT (archive damaged,
+ * an entry failing its CRC-32, or its content changed since registration:
  * rescan), MS_EUNSAFE, MS_ENOMEM. On failure no folder is left under root_dir.
  */
 MS_API int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir,
@@ -311,7 +337,8 @@ MS_API const char *ms_model_handler(const ms_model *m);
 /* The archive path as registered (absolute). */
 MS_API const char *ms_model_archive_path(const ms_model *m);
 /* Hex SHA-256 identifying the archive's content: for a zip, of its central
- * directory (every entry's name, size and CRC-32), manifest and config; for
+ * directory (every entry's name, size and CRC-32, against which each
+ * entry's bytes are checked when extracted), manifest and config; for
  * a tar.gz, of every byte of the file; for a folder, of its manifest and
  * config. Also the name of the folder ms_registry_materialize extracts to. */
 MS_API const char *ms_model_content_hash(const ms_model *m);

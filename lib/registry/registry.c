@@ -241,8 +241,8 @@ static int load_archive(const char *archive_path, const ms__read_limits *lim, ch
   return MS_OK;
 }
 
-int ms_registry_register(ms_registry *r, const char *archive_path, const ms_overrides *ov, ms_model **out) {
-  if (!r || !archive_path) return ms__fail(MS_EINVAL, "registry: NULL argument");
+static int register_archive(ms_registry *r, const char *archive_path, const ms_overrides *ov, ms_model **out) {
+  if (!r || !archive_path) return ms__fail(MS_EINVAL, "NULL argument");
   char *abs = NULL;
   ms__archive_meta meta;
   ms__stat id;
@@ -254,24 +254,44 @@ int ms_registry_register(ms_registry *r, const char *archive_path, const ms_over
   const ms__settings *api = ov ? &ov->set : &none;
   char *api_json = ms__settings_to_json(api);
   int is_default = 0;
-  if (!api_json) st = MS_ENOMEM;
+  ms_model *snap = NULL;
+  if (!api_json) st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", abs);
   if (!st && !(st = ms__store_begin(r->store))) {
     st = ms__registry_insert(r, abs, &meta, &id, api_json, &is_default);
+    /* The snapshot is built before the commit, so failing to build it
+     * (MS_ENOMEM) rolls the registration back: a failure never reports a
+     * registration that happened. */
+    if (!st && out) {
+      ms__model_row row = {meta.manifest.name, meta.manifest.version, meta.manifest.runtime, meta.manifest.handler,
+                           abs, meta.hash, meta.format, is_default, 0, &meta.config, api};
+      st = ms__model_build(&row, r->global, &snap);
+    }
     st = st ? (ms__store_rollback(r->store), st) : ms__store_commit(r->store);
   }
-  if (!st && out) {
-    ms__model_row row = {meta.manifest.name, meta.manifest.version, meta.manifest.runtime, meta.manifest.handler,
-                         abs, meta.hash, meta.format, is_default, 0, &meta.config, api};
-    st = ms__model_build(&row, r->global, out);
-  }
+  if (st) ms_model_free(snap);
+  else if (out) *out = snap;
   free(api_json);
   free(abs);
   ms__archive_meta_free(&meta);
   return st;
 }
 
+int ms_registry_register(ms_registry *r, const char *archive_path, const ms_overrides *ov, ms_model **out) {
+  int st = register_archive(r, archive_path, ov, out);
+  if (st) ms__errmsg_prefix("registry: ms_registry_register");
+  return st;
+}
+
+static int inspect(const char *archive_path, const char *global_config_path, ms_model **out);
+
 int ms_archive_inspect(const char *archive_path, const char *global_config_path, ms_model **out) {
-  if (!archive_path || !out) return ms__fail(MS_EINVAL, "archive inspect: NULL argument");
+  int st = inspect(archive_path, global_config_path, out);
+  if (st) ms__errmsg_prefix("registry: ms_archive_inspect");
+  return st;
+}
+
+static int inspect(const char *archive_path, const char *global_config_path, ms_model **out) {
+  if (!archive_path || !out) return ms__fail(MS_EINVAL, "NULL argument");
   ms__global_config *g = NULL;
   int st = MS_OK;
   if (global_config_path) {

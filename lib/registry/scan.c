@@ -169,7 +169,9 @@ static int list_folder(const char *folder, item **out, size_t *n_out) {
     int fmt = -1;
     if (is_dir) {
       if (dir_has_manifest(path)) fmt = MS__FMT_DIR;
-    } else if (S_ISREG(sb.st_mode)) {
+    } else {
+      /* Named like an archive: a regular file, or a FIFO, device or socket
+       * that reading refuses (never waits on), reported as a failure. */
       size_t nl = strlen(de->d_name);
       if ((nl > 4 && strcmp(de->d_name + nl - 4, ".mar") == 0) ||
           (nl > 7 && strcmp(de->d_name + nl - 7, ".tar.gz") == 0) ||
@@ -403,8 +405,38 @@ out:
   return st;
 }
 
-int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out) {
-  if (!r || !model_store_dir) return ms__fail(MS_EINVAL, "scan: NULL argument");
+/* The report of a scan: every item with its outcome, then every vanished
+ * registration. */
+static int build_report(const item *items, size_t n_items, const known *rows, size_t n_rows, ms_scan_report **out) {
+  ms_scan_report *rep = calloc(1, sizeof *rep);
+  if (!rep) return ms__fail(MS_ENOMEM, "scan: out of memory");
+  char msg[600];
+  int st = MS_OK;
+  for (size_t i = 0; i < n_items && !st; i++) {
+    const item *it = &items[i];
+    const char *m = it->message;
+    if (it->outcome != MS_SCAN_FAILED) {
+      snprintf(msg, sizeof msg, "%s %s", it->have_meta ? it->meta.manifest.name : it->row->name,
+               it->have_meta ? it->meta.manifest.version : it->row->version);
+      m = msg;
+    }
+    st = ms__report_add(rep, it->path, it->outcome, it->status, m ? m : "");
+  }
+  for (size_t i = 0; i < n_rows && !st; i++) {
+    if (rows[i].seen) continue;
+    snprintf(msg, sizeof msg, "%s %s: archive is gone", rows[i].name, rows[i].version);
+    st = ms__report_add(rep, rows[i].path, MS_SCAN_MISSING, MS_OK, msg);
+  }
+  if (st) {
+    ms_scan_report_free(rep);
+    return ms__fail(MS_ENOMEM, "scan: out of memory building the report");
+  }
+  *out = rep;
+  return MS_OK;
+}
+
+static int scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out) {
+  if (!r || !model_store_dir) return ms__fail(MS_EINVAL, "NULL argument");
   char *folder = realpath(model_store_dir, NULL);
   if (!folder)
     return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "scan '%s': %s", model_store_dir, strerror(errno));
@@ -448,7 +480,9 @@ int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report
   for (size_t i = 0; i < n_rows; i++)
     if (!rows[i].seen && !rows[i].missing) writes = 1;
 
-  /* Phase 3: one transaction for every change. */
+  /* Phase 3: one transaction for every change. The report is built before
+   * the commit, so failing to build it (MS_ENOMEM) rolls the scan back: a
+   * scan that fails changed nothing. */
   if (writes) {
     if ((st = ms__store_begin(r->store))) goto done;
     for (size_t i = 0; i < n_items && !st; i++)
@@ -461,45 +495,29 @@ int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report
       sqlite3_bind_int64(q, 1, rows[i].id);
       st = step_done(r->store, q, "scan: marking a vanished archive");
     }
+    if (!st && out) st = build_report(items, n_items, rows, n_rows, &rep);
     if (st) {
       ms__store_rollback(r->store);
       goto done;
     }
     if ((st = ms__store_commit(r->store))) goto done;
+  } else if (out && (st = build_report(items, n_items, rows, n_rows, &rep))) {
+    goto done;
   }
-
   if (out) {
-    if (!(rep = calloc(1, sizeof *rep))) {
-      st = ms__fail(MS_ENOMEM, "scan: out of memory");
-      goto done;
-    }
-    char msg[600];
-    for (size_t i = 0; i < n_items && !st; i++) {
-      item *it = &items[i];
-      const char *m = it->message;
-      if (it->outcome != MS_SCAN_FAILED) {
-        snprintf(msg, sizeof msg, "%s %s", it->have_meta ? it->meta.manifest.name : it->row->name,
-                 it->have_meta ? it->meta.manifest.version : it->row->version);
-        m = msg;
-      }
-      st = ms__report_add(rep, it->path, it->outcome, it->status, m ? m : "");
-    }
-    for (size_t i = 0; i < n_rows && !st; i++) {
-      if (rows[i].seen) continue;
-      snprintf(msg, sizeof msg, "%s %s: archive is gone", rows[i].name, rows[i].version);
-      st = ms__report_add(rep, rows[i].path, MS_SCAN_MISSING, MS_OK, msg);
-    }
-    if (st) {
-      /* The scan itself committed; only the report could not be built. */
-      ms_scan_report_free(rep);
-      rep = NULL;
-      goto done;
-    }
     *out = rep;
+    rep = NULL;
   }
 done:
+  ms_scan_report_free(rep);
   free_known(rows, n_rows);
   free_items(items, n_items);
   free(folder);
+  return st;
+}
+
+int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out) {
+  int st = scan(r, model_store_dir, out);
+  if (st) ms__errmsg_prefix("registry: ms_registry_scan");
   return st;
 }

@@ -2,6 +2,7 @@
  * shape of its --json output. argv[1] is the CLI's path. */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,24 @@ static void reconcile_read_errors(void) {
         "NUL in the list: exit 2");
   CHECK(strstr(err, "line 1") && strstr(err, "NUL"), "NUL in the list: stderr '%s'", err);
   CHECK(used_now("rc:A") == 2, "a list with a NUL byte was applied");
+
+  /* a line too long to be a list line is refused, not cut into pieces (the
+   * CLI stops reading there: ignore SIGPIPE while feeding it) */
+  size_t big = 70000;
+  char *huge = malloc(big + 32);
+  CHECK(huge != NULL, "malloc");
+  if (huge) {
+    memcpy(huge, "r1 compute rc:A", 15);
+    memset(huge + 15, 'x', big - 15);
+    memcpy(huge + big, "\n", 2);
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+    CHECK(run_io(huge, big + 1, -1, out, sizeof out, (const char *const[]){"reconcile", NULL}) == 2,
+          "70 KB line: exit 2");
+    signal(SIGPIPE, old_pipe);
+    CHECK(strstr(err, "line 1") && strstr(err, "longer than"), "70 KB line: stderr '%s'", err);
+    CHECK(used_now("rc:A") == 2, "a list with a 70 KB line was applied");
+    free(huge);
+  }
 }
 
 /* Leases: a positive lease below 1 us is 1 us, never "no lease"; numbers that

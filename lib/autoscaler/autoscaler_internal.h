@@ -144,6 +144,8 @@ typedef struct as_rule_cold {
   uint32_t heap_pos; /* while enabled: its place in its conflict heap */
 } as_rule_cold;
 
+typedef struct as_segment as_segment; /* arena.c */
+
 typedef struct as_endpoint {
   /* hot: the first cache line */
   int64_t replicas;
@@ -151,12 +153,16 @@ typedef struct as_endpoint {
   size_t n_rules;
   as_series *series;
   as_series_cold *series_cold;
-  const char *hot_name; /* a copy of name in the arena, or name itself */
+  const char *hot_name; /* a copy of name in its segment, or name itself */
   size_t name_len;
   int64_t id;
   /* cold */
-  char *name;   /* name_buf, or owned when longer */
-  int in_arena; /* rules and series are in a->arena (capacity: exactly n) */
+  char *name;      /* name_buf, or owned when longer */
+  as_segment *seg; /* the arena segment holding rules, series and hot_name
+                      (capacity: exactly n), or NULL: they are on the heap */
+  uint32_t seg_slot;
+  int is_loose;    /* on the loose list (attached, and seg == NULL) */
+  struct as_endpoint *loose_prev, *loose_next;
   as_rule_cold *rules_cold;
   size_t cap_rules;
   size_t n_series, cap_series;
@@ -191,10 +197,11 @@ struct ms_autoscaler {
   int64_t next_seq;     /* seq of the next history row */
   size_t over_bound;    /* endpoints with more than MS_AUTOSCALER_HISTORY_MAX changes */
   int64_t trim_cursor;  /* where the history sweep continues (trim.c) */
-  /* every endpoint's hot arrays and name, copied into one block in
-   * evaluation order (arena.c) */
-  unsigned char *arena;
-  size_t arena_stale; /* endpoints created, moved out or removed since it was built */
+  /* the evaluation arena (arena.c): endpoints whose hot data is still on
+   * the heap, oldest first */
+  as_endpoint *loose_head, *loose_tail;
+  size_t n_loose;
+  int closing; /* set by close: segments only free themselves */
   /* scratch reused by every evaluation, so a tick allocates only its result */
   as_change *changes;
   size_t cap_changes;
@@ -318,12 +325,25 @@ int as_step_done(ms_store *s, sqlite3_stmt *q, const char *what);
 /* Grow a->buf to at least `bytes`. */
 int as_reserve_buf(ms_autoscaler *a, size_t bytes);
 
-/* arena.c: copy every endpoint's hot arrays and name into one block, in
- * evaluation order, so a tick reads memory sequentially. On MS_ENOMEM (no
- * message set) nothing changed: the engine works without it, only slower. */
-int as_arena_build(ms_autoscaler *a);
-/* Whether enough has changed since the last build for a rebuild to pay. */
-int as_arena_due(const ms_autoscaler *a);
+/* arena.c: the endpoints' hot arrays and names packed into segments, so a
+ * tick reads memory sequentially; the work is spread over configuration
+ * calls and bounded per call (see there). Packing never fails: without
+ * memory it is skipped, and the engine works the same, only slower. */
+#define AS_SEGMENT_EPS 256 /* endpoints per segment */
+/* A newly attached endpoint (its data on the heap) joins the loose list. */
+void ms__autoscaler_arena_attach(ms_autoscaler *a, as_endpoint *ep);
+/* Move ep's hot data out of its segment to the heap (so its arrays can grow);
+ * MS_ENOMEM with message, nothing changed. A no-op for a loose endpoint. */
+int ms__autoscaler_arena_leave(ms_autoscaler *a, as_endpoint *ep);
+/* ep is about to be freed: off the loose list, out of its segment. */
+void ms__autoscaler_arena_forget(ms_autoscaler *a, as_endpoint *ep);
+/* End of a configuration call: pack AS_SEGMENT_EPS endpoints once twice as
+ * many are loose. */
+void ms__autoscaler_arena_maintain(ms_autoscaler *a);
+/* A real evaluation: pack up to AS_SEGMENT_EPS loose endpoints. */
+void ms__autoscaler_arena_pack_some(ms_autoscaler *a);
+/* After loading: pack every endpoint. */
+void ms__autoscaler_arena_pack_all(ms_autoscaler *a);
 
 /* load.c: read the persisted state into a fresh engine. */
 int as_load(ms_autoscaler *a);

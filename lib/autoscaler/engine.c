@@ -64,10 +64,11 @@ static void series_cold_free(as_series_cold *c) {
 void as_ep_free(ms_autoscaler *a, as_endpoint *ep) {
   if (!ep) return;
   for (size_t i = 0; i < ep->n_series; i++) series_cold_free(&ep->series_cold[i]);
-  if (!ep->in_arena) {
+  if (!ep->seg) {
     free(ep->rules);
     free(ep->series);
   }
+  ms__autoscaler_arena_forget(a, ep);
   if (ep->name != ep->name_buf) free(ep->name);
   free(ep->rules_cold);
   free(ep->series_cold);
@@ -122,28 +123,9 @@ static int grow2(void **x, size_t xsize, void **y, size_t ysize, size_t *cap, si
   return MS_OK;
 }
 
-/* Give ep heap copies of its hot arrays, sized to the cold arrays' capacity. */
-static int leave_arena(ms_autoscaler *a, as_endpoint *ep) {
-  size_t cr = ep->cap_rules ? ep->cap_rules : 1, cs = ep->cap_series ? ep->cap_series : 1;
-  as_rule *r = malloc(cr * sizeof *r);
-  as_series *s = malloc(cs * sizeof *s);
-  if (!r || !s) {
-    free(r);
-    free(s);
-    return ms__fail(MS_ENOMEM, "autoscaler: endpoint '%s': out of memory", ep->name);
-  }
-  if (ep->n_rules) memcpy(r, ep->rules, ep->n_rules * sizeof *r);
-  if (ep->n_series) memcpy(s, ep->series, ep->n_series * sizeof *s);
-  ep->rules = r;
-  ep->series = s;
-  ep->in_arena = 0;
-  a->arena_stale++;
-  return MS_OK;
-}
-
 int as_ep_reserve(ms_autoscaler *a, as_endpoint *ep, size_t rules, size_t series) {
   int st = MS_OK;
-  if (ep->in_arena && (rules || series) && (st = leave_arena(a, ep))) return st;
+  if (ep->seg && (rules || series) && (st = ms__autoscaler_arena_leave(a, ep))) return st;
   st = grow2((void **)&ep->rules, sizeof *ep->rules, (void **)&ep->rules_cold, sizeof *ep->rules_cold,
              &ep->cap_rules, ep->n_rules + rules);
   if (!st)
@@ -164,7 +146,7 @@ size_t as_ep_index(const ms_autoscaler *a, int64_t id) {
 }
 
 void as_attach_endpoint(ms_autoscaler *a, as_endpoint *ep) {
-  a->arena_stale++; /* its data is not in the arena yet */
+  ms__autoscaler_arena_attach(a, ep); /* its data is not in the arena yet */
   a->eps[a->n_eps++] = ep;
   as_table_insert(&a->by_name, ep->hash, ep);
   a->total_name_bytes += ep->name_len + 1;
@@ -172,12 +154,12 @@ void as_attach_endpoint(ms_autoscaler *a, as_endpoint *ep) {
 
 void ms_autoscaler_close(ms_autoscaler *a) {
   if (!a) return;
+  a->closing = 1;
   for (size_t i = 0; i < a->n_eps; i++) as_ep_free(a, a->eps[i]);
   free(a->eps);
   as_table_free(&a->by_name);
   as_table_free(&a->by_id);
   as_pool_destroy(&a->ep_pool);
-  free(a->arena);
   free(a->changes);
   free(a->buf);
   pthread_mutex_destroy(&a->mu);
@@ -289,6 +271,7 @@ int ms_autoscaler_set_replicas(ms_autoscaler *a, const char *endpoint, int64_t r
     return ms__fail(MS_EINVAL, "autoscaler: endpoint '%s': negative replica count %lld", endpoint, (long long)replicas);
   if ((st = as_lock(a))) return st;
   st = set_replicas_locked(a, endpoint, replicas);
+  ms__autoscaler_arena_maintain(a);
   as_unlock(a);
   return st;
 }
@@ -346,7 +329,7 @@ int ms_autoscaler_remove_endpoint(ms_autoscaler *a, const char *endpoint) {
   memmove(a->eps + at, a->eps + at + 1, (a->n_eps - at - 1) * sizeof *a->eps);
   a->n_eps--;
   as_ep_free(a, ep);
-  a->arena_stale++; /* its share of the arena is unused now */
+  ms__autoscaler_arena_maintain(a);
   as_unlock(a);
   return MS_OK;
 }

@@ -124,9 +124,9 @@ int ms_autoscaler_evaluate(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_
   if (flags & ~MS_EVAL_DRY_RUN) return ms__fail(MS_EINVAL, "autoscaler: evaluate: unknown flags 0x%x", flags);
   int st = as_lock(a);
   if (st) return st;
-  /* Without the arena the evaluation is the same, only slower: a failure to
-   * build it is no reason to fail. */
-  if (as_arena_due(a)) (void)as_arena_build(a);
+  /* A bounded share of the compaction (arena.c); the evaluation is the same
+   * without it, only slower. */
+  if (!(flags & MS_EVAL_DRY_RUN)) ms__autoscaler_arena_pack_some(a);
   ms_decisions *d = as_decisions_new(a->n_eps, a->total_rules, a->total_name_bytes);
   if (d && a->cap_changes < a->n_eps) {
     as_change *p = realloc(a->changes, a->n_eps * sizeof *p);

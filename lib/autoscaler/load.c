@@ -154,5 +154,6 @@ int as_load(ms_autoscaler *a) {
     }
   }
   ms__store_unlock(s);
+  if (!st) ms__autoscaler_arena_pack_all(a);
   return st;
 }

@@ -118,6 +118,7 @@ int ms_autoscaler_add_rule(ms_autoscaler *a, const char *endpoint, const ms_rule
   if ((st = as_rule_validate(r, what))) return st;
   if ((st = as_lock(a))) return st;
   st = add_rule_locked(a, endpoint, r, rule_id);
+  ms__autoscaler_arena_maintain(a);
   as_unlock(a);
   return st;
 }

@@ -188,8 +188,11 @@ static int observe_locked(ms_autoscaler *a, const char *endpoint, const char *so
     if (ep->n_series >= AS_MAX_SERIES)
       return ms__fail(MS_EFULL, "autoscaler: endpoint '%s': more than %d metrics observed", endpoint, AS_MAX_SERIES);
     int st = as_ep_reserve(a, ep, 0, 1);
-    ms__autoscaler_arena_maintain(a); /* the endpoint may have left its segment */
-    if (st || (st = as_ep_add_series(ep, source, metric, &si))) return st;
+    if (!st) st = as_ep_add_series(ep, source, metric, &si);
+    /* the endpoint may have left its segment; only once its series is in
+     * place may it be packed again */
+    ms__autoscaler_arena_maintain(a);
+    if (st) return st;
   }
   if (replica) return store_replica(a, ep, si, replica, value, now);
   as_series *s = &ep->series[si];

@@ -73,13 +73,17 @@ static int add_rule_locked(ms_autoscaler *a, const char *endpoint, const ms_rule
     return ms__fail(MS_ENOTFOUND, "autoscaler: no endpoint '%s' (create it with ms_autoscaler_set_replicas)",
                     endpoint);
   if (ep->n_rules >= AS_MAX_RULES)
-    return ms__fail(MS_EFULL, "autoscaler: endpoint '%s' already has %d rules, the most an endpoint may have",
+    return ms__fail(MS_EFULL,
+                    "autoscaler: ms_autoscaler_add_rule: endpoint '%s' already has %d rules, the most an endpoint "
+                    "may have",
                     endpoint, AS_MAX_RULES);
   size_t series = as_find_series(ep, r->source, r->metric, as_hash_pair(r->source, r->metric));
   int fresh = series == ep->n_series, st;
   if (r->enabled && (st = as_check_conflicts(ep, series, r->agg, r->cmp, r->threshold, r->step, -1))) return st;
   if (fresh && ep->n_series >= AS_MAX_SERIES)
-    return ms__fail(MS_EFULL, "autoscaler: endpoint '%s': a rule on '%s/%s' would make more than %d metrics",
+    return ms__fail(MS_EFULL,
+                    "autoscaler: ms_autoscaler_add_rule: endpoint '%s': a rule on '%s/%s' would make more than %d "
+                    "metrics, the most an endpoint may have",
                     endpoint, r->source, r->metric, AS_MAX_SERIES);
   if ((st = as_ep_reserve(a, ep, 1, 1)) || (st = as_table_reserve(&a->by_id, 1))) return st;
   if (fresh && as_ep_add_series(ep, r->source, r->metric, &series))

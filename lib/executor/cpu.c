@@ -5,6 +5,7 @@
  * BF16 and misaligned F32 are converted to F32 once, here. Buffers are sized
  * for the max batch when it is set, never in a run. */
 #include <cblas.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,31 @@ int ms__executor_cpu_set_max_batch(ms__executor_cpu *c, int64_t rows) {
   return MS_OK;
 }
 
+/* OpenBLAS's DYNAMIC_ARCH falls back to its oldest x86-64 kernels on a CPU
+ * model it does not know (0.3.21 on Sapphire/Emerald Rapids, say), which
+ * makes every GEMM several times slower. Say so once per process. */
+static atomic_int g_core_checked;
+
+static void check_openblas_core(void) {
+  if (atomic_exchange(&g_core_checked, 1)) return;
+  const char *core = openblas_get_corename();
+  const char *isa = ms__executor_cpu_isa();
+  int weak = core && (strcmp(core, "Prescott") == 0 || strcmp(core, "Core2") == 0 || strcmp(core, "Penryn") == 0 ||
+                      strcmp(core, "Dunnington") == 0 || strcmp(core, "Nehalem") == 0 || strcmp(core, "Atom") == 0);
+  if (weak && strcmp(isa, "baseline") != 0 && !getenv("OPENBLAS_CORETYPE") && ms__log_enabled(MS_LOG_WARN))
+    ms__log(MS_LOG_WARN,
+            "executor: OpenBLAS runs its %s kernels on a CPU with %s (it does not know this CPU model); set "
+            "OPENBLAS_CORETYPE=%s in the environment before the process starts for several times faster GEMMs",
+            core, isa, strcmp(isa, "AVX-512") == 0 ? "SkylakeX" : "Haswell");
+}
+
+const char *ms__executor_cpu_openblas_core(void) {
+  const char *core = openblas_get_corename();
+  return core ? core : "?";
+}
+
 int ms__executor_cpu_open(const ms__executor_model *m, int64_t max_batch, ms__executor_cpu **out) {
+  check_openblas_core();
   ms__executor_cpu *c = calloc(1, sizeof *c);
   if (!c || !(c->L = calloc(m->n_layers, sizeof *c->L))) {
     free(c);

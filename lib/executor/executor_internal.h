@@ -68,9 +68,15 @@ int ms__executor_mlp_config(const cJSON *mlp, const char *origin, char ***prefix
 void ms__executor_cpu_bias_act(float *y, int64_t rows, int64_t cols, const float *b, int act);
 /* Row-wise softmax, subtracting each row's max first. */
 void ms__executor_cpu_softmax(float *y, int64_t rows, int64_t cols);
-/* The vectorizable exp and Phi the kernels use (scalar entry points for tests). */
+/* The vectorizable exp, gelu and tanh the kernels use (scalar entry points for tests). */
 float ms__executor_expf(float x);
 float ms__executor_gelu(float x);
+float ms__executor_tanh(float x);
+/* The instruction set the kernels run with: "baseline", "AVX2+FMA" or "AVX-512". */
+const char *ms__executor_cpu_isa(void);
+/* Tests: run the kernels with level 0 (baseline), 1 (AVX2+FMA) or 2 (AVX-512)
+ * when the CPU has it; returns the level now in use. */
+int ms__executor_cpu_force_isa(int level);
 
 /* ---- CPU backend (cpu.c) ---- */
 
@@ -80,7 +86,9 @@ int ms__executor_cpu_open(const ms__executor_model *m, int64_t max_batch, ms__ex
 int ms__executor_cpu_set_max_batch(ms__executor_cpu *c, int64_t rows);
 void ms__executor_cpu_run(ms__executor_cpu *c, const float *in, int64_t rows, float *out, int threads);
 void ms__executor_cpu_close(ms__executor_cpu *c);
-/* "OpenBLAS 0.3.21 (pthread, ...)" for messages and the benchmark. */
+/* "OpenBLAS (<config>; N threads)" for messages and the benchmark. */
 const char *ms__executor_cpu_blas_info(void);
+/* The kernel set OpenBLAS chose ("SkylakeX", "Haswell", "Prescott", ...). */
+const char *ms__executor_cpu_openblas_core(void);
 
 #endif

@@ -39,6 +39,7 @@ MS_INLINE float exp_core(float x) {
   const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
   const float round_magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
   float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  xc = xc != xc ? 0.0f : xc; /* NaN: keep the int conversion below defined; the result is x */
   float n = (xc * log2e + round_magic) - round_magic;
   float r = xc - n * ln2_hi;
   r = r - n * ln2_lo;

@@ -12,6 +12,7 @@
 
 #include "batcher_internal.h"
 #include "common/error.h"
+#include "common/wait.h"
 #include "mserve/registry.h"
 
 static void level_init(ms__blevel *v, int action, int64_t timeout_us, int allow_override) {
@@ -57,7 +58,12 @@ int ms_batcher_new(ms_batcher **out) {
   b->free_head = MS__BNIL;
   b->cls_free = MS__BNIL;
   b->efd = -1;
-  b->seed = (uint64_t)(uintptr_t)b * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)ms_clock_monotonic_us();
+  /* the hash multiplier: odd, and different for every batcher */
+  uint64_t x = (uint64_t)(uintptr_t)b ^ (uint64_t)ms_clock_monotonic_us() * UINT64_C(0x9e3779b97f4a7c15);
+  x ^= x >> 31;
+  x *= UINT64_C(0xbf58476d1ce4e5b9);
+  x ^= x >> 29;
+  b->seed = x | 1u;
   *out = b;
   return MS_OK;
 }
@@ -87,8 +93,10 @@ static void efd_sync(ms_batcher *b, int due) {
 }
 
 static void refresh(ms_batcher *b) {
+  if (b->efd < 0 && !b->n_sleep_work && !b->keeper_sleeping && !b->n_spinning) return; /* nobody watches */
   int due = ms__batcher_due(b);
   efd_sync(b, due);
+  atomic_store_explicit(&b->due_hint, due, memory_order_relaxed);
   if (!b->n_sleep_work && !b->keeper_sleeping) return;
   if (due) {
     if (!b->wake_pending) {
@@ -112,7 +120,8 @@ static void refresh(ms_batcher *b) {
 
 static int64_t advance(ms_batcher *b, int64_t now_us) {
   if (now_us > b->now) b->now = now_us;
-  ms__batcher_expire(b, b->now);
+  /* the top's cached key is a lower bound of the nearest deadline */
+  if (b->n_heap && b->heap[0].deadline <= b->now) ms__batcher_expire(b, b->now);
   return b->now;
 }
 
@@ -361,7 +370,13 @@ int ms_batcher_submit(ms_batcher *b, uint64_t request_id, int64_t items, int pri
                   request_id, priority, b->n_levels);
     goto out;
   }
-  if (ms__batcher_hash_find(b, request_id) != MS__BNIL) {
+  /* Room first, so the probe below stays valid for the insert. */
+  if (!ms__batcher_hash_has_room(b) && (st = ms__batcher_hash_reserve(b)) != MS_OK) {
+    ms__errmsg_prefix("batcher: ms_batcher_submit: request %" PRIu64, request_id);
+    goto out;
+  }
+  uint32_t stop = 0, dist = 0;
+  if (ms__batcher_hash_find_slot(b, request_id, &stop, &dist) != MS__BNIL) {
     st = ms__fail(MS_EEXIST,
                   "batcher: ms_batcher_submit: request %" PRIu64 " is held already (pending, or not handed back yet)",
                   request_id);
@@ -384,8 +399,8 @@ int ms_batcher_submit(ms_batcher *b, uint64_t request_id, int64_t items, int pri
   }
   int64_t t = v->timeout_us;
   if (timeout_us > 0 && v->allow_override && (t == 0 || timeout_us < t)) t = timeout_us;
-  if ((t && (st = ms__batcher_class_reserve(b)) != MS_OK) || (st = ms__batcher_hash_reserve(b)) != MS_OK ||
-      (st = ms__batcher_node_reserve(b)) != MS_OK) {
+  if ((t && (st = ms__batcher_class_reserve(b)) != MS_OK) ||
+      (b->free_head == MS__BNIL && (st = ms__batcher_node_reserve(b)) != MS_OK)) {
     ms__errmsg_prefix("batcher: ms_batcher_submit: request %" PRIu64, request_id);
     goto refresh_out;
   }
@@ -400,14 +415,14 @@ int ms_batcher_submit(ms_batcher *b, uint64_t request_id, int64_t items, int pri
   }
   /* Will the request be the last one in queue order? Then rules 1-2 can be
    * updated from the running total alone. */
-  int at_end = ms__batcher_highest_level(b) <= level && v->dfirst == MS__BNIL;
+  int at_end = v->dfirst == MS__BNIL && (b->n_levels == 1 || ms__batcher_highest_level(b) <= level);
   uint32_t node = ms__batcher_node_take(b);
   ms__bnode *n = ms__batcher_node(b, node);
   n->id = request_id;
   n->submit_us = b->now;
   n->items = (int32_t)items;
   n->meta = (uint32_t)level << 24 | MS__BCLS_NONE;
-  ms__batcher_hash_insert(b, request_id, node);
+  ms__batcher_hash_insert_at(b, stop, dist, node);
   ms__batcher_level_push(b, node);
   if (c != MS__BNIL) ms__batcher_class_push(b, c, node);
   if (!at_end) {
@@ -486,6 +501,23 @@ int ms_batcher_poll(ms_batcher *b, int64_t now_us, ms_batch **out) {
   return st;
 }
 
+/* Before sleeping, a waiter watches for a due batch for a few microseconds
+ * without the lock: a busy producer then hands batches over without a
+ * system call on either side. (lock held on entry and on return) */
+static void spin_briefly(ms_batcher *b) {
+  enum { SPIN_US = 5 };
+  atomic_store_explicit(&b->due_hint, 0, memory_order_relaxed); /* the caller found nothing due */
+  b->n_spinning++;
+  pthread_mutex_unlock(&b->mu);
+  int64_t until = ms_clock_monotonic_us() + SPIN_US;
+  for (unsigned i = 1; !atomic_load_explicit(&b->due_hint, memory_order_relaxed); i++) {
+    ms__cpu_relax();
+    if (i % 32 == 0 && ms_clock_monotonic_us() >= until) break;
+  }
+  pthread_mutex_lock(&b->mu);
+  b->n_spinning--;
+}
+
 static struct timespec abs_time(int64_t us) {
   struct timespec ts;
   ts.tv_sec = (time_t)(us / 1000000);
@@ -509,7 +541,7 @@ int ms_batcher_wait(ms_batcher *b, int64_t timeout_us, ms_batch **out) {
                     timeout_us);
   int64_t end = timeout_us < 0 ? INT64_MAX : ms__batcher_sat_add(ms_clock_monotonic_us(), timeout_us);
   ms_batch *x = NULL;
-  int st;
+  int st, spun = 0;
   pthread_mutex_lock(&b->mu);
   for (;;) {
     int64_t now = advance(b, ms_clock_monotonic_us());
@@ -518,6 +550,11 @@ int ms_batcher_wait(ms_batcher *b, int64_t timeout_us, ms_batch **out) {
     if (now >= end) {
       st = ms__fail(MS_ETIMEDOUT, "batcher: ms_batcher_wait: nothing became due within %" PRId64 " us", timeout_us);
       break;
+    }
+    if (!spun) {
+      spun = 1;
+      spin_briefly(b);
+      continue;
     }
     if (!b->keeper_sleeping) {
       /* Keep time for everyone: sleep until the next deadline. */

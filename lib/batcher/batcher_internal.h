@@ -27,6 +27,7 @@
 #define MS_BATCHER_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,12 @@ typedef struct ms__bclass {
 
 /* A level's list holds its main FIFO (submit order) followed by the requests
  * delayed by MS_TIMEOUT_DELAY (in expiry order), from dfirst on. */
+/* A heap entry: a class and its cached key (see classes.c). */
+typedef struct ms__bheap {
+  int64_t deadline, submit_us;
+  uint32_t level, cls;
+} ms__bheap;
+
 typedef struct ms__blevel {
   uint32_t head, tail;
   uint32_t dfirst;      /* first delayed request, MS__BNIL: none */
@@ -124,27 +131,28 @@ struct ms_batcher {
   uint32_t free_head;
   uint32_t n_used;
 
-  /* hash: request_id -> node; slot = fingerprint << 24 | (node + 1), 0 empty */
+  /* hash: request_id -> node; slot = distance from home << 24 | (node + 1), 0 empty */
   uint32_t *slots;
-  uint32_t hcap, hcount;
-  uint64_t seed;
+  uint32_t hcap, hcount, hlongest;
+  uint64_t seed; /* odd hash multiplier */
 
   /* timeout classes */
   ms__bclass *cls;
   uint32_t n_cls, cap_cls, cls_free;
   uint32_t *cmap; /* (level, timeout) -> class + 1; power-of-two size */
   uint32_t cmap_cap, cmap_count;
-  uint32_t *heap; /* classes with requests, keyed by head deadline */
+  ms__bheap *heap; /* classes with requests, by head deadline (keys may lag) */
   uint32_t n_heap;
 
   /* eventfd and waiters */
   int efd;     /* -1 until ms_batcher_fd */
   int efd_set; /* 1 while it holds a count */
-  int n_sleep_work;
+  int n_sleep_work, n_spinning;
   int keeper_sleeping;
   int64_t keeper_until;
   int wake_pending;
   uint64_t wakeups; /* waiters that returned from a sleep (tests read it) */
+  _Atomic int due_hint; /* the last refresh's answer, for waiters spinning without the lock */
 };
 
 /* ---- nodes.c ---- */
@@ -153,22 +161,52 @@ static inline ms__bnode *ms__batcher_node(const ms_batcher *b, uint32_t i) {
 }
 /* Make sure one node can be taken without failing. MS_OK or MS_ENOMEM (message set). */
 int ms__batcher_node_reserve(ms_batcher *b);
-uint32_t ms__batcher_node_take(ms_batcher *b); /* after a successful reserve */
-void ms__batcher_node_put(ms_batcher *b, uint32_t i);
+static inline uint32_t ms__batcher_node_take(ms_batcher *b) { /* after a successful reserve */
+  uint32_t i = b->free_head;
+  b->free_head = ms__batcher_node(b, i)->next;
+  b->n_used++;
+  return i;
+}
+static inline void ms__batcher_node_put(ms_batcher *b, uint32_t i) {
+  ms__batcher_node(b, i)->next = b->free_head;
+  b->free_head = i;
+  b->n_used--;
+}
+/* The home slot of id: the id times the batcher's odd multiplier, the high
+ * half scaled to the table size (multiply-shift, see nodes.c). */
+static inline uint32_t ms__batcher_hash_home(const ms_batcher *b, uint64_t id) {
+  return (uint32_t)((((id * b->seed) >> 32) * (uint64_t)b->hcap) >> 32);
+}
 int ms__batcher_hash_reserve(ms_batcher *b); /* room for one more id: MS_OK or MS_ENOMEM */
+/* The most entries the table takes before growing: half full while small
+ * (short probe runs), three quarters once memory matters. */
+static inline uint64_t ms__batcher_hash_limit(uint32_t cap) {
+  return cap < (1u << 16) ? (uint64_t)cap / 2 : (uint64_t)cap * 3 / 4;
+}
+static inline int ms__batcher_hash_has_room(const ms_batcher *b) {
+  return b->hcount + 1 <= ms__batcher_hash_limit(b->hcap) && b->hlongest < 255u - 32u;
+}
 uint32_t ms__batcher_hash_find(const ms_batcher *b, uint64_t id);
-void ms__batcher_hash_insert(ms_batcher *b, uint64_t id, uint32_t node); /* id absent, room reserved */
+/* As find; when absent, *stop and *dist say where ms__batcher_hash_insert_at
+ * puts it (valid until the table changes; room reserved first). */
+uint32_t ms__batcher_hash_find_slot(const ms_batcher *b, uint64_t id, uint32_t *stop, uint32_t *dist);
+void ms__batcher_hash_insert_at(ms_batcher *b, uint32_t stop, uint32_t dist, uint32_t node);
 void ms__batcher_hash_remove(ms_batcher *b, uint64_t id);
 void ms__batcher_nodes_free(ms_batcher *b);
 
 /* ---- classes.c ---- */
-int64_t ms__batcher_sat_add(int64_t a, int64_t b); /* a + b, clamped to INT64_MAX / INT64_MIN */
+static inline int64_t ms__batcher_sat_add(int64_t a, int64_t b) { /* a + b, clamped to INT64_MAX / INT64_MIN */
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
 int ms__batcher_class_reserve(ms_batcher *b);      /* room for one more class: MS_OK or MS_ENOMEM */
 /* The class of (level, timeout_us), created (empty) when missing; after a reserve it cannot fail. */
 uint32_t ms__batcher_class_get(ms_batcher *b, uint32_t level, int64_t timeout_us);
 void ms__batcher_class_push(ms_batcher *b, uint32_t c, uint32_t node);
-void ms__batcher_class_unlink(ms_batcher *b, uint32_t node); /* node->cls becomes MS__BNIL */
+void ms__batcher_class_unlink(ms_batcher *b, uint32_t node); /* node->cls becomes MS__BNIL; none: no-op */
 int64_t ms__batcher_class_deadline(const ms_batcher *b, uint32_t c); /* of its head */
+/* The class with the nearest deadline (brought up to date), MS__BNIL when none. */
+uint32_t ms__batcher_heap_top(ms_batcher *b, int64_t *deadline);
 /* Free c if it is empty and no level's default class. */
 void ms__batcher_class_release(ms_batcher *b, uint32_t c);
 void ms__batcher_classes_free(ms_batcher *b);
@@ -182,11 +220,15 @@ uint32_t ms__batcher_first(const ms_batcher *b, int *level); /* queue order */
 uint32_t ms__batcher_after(const ms_batcher *b, uint32_t node, int *level);
 int ms__batcher_highest_level(const ms_batcher *b); /* -1 when nothing is pending */
 /* Hand out: the first n pending requests (status MS_OK), or a whole hand-back list. */
-ms_batch *ms__batcher_take_run(ms_batcher *b, size_t n, int64_t items, int64_t now);
+/* nodes: the first n in queue order when the caller has them, else NULL. */
+ms_batch *ms__batcher_take_run(ms_batcher *b, size_t n, int64_t items, int64_t now, const uint32_t *nodes);
 ms_batch *ms__batcher_take_list(ms_batcher *b, int status, int64_t now);
 
 /* ---- cut.c ---- */
-int ms__batcher_delay_expired(const ms_batcher *b, int64_t now);
+static inline int ms__batcher_delay_expired(const ms_batcher *b, int64_t now) {
+  if (b->max_delay <= 0 || b->ahead == MS__BNIL) return 0;
+  return ms__batcher_sat_add(ms__batcher_node(b, b->ahead)->submit_us, b->max_delay) <= now;
+}
 int ms__batcher_due(ms_batcher *b); /* would a poll at b->now return a batch? */
 /* Cut what is due at now (after ms__batcher_expire): *out NULL when nothing is.
  * MS_OK or MS_ENOMEM (nothing taken). */

@@ -2,77 +2,99 @@
  * timeout value form a FIFO; since submit times never go backwards, the FIFO
  * is in deadline order and its head is its nearest deadline. A min-heap over
  * the non-empty classes, keyed by their head's deadline, gives the
- * nearest deadline of the whole batcher in O(1); it changes only when a
- * class's head changes, so with one timeout per level every operation is
- * O(1) and a request with its own timeout value costs O(log classes). */
+ * nearest deadline of the whole batcher; it changes only when a class
+ * empties or fills, or when a stale key reaches the top, so with one timeout
+ * per level every operation is O(1) amortized and a request with a timeout
+ * value of its own costs O(log classes). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "batcher_internal.h"
 #include "common/error.h"
 
-int64_t ms__batcher_sat_add(int64_t a, int64_t b) {
-  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
-  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
-  return a + b;
-}
-
 int64_t ms__batcher_class_deadline(const ms_batcher *b, uint32_t c) {
   const ms__bclass *k = &b->cls[c];
   return ms__batcher_sat_add(ms__batcher_node(b, k->head)->submit_us, k->timeout_us);
 }
 
-/* ---- heap ----------------------------------------------------------------- */
+/* ---- heap -----------------------------------------------------------------
+ * Entries cache their class's key: (head deadline, head submit time, level),
+ * so comparisons touch no node. A class's key only ever grows (its head
+ * leaves, a later one takes its place), so a cached key is a lower bound of
+ * the true one: the heap is left alone when a head leaves, and an entry is
+ * brought up to date only when it reaches the top (ms__batcher_heap_top).
+ * Ties go to the earlier submit, then the higher-priority level: the order
+ * requests are said to expire in. */
 
-/* Heap order: nearest deadline first; ties go to the earlier submit, then
- * the higher-priority level (the order requests are said to expire in). */
-static int before(const ms_batcher *b, uint32_t x, uint32_t y) {
-  int64_t dx = ms__batcher_class_deadline(b, x), dy = ms__batcher_class_deadline(b, y);
-  if (dx != dy) return dx < dy;
-  int64_t sx = ms__batcher_node(b, b->cls[x].head)->submit_us, sy = ms__batcher_node(b, b->cls[y].head)->submit_us;
-  if (sx != sy) return sx < sy;
-  if (b->cls[x].level != b->cls[y].level) return b->cls[x].level < b->cls[y].level;
-  return x < y;
+static void key_of(const ms_batcher *b, uint32_t c, ms__bheap *e) {
+  const ms__bclass *k = &b->cls[c];
+  const ms__bnode *h = ms__batcher_node(b, k->head);
+  e->deadline = ms__batcher_sat_add(h->submit_us, k->timeout_us);
+  e->submit_us = h->submit_us;
+  e->level = k->level;
+  e->cls = c;
 }
 
-static void heap_set(ms_batcher *b, uint32_t pos, uint32_t c) {
-  b->heap[pos] = c;
-  b->cls[c].heap_pos = pos;
+static int before(const ms__bheap *x, const ms__bheap *y) {
+  if (x->deadline != y->deadline) return x->deadline < y->deadline;
+  if (x->submit_us != y->submit_us) return x->submit_us < y->submit_us;
+  if (x->level != y->level) return x->level < y->level;
+  return x->cls < y->cls;
+}
+
+static void heap_put(ms_batcher *b, uint32_t pos, const ms__bheap *e) {
+  b->heap[pos] = *e;
+  b->cls[e->cls].heap_pos = pos;
 }
 
 static void heap_up(ms_batcher *b, uint32_t pos) {
-  uint32_t c = b->heap[pos];
+  ms__bheap e = b->heap[pos];
   while (pos > 0) {
     uint32_t parent = (pos - 1) / 2;
-    if (!before(b, c, b->heap[parent])) break;
-    heap_set(b, pos, b->heap[parent]);
+    if (!before(&e, &b->heap[parent])) break;
+    heap_put(b, pos, &b->heap[parent]);
     pos = parent;
   }
-  heap_set(b, pos, c);
+  heap_put(b, pos, &e);
 }
 
 static void heap_down(ms_batcher *b, uint32_t pos) {
-  uint32_t c = b->heap[pos], n = b->n_heap;
+  ms__bheap e = b->heap[pos];
+  uint32_t n = b->n_heap;
   for (;;) {
     uint32_t l = 2 * pos + 1, best = pos;
-    uint32_t bc = c;
-    if (l < n && before(b, b->heap[l], bc)) best = l, bc = b->heap[l];
-    if (l + 1 < n && before(b, b->heap[l + 1], bc)) best = l + 1, bc = b->heap[l + 1];
+    const ms__bheap *be = &e;
+    if (l < n && before(&b->heap[l], be)) best = l, be = &b->heap[l];
+    if (l + 1 < n && before(&b->heap[l + 1], be)) best = l + 1, be = &b->heap[l + 1];
     if (best == pos) break;
-    heap_set(b, pos, bc);
+    heap_put(b, pos, be);
     pos = best;
   }
-  heap_set(b, pos, c);
+  heap_put(b, pos, &e);
 }
 
 static void heap_remove(ms_batcher *b, uint32_t c) {
   uint32_t pos = b->cls[c].heap_pos;
-  uint32_t last = b->heap[--b->n_heap];
+  ms__bheap last = b->heap[--b->n_heap];
   b->cls[c].heap_pos = MS__BNIL;
   if (pos == b->n_heap) return;
-  heap_set(b, pos, last);
+  heap_put(b, pos, &last);
   heap_down(b, pos);
-  heap_up(b, b->cls[last].heap_pos);
+  heap_up(b, b->cls[last.cls].heap_pos);
+}
+
+uint32_t ms__batcher_heap_top(ms_batcher *b, int64_t *deadline) {
+  for (;;) {
+    if (!b->n_heap) return MS__BNIL;
+    ms__bheap e;
+    key_of(b, b->heap[0].cls, &e);
+    if (e.deadline == b->heap[0].deadline && e.submit_us == b->heap[0].submit_us) {
+      *deadline = e.deadline;
+      return e.cls;
+    }
+    b->heap[0] = e; /* stale: its head left since */
+    heap_down(b, 0);
+  }
 }
 
 /* ---- the (level, timeout) -> class map ------------------------------------ */
@@ -129,7 +151,7 @@ int ms__batcher_class_reserve(ms_batcher *b) {
     ms__bclass *c = realloc(b->cls, (size_t)cap * sizeof *c);
     if (!c) return ms__fail(MS_ENOMEM, "batcher: out of memory for timeout classes");
     b->cls = c;
-    uint32_t *h = realloc(b->heap, (size_t)cap * sizeof *h);
+    ms__bheap *h = realloc(b->heap, (size_t)cap * sizeof *h);
     if (!h) return ms__fail(MS_ENOMEM, "batcher: out of memory for timeout classes");
     b->heap = h;
     b->cap_cls = cap;
@@ -194,8 +216,10 @@ void ms__batcher_class_push(ms_batcher *b, uint32_t c, uint32_t node) {
   else k->head = node;
   k->tail = node;
   if (++k->count == 1) {
+    ms__bheap e;
+    key_of(b, c, &e);
     uint32_t pos = b->n_heap++;
-    heap_set(b, pos, c);
+    heap_put(b, pos, &e);
     heap_up(b, pos);
   }
 }
@@ -205,7 +229,6 @@ void ms__batcher_class_unlink(ms_batcher *b, uint32_t node) {
   uint32_t c = ms__bn_cls(n);
   if (c == MS__BNIL) return;
   ms__bclass *k = &b->cls[c];
-  int was_head = k->head == node;
   if (n->tprev != MS__BNIL) ms__batcher_node(b, n->tprev)->tnext = n->tnext;
   else k->head = n->tnext;
   if (n->tnext != MS__BNIL) ms__batcher_node(b, n->tnext)->tprev = n->tprev;
@@ -214,9 +237,7 @@ void ms__batcher_class_unlink(ms_batcher *b, uint32_t node) {
   if (--k->count == 0) {
     heap_remove(b, c);
     ms__batcher_class_release(b, c);
-  } else if (was_head) {
-    heap_down(b, k->heap_pos); /* its head deadline only grew */
-  }
+  } /* else its key may have grown: fixed when it reaches the top */
 }
 
 void ms__batcher_classes_free(ms_batcher *b) {

@@ -11,15 +11,14 @@
 #include "batcher_internal.h"
 #include "common/error.h"
 
-int ms__batcher_delay_expired(const ms_batcher *b, int64_t now) {
-  if (b->max_delay <= 0 || b->ahead == MS__BNIL) return 0;
-  return ms__batcher_sat_add(ms__batcher_node(b, b->ahead)->submit_us, b->max_delay) <= now;
-}
-
 /* Rules 1-2 (time-independent): does a prefix of the queue hit a preferred
  * size, or does the queue pass the largest one? */
 static int size_due_walk(const ms_batcher *b) {
   int64_t pmax = b->pref[b->n_pref - 1], total = 0;
+  /* More items than the largest preferred size: whatever the order, the
+   * walk passes it (rule 2) or hits a preferred size first (rule 1). So the
+   * walk below only ever runs over fewer than pmax requests. */
+  if (b->items_pending > pmax) return 1;
   size_t pi = 0;
   int level = 0;
   for (uint32_t node = ms__batcher_first(b, &level); node != MS__BNIL; node = ms__batcher_after(b, node, &level)) {
@@ -39,8 +38,8 @@ static int size_due(ms_batcher *b) {
 int ms__batcher_due(ms_batcher *b) {
   if (b->n_expired || b->n_canceled) return 1;
   if (!b->n_pending) return 0;
-  if (b->max_delay == 0 || ms__batcher_delay_expired(b, b->now)) return 1;
-  return size_due(b);
+  if (b->size_state == MS__BSIZE_DUE || b->max_delay == 0) return 1;
+  return ms__batcher_delay_expired(b, b->now) || size_due(b);
 }
 
 int ms__batcher_cut(ms_batcher *b, int64_t now, ms_batch **out) {
@@ -56,7 +55,9 @@ int ms__batcher_cut(ms_batcher *b, int64_t now, ms_batch **out) {
     int64_t items_pref = 0, items_pmax = 0;
     int passed = 0;
     int level = 0;
+    uint32_t seen[64]; /* the first nodes walked, handed to take_run */
     for (uint32_t node = ms__batcher_first(b, &level); node != MS__BNIL; node = ms__batcher_after(b, node, &level)) {
+      if (n < 64) seen[n] = node;
       int64_t next = total + ms__batcher_node(b, node)->items;
       if (next > pmax && !passed) {
         passed = 1;
@@ -85,7 +86,7 @@ int ms__batcher_cut(ms_batcher *b, int64_t now, ms_batch **out) {
     } else if (expired || b->max_delay == 0) {
       take = n, items = total; /* rules 2-3 once the delay expired, or no delay */
     }
-    if (take) x = ms__batcher_take_run(b, take, items, now);
+    if (take) x = ms__batcher_take_run(b, take, items, now, take <= 64 ? seen : NULL);
     else {
       /* The walk above saw the whole queue without a preferred hit or
        * passing the largest one: remember that rules 1-2 do not fire. */
@@ -166,7 +167,7 @@ static int64_t delay_replay(ms_batcher *b, int64_t limit) {
   size_t n_events = 0;
   int64_t first = INT64_MAX;
   for (uint32_t h = 0; h < b->n_heap; h++) {
-    const ms__bclass *k = &b->cls[b->heap[h]];
+    const ms__bclass *k = &b->cls[b->heap[h].cls];
     if (b->levels[k->level].action != MS_TIMEOUT_DELAY) continue;
     for (uint32_t node = k->head; node != MS__BNIL; node = ms__batcher_node(b, node)->tnext) {
       int64_t d = ms__batcher_sat_add(ms__batcher_node(b, node)->submit_us, k->timeout_us);
@@ -241,7 +242,7 @@ int64_t ms__batcher_next_deadline(ms_batcher *b) {
   if (b->max_delay > 0) t = ms__batcher_sat_add(ms__batcher_node(b, b->ahead)->submit_us, b->max_delay);
   int any_delay = 0;
   for (uint32_t h = 0; h < b->n_heap; h++) {
-    uint32_t c = b->heap[h];
+    uint32_t c = b->heap[h].cls;
     if (b->levels[b->cls[c].level].action == MS_TIMEOUT_DELAY) {
       any_delay = 1;
       continue;
@@ -256,5 +257,5 @@ int64_t ms__batcher_next_deadline(ms_batcher *b) {
 size_t ms__batcher_bytes(const ms_batcher *b) {
   return sizeof *b + (size_t)b->n_chunks * MS__BCHUNK * sizeof(ms__bnode) +
          (size_t)b->cap_chunks * sizeof(ms__bnode *) + (size_t)b->hcap * sizeof(uint32_t) +
-         (size_t)b->cap_cls * (sizeof(ms__bclass) + sizeof(uint32_t)) + (size_t)b->cmap_cap * sizeof(uint32_t);
+         (size_t)b->cap_cls * (sizeof(ms__bclass) + sizeof(ms__bheap)) + (size_t)b->cmap_cap * sizeof(uint32_t);
 }

@@ -34,101 +34,123 @@ int ms__batcher_node_reserve(ms_batcher *b) {
   return MS_OK;
 }
 
-uint32_t ms__batcher_node_take(ms_batcher *b) {
-  uint32_t i = b->free_head;
-  b->free_head = ms__batcher_node(b, i)->next;
-  b->n_used++;
-  return i;
+/* ---- hash ------------------------------------------------------------------
+ * Robin Hood linear probing. A slot holds the node index + 1 (24 bits) and
+ * the entry's distance from its home slot (8 bits): a lookup compares ids
+ * only for entries at its own distance (same home), stops at the first
+ * entry closer to its home than the probe is, and a deletion shifts the
+ * rest of the run back by one without rehashing anything. */
+
+#define SLOT_DIST(v) ((v) >> 24)
+#define SLOT_NODE(v) (((v) & SLOT_NODE_MASK) - 1u)
+#define MAX_DIST 255u
+
+/* Multiply-shift hashing (ms__batcher_hash_home): the id times the batcher's
+ * random odd multiplier, whose high half scaled to the table size is the
+ * home slot. One multiply, and a universal family, so ids chosen to collide
+ * cannot be aimed at an unknown multiplier. Any table size works, so the
+ * table grows by half each time. */
+static inline uint32_t home_of(const ms_batcher *b, uint64_t id, uint32_t cap) {
+  return (uint32_t)((((id * b->seed) >> 32) * (uint64_t)cap) >> 32);
 }
 
-void ms__batcher_node_put(ms_batcher *b, uint32_t i) {
-  ms__bnode *n = ms__batcher_node(b, i);
-  n->next = b->free_head;
-  b->free_head = i;
-  b->n_used--;
+/* Robin Hood insertion of `value` (distance bits 0) from slot i at distance
+ * d; returns the largest distance it wrote, or MAX_DIST + 1 when a run grew
+ * too long (the table is then rebuilt larger by the next reserve). */
+static uint32_t insert_from(uint32_t *slots, uint32_t cap, uint32_t i, uint32_t d, uint32_t value) {
+  uint32_t longest = 0;
+  for (;;) {
+    uint32_t v = slots[i];
+    if (!v) {
+      slots[i] = d << 24 | value;
+      return d > longest ? d : longest;
+    }
+    if (SLOT_DIST(v) < d) { /* take the slot from an entry nearer its home */
+      slots[i] = d << 24 | value;
+      if (d > longest) longest = d;
+      value = v & SLOT_NODE_MASK;
+      d = SLOT_DIST(v);
+    }
+    i = i + 1 == cap ? 0 : i + 1;
+    if (++d > MAX_DIST) return MAX_DIST + 1;
+  }
 }
 
-/* ---- hash ---------------------------------------------------------------- */
-
-static inline uint64_t mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= UINT64_C(0xbf58476d1ce4e5b9);
-  x ^= x >> 27;
-  x *= UINT64_C(0x94d049bb133111eb);
-  x ^= x >> 31;
-  return x;
-}
-
-/* Any table size works: the home slot is the high half of the hash scaled
- * to the size (multiply-shift), so the table grows by half each time. */
-static inline uint32_t home_of(uint64_t h, uint32_t cap) { return (uint32_t)(((h >> 32) * (uint64_t)cap) >> 32); }
-static inline uint32_t fp_of(uint64_t h) { return (uint32_t)(h & 0xffu) << 24; }
-
-static void place(uint32_t *slots, uint32_t cap, uint64_t h, uint32_t value) {
-  uint32_t i = home_of(h, cap);
-  while (slots[i]) i = i + 1 == cap ? 0 : i + 1;
-  slots[i] = value;
+static int rebuild(ms_batcher *b, uint32_t cap) {
+  for (;;) {
+    uint32_t *s = calloc(cap, sizeof *s);
+    if (!s) return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: out of memory for the request index");
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i < b->hcap && longest <= MAX_DIST; i++) {
+      uint32_t v = b->slots[i];
+      if (!v) continue;
+      uint32_t d = insert_from(s, cap, home_of(b, ms__batcher_node(b, SLOT_NODE(v))->id, cap), 0, v & SLOT_NODE_MASK);
+      if (d > longest) longest = d;
+    }
+    if (longest > MAX_DIST) { /* pathological clustering: more room */
+      free(s);
+      cap += cap / 2;
+      continue;
+    }
+    free(b->slots);
+    b->slots = s;
+    b->hcap = cap;
+    b->hlongest = longest;
+    return MS_OK;
+  }
 }
 
 int ms__batcher_hash_reserve(ms_batcher *b) {
-  if ((uint64_t)(b->hcount + 1) * 4 <= (uint64_t)b->hcap * 3) return MS_OK;
+  if (ms__batcher_hash_has_room(b)) return MS_OK;
   uint32_t cap = b->hcap < 16 ? 16 : b->hcap + b->hcap / 2;
-  uint32_t *s = calloc(cap, sizeof *s);
-  if (!s) return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: out of memory for the request index");
-  for (uint32_t i = 0; i < b->hcap; i++) {
-    uint32_t v = b->slots[i];
-    if (!v) continue;
-    uint64_t h = mix(ms__batcher_node(b, (v & SLOT_NODE_MASK) - 1)->id ^ b->seed);
-    place(s, cap, h, v);
-  }
-  free(b->slots);
-  b->slots = s;
-  b->hcap = cap;
-  return MS_OK;
+  return rebuild(b, cap);
 }
 
-/* The slot holding id, or cap when absent. */
-static uint32_t slot_of(const ms_batcher *b, uint64_t id) {
-  if (!b->hcap) return 0;
-  uint64_t h = mix(id ^ b->seed);
-  uint32_t fp = fp_of(h);
-  uint32_t i = home_of(h, b->hcap);
+/* The slot holding id, or cap with *stop / *dist where an insert would go. */
+static uint32_t probe(const ms_batcher *b, uint64_t id, uint32_t *stop, uint32_t *dist) {
+  uint32_t cap = b->hcap;
+  if (!cap) {
+    *stop = *dist = 0;
+    return 0;
+  }
+  uint32_t i = home_of(b, id, cap), d = 0;
   for (;;) {
     uint32_t v = b->slots[i];
-    if (!v) return b->hcap;
-    if ((v & ~SLOT_NODE_MASK) == fp && ms__batcher_node(b, (v & SLOT_NODE_MASK) - 1)->id == id) return i;
-    i = i + 1 == b->hcap ? 0 : i + 1;
+    if (!v || SLOT_DIST(v) < d) break;
+    if (SLOT_DIST(v) == d && ms__batcher_node(b, SLOT_NODE(v))->id == id) return i;
+    i = i + 1 == cap ? 0 : i + 1;
+    d++;
   }
+  *stop = i;
+  *dist = d;
+  return cap;
 }
 
 uint32_t ms__batcher_hash_find(const ms_batcher *b, uint64_t id) {
-  uint32_t i = slot_of(b, id);
-  if (i >= b->hcap) return MS__BNIL;
-  return (b->slots[i] & SLOT_NODE_MASK) - 1;
+  uint32_t stop, dist, i = probe(b, id, &stop, &dist);
+  return i < b->hcap ? SLOT_NODE(b->slots[i]) : MS__BNIL;
 }
 
-void ms__batcher_hash_insert(ms_batcher *b, uint64_t id, uint32_t node) {
-  uint64_t h = mix(id ^ b->seed);
-  place(b->slots, b->hcap, h, fp_of(h) | (node + 1));
+uint32_t ms__batcher_hash_find_slot(const ms_batcher *b, uint64_t id, uint32_t *stop, uint32_t *dist) {
+  uint32_t i = probe(b, id, stop, dist);
+  return i < b->hcap ? SLOT_NODE(b->slots[i]) : MS__BNIL;
+}
+
+void ms__batcher_hash_insert_at(ms_batcher *b, uint32_t stop, uint32_t dist, uint32_t node) {
+  uint32_t d = insert_from(b->slots, b->hcap, stop, dist, node + 1);
+  if (d > b->hlongest) b->hlongest = d; /* MAX_DIST + 1 forces a rebuild at the next reserve */
   b->hcount++;
 }
 
 void ms__batcher_hash_remove(ms_batcher *b, uint64_t id) {
-  uint32_t i = slot_of(b, id);
-  if (i >= b->hcap) return;
-  uint32_t cap = b->hcap, j = i;
-  /* Backward-shift deletion: pull later entries of the probe run into the
-   * hole unless their home lies cyclically in (hole, j]. */
+  uint32_t stop, dist, i = probe(b, id, &stop, &dist), cap = b->hcap;
+  if (i >= cap) return;
   for (;;) {
-    j = j + 1 == cap ? 0 : j + 1;
+    uint32_t j = i + 1 == cap ? 0 : i + 1;
     uint32_t v = b->slots[j];
-    if (!v) break;
-    uint32_t k = home_of(mix(ms__batcher_node(b, (v & SLOT_NODE_MASK) - 1)->id ^ b->seed), cap);
-    int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-    if (!stays) {
-      b->slots[i] = v;
-      i = j;
-    }
+    if (!v || SLOT_DIST(v) == 0) break;
+    b->slots[i] = v - (1u << 24);
+    i = j;
   }
   b->slots[i] = 0;
   b->hcount--;

@@ -103,7 +103,7 @@ void ms__batcher_detach(ms_batcher *b, uint32_t node) {
   int level = ms__bn_level(n);
   ms__blevel *v = &b->levels[level];
   level_unlink(b, v, node);
-  ms__batcher_class_unlink(b, node);
+  if ((n->meta & 0xffffffu) != MS__BCLS_NONE) ms__batcher_class_unlink(b, node);
   if (n->aprev != MS__BNIL) ms__batcher_node(b, n->aprev)->anext = n->anext;
   else b->ahead = n->anext;
   if (n->anext != MS__BNIL) ms__batcher_node(b, n->anext)->aprev = n->aprev;
@@ -123,9 +123,9 @@ void ms__batcher_cancel_node(ms_batcher *b, uint32_t node) {
 }
 
 void ms__batcher_expire(ms_batcher *b, int64_t now) {
-  while (b->n_heap) {
-    uint32_t c = b->heap[0];
-    if (ms__batcher_class_deadline(b, c) > now) break;
+  int64_t deadline;
+  uint32_t c;
+  while ((c = ms__batcher_heap_top(b, &deadline)) != MS__BNIL && deadline <= now) {
     uint32_t node = b->cls[c].head;
     ms__bnode *n = ms__batcher_node(b, node);
     ms__blevel *v = &b->levels[ms__bn_level(n)];
@@ -156,18 +156,65 @@ static void retire(ms_batcher *b, uint32_t node, ms__bentry *e) {
   ms__batcher_node_put(b, node);
 }
 
-ms_batch *ms__batcher_take_run(ms_batcher *b, size_t n, int64_t items, int64_t now) {
+/* Out of the age list and its timeout class (not out of its level list). */
+static void leave(ms_batcher *b, uint32_t node, ms__bnode *n) {
+  if ((n->meta & 0xffffffu) != MS__BCLS_NONE) ms__batcher_class_unlink(b, node);
+  if (n->aprev != MS__BNIL) ms__batcher_node(b, n->aprev)->anext = n->anext;
+  else b->ahead = n->anext;
+  if (n->anext != MS__BNIL) ms__batcher_node(b, n->anext)->aprev = n->aprev;
+  else b->atail = n->aprev;
+}
+
+ms_batch *ms__batcher_take_run(ms_batcher *b, size_t n, int64_t items, int64_t now, const uint32_t *nodes) {
   ms_batch *x = ms__batcher_batch_new(MS_OK, n, now);
   if (!x) return NULL;
   x->items = items;
+  /* The nodes in queue order (the cut's walk passes them when it kept them),
+   * with a prefetch of their hash slots: in a deep queue each is a miss. */
   int level = 0;
-  uint32_t node = ms__batcher_first(b, &level);
+  uint32_t node = nodes ? MS__BNIL : ms__batcher_first(b, &level);
   for (size_t i = 0; i < n; i++) {
-    uint32_t after = ms__batcher_after(b, node, &level);
-    ms__batcher_detach(b, node);
-    retire(b, node, &x->e[i]);
-    node = after;
+    if (nodes) node = nodes[i];
+    x->e[i].items = node; /* scratch until filled below */
+    __builtin_prefetch(&b->slots[ms__batcher_hash_home(b, ms__batcher_node(b, node)->id)], 1);
+    if (!nodes) node = ms__batcher_after(b, node, &level);
   }
+  /* A batch is a prefix of queue order: per level, a prefix of its list,
+   * cut off at once. */
+  size_t i = 0;
+  while (i < n) {
+    uint32_t first = (uint32_t)x->e[i].items;
+    int l = ms__bn_level(ms__batcher_node(b, first));
+    ms__blevel *v = &b->levels[l];
+    int64_t k = 0, sum = 0;
+    int took_dfirst = 0;
+    uint32_t rest = MS__BNIL;
+    for (; i < n; i++) {
+      node = (uint32_t)x->e[i].items;
+      ms__bnode *m = ms__batcher_node(b, node);
+      if (ms__bn_level(m) != l) break;
+      if (node == v->dfirst) took_dfirst = 1;
+      rest = m->next;
+      leave(b, node, m);
+      x->e[i].id = m->id;
+      x->e[i].submitted_us = m->submit_us;
+      x->e[i].items = m->items;
+      k++;
+      sum += m->items;
+      ms__batcher_hash_remove(b, m->id);
+      ms__batcher_node_put(b, node);
+    }
+    v->head = rest;
+    if (rest != MS__BNIL) ms__batcher_node(b, rest)->prev = MS__BNIL;
+    else v->tail = MS__BNIL;
+    if (took_dfirst) v->dfirst = rest; /* everything after dfirst is delayed */
+    v->count -= k;
+    v->items -= sum;
+    if (!v->count) mark_level(b, l, 0);
+    b->n_pending -= k;
+    b->items_pending -= sum;
+  }
+  b->size_state = MS__BSIZE_UNKNOWN;
   return x;
 }
 

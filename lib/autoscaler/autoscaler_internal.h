@@ -101,9 +101,9 @@ typedef struct as_series {
   int64_t wide_at;
 } as_series;
 
-/* The conflict index of one series (conflict.c): its enabled rules in twelve
- * binary heaps, per aggregation, direction (step < 0, > 0) and side (LT/LE,
- * GT/GE), the rule reaching farthest towards the other side on top. */
+/* The conflict index of one series (conflict.c): its enabled rules in binary
+ * heaps, one per (aggregation, direction, side) that has rules, the rule
+ * reaching farthest towards the other side on top. */
 typedef struct as_centry {
   double key; /* the threshold (GT/GE), or minus it (LT/LE) */
   int64_t id;
@@ -112,12 +112,14 @@ typedef struct as_centry {
 } as_centry;
 
 typedef struct as_cheap {
-  as_centry *e;
+  unsigned char agg, up, above, unused; /* which rules: aggregation, step > 0, GT/GE */
   uint32_t n, cap;
+  as_centry *e;
 } as_cheap;
 
 typedef struct as_conflicts {
-  as_cheap h[3][2][2]; /* [aggregation][step > 0][GT/GE] */
+  uint32_t n, cap; /* heaps in use (at most 12) and room */
+  as_cheap h[];
 } as_conflicts;
 
 typedef struct as_series_cold {

@@ -15,12 +15,13 @@
  * GT/GE rules, a closed end before an open one at the same threshold. If that
  * rule does not meet X, no rule there does.
  *
- * Each of the twelve groups of a series is a binary heap ordered that way
- * (ties: lowest id), with each rule's position kept in its cold part so a
+ * Each such group of a series that has rules is a binary heap ordered that
+ * way (ties: lowest id), with each rule's position kept in its cold part so a
  * rule removed or disabled leaves its heap in O(log n) (each move looks the
- * rule up by id: O(log^2 n) in all). Adding needs room in the heap, which
- * ms__autoscaler_conflicts_reserve makes before the store is written, so the
- * steps after the commit cannot fail. */
+ * rule up by id: O(log^2 n) in all). A series holds only the heaps it uses
+ * (most hold one, of one rule: about 64 bytes). Adding needs room in the
+ * heap, which ms__autoscaler_conflicts_reserve makes before the store is
+ * written, so the steps after the commit cannot fail. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -31,9 +32,19 @@ static int is_up(int64_t step) { return step > 0; }
 static int is_above(int cmp) { return cmp == MS_CMP_GT || cmp == MS_CMP_GE; }
 static int is_closed(int cmp) { return cmp == MS_CMP_LE || cmp == MS_CMP_GE; }
 
-/* The heap a rule with these settings belongs to. */
+/* The heap of (agg, up, above) in cf, or NULL. */
+static as_cheap *find(as_conflicts *cf, int agg, int up, int above) {
+  if (!cf) return NULL;
+  for (uint32_t i = 0; i < cf->n; i++) {
+    as_cheap *h = &cf->h[i];
+    if (h->agg == agg && h->up == up && h->above == above) return h;
+  }
+  return NULL;
+}
+
+/* The heap an indexed rule with these settings is in. */
 static as_cheap *heap_of(as_conflicts *cf, int agg, int cmp, int64_t step) {
-  return &cf->h[agg][is_up(step)][is_above(cmp)];
+  return find(cf, agg, is_up(step), is_above(cmp));
 }
 
 /* Reaching farther first: in both sides the key grows away from the other
@@ -77,14 +88,30 @@ static void sift_down(as_endpoint *ep, as_cheap *h, uint32_t at) {
   put(ep, h, at, e);
 }
 
+static int no_memory(const as_series_cold *c) {
+  return ms__fail(MS_ENOMEM, "autoscaler: out of memory indexing the rules of '%s/%s'", c->source, c->metric);
+}
+
 int ms__autoscaler_conflicts_reserve(as_series_cold *c, int agg, int cmp, int64_t step) {
-  if (!c->cf && !(c->cf = calloc(1, sizeof *c->cf)))
-    return ms__fail(MS_ENOMEM, "autoscaler: out of memory indexing the rules of '%s/%s'", c->source, c->metric);
   as_cheap *h = heap_of(c->cf, agg, cmp, step);
+  if (!h) { /* a heap for this group: an empty one, which takes nothing back */
+    uint32_t n = c->cf ? c->cf->n : 0, cap = c->cf ? c->cf->cap : 0;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 1;
+      as_conflicts *cf = realloc(c->cf, sizeof *cf + cap * sizeof cf->h[0]);
+      if (!cf) return no_memory(c);
+      if (!c->cf) cf->n = 0;
+      cf->cap = cap;
+      c->cf = cf;
+    }
+    h = &c->cf->h[c->cf->n++];
+    *h = (as_cheap){.agg = (unsigned char)agg, .up = (unsigned char)is_up(step),
+                    .above = (unsigned char)is_above(cmp), .n = 0, .cap = 0, .e = NULL};
+  }
   if (h->n < h->cap) return MS_OK;
-  uint32_t cap = h->cap ? h->cap * 2 : 4;
+  uint32_t cap = h->cap ? h->cap * 2 : 1;
   as_centry *e = realloc(h->e, cap * sizeof *e);
-  if (!e) return ms__fail(MS_ENOMEM, "autoscaler: out of memory indexing the rules of '%s/%s'", c->source, c->metric);
+  if (!e) return no_memory(c);
   h->e = e;
   h->cap = cap;
   return MS_OK;
@@ -110,9 +137,7 @@ void ms__autoscaler_conflicts_remove(as_endpoint *ep, size_t i) {
 
 void ms__autoscaler_conflicts_free(as_conflicts *cf) {
   if (!cf) return;
-  for (int g = 0; g < 3; g++)
-    for (int d = 0; d < 2; d++)
-      for (int s = 0; s < 2; s++) free(cf->h[g][d][s].e);
+  for (uint32_t i = 0; i < cf->n; i++) free(cf->h[i].e);
   free(cf);
 }
 
@@ -177,11 +202,10 @@ int as_check_conflicts(const as_endpoint *ep, size_t series, int agg, int cmp, d
                        int64_t self_id) {
   if (series >= ep->n_series) return MS_OK; /* a metric no rule watches yet */
   const as_series_cold *c = &ep->series_cold[series];
-  if (!c->cf) return MS_OK;
   int opp = !is_up(step), side = is_above(cmp);
-  const as_cheap *same = &c->cf->h[agg][opp][side], *across = &c->cf->h[agg][opp][!side];
-  const as_centry *hit = same->n ? &same->e[0] : NULL; /* same side: always meets */
-  if (across->n) {
+  const as_cheap *same = find(c->cf, agg, opp, side), *across = find(c->cf, agg, opp, !side);
+  const as_centry *hit = same && same->n ? &same->e[0] : NULL; /* same side: always meets */
+  if (across && across->n) {
     const as_centry *y = &across->e[0];
     double end = side ? -y->key : y->key; /* its upper end (X above) or lower end (X below) */
     int meets = side ? end > threshold : end < threshold;

@@ -22,8 +22,9 @@
  * metric is missing: the rule reports MS_RULE_NO_METRIC and never scales,
  * neither up nor down. Every finite observation gives a finite value: the mean
  * of replicas reporting values near +-DBL_MAX is computed without overflow
- * (bit for bit the plain sum / count whenever that sum stays finite). Observations are never persisted: after a restart every
- * metric is missing until observed again.
+ * (bit for bit the plain sum / count whenever that sum stays finite).
+ * Observations are never persisted: after a restart every metric is missing
+ * until observed again.
  *
  * Evaluation (ms_autoscaler_evaluate). Endpoints are evaluated in creation
  * order (their store id), the rules of an endpoint in rule-id order. For each
@@ -79,8 +80,10 @@
  * the calls that changed them; opening an engine compacts what it loaded), so
  * no evaluation pays for compacting many endpoints at once, neither the first
  * after a bulk setup nor the first after a reopen; a real evaluation copies at
- * most a few hundred endpoints. Adding a rule takes time logarithmic in the
- * rules of its endpoint. Observations never touch the store.
+ * most a few hundred endpoints. Adding or enabling a rule takes time
+ * logarithmic in the rules of its endpoint; removing one moves the endpoint's
+ * later rules in memory (linear, but small next to its commit). Observations
+ * never touch the store.
  *
  * Several processes. The engine loads the store's state at open and caches
  * it; one process should own a store's autoscaler (mutations and evaluation).

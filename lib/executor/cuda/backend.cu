@@ -282,6 +282,18 @@ struct ms__executor_cuda {
 
 typedef ms__executor_cuda ctx;
 
+/* The calling thread's current device is the host's: switch to ours for a
+ * call and back after it (a no-op when they are the same). */
+static cudaError_t switch_device(int device, int *prev) {
+  *prev = -1;
+  if (cudaGetDevice(prev) != cudaSuccess) *prev = -1;
+  return *prev == device ? cudaSuccess : cudaSetDevice(device);
+}
+
+static void restore_device(int device, int prev) {
+  if (prev >= 0 && prev != device) cudaSetDevice(prev);
+}
+
 static void free_sized(ctx *c, sized *s) {
   for (size_t k = 0; k < s->n_bk; k++) {
     bucket *b = &s->bk[k];
@@ -502,11 +514,8 @@ static int setup_layer(ctx *c, dlayer *L, const ms__executor_cuda_layer *src, in
     if ((st = set_attr(c, *op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb))) return st;
     if (k && L->has_epilogue) {
       if ((st = set_attr(c, *op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi))) return st;
-      if (L->bias) {
-        cudaDataType_t bt = L->d;
-        if ((st = set_attr(c, *op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &L->bias, sizeof L->bias))) return st;
-        if ((st = set_attr(c, *op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt))) return st;
-      }
+      /* the bias is in D's type, cuBLASLt's default for CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE */
+      if (L->bias && (st = set_attr(c, *op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &L->bias, sizeof L->bias))) return st;
     }
   }
   return MS_OK;
@@ -514,7 +523,8 @@ static int setup_layer(ctx *c, dlayer *L, const ms__executor_cuda_layer *src, in
 
 static void destroy(ctx *c) {
   if (!c) return;
-  cudaSetDevice(c->device);
+  int prev;
+  switch_device(c->device, &prev);
   if (c->stream) cudaStreamSynchronize(c->stream);
   free_sized(c, &c->cur);
   for (size_t i = 0; c->L && i < c->n; i++) {
@@ -528,6 +538,7 @@ static void destroy(ctx *c) {
   free(c->L);
   if (c->lt) g_lt.cublasLtDestroy(c->lt);
   if (c->stream) cudaStreamDestroy(c->stream);
+  restore_device(c->device, prev);
   free(c);
 }
 
@@ -563,11 +574,13 @@ extern "C" int ms__executor_cuda_open(int device, const ms__executor_cuda_layer 
   c->n = n;
   c->output = output;
   snprintf(c->name, sizeof c->name, "cuda:%d (%s)", device, prop.name);
-  cudaError_t e = cudaSetDevice(device);
+  int prev;
+  cudaError_t e = switch_device(device, &prev);
   if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking);
   if (e != cudaSuccess) {
     st = cuda_fail(device, "cudaStreamCreate", e);
     destroy(c);
+    restore_device(device, prev);
     return st;
   }
   cublasStatus_t ls = g_lt.cublasLtCreate(&c->lt);
@@ -575,6 +588,7 @@ extern "C" int ms__executor_cuda_open(int device, const ms__executor_cuda_layer 
     c->lt = NULL;
     st = lt_fail(device, "cublasLtCreate", ls);
     destroy(c);
+    restore_device(device, prev);
     return st;
   }
   if (!(c->L = (dlayer *)calloc(n, sizeof *c->L))) st = ms__fail(MS_ENOMEM, "cuda:%d: out of memory", device);
@@ -595,8 +609,10 @@ extern "C" int ms__executor_cuda_open(int device, const ms__executor_cuda_layer 
   if (!st) st = build_sized(c, max_batch, &c->cur);
   if (st) {
     destroy(c);
+    restore_device(device, prev);
     return st;
   }
+  restore_device(device, prev);
   *out = c;
   return MS_OK;
 }
@@ -605,16 +621,18 @@ extern "C" const char *ms__executor_cuda_name(const ms__executor_cuda *c) { retu
 
 extern "C" int ms__executor_cuda_set_max_batch(ms__executor_cuda *c, int64_t rows) {
   if (c->broken) return ms__fail(MS_EINTERNAL, "%s: unusable after an earlier CUDA error", c->name);
-  CU(cudaSetDevice(c->device), "cudaSetDevice");
+  int prev;
+  CU(switch_device(c->device, &prev), "cudaSetDevice");
   sized s;
   int st = build_sized(c, rows, &s);
   if (st) {
     free_sized(c, &s);
-    return st;
+  } else {
+    free_sized(c, &c->cur);
+    c->cur = s;
   }
-  free_sized(c, &c->cur);
-  c->cur = s;
-  return MS_OK;
+  restore_device(c->device, prev);
+  return st;
 }
 
 extern "C" int ms__executor_cuda_run(ms__executor_cuda *c, const float *in, int64_t rows, float *out) {
@@ -624,7 +642,8 @@ extern "C" int ms__executor_cuda_run(ms__executor_cuda *c, const float *in, int6
   while (k + 1 < s->n_bk && s->bk[k].rows < rows) k++;
   size_t in_bytes = (size_t)rows * (size_t)c->L[0].in * sizeof(float);
   size_t out_bytes = (size_t)rows * (size_t)c->L[c->n - 1].out * sizeof(float);
-  cudaError_t e = cudaSetDevice(c->device);
+  int prev;
+  cudaError_t e = switch_device(c->device, &prev);
   const char *what = "cudaSetDevice";
   if (e == cudaSuccess) {
     memcpy(s->h_in, in, in_bytes);
@@ -643,6 +662,7 @@ extern "C" int ms__executor_cuda_run(ms__executor_cuda *c, const float *in, int6
     what = "cudaStreamSynchronize";
     e = cudaStreamSynchronize(c->stream);
   }
+  restore_device(c->device, prev);
   if (e != cudaSuccess) {
     c->broken = 1; /* never half-works: a failed run poisons the executor */
     return cuda_fail(c->device, what, e);

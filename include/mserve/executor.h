@@ -50,8 +50,13 @@
  *
  * Devices ("cpu", "cuda", "cuda:N", "auto"):
  *   cpu   OpenBLAS sgemm (sgemv for one row) per layer, bias and activation
- *         applied in one pass over each layer's output, buffers sized once
- *         for the max batch; no allocation in ms_executor_run.
+ *         applied in one pass over each layer's output (vectorized for the
+ *         CPU's AVX2 or AVX-512 when it has them), buffers sized once for the
+ *         max batch; no allocation in ms_executor_run. OpenBLAS picks its
+ *         kernels when it loads; on a CPU model it does not know it falls
+ *         back to its slowest ones (the executor then logs a warning at
+ *         MS_LOG_WARN): set OPENBLAS_CORETYPE (e.g. SkylakeX, Haswell) in the
+ *         environment before the process starts.
  *   cuda  cuBLASLt on one stream per executor: F32 weights as F32 (TF32
  *         tensor cores only with allow_tf32: true), F16/BF16 weights kept as
  *         stored and run on tensor cores with F32 accumulation (activations

@@ -9,6 +9,7 @@ int demo_store(const char *workdir);
 int demo_tracker(const char *workdir);
 int demo_registry(const char *workdir);
 int demo_autoscaler(const char *workdir);
+int demo_batcher(const char *workdir);
 int demo_executor(const char *workdir);
 
 /* Print a failed call's status and message and return 1. */

@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
   rc |= demo_tracker(workdir);
   rc |= demo_registry(workdir);
   rc |= demo_autoscaler(workdir);
+  rc |= demo_batcher(workdir);
   rc |= demo_executor(workdir);
   if (argc <= 1) nftw(workdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
   printf(rc ? "demo: FAILED\n" : "demo: all parts OK\n");

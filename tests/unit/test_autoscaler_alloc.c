@@ -121,6 +121,7 @@ typedef struct text {
   size_t n, cap;
 } text;
 
+static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(text *t, const char *fmt, ...) {
   char buf[1024];
   va_list ap;

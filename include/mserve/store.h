@@ -17,6 +17,20 @@
  * sub-millisecond steps. Either wait ends after the busy timeout (default
  * 5 s) with MS_EBUSY. The side file, like SQLite's "-wal" and "-shm", belongs
  * with the database; it may be deleted while no process has the store open.
+ * A side file copied while a writer held it (a backup, a VM or volume
+ * snapshot, what a power loss leaves) names a holder that cannot exist here:
+ * one of another boot or machine, of another file, or a process that is gone
+ * or whose pid was reused. The first writer to wait for it recognises that and
+ * recovers the lock within its busy timeout (0 included), logging a WARN
+ * through ms_set_log; a live holder is always waited for.
+ *
+ * Damage: a database whose schema lacks a table, index or column libmserve
+ * needs, or whose schema version is impossible, is MS_ECORRUPT with the
+ * missing piece named, both when it is opened and when an operation finds the
+ * piece gone later (e.g. "store 'x.db': ...: table 'tracker_members' is
+ * missing"); MS_EINTERNAL is kept for bugs in libmserve itself.
+ *
+ * Stability: everything in this header is Stable.
  */
 #ifndef MSERVE_STORE_H
 #define MSERVE_STORE_H
@@ -34,17 +48,44 @@ typedef struct ms_store ms_store;
 #define MS_STORE_DURABLE 1u
 /* Open an existing database only; never create one. */
 #define MS_STORE_NOCREATE 2u
+/*
+ * Open an existing database for reading only (implies MS_STORE_NOCREATE), so
+ * a store this process may not write (a read-only file, folder or mount, or
+ * someone else's) can still be inspected. Nothing is ever written: not the
+ * database, not its schema (it is never migrated: a schema older than this
+ * library's is MS_EUNSUPPORTED, as is a newer one), not the "-mslock" side
+ * file. Every write through such a store (and everything over it: tracker,
+ * registry, autoscaler) fails with MS_EINVAL, "opened read-only
+ * (MS_STORE_READONLY)", and changes nothing; ms_store_checkpoint too.
+ * Reads see what other processes commit, as with any store. When SQLite's
+ * "-shm" index of the write-ahead log is missing and cannot be created (a
+ * read-only folder or mount), the database is read as an immutable file if
+ * its "-wal" log is absent or empty (the last writer closed it cleanly), and
+ * read normally again once a writer's log appears; a log that still holds
+ * commits cannot be read without the index there, and is refused with
+ * MS_EIO rather than read without them.
+ */
+#define MS_STORE_READONLY 4u
 
 /*
  * ms_store_open - open (creating it unless MS_STORE_NOCREATE) the database at
  * `path` and migrate it to the current schema.
  * On success *out owns the store; free it with ms_store_close, after closing
  * every object opened over it.
- * Errors: MS_EINVAL (NULL argument, unknown flag), MS_EIO (the file or its
- * folder cannot be created or written), MS_ECORRUPT (not a database, or a
- * damaged one), MS_EUNSUPPORTED (written by a newer libmserve schema),
- * MS_EBUSY (another process held the database past the busy timeout),
- * MS_ENOMEM. *out is untouched on failure.
+ * A database already at the current schema is only read and checked, so
+ * opening it never waits for another process's writer; migrating takes the
+ * write lock, as a write does.
+ * Errors: MS_EINVAL (NULL argument, unknown flag), MS_ENOTFOUND (no such
+ * file, with MS_STORE_NOCREATE or MS_STORE_READONLY), MS_EIO (the file or its
+ * folder cannot be created or written, e.g. a read-only file without
+ * MS_STORE_READONLY), MS_ECORRUPT (not a database, or a damaged one: a table,
+ * index or column of the schema missing, an impossible schema version such
+ * as a negative one, or one that does not match the tables; the message names
+ * the damage, and the file is left as it was), MS_EUNSUPPORTED (written by a
+ * newer libmserve schema, another application's SQLite database, or, with
+ * MS_STORE_READONLY, one that would need migrating), MS_EBUSY (another
+ * process held the database past the busy timeout), MS_ENOMEM. *out is
+ * untouched on failure. Stable.
  */
 MS_API int ms_store_open(const char *path, unsigned flags, ms_store **out);
 
@@ -79,7 +120,8 @@ MS_API int ms_store_schema_version(ms_store *store, int64_t *version);
  * *frames_left (may be NULL) is the number of log frames not yet copied back
  * (another process's reader may pin some). A no-op for ":memory:". Thread
  * safe; concurrent calls of one process run one after the other.
- * Errors: MS_EINVAL for a NULL store, MS_EIO, MS_ECORRUPT, MS_ENOMEM.
+ * Errors: MS_EINVAL for a NULL store or one opened with MS_STORE_READONLY,
+ * MS_EIO, MS_ECORRUPT, MS_ENOMEM.
  */
 MS_API int ms_store_checkpoint(ms_store *store, int64_t *frames_left);
 

@@ -136,6 +136,7 @@ void ms__store_checkpoint_close(ms_store *s) {
 
 int ms_store_checkpoint(ms_store *s, int64_t *frames_left) {
   if (!s) return ms__fail(MS_EINVAL, "store: handle is NULL");
+  if (s->flags & MS_STORE_READONLY) return ms__store_refuse_write(s);
   if (!s->on_disk) {
     if (frames_left) *frames_left = 0; /* an in-memory store has no WAL */
     return MS_OK;

@@ -1,5 +1,16 @@
-/* Translating SQLite results into ms_status and messages. */
+/* Translating SQLite results into ms_status and messages.
+ *
+ * One place decides what an SQLite failure means for the caller, so that the
+ * parts built on the store report the same thing the same way:
+ *  - "no such table / index / column" naming part of libmserve's schema is a
+ *    damaged database (MS_ECORRUPT, the missing piece named); naming anything
+ *    else it is a bug in libmserve's SQL (MS_EINTERNAL);
+ *  - a write refused on a store opened with MS_STORE_READONLY is the caller's
+ *    (MS_EINVAL), while a read-only file under a writable handle is MS_EIO. */
+#include <string.h>
+
 #include "../common/error.h"
+#include "../common/text.h"
 #include "store_internal.h"
 
 int ms__sqlite_status(int rc) {
@@ -22,7 +33,21 @@ int ms__sqlite_status(int rc) {
   }
 }
 
+int ms__store_fail_sqlite(ms_store *s, int rc, const char *what, const char *sqlite_msg) {
+  const char *path = s && s->path ? s->path : "?";
+  char detail[512];
+  /* copied first: looking at the schema below replaces SQLite's message */
+  ms__strlcpy(detail, sqlite_msg ? sqlite_msg : sqlite3_errstr(rc), sizeof detail);
+  if (s && s->db && (rc & 0xff) == SQLITE_ERROR) {
+    char damage[512];
+    if (ms__store_describe_damage(s->db, detail, damage, sizeof damage))
+      return ms__fail(MS_ECORRUPT, "store '%s': %s: %s", path, what, damage);
+  }
+  if (s && (s->flags & MS_STORE_READONLY) && (rc & 0xff) == SQLITE_READONLY)
+    return ms__fail(MS_EINVAL, "store '%s': %s: the store was opened read-only (MS_STORE_READONLY)", path, what);
+  return ms__fail(ms__sqlite_status(rc), "store '%s': %s: %s", path, what, detail);
+}
+
 int ms__store_error(ms_store *s, int rc, const char *what) {
-  const char *detail = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
-  return ms__fail(ms__sqlite_status(rc), "store '%s': %s: %s", s && s->path ? s->path : "?", what, detail);
+  return ms__store_fail_sqlite(s, rc, what, s && s->db ? sqlite3_errmsg(s->db) : NULL);
 }

@@ -1,8 +1,14 @@
 /* Schema migrations, keyed on PRAGMA user_version.
  *
- * All pending migrations run in one IMMEDIATE transaction together with the
- * user_version bump, so a crash mid-way leaves the old schema intact and two
- * processes opening a fresh file at once never both migrate. */
+ * Opening first looks, under a read transaction: a database already at the
+ * wanted version is only checked (its schema against the one the migrations
+ * build, so a damaged one is refused with what is missing), never written,
+ * so opening neither waits for another process's writer nor needs write
+ * access. Otherwise all pending migrations run in one IMMEDIATE transaction
+ * together with the user_version bump, after looking again under it, so a
+ * crash mid-way leaves the old schema intact and two processes opening a
+ * fresh file at once never both migrate. A database whose version does not
+ * match its tables is refused as damaged and left as it was. */
 #include <stdio.h>
 
 #include "../common/error.h"
@@ -18,65 +24,125 @@ int64_t ms_store_latest_schema(void) {
   return n ? m[n - 1].version : 0;
 }
 
+typedef struct db_info {
+  int64_t version, app_id, n_tables;
+} db_info;
+
 static int read_int(ms_store *s, const char *sql, int64_t *v) {
-  sqlite3_stmt *q = ms__store_stmt(s, sql, NULL);
-  if (!q) return MS_EINTERNAL;
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
+  if (!q) return st;
   int rc = sqlite3_step(q);
   *v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
   sqlite3_reset(q);
   return rc == SQLITE_ROW ? MS_OK : ms__store_error(s, rc, "read schema information");
 }
 
+static int read_info(ms_store *s, db_info *i) {
+  int st;
+  if ((st = read_int(s, "PRAGMA user_version", &i->version)) ||
+      (st = read_int(s, "PRAGMA application_id", &i->app_id)))
+    return st;
+  return read_int(s, "SELECT count(*) FROM sqlite_schema", &i->n_tables);
+}
+
+/* Can this library use a database that says `i`? */
+static int judge(ms_store *s, const db_info *i, int64_t latest) {
+  if (i->app_id != 0 && i->app_id != MS_APPLICATION_ID)
+    return ms__fail(MS_EUNSUPPORTED, "store '%s': not a libmserve database (application_id 0x%llx)", s->path,
+                    (unsigned long long)i->app_id);
+  if (i->app_id == 0 && i->n_tables > 0)
+    return ms__fail(MS_EUNSUPPORTED, "store '%s': an SQLite database of another application (%lld tables, no "
+                                     "libmserve application_id); refusing to add tables to it",
+                    s->path, (long long)i->n_tables);
+  if (i->version < 0)
+    return ms__fail(MS_ECORRUPT, "store '%s': schema version %lld is impossible (PRAGMA user_version is negative)",
+                    s->path, (long long)i->version);
+  if (i->version > latest)
+    return ms__fail(MS_EUNSUPPORTED, "store '%s': schema version %lld was written by a newer libmserve; this library "
+                                     "(%s) understands up to %lld", s->path, (long long)i->version, ms_version(),
+                    (long long)latest);
+  /* the application_id is set by the transaction that sets the version */
+  if (i->app_id == MS_APPLICATION_ID && i->version == 0)
+    return ms__fail(MS_ECORRUPT, "store '%s': schema version 0 is impossible for a libmserve database (%lld tables)",
+                    s->path, (long long)i->n_tables);
+  return MS_OK;
+}
+
+/* Run one migration's SQL. An SQL error here means the tables are not those
+ * of the version the database claims: damage, not a bug (every migration is
+ * tested from every earlier version). */
+static int apply(ms_store *s, const ms_migration *m, int64_t from) {
+  char *err = NULL;
+  int rc = sqlite3_exec(s->db, m->sql, NULL, NULL, &err);
+  int st = MS_OK;
+  if (rc != SQLITE_OK) {
+    char what[160];
+    snprintf(what, sizeof what, "migration %lld (%s)", (long long)m->version, m->name);
+    if ((rc & 0xff) == SQLITE_ERROR)
+      st = ms__fail(MS_ECORRUPT, "store '%s': schema version %lld does not match its tables: %s fails: %s", s->path,
+                    (long long)from, what, err ? err : sqlite3_errstr(rc));
+    else
+      st = ms__store_fail_sqlite(s, rc, what, err);
+  }
+  sqlite3_free(err);
+  return st;
+}
+
+/* Look under a read transaction. *current: the database is at `target` or
+ * later (and was checked). */
+static int look(ms_store *s, int64_t target, int64_t latest, db_info *i, int *current) {
+  int st = ms__store_lock(s);
+  if (st) return st;
+  if (!(st = ms__store_exec(s, "BEGIN")) && !(st = read_info(s, i)) && !(st = judge(s, i, latest))) {
+    *current = i->version >= target;
+    if (*current) st = ms__store_verify_schema(s, i->version);
+  }
+  if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  ms__store_unlock(s);
+  return st;
+}
+
 int ms__store_migrate(ms_store *s, int64_t target) {
   int64_t latest = ms_store_latest_schema();
   if (target > latest || target < 0) target = latest;
-  int st = ms__store_begin(s);
-  if (st) {
-    if (st == MS_ECORRUPT) ms__fail(MS_ECORRUPT, "store '%s': the file is not an SQLite database", s->path);
-    return st;
+  db_info i = {0, 0, 0};
+  int current = 0;
+  int st = look(s, target, latest, &i, &current);
+  if (st || current) return st;
+  if (s->flags & MS_STORE_READONLY) {
+    if (i.version == 0)
+      return ms__fail(MS_EUNSUPPORTED, "store '%s': an empty database, not yet a libmserve store; a read-only store "
+                                       "is never created or migrated (open it once without MS_STORE_READONLY)",
+                      s->path);
+    return ms__fail(MS_EUNSUPPORTED, "store '%s': schema version %lld is older than this library's (%lld), and a "
+                                     "read-only store is never migrated (open it once without MS_STORE_READONLY)",
+                    s->path, (long long)i.version, (long long)target);
   }
-  int64_t version, app_id, n_tables;
-  if ((st = read_int(s, "PRAGMA user_version", &version)) ||
-      (st = read_int(s, "PRAGMA application_id", &app_id)) ||
-      (st = read_int(s, "SELECT count(*) FROM sqlite_schema", &n_tables)))
-    goto fail;
-  if (app_id != 0 && app_id != MS_APPLICATION_ID) {
-    st = ms__fail(MS_EUNSUPPORTED, "store '%s': not a libmserve database (application_id 0x%llx)", s->path,
-                  (unsigned long long)app_id);
-    goto fail;
-  }
-  if (app_id == 0 && n_tables > 0) {
-    st = ms__fail(MS_EUNSUPPORTED, "store '%s': an SQLite database of another application (%lld tables, no libmserve "
-                                   "application_id); refusing to add tables to it", s->path, (long long)n_tables);
-    goto fail;
-  }
-  if (version > latest) {
-    st = ms__fail(MS_EUNSUPPORTED, "store '%s': schema version %lld was written by a newer libmserve; this library "
-                                   "(%s) understands up to %lld", s->path, (long long)version, ms_version(),
-                  (long long)latest);
-    goto fail;
-  }
-  if (version >= target) {
-    ms__store_rollback(s);
-    return MS_OK;
+
+  if ((st = ms__store_begin(s))) return st;
+  /* again, under the write lock: another process may have migrated it */
+  if ((st = read_info(s, &i)) || (st = judge(s, &i, latest))) goto fail;
+  if (i.version >= target || i.version > 0) {
+    /* what is there must be what the version says, before anything is added */
+    if ((st = ms__store_verify_schema(s, i.version)) || i.version >= target) goto fail;
   }
   size_t n;
   const ms_migration *m = ms__migrations(&n);
-  for (size_t i = 0; i < n; i++) {
-    if (m[i].version <= version || m[i].version > target) continue;
-    if ((st = ms__store_exec(s, m[i].sql)) != MS_OK) {
-      ms__errmsg_prefix("migration %lld (%s)", (long long)m[i].version, m[i].name);
-      goto fail;
-    }
+  for (size_t k = 0; k < n; k++) {
+    if (m[k].version <= i.version || m[k].version > target) continue;
+    if ((st = apply(s, &m[k], i.version)) != MS_OK) goto fail;
   }
+  if ((st = ms__store_verify_schema(s, target))) goto fail;
   char sql[96];
   snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%lld", MS_APPLICATION_ID,
            (long long)target);
   if ((st = ms__store_exec(s, sql))) goto fail;
   st = ms__store_commit(s);
-  if (!st) ms__log(MS_LOG_INFO, "store '%s': migrated schema %lld -> %lld", s->path, (long long)version, (long long)target);
+  if (!st)
+    ms__log(MS_LOG_INFO, "store '%s': migrated schema %lld -> %lld", s->path, (long long)i.version, (long long)target);
   return st;
 fail:
-  ms__store_rollback(s);
+  ms__store_rollback(s); /* also the way out when there was nothing to do */
   return st;
 }

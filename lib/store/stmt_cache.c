@@ -61,3 +61,12 @@ sqlite3_stmt *ms__store_stmt(ms_store *s, const char *sql, int *status) {
   s->n_stmts++;
   return stmt;
 }
+
+void ms__store_stmt_clear(ms_store *s) {
+  for (size_t i = 0; i < s->cap_stmts; i++) {
+    if (s->stmts[i].stmt) sqlite3_finalize(s->stmts[i].stmt);
+    s->stmts[i].sql = NULL;
+    s->stmts[i].stmt = NULL;
+  }
+  s->n_stmts = 0;
+}

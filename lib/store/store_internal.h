@@ -36,6 +36,8 @@ struct ms_store {
   _Atomic uintptr_t holder; /* the thread holding mu (txn.c), 0 when free */
   unsigned flags;           /* MS_STORE_* given to open */
   int on_disk;              /* a file, not ":memory:" or a temporary database */
+  int immutable;            /* MS_STORE_READONLY read as immutable: no -shm could be made and the
+                             * log was empty; reopened normally once a writer's log appears */
   ms_xlock *xlock;          /* cross-process writer queue; NULL: SQLite's locking alone */
 
   /* Checkpointing (checkpoint.c), outside `mu`: the WAL is copied back into
@@ -129,8 +131,28 @@ sqlite3_stmt *ms__store_stmt(ms_store *s, const char *sql, int *status);
 int ms__store_exec(ms_store *s, const char *sql);
 
 /* Map an SQLite result code to an ms_status and set ms_errmsg to
- * "store '<path>': <what>: <sqlite message>". */
+ * "store '<path>': <what>: <sqlite message>" (errors.c). A missing table,
+ * index or column of libmserve's schema is MS_ECORRUPT with the missing piece
+ * named; a write refused on a MS_STORE_READONLY store is MS_EINVAL. */
 int ms__store_error(ms_store *s, int sqlite_rc, const char *what);
+/* The same with SQLite's message given (sqlite3_exec's). */
+int ms__store_fail_sqlite(ms_store *s, int sqlite_rc, const char *what, const char *sqlite_msg);
+/* MS_EINVAL for a write through a MS_STORE_READONLY store. */
+int ms__store_refuse_write(ms_store *s);
+
+/* Check, with a transaction open, that the database holds every table,
+ * index, trigger, view and column the migrations up to `version` create
+ * (schema_check.c); MS_ECORRUPT naming the first one missing. */
+int ms__store_verify_schema(ms_store *s, int64_t version);
+/* Is SQLite's error message `sqlite_msg` ("no such table: x", ...) about a
+ * piece of libmserve's schema missing from db? Then 1, and out says which. */
+int ms__store_describe_damage(sqlite3 *db, const char *sqlite_msg, char *out, size_t cap);
+
+/* A MS_STORE_READONLY store read as immutable: reopen it normally when a
+ * writer's log has appeared since (store.c). Called with the lock held. */
+int ms__store_refresh_immutable(ms_store *s);
+/* Finalize every cached statement (before the connection is replaced). */
+void ms__store_stmt_clear(ms_store *s);
 
 /* Install the WAL hook that tracks the WAL's size (file stores only). */
 void ms__store_checkpoint_init(ms_store *s);

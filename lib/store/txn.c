@@ -22,7 +22,9 @@ int ms__store_lock(ms_store *s) {
   if (e == EDEADLK) return ms__store_busy_self(s);
   if (e) return ms__fail(MS_EINTERNAL, "store '%s': mutex error %d", s->path, e);
   atomic_store_explicit(&s->holder, me(), memory_order_relaxed);
-  return MS_OK;
+  int st = s->immutable ? ms__store_refresh_immutable(s) : MS_OK;
+  if (st) ms__store_release(s);
+  return st;
 }
 
 int ms__store_trylock(ms_store *s) {
@@ -42,8 +44,13 @@ void ms__store_unlock(ms_store *s) {
   ms__store_checkpoint_maybe(s);
 }
 
+int ms__store_refuse_write(ms_store *s) {
+  return ms__fail(MS_EINVAL, "store '%s': opened read-only (MS_STORE_READONLY): writes are refused", s->path);
+}
+
 int ms__store_txn_open(ms_store *s) {
   int st = MS_OK;
+  if (s->flags & MS_STORE_READONLY) return ms__store_refuse_write(s);
   if (s->xlock && (st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) return st;
   sqlite3_stmt *b = ms__store_stmt(s, "BEGIN IMMEDIATE", &st);
   int rc = b ? sqlite3_step(b) : SQLITE_OK;
@@ -118,7 +125,7 @@ int ms__store_exec(ms_store *s, const char *sql) {
   char *err = NULL;
   int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
   if (rc != SQLITE_OK) {
-    int st = ms__fail(ms__sqlite_status(rc), "store '%s': %s", s->path, err ? err : sqlite3_errstr(rc));
+    int st = ms__store_fail_sqlite(s, rc, "run SQL", err);
     sqlite3_free(err);
     return st;
   }

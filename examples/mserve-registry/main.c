@@ -296,7 +296,12 @@ int main(int argc, char **argv) {
   if (!fn) return usage_error("unknown command", a.command);
 
   ms_store *store = NULL;
-  int st = ms_store_open(a.db, 0, &store);
+  /* list and show only read: opened read-only, so a store one may not write
+   * can be inspected; one still to be created or migrated is opened as the
+   * other commands do. */
+  int reads = fn == cmd_list || fn == cmd_show;
+  int st = reads ? ms_store_open(a.db, MS_STORE_READONLY, &store) : MS_ENOTFOUND;
+  if (st == MS_ENOTFOUND || st == MS_EUNSUPPORTED) st = ms_store_open(a.db, 0, &store);
   if (st) return report_failure(TOOL, c.json, "open store", st);
   st = ms_registry_open(store, a.global_config, &c.reg);
   if (st) {

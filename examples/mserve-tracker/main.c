@@ -82,7 +82,12 @@ int main(int argc, char **argv) {
   }
 
   ms_store *store = NULL;
-  int st = ms_store_open(c.db, 0, &store);
+  /* Commands that only read open the store read-only, so a store one may not
+   * write can be inspected; one still to be created or migrated is opened as
+   * the others do. */
+  int reads = c.cmd_id == TK_USED || c.cmd_id == TK_HELD || (c.cmd_id == TK_LIMIT && !c.has_limit);
+  int st = reads ? ms_store_open(c.db, MS_STORE_READONLY, &store) : MS_ENOTFOUND;
+  if (st == MS_ENOTFOUND || st == MS_EUNSUPPORTED) st = ms_store_open(c.db, 0, &store);
   if (st) return cli_fail(&c, st);
   int rc;
   if ((st = ms_tracker_open(store, &c.t)) != MS_OK) {

@@ -82,7 +82,7 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* ---- helpers ------------------------------------------------------------- */
+/* ---- building blocks ----------------------------------------------------- */
 
 /* One committed row in ms_meta; returns an ms_status. */
 static int put(ms_store *s, const char *key) {

@@ -189,6 +189,7 @@ typedef struct stress {
   atomic_uchar *seen; /* per id: 1 accepted, 2 handed back, other: an error */
   unsigned char *level; /* per id */
   atomic_int submitters_left;
+  atomic_long progress[SUBMITTERS]; /* requests each submitter has sent */
   atomic_long run_batches, timed_out, canceled, handed, accepted, bad;
   atomic_long drains;
   char why[256];
@@ -245,6 +246,7 @@ static void *submitter_main(void *arg) {
     if (st == MS_OK) atomic_fetch_add(&S->accepted, 1);
     else if (st == MS_EFULL) atomic_store(&S->seen[id], 0);
     else bad("submit failed", id);
+    atomic_store(&S->progress[t], i + 1);
     if ((r >> 58) == 0) sleep_us((long)((r >> 20) % 500));
   }
   atomic_fetch_sub(&S->submitters_left, 1);
@@ -264,12 +266,17 @@ static void *stress_waiter(void *arg) {
 
 static void *canceler_main(void *arg) {
   (void)arg;
-  uint64_t r = 99, n = (uint64_t)SUBMITTERS * (uint64_t)S->per_thread;
+  uint64_t r = 99;
   while (atomic_load(&S->submitters_left) > 0) {
+    /* one of the last few requests a submitter sent: often still pending */
     r = r * 6364136223846793005u + 1442695040888963407u;
-    int st = ms_batcher_cancel(S->b, (r >> 20) % n);
-    if (st != MS_OK && st != MS_ENOTFOUND) bad("cancel failed", 0);
-    sleep_us(50);
+    uint64_t t = (r >> 33) % SUBMITTERS, back = 1 + (r >> 50) % 4;
+    long sent = atomic_load(&S->progress[t]);
+    if ((long)back <= sent) {
+      int st = ms_batcher_cancel(S->b, t * (uint64_t)S->per_thread + (uint64_t)sent - back);
+      if (st != MS_OK && st != MS_ENOTFOUND) bad("cancel failed", 0);
+    }
+    sleep_us(20);
   }
   return NULL;
 }

@@ -178,8 +178,9 @@ MS_API int ms_executor_dims(const ms_executor *ex, int64_t *input_dim, int64_t *
  * (default MS_EXECUTOR_DEFAULT_MAX_BATCH). Buffers (and, on CUDA, the
  * per-bucket layouts, algorithms and graphs) are rebuilt for it here, never
  * in a run; on failure the executor keeps its previous max batch and works
- * as before. Errors: MS_EINVAL (NULL, rows < 1 or > 16777216), MS_ENOMEM,
- * MS_EINTERNAL (CUDA). Experimental.
+ * as before. Errors: MS_EINVAL (NULL, rows < 1 or > 16777216), MS_EBUSY (a run
+ * is in progress on another thread), MS_ENOMEM, MS_EINTERNAL (CUDA).
+ * Experimental.
  */
 MS_API int ms_executor_set_max_batch(ms_executor *ex, int64_t rows); /* buffers and graphs sized for it; default 256 */
 

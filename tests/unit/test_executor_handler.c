@@ -19,7 +19,7 @@ typedef struct hctx {
   int ret;
   int64_t overrun; /* floats written past rows x out_dim */
   ms_executor *self;
-  int inner_status;
+  int inner_status, inner_resize;
 } hctx;
 
 /* output[r][j] = sum of input row r + j, unless told otherwise */
@@ -36,7 +36,10 @@ static int handler(void *user, const float *input, int64_t rows, int64_t input_d
     for (int64_t j = 0; j < output_dim; j++) output[r * output_dim + j] = s + (float)j;
   }
   for (int64_t k = 0; k < h->overrun; k++) output[rows * output_dim + k] = 1.0f;
-  if (h->self) h->inner_status = ms_executor_run(h->self, input, 1, output);
+  if (h->self) {
+    h->inner_status = ms_executor_run(h->self, input, 1, output);
+    h->inner_resize = ms_executor_set_max_batch(h->self, 7); /* buffers in use: refused */
+  }
   return h->ret;
 }
 
@@ -137,6 +140,10 @@ static void test_handler_reentry_is_busy(void **state) {
   float y[1];
   assert_int_equal(ms_executor_run(ex, x, 1, y), MS_OK);
   assert_int_equal(h.inner_status, MS_EBUSY);
+  assert_int_equal(h.inner_resize, MS_EBUSY);
+  int64_t mb = 0;
+  assert_int_equal(ms_executor_get_max_batch(ex, &mb), MS_OK);
+  assert_int_equal(mb, MS_EXECUTOR_DEFAULT_MAX_BATCH);
   assert_int_equal(h.calls, 1);
   h.self = NULL;
   assert_int_equal(ms_executor_run(ex, x, 1, y), MS_OK); /* the guard was released */

@@ -404,9 +404,15 @@ static int prepare_bucket(ctx *c, sized *s, bucket *b, cublasLtMatmulPreference_
     }
     b->algo[i] = res.algo;
   }
+  /* One eager run first: whatever cuBLASLt or lazy module loading sets up on a
+   * first call happens outside the capture (as PyTorch warms up before
+   * capturing). */
+  int st = enqueue(c, s, b);
+  if (st) return st;
+  CU(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize (warm-up)");
   /* Capture the network once; a failure inside ends the capture so the stream stays usable. */
   CU(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
-  int st = enqueue(c, s, b);
+  st = enqueue(c, s, b);
   cudaGraph_t g = NULL;
   cudaError_t e = cudaStreamEndCapture(c->stream, &g);
   if (st) {

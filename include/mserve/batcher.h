@@ -76,7 +76,8 @@
  * differs from every other pending request of its level costs O(log k) more,
  * k being the number of distinct timeouts pending); a poll costs O(max
  * batch), never O(queue), plus O(1) per request that expired since the last
- * call. Memory: about 60 bytes per queued request.
+ * call. Memory: about 55 bytes per queued request (a 48-byte node and its
+ * share of the index), allocated in chunks of 4096 requests; none per submit.
  *
  * Errors: every fallible call returns an ms_status and sets ms_errmsg() to a
  * message starting "batcher: <call>: ...". Invalid arguments change nothing.
@@ -263,7 +264,11 @@ MS_API int ms_batcher_poll(ms_batcher *b, int64_t now_us, ms_batch **out);
  * already; INT64_MAX when nothing is pending; otherwise the exact instant at
  * which the first batch becomes due — a poll at it returns a batch and any
  * earlier poll returns none (unless requests arrive or are canceled in
- * between). A host sleeps until it, e.g. with a timerfd. Reads only.
+ * between). That includes a timeout under MS_TIMEOUT_DELAY whose reordering
+ * makes a preferred size due, found by replaying those timeouts on a copy of
+ * the (then short) queue; past about 16 million steps of that replay it
+ * answers the first such timeout instead: early, never late. A host sleeps
+ * until it, e.g. with a timerfd. Reads only. O(1) while something is due.
  * Errors: MS_EINVAL (NULL argument). Experimental.
  */
 MS_API int ms_batcher_next_deadline(ms_batcher *b, int64_t *deadline_us);

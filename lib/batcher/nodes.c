@@ -89,6 +89,7 @@ static int rebuild(ms_batcher *b, uint32_t cap) {
     }
     if (longest > MAX_DIST) { /* pathological clustering: more room */
       free(s);
+      if (cap > (1u << 28)) return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: the request index cannot grow");
       cap += cap / 2;
       continue;
     }

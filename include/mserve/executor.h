@@ -144,7 +144,8 @@ typedef int (*ms_handler_fn)(void *user, const float *input, int64_t rows, int64
  * a missing tensor, shapes that do not chain: the message names the file
  * and tensor), MS_EUNSUPPORTED (a handler other than "mserve:mlp" — run it
  * through ms_executor_open_handler —, weights that are not .safetensors, a
- * dtype other than F32/F16/BF16, a dimension over INT_MAX),
+ * dtype other than F32/F16/BF16, a dimension over INT_MAX; on CUDA: BF16
+ * weights before compute capability 8.0, no cuBLASLt algorithm for a layer),
  * MS_ENODEV ("cuda" without a usable device), MS_EINTERNAL (CUDA/cuBLAS),
  * MS_ENOMEM. *out untouched on failure. Experimental.
  */

@@ -92,8 +92,7 @@ static void efd_sync(ms_batcher *b, int due) {
   b->efd_set = due;
 }
 
-static void refresh(ms_batcher *b) {
-  if (b->efd < 0 && !b->n_sleep_work && !b->keeper_sleeping && !b->n_spinning) return; /* nobody watches */
+static void refresh_watchers(ms_batcher *b) {
   int due = ms__batcher_due(b);
   efd_sync(b, due);
   atomic_store_explicit(&b->due_hint, due, memory_order_relaxed);
@@ -116,6 +115,11 @@ static void refresh(ms_batcher *b) {
     pthread_cond_signal(&b->cv_work);
     b->wake_pending = 1;
   }
+}
+
+static inline void refresh(ms_batcher *b) {
+  if (b->efd >= 0 || b->n_sleep_work || b->keeper_sleeping || b->n_spinning) refresh_watchers(b);
+  /* else nobody watches: the next poll finds what is due */
 }
 
 static int64_t advance(ms_batcher *b, int64_t now_us) {

@@ -125,9 +125,9 @@ struct ms_batcher {
   uint32_t chead, ctail; /* canceled, waiting to be handed back */
   size_t n_expired, n_canceled;
 
-  /* nodes */
-  ms__bnode **chunks;
-  uint32_t n_chunks, cap_chunks;
+  /* nodes: a fixed table of chunks, so reaching a node is one load */
+  ms__bnode *chunks[(MS_BATCHER_MAX_REQUESTS + MS__BCHUNK - 1) / MS__BCHUNK];
+  uint32_t n_chunks;
   uint32_t free_head;
   uint32_t n_used;
 

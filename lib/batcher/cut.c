@@ -255,7 +255,6 @@ int64_t ms__batcher_next_deadline(ms_batcher *b) {
 }
 
 size_t ms__batcher_bytes(const ms_batcher *b) {
-  return sizeof *b + (size_t)b->n_chunks * MS__BCHUNK * sizeof(ms__bnode) +
-         (size_t)b->cap_chunks * sizeof(ms__bnode *) + (size_t)b->hcap * sizeof(uint32_t) +
+  return sizeof *b + (size_t)b->n_chunks * MS__BCHUNK * sizeof(ms__bnode) + (size_t)b->hcap * sizeof(uint32_t) +
          (size_t)b->cap_cls * (sizeof(ms__bclass) + sizeof(ms__bheap)) + (size_t)b->cmap_cap * sizeof(uint32_t);
 }

@@ -11,13 +11,9 @@
 
 int ms__batcher_node_reserve(ms_batcher *b) {
   if (b->free_head != MS__BNIL) return MS_OK;
-  if (b->n_chunks == b->cap_chunks) {
-    uint32_t cap = b->cap_chunks ? b->cap_chunks * 2 : 8;
-    ms__bnode **c = realloc(b->chunks, (size_t)cap * sizeof *c);
-    if (!c) return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: out of memory for the node table");
-    b->chunks = c;
-    b->cap_chunks = cap;
-  }
+  if (b->n_chunks == sizeof b->chunks / sizeof b->chunks[0])
+    return ms__fail(MS_EFULL, "batcher: ms_batcher_submit: the batcher holds %d requests, the most it can",
+                    MS_BATCHER_MAX_REQUESTS);
   ms__bnode *chunk = malloc(MS__BCHUNK * sizeof *chunk);
   if (!chunk) return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: out of memory for request nodes");
   uint32_t base = b->n_chunks * MS__BCHUNK;
@@ -57,7 +53,7 @@ static inline uint32_t home_of(const ms_batcher *b, uint64_t id, uint32_t cap) {
 /* Robin Hood insertion of `value` (distance bits 0) from slot i at distance
  * d; returns the largest distance it wrote, or MAX_DIST + 1 when a run grew
  * too long (the table is then rebuilt larger by the next reserve). */
-static uint32_t insert_from(uint32_t *slots, uint32_t cap, uint32_t i, uint32_t d, uint32_t value) {
+static inline uint32_t insert_from(uint32_t *slots, uint32_t cap, uint32_t i, uint32_t d, uint32_t value) {
   uint32_t longest = 0;
   for (;;) {
     uint32_t v = slots[i];
@@ -108,7 +104,7 @@ int ms__batcher_hash_reserve(ms_batcher *b) {
 }
 
 /* The slot holding id, or cap with *stop / *dist where an insert would go. */
-static uint32_t probe(const ms_batcher *b, uint64_t id, uint32_t *stop, uint32_t *dist) {
+static inline uint32_t probe(const ms_batcher *b, uint64_t id, uint32_t *stop, uint32_t *dist) {
   uint32_t cap = b->hcap;
   if (!cap) {
     *stop = *dist = 0;
@@ -159,8 +155,7 @@ void ms__batcher_hash_remove(ms_batcher *b, uint64_t id) {
 
 void ms__batcher_nodes_free(ms_batcher *b) {
   for (uint32_t c = 0; c < b->n_chunks; c++) free(b->chunks[c]);
-  free(b->chunks);
   free(b->slots);
-  b->chunks = NULL;
+  b->n_chunks = 0;
   b->slots = NULL;
 }

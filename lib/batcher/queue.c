@@ -9,7 +9,7 @@
 
 /* ---- nonempty-level bitmap ------------------------------------------------ */
 
-static void mark_level(ms_batcher *b, int level, int nonempty) {
+static inline void mark_level(ms_batcher *b, int level, int nonempty) {
   uint64_t bit = UINT64_C(1) << (level & 63);
   if (nonempty) b->nonempty[level >> 6] |= bit;
   else b->nonempty[level >> 6] &= ~bit;
@@ -50,7 +50,7 @@ uint32_t ms__batcher_after(const ms_batcher *b, uint32_t node, int *level) {
 
 /* ---- lists ---------------------------------------------------------------- */
 
-static void push(ms_batcher *b, uint32_t *head, uint32_t *tail, uint32_t node) {
+static inline __attribute__((always_inline)) void push(ms_batcher *b, uint32_t *head, uint32_t *tail, uint32_t node) {
   ms__bnode *n = ms__batcher_node(b, node);
   n->next = MS__BNIL;
   n->prev = *tail;
@@ -59,7 +59,7 @@ static void push(ms_batcher *b, uint32_t *head, uint32_t *tail, uint32_t node) {
   *tail = node;
 }
 
-static void unlink_node(ms_batcher *b, uint32_t *head, uint32_t *tail, uint32_t node) {
+static inline __attribute__((always_inline)) void unlink_node(ms_batcher *b, uint32_t *head, uint32_t *tail, uint32_t node) {
   ms__bnode *n = ms__batcher_node(b, node);
   if (n->prev != MS__BNIL) ms__batcher_node(b, n->prev)->next = n->next;
   else *head = n->next;
@@ -67,7 +67,7 @@ static void unlink_node(ms_batcher *b, uint32_t *head, uint32_t *tail, uint32_t 
   else *tail = n->prev;
 }
 
-static void level_unlink(ms_batcher *b, ms__blevel *v, uint32_t node) {
+static inline void level_unlink(ms_batcher *b, ms__blevel *v, uint32_t node) {
   if (v->dfirst == node) v->dfirst = ms__batcher_node(b, node)->next;
   unlink_node(b, &v->head, &v->tail, node);
 }

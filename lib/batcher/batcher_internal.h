@@ -172,10 +172,17 @@ static inline void ms__batcher_node_put(ms_batcher *b, uint32_t i) {
   b->free_head = i;
   b->n_used--;
 }
-/* The home slot of id: the id times the batcher's odd multiplier, the high
- * half scaled to the table size (multiply-shift, see nodes.c). */
+/* The hash of id: the id times the batcher's random odd multiplier, then one
+ * xorshift-multiply round so that ids in arithmetic progression (a counter,
+ * i * k) do not keep the multiplier's lattice structure (see nodes.c). */
+static inline uint64_t ms__batcher_hash(const ms_batcher *b, uint64_t id) {
+  uint64_t x = id * b->seed;
+  x ^= x >> 31;
+  return x * UINT64_C(0x94d049bb133111eb);
+}
+/* The home slot: the high half of the hash scaled to the table size. */
 static inline uint32_t ms__batcher_hash_home(const ms_batcher *b, uint64_t id) {
-  return (uint32_t)((((id * b->seed) >> 32) * (uint64_t)b->hcap) >> 32);
+  return (uint32_t)(((ms__batcher_hash(b, id) >> 32) * (uint64_t)b->hcap) >> 32);
 }
 int ms__batcher_hash_reserve(ms_batcher *b); /* room for one more id: MS_OK or MS_ENOMEM */
 /* The most entries the table takes before growing: half full while small

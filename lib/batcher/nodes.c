@@ -41,13 +41,20 @@ int ms__batcher_node_reserve(ms_batcher *b) {
 #define SLOT_NODE(v) (((v) & SLOT_NODE_MASK) - 1u)
 #define MAX_DIST 255u
 
-/* Multiply-shift hashing (ms__batcher_hash_home): the id times the batcher's
- * random odd multiplier, whose high half scaled to the table size is the
- * home slot. One multiply, and a universal family, so ids chosen to collide
- * cannot be aimed at an unknown multiplier. Any table size works, so the
- * table grows by half each time. */
+/* Hashing (ms__batcher_hash): a multiply by the batcher's random odd
+ * multiplier and one xorshift-multiply round; the home slot is the high half
+ * scaled to the table size, so any size works and the table grows by half.
+ * Ids cannot be aimed at an unknown multiplier; should a run of entries
+ * still grow too long, the table is rebuilt with a new multiplier. */
 static inline uint32_t home_of(const ms_batcher *b, uint64_t id, uint32_t cap) {
-  return (uint32_t)((((id * b->seed) >> 32) * (uint64_t)cap) >> 32);
+  return (uint32_t)(((ms__batcher_hash(b, id) >> 32) * (uint64_t)cap) >> 32);
+}
+
+static uint64_t next_seed(uint64_t s) {
+  s += UINT64_C(0x9e3779b97f4a7c15);
+  s = (s ^ (s >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  s = (s ^ (s >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return (s ^ (s >> 31)) | 1u;
 }
 
 /* Robin Hood insertion of `value` (distance bits 0) from slot i at distance
@@ -72,10 +79,15 @@ static inline uint32_t insert_from(uint32_t *slots, uint32_t cap, uint32_t i, ui
   }
 }
 
-static int rebuild(ms_batcher *b, uint32_t cap) {
-  for (;;) {
+static int rebuild(ms_batcher *b, uint32_t cap, int reseed) {
+  uint64_t seed = b->seed;
+  for (int attempt = 0;; attempt++) {
+    if (reseed || attempt) b->seed = next_seed(b->seed);
     uint32_t *s = calloc(cap, sizeof *s);
-    if (!s) return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: out of memory for the request index");
+    if (!s) {
+      b->seed = seed;
+      return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: out of memory for the request index");
+    }
     uint32_t longest = 0;
     for (uint32_t i = 0; i < b->hcap && longest <= MAX_DIST; i++) {
       uint32_t v = b->slots[i];
@@ -83,11 +95,11 @@ static int rebuild(ms_batcher *b, uint32_t cap) {
       uint32_t d = insert_from(s, cap, home_of(b, ms__batcher_node(b, SLOT_NODE(v))->id, cap), 0, v & SLOT_NODE_MASK);
       if (d > longest) longest = d;
     }
-    if (longest > MAX_DIST) { /* pathological clustering: more room */
+    if (longest > MAX_DIST) { /* an unlucky multiplier: draw another */
       free(s);
-      if (cap > (1u << 28)) return ms__fail(MS_ENOMEM, "batcher: ms_batcher_submit: the request index cannot grow");
-      cap += cap / 2;
-      continue;
+      if (attempt < 8) continue;
+      b->seed = seed;
+      return ms__fail(MS_EINTERNAL, "batcher: ms_batcher_submit: the request index cannot spread its entries");
     }
     free(b->slots);
     b->slots = s;
@@ -99,8 +111,9 @@ static int rebuild(ms_batcher *b, uint32_t cap) {
 
 int ms__batcher_hash_reserve(ms_batcher *b) {
   if (ms__batcher_hash_has_room(b)) return MS_OK;
+  if (b->hcount + 1 <= ms__batcher_hash_limit(b->hcap)) return rebuild(b, b->hcap, 1); /* a run grew too long */
   uint32_t cap = b->hcap < 16 ? 16 : b->hcap + b->hcap / 2;
-  return rebuild(b, cap);
+  return rebuild(b, cap, 0);
 }
 
 /* The slot holding id, or cap with *stop / *dist where an insert would go. */

@@ -801,6 +801,28 @@ static void memory_per_queued_request_is_bounded(void **state) {
   ms_batcher_free(b);
 }
 
+/* Ids in arithmetic progression (counters, strides, high bits only) spread
+ * over the index whatever the batcher's random hash multiplier: short probe
+ * runs, and memory within bounds. */
+static void structured_ids_spread_over_the_index(void **state) {
+  (void)state;
+  static const uint64_t strides[] = {1, 7919, UINT64_C(1) << 20, UINT64_C(1) << 32, UINT64_C(3) << 40, UINT64_C(1) << 44};
+  for (size_t k = 0; k < sizeof strides / sizeof strides[0]; k++) {
+    for (int run = 0; run < 3; run++) {
+      ms_batcher *b = mk(32, MS(100), NULL, 0);
+      const int n = 100000;
+      for (int i = 0; i < n; i++) sub(b, (uint64_t)i * strides[k], 1, 0, 0, T0 + i);
+      double per = (double)ms__batcher_bytes(b) / n;
+      if (per > 64.0 || b->hlongest > 64)
+        fail_msg("stride %llu: %.1f bytes per request, longest probe run %u", (unsigned long long)strides[k], per,
+                 b->hlongest);
+      /* and every id is found again */
+      for (int i = 0; i < n; i += 997) assert_int_equal(ms_batcher_cancel(b, (uint64_t)i * strides[k]), MS_OK);
+      ms_batcher_free(b);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(defaults_send_each_request_alone_at_once),
@@ -829,6 +851,7 @@ int main(void) {
       cmocka_unit_test(stats_give_depth_items_and_oldest_wait),
       cmocka_unit_test(settings_apply_at_once),
       cmocka_unit_test(memory_per_queued_request_is_bounded),
+      cmocka_unit_test(structured_ids_spread_over_the_index),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,14 +36,14 @@ void model_print_text(FILE *out, const ms_model *m, const char *indent) {
     ms_config_source src = MS_SRC_DEFAULT;
     if (is_str_key(key)) {
       const char *v = NULL;
-      int st = ms_model_config_str(m, key, &v, &src);
+      int st = ms_model_get_str(m, key, &v, &src);
       if (st == MS_OK)
         fprintf(out, "%s    %-20s %-12s %s\n", indent, key, tx(v), model_source_name(src));
       else
         fprintf(out, "%s    %-20s %-12s %s\n", indent, key, "(unset)", "-");
     } else {
       int64_t v = 0;
-      int st = ms_model_config_int(m, key, &v, &src);
+      int st = ms_model_get_int(m, key, &v, &src);
       if (st == MS_OK)
         fprintf(out, "%s    %-20s %-12lld %s\n", indent, key, (long long)v, model_source_name(src));
       else
@@ -77,11 +77,11 @@ cJSON *model_to_json(const ms_model *m) {
     int st;
     if (is_str_key(key)) {
       const char *v = NULL;
-      st = ms_model_config_str(m, key, &v, &src);
+      st = ms_model_get_str(m, key, &v, &src);
       if (st == MS_OK) json_add_str(s, "value", v);
     } else {
       int64_t v = 0;
-      st = ms_model_config_int(m, key, &v, &src);
+      st = ms_model_get_int(m, key, &v, &src);
       if (st == MS_OK) { /* digit for digit: cJSON's own printing rounds past 10^15 */
         char digits[24];
         snprintf(digits, sizeof digits, "%lld", (long long)v);

@@ -286,9 +286,9 @@ static int record(const as_opts *o, as_replay *r, size_t k, const ms_decisions *
         int64_t id = 0, proposed = from;
         ms_rule_outcome oc = MS_RULE_NO_METRIC;
         double v = NAN;
-        if (ms_decisions_rule(d, i, j, &id, &oc, &v)) return AS_EXIT_FAIL;
+        if (ms_decisions_get_rule(d, i, j, &id, &oc, &v)) return AS_EXIT_FAIL;
         if ((pass == 0) != (oc == MS_RULE_APPLIED)) continue;
-        (void)ms_decisions_rule_detail(d, i, j, NULL, NULL, NULL, &proposed);
+        (void)ms_decisions_get_rule_detail(d, i, j, NULL, NULL, NULL, &proposed);
         size_t ri = find_rule(e, id);
         if (ri == (size_t)-1) continue;
         as_rule *u = &e->rules[ri];

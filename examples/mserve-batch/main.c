@@ -258,7 +258,7 @@ static int resolve(const opts *o, settings *s) {
     if (!rc) rc = ms_registry_get(reg, o->model, o->version, &m);
     for (int k = 0; !rc && k < 4; k++) {
       ms_config_source src = MS_SRC_DEFAULT;
-      rc = ms_model_config_int(m, keys[k], &slot[k]->value, &src);
+      rc = ms_model_get_int(m, keys[k], &slot[k]->value, &src);
       slot[k]->source = source_name(src);
     }
     int code = rc == MS_ENOTFOUND ? EXIT_NEGATIVE : EXIT_ERROR;

@@ -89,7 +89,7 @@ static int restart(const char *path, int64_t t0) {
   int64_t n = -1;
   int st;
   ms_decisions *h = NULL;
-  if (!(st = ms_autoscaler_replicas(a, "batch", &n)) && !(st = ms_autoscaler_history(a, "chat", 0, &h))) {
+  if (!(st = ms_autoscaler_get_replicas(a, "batch", &n)) && !(st = ms_autoscaler_history(a, "chat", 0, &h))) {
     printf("[autoscaler] restarted: 'batch' wants %lld replica, 'chat' keeps its history (%zu change)\n",
            (long long)n, ms_decisions_count(h));
     ms_decisions_free(h);

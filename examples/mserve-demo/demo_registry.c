@@ -84,7 +84,8 @@ static int render_state(ms_registry *r, char **out) {
     return MS_ENOMEM;
   }
   for (size_t i = 0; i < ms_model_list_count(l); i++) {
-    const ms_model *m = ms_model_list_get(l, i);
+    const ms_model *m = NULL;
+    if (ms_model_list_get(l, i, &m) != MS_OK) break;
     fprintf(f, "[registry]   %s %s%s\n", ms_model_name(m), ms_model_version(m),
             ms_model_is_default(m) ? " (default)" : "");
     fprintf(f, "[registry]     ");
@@ -92,11 +93,11 @@ static int render_state(ms_registry *r, char **out) {
       ms_config_source src = MS_SRC_DEFAULT;
       if (k == 6) {
         const char *v = "?";
-        ms_model_config_str(m, KEYS[k], &v, &src);
+        ms_model_get_str(m, KEYS[k], &v, &src);
         fprintf(f, "%s=%s(%s)", KEYS[k], v, SRC[src]);
       } else {
         int64_t v = 0;
-        ms_model_config_int(m, KEYS[k], &v, &src);
+        ms_model_get_int(m, KEYS[k], &v, &src);
         fprintf(f, "%s=%lld(%s)%s", KEYS[k], (long long)v, SRC[src], k == 3 ? "\n[registry]     " : " ");
       }
     }
@@ -123,8 +124,8 @@ static int scan(ms_registry *r, const char *dir, const char *when) {
   int st = ms_registry_scan(r, dir, &rep);
   if (st) return demo_fail("ms_registry_scan", st);
   printf("[registry] %s scan: %zu added, %zu updated, %zu unchanged, %zu failed\n", when,
-         ms_scan_report_count(rep, MS_SCAN_ADDED), ms_scan_report_count(rep, MS_SCAN_UPDATED),
-         ms_scan_report_count(rep, MS_SCAN_UNCHANGED), ms_scan_report_count(rep, MS_SCAN_FAILED));
+         ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), ms_scan_report_count_outcome(rep, MS_SCAN_UPDATED),
+         ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), ms_scan_report_count_outcome(rep, MS_SCAN_FAILED));
   ms_scan_report_free(rep);
   return 0;
 }
@@ -246,11 +247,11 @@ int demo_registry(const char *workdir) {
   }
   ms_scan_report *rep = NULL;
   st = ms_registry_scan(r, dir, &rep);
-  for (size_t i = 0; st == MS_OK && i < ms_scan_report_size(rep); i++) {
+  for (size_t i = 0; st == MS_OK && i < ms_scan_report_count(rep); i++) {
     const char *p = NULL, *msg = NULL;
     ms_scan_outcome o = MS_SCAN_ADDED;
     int est = 0;
-    ms_scan_report_entry(rep, i, &p, &o, &est, &msg);
+    ms_scan_report_get(rep, i, &p, &o, &est, &msg);
     if (o == MS_SCAN_FAILED) printf("[registry] broken.mar -> %s: %s\n", ms_status_name(est), msg);
   }
   ms_scan_report_free(rep);

@@ -10,7 +10,7 @@
 
 static long long used_of(ms_tracker *t, const char *scope, int64_t now) {
   int64_t n = -1;
-  ms_tracker_used(t, scope, MS_CLASS_COMPUTE, now, &n);
+  ms_tracker_get_used(t, scope, MS_CLASS_COMPUTE, now, &n);
   return (long long)n;
 }
 
@@ -41,10 +41,10 @@ static int run(ms_tracker *t) {
   if ((st = ms_tracker_begin(t, &x)) != MS_OK) return demo_fail("ms_tracker_begin", st);
   if ((st = ms_tracker_txn_admit(x, "sess-4", MS_CLASS_COMPUTE, ak2, 1, 0, now, NULL)) != MS_OK ||
       (st = ms_tracker_txn_admit(x, "sess-5", MS_CLASS_COMPUTE, ak2, 1, 0, now, NULL)) != MS_OK) {
-    ms_tracker_rollback(x);
+    ms_tracker_txn_rollback(x);
     return demo_fail("ms_tracker_txn_admit", st);
   }
-  ms_tracker_rollback(x);
+  ms_tracker_txn_rollback(x);
   printf("[tracker] a tick admitted 2 sessions, then its GPU predicate failed: rolled back, keypair:AK2 uses %lld\n",
          used_of(t, "keypair:AK2", now));
 
@@ -60,7 +60,7 @@ static int run(ms_tracker *t) {
   int64_t added = 0, removed = 0;
   if ((st = ms_tracker_reconcile_begin(t, NULL, &r)) != MS_OK) return demo_fail("ms_tracker_reconcile_begin", st);
   if ((st = ms_reconcile_add(r, "sess-1", MS_CLASS_COMPUTE, ak1, 2)) != MS_OK) {
-    ms_reconcile_abort(r);
+    ms_reconcile_rollback(r);
     return demo_fail("ms_reconcile_add", st);
   }
   if ((st = ms_reconcile_commit(r, now + MS_SEC(31), &added, &removed)) != MS_OK)

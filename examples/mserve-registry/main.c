@@ -88,7 +88,7 @@ static int cmd_scan(cli *c, int argc, char **argv) {
   ms_scan_report *rep = NULL;
   int st = ms_registry_scan(c->reg, argv[0], &rep);
   if (st) return report_failure(TOOL, c->json, "scan", st);
-  size_t failed = ms_scan_report_count(rep, MS_SCAN_FAILED);
+  size_t failed = ms_scan_report_count_outcome(rep, MS_SCAN_FAILED);
   static const ms_scan_outcome all[] = {MS_SCAN_ADDED, MS_SCAN_UPDATED, MS_SCAN_UNCHANGED, MS_SCAN_FAILED,
                                         MS_SCAN_MISSING};
   int code = 0;
@@ -99,12 +99,12 @@ static int cmd_scan(cli *c, int argc, char **argv) {
       cJSON_AddStringToObject(o, "command", "scan");
       json_add_str(o, "dir", argv[0]);
       for (size_t k = 0; k < 5; k++)
-        cJSON_AddNumberToObject(o, outcome_name(all[k]), (double)ms_scan_report_count(rep, all[k]));
-      for (size_t i = 0; i < ms_scan_report_size(rep); i++) {
+        cJSON_AddNumberToObject(o, outcome_name(all[k]), (double)ms_scan_report_count_outcome(rep, all[k]));
+      for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
         const char *path = NULL, *msg = NULL;
         ms_scan_outcome out = MS_SCAN_FAILED;
         int est = 0;
-        if (ms_scan_report_entry(rep, i, &path, &out, &est, &msg) != MS_OK) continue;
+        if (ms_scan_report_get(rep, i, &path, &out, &est, &msg) != MS_OK) continue;
         cJSON *e = cJSON_CreateObject();
         if (!e) continue;
         json_add_str(e, "path", path);
@@ -124,13 +124,13 @@ static int cmd_scan(cli *c, int argc, char **argv) {
     code = print_json(o);
   } else {
     printf("scanned %s:", tx(argv[0]));
-    for (size_t k = 0; k < 5; k++) printf(" %zu %s", ms_scan_report_count(rep, all[k]), outcome_name(all[k]));
+    for (size_t k = 0; k < 5; k++) printf(" %zu %s", ms_scan_report_count_outcome(rep, all[k]), outcome_name(all[k]));
     printf("\n");
-    for (size_t i = 0; i < ms_scan_report_size(rep); i++) {
+    for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
       const char *path = NULL, *msg = NULL;
       ms_scan_outcome out = MS_SCAN_FAILED;
       int est = 0;
-      if (ms_scan_report_entry(rep, i, &path, &out, &est, &msg) != MS_OK) continue;
+      if (ms_scan_report_get(rep, i, &path, &out, &est, &msg) != MS_OK) continue;
       if (out == MS_SCAN_FAILED)
         printf("  %-9s %s: %s: %s\n", outcome_name(out), tx(path), ms_status_name(est), tx(msg));
       else
@@ -158,7 +158,8 @@ static int cmd_list(cli *c, int argc, char **argv) {
     if (o && arr) {
       cJSON_AddStringToObject(o, "command", "list");
       for (size_t i = 0; i < n; i++) {
-        cJSON *m = model_to_json(ms_model_list_get(l, i));
+        const ms_model *mi = NULL;
+        cJSON *m = ms_model_list_get(l, i, &mi) == MS_OK ? model_to_json(mi) : NULL;
         if (m) cJSON_AddItemToArray(arr, m);
       }
       cJSON_AddItemToObject(o, "models", arr);
@@ -169,7 +170,8 @@ static int cmd_list(cli *c, int argc, char **argv) {
   } else {
     printf("%-32s %-12s %-8s %s\n", "NAME", "VERSION", "DEFAULT", "ARCHIVE");
     for (size_t i = 0; i < n; i++) {
-      const ms_model *m = ms_model_list_get(l, i);
+      const ms_model *m = NULL;
+      if (ms_model_list_get(l, i, &m) != MS_OK) break;
       printf("%-32s %-12s %-8s %s%s\n", tx(ms_model_name(m)), tx(ms_model_version(m)),
              ms_model_is_default(m) ? "yes" : "", tx(ms_model_archive_path(m)), ms_model_is_missing(m) ? " (MISSING)" : "");
     }

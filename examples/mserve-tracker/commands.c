@@ -61,7 +61,7 @@ int cmd_admit(cli *c) {
       /* a retried admit keeps the lease it had: report what is stored */
       int held = 0;
       int64_t exp = 0;
-      if (ms_tracker_held(c->t, sid, now, &held, NULL, &exp) == MS_OK && held && exp) jo_int("lease_expires_us", exp);
+      if (ms_tracker_get_held(c->t, sid, now, &held, NULL, &exp) == MS_OK && held && exp) jo_int("lease_expires_us", exp);
       else jo_null("lease_expires_us");
     } else {
       jo_str("status", ms_status_name(st));
@@ -126,7 +126,7 @@ int cmd_used(cli *c) {
   const char *scope = c->args[0];
   ms_session_class cls = c->has_class ? c->cls : MS_CLASS_COMPUTE;
   int64_t used = 0, limit = MS_UNLIMITED;
-  int st = ms_tracker_used(c->t, scope, cls, ms_clock_realtime_us(), &used);
+  int st = ms_tracker_get_used(c->t, scope, cls, ms_clock_realtime_us(), &used);
   if (!st) st = ms_tracker_get_limit(c->t, scope, cls, &limit);
   if (st) return cli_fail(c, st);
   if (c->json) {
@@ -151,7 +151,7 @@ int cmd_held(cli *c) {
   int held = 0;
   ms_session_class cls = MS_CLASS_COMPUTE;
   int64_t exp = 0;
-  int st = ms_tracker_held(c->t, sid, ms_clock_realtime_us(), &held, &cls, &exp);
+  int st = ms_tracker_get_held(c->t, sid, ms_clock_realtime_us(), &held, &cls, &exp);
   if (st) return cli_fail(c, st);
   if (c->json) {
     jo_begin();

@@ -30,7 +30,7 @@ int cmd_reconcile(cli *c) {
   long listed = 0;
   tk_list_error e;
   if (tk_list_read(stdin, r, &listed, &e)) {
-    ms_reconcile_abort(r);
+    ms_reconcile_rollback(r);
     return list_failed(c, &e);
   }
   int64_t added = 0, removed = 0;

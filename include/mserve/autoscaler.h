@@ -168,11 +168,11 @@ MS_API int ms_autoscaler_set_metric_ttl(ms_autoscaler *a, int64_t ttl_us);
 MS_API int ms_autoscaler_set_replicas(ms_autoscaler *a, const char *endpoint, int64_t replicas);
 
 /*
- * ms_autoscaler_replicas - the desired replica count of `endpoint`.
+ * ms_autoscaler_get_replicas - the desired replica count of `endpoint`.
  * Thread safe. Errors: MS_EINVAL (NULL argument), MS_ENOTFOUND (unknown
  * endpoint). *replicas is untouched on failure.
  */
-MS_API int ms_autoscaler_replicas(ms_autoscaler *a, const char *endpoint, int64_t *replicas);
+MS_API int ms_autoscaler_get_replicas(ms_autoscaler *a, const char *endpoint, int64_t *replicas);
 
 /*
  * ms_autoscaler_remove_endpoint - delete the endpoint with its rules,
@@ -384,20 +384,20 @@ MS_API int ms_decisions_get(const ms_decisions *d, size_t i, const char **endpoi
 MS_API size_t ms_decisions_rule_count(const ms_decisions *d, size_t i);
 
 /*
- * ms_decisions_rule - rule j of entry i: its id, outcome and metric value
+ * ms_decisions_get_rule - rule j of entry i: its id, outcome and metric value
  * (NaN when the metric was missing).
  * Errors: MS_EINVAL (NULL d, i or j out of range).
  */
-MS_API int ms_decisions_rule(const ms_decisions *d, size_t i, size_t j, int64_t *rule_id,
+MS_API int ms_decisions_get_rule(const ms_decisions *d, size_t i, size_t j, int64_t *rule_id,
                              ms_rule_outcome *outcome, double *metric_value);
 
 /*
- * ms_decisions_rule_detail - rule j of entry i as it was evaluated: its
+ * ms_decisions_get_rule_detail - rule j of entry i as it was evaluated: its
  * comparator, threshold and step, and its clamped proposal (the count it
  * would have set; equal to `from` when it did not fire). Useful for plots.
  * Errors: MS_EINVAL (NULL d, i or j out of range).
  */
-MS_API int ms_decisions_rule_detail(const ms_decisions *d, size_t i, size_t j, ms_comparator *cmp,
+MS_API int ms_decisions_get_rule_detail(const ms_decisions *d, size_t i, size_t j, ms_comparator *cmp,
                                     double *threshold, int64_t *step, int64_t *proposed);
 
 /*

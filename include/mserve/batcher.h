@@ -142,7 +142,7 @@ MS_API void ms_batcher_free(ms_batcher *b);
  * (they must fit the new max batch); the default {max batch} follows it.
  * All or nothing. m is only read during the call.
  * Errors: MS_EINVAL (NULL argument, a value out of range), MS_ECONFLICT (as
- * ms_batcher_set_max_batch), and the errors of ms_model_config_int; nothing
+ * ms_batcher_set_max_batch), and the errors of ms_model_get_int; nothing
  * changes on failure. Experimental.
  */
 MS_API int ms_batcher_configure(ms_batcher *b, const ms_model *m);

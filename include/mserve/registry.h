@@ -50,7 +50,7 @@
  * negative number of seconds never wraps into a valid one); one key set
  * under both of its names in one file is refused. Other model-config.yaml
  * keys (parallelType, handler: {...}, ...) are kept as strings (mappings
- * and sequences as JSON text) and readable with ms_model_config_str under
+ * and sequences as JSON text) and readable with ms_model_get_str under
  * their own name.
  * "Unset" is never a number: an unset key simply falls to the next level.
  *
@@ -348,24 +348,24 @@ MS_API int ms_model_is_default(const ms_model *m);
 MS_API int ms_model_is_missing(const ms_model *m);
 
 /*
- * ms_model_config_int - the resolved value of an integer canonical key and
+ * ms_model_get_int - the resolved value of an integer canonical key and
  * (source may be NULL) where it came from. Canonical keys always resolve
  * (they have defaults).
  * Errors: MS_EINVAL (NULL argument, or a string key), MS_ENOTFOUND (a key
  * that is neither canonical nor present). Outputs untouched on failure.
  */
-MS_API int ms_model_config_int(const ms_model *m, const char *key, int64_t *value,
+MS_API int ms_model_get_int(const ms_model *m, const char *key, int64_t *value,
                                ms_config_source *source);
 
 /*
- * ms_model_config_str - the resolved value of the string canonical key
+ * ms_model_get_str - the resolved value of the string canonical key
  * "device", or of any other key of the archive's model-config.yaml under its
  * own name (scalars as written, mappings/sequences as JSON text; source
  * MS_SRC_ARCHIVE). The string belongs to the snapshot.
  * Errors: MS_EINVAL (NULL argument, or an integer canonical key),
  * MS_ENOTFOUND (not set anywhere). Outputs untouched on failure.
  */
-MS_API int ms_model_config_str(const ms_model *m, const char *key, const char **value,
+MS_API int ms_model_get_str(const ms_model *m, const char *key, const char **value,
                                ms_config_source *source);
 
 /* ms_model_free - NULL is a no-op. */
@@ -373,25 +373,26 @@ MS_API void ms_model_free(ms_model *m);
 
 /* ms_model_list_count - number of snapshots; 0 for NULL. */
 MS_API size_t ms_model_list_count(const ms_model_list *l);
-/* ms_model_list_get - the i-th snapshot, owned by the list; NULL when i is
- * out of range. */
-MS_API const ms_model *ms_model_list_get(const ms_model_list *l, size_t i);
+/* ms_model_list_get - the i-th snapshot into *out, owned by the list (valid
+ * until ms_model_list_free). Errors: MS_EINVAL (NULL argument, i out of
+ * range); *out is untouched on failure. */
+MS_API int ms_model_list_get(const ms_model_list *l, size_t i, const ms_model **out);
 /* ms_model_list_free - frees the list and its snapshots. NULL is a no-op. */
 MS_API void ms_model_list_free(ms_model_list *l);
 
 /* ---- scan reports -------------------------------------------------------- */
 
 /* Number of entries with `outcome`; 0 for NULL. */
-MS_API size_t ms_scan_report_count(const ms_scan_report *rep, ms_scan_outcome outcome);
+MS_API size_t ms_scan_report_count_outcome(const ms_scan_report *rep, ms_scan_outcome outcome);
 /* Number of entries; 0 for NULL. */
-MS_API size_t ms_scan_report_size(const ms_scan_report *rep);
+MS_API size_t ms_scan_report_count(const ms_scan_report *rep);
 /*
- * ms_scan_report_entry - entry i: the archive path, its outcome, the status
+ * ms_scan_report_get - entry i: the archive path, its outcome, the status
  * (MS_OK unless FAILED) and a message (the reason: error text for FAILED,
  * "name version" for others). Each output may be NULL. Strings belong to
  * the report. Errors: MS_EINVAL (NULL rep, i out of range).
  */
-MS_API int ms_scan_report_entry(const ms_scan_report *rep, size_t i, const char **path,
+MS_API int ms_scan_report_get(const ms_scan_report *rep, size_t i, const char **path,
                                 ms_scan_outcome *outcome, int *status, const char **message);
 /* ms_scan_report_free - NULL is a no-op. */
 MS_API void ms_scan_report_free(ms_scan_report *rep);

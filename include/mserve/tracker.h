@@ -161,28 +161,28 @@ MS_API int ms_tracker_release(ms_tracker *t, const char *session_id, int *was_he
 MS_API int ms_tracker_renew(ms_tracker *t, const char *session_id, int64_t lease_us, int64_t now_us);
 
 /*
- * ms_tracker_used - the number of sessions of class cls live in scope at
+ * ms_tracker_get_used - the number of sessions of class cls live in scope at
  * now_us (expired leases do not count) into *used. Reads only. Thread safe.
  * Errors: MS_EINVAL (NULL tracker or used, bad scope or class, now_us < 0),
  * MS_EBUSY (this thread's open tick), MS_EIO; *used is untouched on failure.
  */
-MS_API int ms_tracker_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used);
+MS_API int ms_tracker_get_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used);
 
 /*
- * ms_tracker_held - whether session_id is held and live at now_us: *held is 1
+ * ms_tracker_get_held - whether session_id is held and live at now_us: *held is 1
  * or 0; when held, *cls (may be NULL) gets its class and *expires_us (may be
  * NULL) its lease expiry, or 0 when it has no lease. Reads only. Thread safe.
  * Errors: MS_EINVAL (NULL tracker, bad id, NULL held, now_us < 0), MS_EBUSY
  * (this thread's open tick), MS_EIO; the outputs are untouched on failure
  * (and *cls / *expires_us when not held).
  */
-MS_API int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held,
+MS_API int ms_tracker_get_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held,
                            ms_session_class *cls /* may be NULL */, int64_t *expires_us /* may be NULL */);
 
 /*
  * A tick transaction: how a scheduler checks many pending sessions at once.
- * Admits inside it see each other; ms_tracker_commit makes all of them
- * durable at once, ms_tracker_rollback leaves no trace of any.
+ * Admits inside it see each other; ms_tracker_txn_commit makes all of them
+ * durable at once, ms_tracker_txn_rollback leaves no trace of any.
  *
  * Locking: the transaction holds the store (its handle lock and the database
  * write lock) from begin until commit/rollback, and must be used, committed
@@ -195,15 +195,15 @@ MS_API int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us
  *
  * If the database rolls the transaction back by itself after an error (disk
  * full, I/O error), the tick is dead: later ms_tracker_txn_* calls and
- * ms_tracker_commit fail with MS_ECLOSED; end it with ms_tracker_rollback (or
+ * ms_tracker_txn_commit fail with MS_ECLOSED; end it with ms_tracker_txn_rollback (or
  * the failing commit) and begin a new one.
  */
 typedef struct ms_tracker_txn ms_tracker_txn;
 
 /*
  * ms_tracker_begin - open a tick transaction into *out (BEGIN IMMEDIATE).
- * On success *out owns the tick: end it with exactly one ms_tracker_commit or
- * ms_tracker_rollback, from this thread; both free it.
+ * On success *out owns the tick: end it with exactly one ms_tracker_txn_commit or
+ * ms_tracker_txn_rollback, from this thread; both free it.
  * Errors: MS_EINVAL (NULL argument), MS_EBUSY (this thread already holds the
  * store, or another process held it past the busy timeout), MS_ENOMEM, MS_EIO.
  * *out untouched on failure.
@@ -214,7 +214,7 @@ MS_API int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out);
  * ms_tracker_txn_admit - ms_tracker_admit inside the tick: same arguments,
  * outcomes and errors (except MS_EBUSY for the lock, already held). It counts
  * the sessions admitted earlier in the same tick; nothing is durable before
- * ms_tracker_commit. A failed or denied admit changes nothing and the
+ * ms_tracker_txn_commit. A failed or denied admit changes nothing and the
  * transaction stays usable. Only from the thread that began the tick.
  * Errors also: MS_EINVAL (NULL x, or called from another thread: the tick is
  * left alone), MS_ECLOSED (the database already rolled the tick back).
@@ -231,7 +231,7 @@ MS_API int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_se
 MS_API int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int *was_held /* may be NULL */);
 
 /*
- * ms_tracker_commit - commit the tick and free x (even when the commit
+ * ms_tracker_txn_commit - commit the tick and free x (even when the commit
  * fails, in which case the whole tick is rolled back and none of its admits
  * or releases stand).
  * Errors: MS_EINVAL (NULL x, or called from a thread other than the one that
@@ -239,13 +239,13 @@ MS_API int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int
  * had already rolled the tick back), or the status of the failed COMMIT
  * (MS_EIO, MS_EBUSY, ...).
  */
-MS_API int ms_tracker_commit(ms_tracker_txn *x);
+MS_API int ms_tracker_txn_commit(ms_tracker_txn *x);
 
-/* ms_tracker_rollback - undo every admit and release of the tick and free x;
+/* ms_tracker_txn_rollback - undo every admit and release of the tick and free x;
  * never fails. NULL is a no-op. Called from a thread other than the one
  * that began it, it does nothing but set ms_errmsg (the owner must end the
  * tick). */
-MS_API void ms_tracker_rollback(ms_tracker_txn *x);
+MS_API void ms_tracker_txn_rollback(ms_tracker_txn *x);
 
 /*
  * Reconcile: replace what the tracker holds with the host's authoritative list
@@ -272,7 +272,7 @@ typedef struct ms_reconcile ms_reconcile;
 /*
  * ms_tracker_reconcile_begin - start collecting the list for `scope` (NULL:
  * every scope) into *out; it owns a copy of scope, and is freed by exactly
- * one ms_reconcile_commit or ms_reconcile_abort. Touches no store; thread
+ * one ms_reconcile_commit or ms_reconcile_rollback. Touches no store; thread
  * safe. Errors: MS_EINVAL (NULL tracker/out, bad scope name), MS_ENOMEM.
  * *out untouched on failure.
  */
@@ -304,9 +304,9 @@ MS_API int ms_reconcile_add(ms_reconcile *r, const char *session_id, ms_session_
 MS_API int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added /* may be NULL */,
                                int64_t *removed /* may be NULL */);
 
-/* ms_reconcile_abort - drop the list and free r; nothing changes. NULL is a
+/* ms_reconcile_rollback - drop the list and free r; nothing changes. NULL is a
  * no-op. */
-MS_API void ms_reconcile_abort(ms_reconcile *r);
+MS_API void ms_reconcile_rollback(ms_reconcile *r);
 
 #ifdef __cplusplus
 }

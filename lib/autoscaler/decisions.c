@@ -101,7 +101,7 @@ static const as_dec_rule *rule_at(const ms_decisions *d, size_t i, size_t j) {
   return &d->r[d->e[i].rule_first + j];
 }
 
-int ms_decisions_rule(const ms_decisions *d, size_t i, size_t j, int64_t *rule_id, ms_rule_outcome *outcome,
+int ms_decisions_get_rule(const ms_decisions *d, size_t i, size_t j, int64_t *rule_id, ms_rule_outcome *outcome,
                       double *metric_value) {
   const as_dec_rule *r = rule_at(d, i, j);
   if (!r) return MS_EINVAL;
@@ -111,7 +111,7 @@ int ms_decisions_rule(const ms_decisions *d, size_t i, size_t j, int64_t *rule_i
   return MS_OK;
 }
 
-int ms_decisions_rule_detail(const ms_decisions *d, size_t i, size_t j, ms_comparator *cmp, double *threshold,
+int ms_decisions_get_rule_detail(const ms_decisions *d, size_t i, size_t j, ms_comparator *cmp, double *threshold,
                              int64_t *step, int64_t *proposed) {
   const as_dec_rule *r = rule_at(d, i, j);
   if (!r) return MS_EINVAL;

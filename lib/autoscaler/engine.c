@@ -276,7 +276,7 @@ int ms_autoscaler_set_replicas(ms_autoscaler *a, const char *endpoint, int64_t r
   return st;
 }
 
-int ms_autoscaler_replicas(ms_autoscaler *a, const char *endpoint, int64_t *replicas) {
+int ms_autoscaler_get_replicas(ms_autoscaler *a, const char *endpoint, int64_t *replicas) {
   if (!a || !replicas) return ms__fail(MS_EINVAL, "autoscaler: NULL argument");
   int st = as_check_name("endpoint name", endpoint);
   if (st || (st = as_lock(a))) return st;

@@ -317,7 +317,7 @@ int ms_batcher_configure(ms_batcher *b, const ms_model *m) {
   static const char *const keys[4] = {"batch_size", "max_batch_delay_us", "max_queue_size", "request_timeout_us"};
   int64_t v[4];
   for (int i = 0; i < 4; i++) {
-    int st = ms_model_config_int(m, keys[i], &v[i], NULL);
+    int st = ms_model_get_int(m, keys[i], &v[i], NULL);
     if (st) {
       ms__errmsg_prefix("batcher: ms_batcher_configure: model '%s' %s: %s", ms_model_name(m), ms_model_version(m),
                         keys[i]);

@@ -74,12 +74,12 @@ const char *ms_model_content_hash(const ms_model *m) { return m ? nz(m->hash) : 
 int ms_model_is_default(const ms_model *m) { return m ? m->is_default : 0; }
 int ms_model_is_missing(const ms_model *m) { return m ? m->missing : 0; }
 
-int ms_model_config_int(const ms_model *m, const char *key, int64_t *value, ms_config_source *source) {
+int ms_model_get_int(const ms_model *m, const char *key, int64_t *value, ms_config_source *source) {
   if (!m || !key || !value) return ms__fail(MS_EINVAL, "model config: NULL argument");
   int k = ms__key_lookup(key);
   if (k < 0) {
     if (m->extra && cJSON_GetObjectItemCaseSensitive(m->extra, key))
-      return ms__fail(MS_EINVAL, "model '%s': '%s' is an archive string setting; use ms_model_config_str", m->name, key);
+      return ms__fail(MS_EINVAL, "model '%s': '%s' is an archive string setting; use ms_model_get_str", m->name, key);
     return ms__fail(MS_ENOTFOUND, "model '%s': no setting '%s' (canonical keys: %s)", m->name, key, ms__key_list());
   }
   if (ms__key_is_str(k)) return ms__fail(MS_EINVAL, "model '%s': '%s' is a string setting", m->name, key);
@@ -88,7 +88,7 @@ int ms_model_config_int(const ms_model *m, const char *key, int64_t *value, ms_c
   return MS_OK;
 }
 
-int ms_model_config_str(const ms_model *m, const char *key, const char **value, ms_config_source *source) {
+int ms_model_get_str(const ms_model *m, const char *key, const char **value, ms_config_source *source) {
   if (!m || !key || !value) return ms__fail(MS_EINVAL, "model config: NULL argument");
   int k = ms__key_lookup(key);
   if (k >= 0) {
@@ -108,8 +108,12 @@ int ms_model_config_str(const ms_model *m, const char *key, const char **value, 
 
 size_t ms_model_list_count(const ms_model_list *l) { return l ? l->n : 0; }
 
-const ms_model *ms_model_list_get(const ms_model_list *l, size_t i) {
-  return (l && i < l->n) ? l->items[i] : NULL;
+int ms_model_list_get(const ms_model_list *l, size_t i, const ms_model **out) {
+  if (!l || !out) return ms__fail(MS_EINVAL, "registry: ms_model_list_get: NULL argument");
+  if (i >= l->n)
+    return ms__fail(MS_EINVAL, "registry: ms_model_list_get: index %zu is out of range (the list holds %zu)", i, l->n);
+  *out = l->items[i];
+  return MS_OK;
 }
 
 void ms_model_list_free(ms_model_list *l) {
@@ -210,15 +214,15 @@ int ms__report_add(ms_scan_report *rep, const char *path, ms_scan_outcome outcom
   return MS_OK;
 }
 
-size_t ms_scan_report_size(const ms_scan_report *rep) { return rep ? rep->n : 0; }
+size_t ms_scan_report_count(const ms_scan_report *rep) { return rep ? rep->n : 0; }
 
-size_t ms_scan_report_count(const ms_scan_report *rep, ms_scan_outcome outcome) {
+size_t ms_scan_report_count_outcome(const ms_scan_report *rep, ms_scan_outcome outcome) {
   size_t c = 0;
   for (size_t i = 0; rep && i < rep->n; i++) c += rep->items[i].outcome == outcome;
   return c;
 }
 
-int ms_scan_report_entry(const ms_scan_report *rep, size_t i, const char **path, ms_scan_outcome *outcome,
+int ms_scan_report_get(const ms_scan_report *rep, size_t i, const char **path, ms_scan_outcome *outcome,
                          int *status, const char **message) {
   if (!rep || i >= rep->n) return ms__fail(MS_EINVAL, "scan report: entry %zu out of range", i);
   const ms__scan_entry *e = &rep->items[i];

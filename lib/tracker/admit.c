@@ -420,7 +420,7 @@ int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int *was_h
   return MS_OK;
 }
 
-int ms_tracker_commit(ms_tracker_txn *x) {
+int ms_tracker_txn_commit(ms_tracker_txn *x) {
   int st = check_owner(x, "commit");
   if (st) return st;
   if ((st = check_alive(x, "tracker: commit")) != MS_OK) {
@@ -432,7 +432,7 @@ int ms_tracker_commit(ms_tracker_txn *x) {
   return st;
 }
 
-void ms_tracker_rollback(ms_tracker_txn *x) {
+void ms_tracker_txn_rollback(ms_tracker_txn *x) {
   if (!x) return;
   /* Rolled back from another thread the mutex cannot be released: refuse
    * rather than corrupt the lock (documented: the owner ends the tick). */
@@ -445,7 +445,7 @@ void ms_tracker_rollback(ms_tracker_txn *x) {
 
 static const char SQL_SESSION_ONE[] = "SELECT cls, expires_us FROM tracker_members WHERE session = ?1 LIMIT 1";
 
-int ms_tracker_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held, ms_session_class *cls,
+int ms_tracker_get_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held, ms_session_class *cls,
                     int64_t *expires_us) {
   if (!t || !held) return ms__fail(MS_EINVAL, "tracker: held: %s is NULL", !t ? "tracker" : "held");
   char what[MS_TRACKER_WHAT_LEN];

@@ -51,7 +51,7 @@ static void drop_items(ms_reconcile *r, size_t from) {
   r->n = from;
 }
 
-void ms_reconcile_abort(ms_reconcile *r) {
+void ms_reconcile_rollback(ms_reconcile *r) {
   if (!r) return;
   drop_items(r, 0);
   free(r->items);
@@ -116,7 +116,7 @@ static int listed(const ms_reconcile *r, const char *session, const char *scope,
 
 /* Sort, refuse a session listed with two classes, then drop duplicates. The
  * check runs before anything is freed or moved, so on failure every item is
- * still owned exactly once and ms_reconcile_abort frees each one once. A
+ * still owned exactly once and ms_reconcile_rollback frees each one once. A
  * session's items are adjacent after the sort, so two classes always show
  * up in some adjacent pair. */
 static int normalize(ms_reconcile *r) {
@@ -242,7 +242,7 @@ int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added, int64_t
   if (!st) st = ms__store_begin(r->t->store);
   if (st) {
     st = ms__tracker_failed(r->what, st);
-    ms_reconcile_abort(r);
+    ms_reconcile_rollback(r);
     return st;
   }
   /* Expired sessions counted nowhere already: purging them first means every
@@ -262,6 +262,6 @@ int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added, int64_t
     if (added) *added = c.added;
     if (removed) *removed = c.removed;
   }
-  ms_reconcile_abort(r);
+  ms_reconcile_rollback(r);
   return st;
 }

@@ -155,7 +155,7 @@ int ms_tracker_get_limit(ms_tracker *t, const char *scope, ms_session_class cls,
   return MS_OK;
 }
 
-int ms_tracker_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used) {
+int ms_tracker_get_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used) {
   if (!t || !used) return ms__fail(MS_EINVAL, "tracker: used: %s is NULL", !t ? "tracker" : "used");
   char what[MS_TRACKER_WHAT_LEN];
   int st = scope_call(what, sizeof what, "used", scope, (int)cls);

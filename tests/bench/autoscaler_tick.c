@@ -332,7 +332,7 @@ static int run(const cfg *c, ms_store **sp, const char *db, char **names, result
     if (res->changed[k] != expect || res->bl_changed[k] != expect) mismatch++;
   for (size_t i = 0; i < n; i++) {
     int64_t e = -1, b = -2;
-    if ((st = check(ms_autoscaler_replicas(a, names[i], &e), "replicas"))) goto out;
+    if ((st = check(ms_autoscaler_get_replicas(a, names[i], &e), "replicas"))) goto out;
     if ((st = check(bl_desired(s, i, &b), "baseline desired"))) goto out;
     if (e != b) mismatch++;
   }

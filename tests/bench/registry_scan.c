@@ -86,12 +86,12 @@ static double timed_scan(const char *db, const char *store_dir, size_t expect, m
   if (st) {
     fprintf(stderr, "bench: scan %s: %s: %s\n", store_dir, ms_status_name(st), ms_errmsg());
     dt = -1;
-  } else if (ms_scan_report_count(rep, outcome) != expect) {
+  } else if (ms_scan_report_count_outcome(rep, outcome) != expect) {
     fprintf(stderr, "bench: scan %s: expected %zu archives with outcome %d, got %zu (failed %zu)\n", store_dir, expect,
-            (int)outcome, ms_scan_report_count(rep, outcome), ms_scan_report_count(rep, MS_SCAN_FAILED));
-    for (size_t i = 0; i < ms_scan_report_size(rep) && i < 3; i++) {
+            (int)outcome, ms_scan_report_count_outcome(rep, outcome), ms_scan_report_count_outcome(rep, MS_SCAN_FAILED));
+    for (size_t i = 0; i < ms_scan_report_count(rep) && i < 3; i++) {
       const char *p = NULL, *msg = NULL;
-      ms_scan_report_entry(rep, i, &p, NULL, NULL, &msg);
+      ms_scan_report_get(rep, i, &p, NULL, NULL, &msg);
       fprintf(stderr, "  %s: %s\n", p, msg);
     }
     dt = -1;

@@ -123,11 +123,11 @@ static int mb_tick(void *w, size_t n, const char *const *sids, const char *const
     st = ms_tracker_txn_admit(x, sids[j], MS_CLASS_COMPUTE, scopes + j * TB_SCOPES, TB_SCOPES, TB_LEASE_US,
                               now_us, NULL);
     if (st) {
-      ms_tracker_rollback(x);
+      ms_tracker_txn_rollback(x);
       return fail("admit in tick", st);
     }
   }
-  st = ms_tracker_commit(x);
+  st = ms_tracker_txn_commit(x);
   return st ? fail("commit tick", st) : 0;
 }
 

@@ -46,7 +46,7 @@ static char *fx(const char *rel) { return ms_test_path(ms_test_fixtures(), rel);
 static int64_t setting(const ms_model *m, const char *key, ms_config_source want) {
   int64_t v = -1;
   ms_config_source src = MS_SRC_DEFAULT;
-  int st = ms_model_config_int(m, key, &v, &src);
+  int st = ms_model_get_int(m, key, &v, &src);
   if (st) fail_msg("%s: %s %s", key, ms_status_name(st), ms_errmsg());
   if (src != want) fail_msg("%s = %lld comes from source %d, expected %d", key, (long long)v, (int)src, (int)want);
   return v;
@@ -85,7 +85,7 @@ static void real_mar_defaults_global_and_api(void **state) {
   ms_model *m = NULL;
   assert_int_equal(ms_registry_register(r, mar, NULL, &m), MS_OK);
   const char *v = NULL;
-  assert_int_equal(ms_model_config_str(m, "clientTimeoutInMills", &v, NULL), MS_OK); /* its yaml was read */
+  assert_int_equal(ms_model_get_str(m, "clientTimeoutInMills", &v, NULL), MS_OK); /* its yaml was read */
   assert_int_equal(setting(m, "batch_size", MS_SRC_DEFAULT), 1);
   assert_int_equal(setting(m, "max_queue_size", MS_SRC_GLOBAL), 6);
   ms_model_free(m);

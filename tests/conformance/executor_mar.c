@@ -192,7 +192,7 @@ static void run_case(int bf16) {
   assert_string_equal(ms_model_handler(m), "mserve:mlp");
   int64_t bs = 0;
   ms_config_source src;
-  assert_int_equal(ms_model_config_int(m, "batch_size", &bs, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "batch_size", &bs, &src), MS_OK);
   assert_int_equal(bs, 8);
   assert_int_equal(src, MS_SRC_ARCHIVE);
   char path[4096];

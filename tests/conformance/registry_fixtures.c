@@ -83,11 +83,11 @@ static void archive_config_files_are_read(void **state) {
   assert_int_equal(ms_archive_inspect(p, NULL, &m), MS_OK);
   const char *v = NULL;
   ms_config_source src = MS_SRC_API;
-  assert_int_equal(ms_model_config_str(m, "clientTimeoutInMills", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_str(m, "clientTimeoutInMills", &v, &src), MS_OK);
   assert_string_equal(v, "1");
   assert_int_equal(src, MS_SRC_ARCHIVE);
   int64_t bs = 0;
-  assert_int_equal(ms_model_config_int(m, "batch_size", &bs, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "batch_size", &bs, &src), MS_OK);
   assert_int_equal(bs, 1);
   assert_int_equal(src, MS_SRC_DEFAULT);
   ms_model_free(m);
@@ -105,14 +105,14 @@ static void scan_of_archive_folder(void **state) {
   char *dir = fx("torchserve/archives");
   ms_scan_report *rep = NULL;
   assert_int_equal(ms_registry_scan(r, dir, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_size(rep), 18);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_ADDED), 17);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 1);
-  for (size_t i = 0; i < ms_scan_report_size(rep); i++) {
+  assert_int_equal(ms_scan_report_count(rep), 18);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 17);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
+  for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
     const char *path, *msg;
     ms_scan_outcome o;
     int st;
-    assert_int_equal(ms_scan_report_entry(rep, i, &path, &o, &st, &msg), MS_OK);
+    assert_int_equal(ms_scan_report_get(rep, i, &path, &o, &st, &msg), MS_OK);
     if (o == MS_SCAN_FAILED) {
       assert_non_null(strstr(path, "custom_python_dep.mar"));
       assert_int_equal(st, MS_EEXIST);
@@ -134,8 +134,8 @@ static void scan_of_archive_folder(void **state) {
   ms_model_free(m);
   /* Unchanged re-scan. */
   assert_int_equal(ms_registry_scan(r, dir, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 17);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 1);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), 17);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
   ms_scan_report_free(rep);
   free(dir);
   ms_registry_close(r);
@@ -342,13 +342,13 @@ static void torchserve_models_setting_is_a_global_config(void **state) {
       assert_int_equal(ms_registry_register(r, mar, NULL, &m), MS_OK);
       int64_t v = 0;
       ms_config_source src = MS_SRC_API;
-      assert_int_equal(ms_model_config_int(m, "min_workers", &v, &src), MS_OK);
+      assert_int_equal(ms_model_get_int(m, "min_workers", &v, &src), MS_OK);
       assert_int_equal(v, x->min_workers);
       assert_int_equal(src, MS_SRC_GLOBAL);
-      assert_int_equal(ms_model_config_int(m, "batch_size", &v, &src), MS_OK);
+      assert_int_equal(ms_model_get_int(m, "batch_size", &v, &src), MS_OK);
       assert_int_equal(v, x->batch_size);
       assert_int_equal(src, MS_SRC_GLOBAL);
-      assert_int_equal(ms_model_config_int(m, "max_queue_size", &v, &src), MS_OK);
+      assert_int_equal(ms_model_get_int(m, "max_queue_size", &v, &src), MS_OK);
       assert_int_equal(v, 100);
       assert_int_equal(src, MS_SRC_DEFAULT);
       ms_model_free(m);

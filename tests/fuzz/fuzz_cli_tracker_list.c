@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&e, 0, sizeof e);
   int rc = tk_list_read(in, r, &listed, &e);
   fclose(in);
-  ms_reconcile_abort(r);
+  ms_reconcile_rollback(r);
   if (rc == 0) {
     if (s.fail_at_end) abort(); /* a read error was taken for the end of the list */
     if (listed < 0 || (size_t)listed > size) abort();

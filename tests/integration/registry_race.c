@@ -130,7 +130,7 @@ static int scan_child(void *arg) {
   if (ms_store_open(j->db, 0, &s) || ms_registry_open(s, NULL, &r)) return 1;
   int st = ms_registry_scan(r, j->models, &rep);
   if (st) fprintf(stderr, "child scan: %s\n", ms_errmsg());
-  int bad = st || ms_scan_report_count(rep, MS_SCAN_FAILED) != 0 || ms_scan_report_size(rep) != 20;
+  int bad = st || ms_scan_report_count_outcome(rep, MS_SCAN_FAILED) != 0 || ms_scan_report_count(rep) != 20;
   ms_scan_report_free(rep);
   ms_registry_close(r);
   ms_store_close(s);
@@ -166,7 +166,11 @@ static void processes_scan_one_store_together(void **state) {
   assert_int_equal(ms_registry_list(r, NULL, &l), MS_OK);
   assert_int_equal(ms_model_list_count(l), 20);
   size_t defaults = 0;
-  for (size_t i = 0; i < 20; i++) defaults += (size_t)ms_model_is_default(ms_model_list_get(l, i));
+  for (size_t i = 0; i < 20; i++) {
+    const ms_model *m = NULL;
+    assert_int_equal(ms_model_list_get(l, i, &m), MS_OK);
+    defaults += (size_t)ms_model_is_default(m);
+  }
   assert_int_equal(defaults, 5);
   ms_model_list_free(l);
   ms_registry_close(r);

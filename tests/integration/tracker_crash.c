@@ -134,14 +134,14 @@ static void kill9_never_loses_a_committed_admit(void **state) {
     for (int i = 0; i < n_tr; i++) {
       if (!tr[i].live) continue;
       int h = 0;
-      assert_int_equal(ms_tracker_held(t, tr[i].sid, now, &h, NULL, NULL), MS_OK);
+      assert_int_equal(ms_tracker_get_held(t, tr[i].sid, now, &h, NULL, NULL), MS_OK);
       if (!h) fail_msg("round %d: session %s was reported admitted but is not held after kill -9", round, tr[i].sid);
       expected_live++;
     }
     int64_t held_total = 0;
     for (int i = 0; i < N_SCOPES; i++) {
       int64_t n = 0;
-      assert_int_equal(ms_tracker_used(t, scope_names[i], MS_CLASS_COMPUTE, now, &n), MS_OK);
+      assert_int_equal(ms_tracker_get_used(t, scope_names[i], MS_CLASS_COMPUTE, now, &n), MS_OK);
       if (limits[i] != MS_UNLIMITED && n > limits[i])
         fail_msg("round %d: scope %s holds %lld, over its limit %lld", round, scope_names[i], (long long)n,
                  (long long)limits[i]);

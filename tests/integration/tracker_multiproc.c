@@ -151,10 +151,10 @@ static void step(worker *w) {
     ok[0] = admit_one(w, x, &s[0]) == MS_OK;
     ok[1] = admit_one(w, x, &s[1]) == MS_OK;
     if (rnd(&w->seed) % 3 == 0) {
-      ms_tracker_rollback(x);
+      ms_tracker_txn_rollback(x);
       return;
     }
-    if ((st = ms_tracker_commit(x)) != MS_OK) {
+    if ((st = ms_tracker_txn_commit(x)) != MS_OK) {
       note_error("commit", st);
       return;
     }
@@ -249,7 +249,7 @@ static void processes_and_threads_never_over_admit(void **state) {
   for (int i = 0; i < N_SCOPES; i++)
     for (int c = 0; c < 2; c++) {
       int64_t n = -1;
-      assert_int_equal(ms_tracker_used(t, scope_names[i], (ms_session_class)c, now, &n), MS_OK);
+      assert_int_equal(ms_tracker_get_used(t, scope_names[i], (ms_session_class)c, now, &n), MS_OK);
       assert_int_equal(n, atomic_load(&sh->count[i][c]));
       int64_t lim = limit_of(i, c);
       if (lim != MS_UNLIMITED) assert_true(n <= lim);

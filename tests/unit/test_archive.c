@@ -219,7 +219,7 @@ static void formats_read_the_same_model(void **state) {
     assert_string_equal(ms_model_name(m), "multi");
     assert_string_equal(ms_model_version(m), "2.0");
     int64_t v;
-    assert_int_equal(ms_model_config_int(m, "batch_size", &v, NULL), MS_OK);
+    assert_int_equal(ms_model_get_int(m, "batch_size", &v, NULL), MS_OK);
     assert_int_equal(v, 3);
     ms_model_free(m);
     /* The same bytes from memory (the fuzzing entry point). */
@@ -381,7 +381,7 @@ static void tgz_config_anywhere(void **state) {
     } else {
       assert_string_equal(ms_model_name(m), cases[i].name);
       int64_t v = 0;
-      assert_int_equal(ms_model_config_int(m, "batch_size", &v, NULL), MS_OK);
+      assert_int_equal(ms_model_get_int(m, "batch_size", &v, NULL), MS_OK);
       assert_int_equal(v, strcmp(cases[i].name, "t") == 0 ? 6 : 1);
       ms_model_free(m);
     }

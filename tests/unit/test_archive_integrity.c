@@ -495,10 +495,10 @@ static void tgz_truncated_after_manifest_fails_registration(void **state) {
   assert_int_equal(ms_test_write_file(cut, gz, len - 100), 0);
   ms_scan_report *rep = NULL;
   assert_int_equal(ms_registry_scan(f->r, store, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 1);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
   int status = 0;
   const char *msg = NULL;
-  assert_int_equal(ms_scan_report_entry(rep, 0, NULL, NULL, &status, &msg), MS_OK);
+  assert_int_equal(ms_scan_report_get(rep, 0, NULL, NULL, &status, &msg), MS_OK);
   assert_int_equal(status, MS_ECORRUPT);
   assert_non_null(strstr(msg, "truncated"));
   ms_scan_report_free(rep);

@@ -145,7 +145,7 @@ static void scan_goes_on_past_special_files(void **state) {
 
   ms_scan_report *rep = NULL;
   assert_int_equal(ms_registry_scan(f->r, store, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_ADDED), 3);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 3);
   const struct {
     const char *path;
     int status;
@@ -153,14 +153,14 @@ static void scan_goes_on_past_special_files(void **state) {
   } bad[] = {{fm, MS_ECORRUPT, "FIFO"}, {fl, MS_ECORRUPT, "FIFO"}, {fc, MS_ECORRUPT, "model-config.yaml"},
              {dm, MS_ECORRUPT, "not a regular file"}, {pipe, MS_EUNSUPPORTED, "FIFO"}};
   size_t n_bad = sizeof bad / sizeof bad[0];
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), n_bad);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), n_bad);
   for (size_t k = 0; k < n_bad; k++) {
     int found = 0;
-    for (size_t i = 0; i < ms_scan_report_size(rep); i++) {
+    for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
       const char *path, *msg;
       ms_scan_outcome oc;
       int status;
-      assert_int_equal(ms_scan_report_entry(rep, i, &path, &oc, &status, &msg), MS_OK);
+      assert_int_equal(ms_scan_report_get(rep, i, &path, &oc, &status, &msg), MS_OK);
       char *real = realpath(bad[k].path, NULL);
       int same = real && strcmp(real, path) == 0;
       free(real);

@@ -76,7 +76,7 @@ static int64_t add(ms_autoscaler *a, const char *ep, const char *src, const char
 
 static int64_t reps(ms_autoscaler *a, const char *ep) {
   int64_t n = -1;
-  assert_int_equal(ms_autoscaler_replicas(a, ep, &n), MS_OK);
+  assert_int_equal(ms_autoscaler_get_replicas(a, ep, &n), MS_OK);
   return n;
 }
 
@@ -92,7 +92,7 @@ static ms_decisions *eval(ms_autoscaler *a, int64_t now_s, unsigned flags, const
 static ms_rule_outcome outcome(const ms_decisions *d, size_t i, size_t j, double *value) {
   ms_rule_outcome o = MS_RULE_DISABLED;
   int64_t id = 0;
-  assert_int_equal(ms_decisions_rule(d, i, j, &id, &o, value), MS_OK);
+  assert_int_equal(ms_decisions_get_rule(d, i, j, &id, &o, value), MS_OK);
   return o;
 }
 
@@ -221,7 +221,7 @@ static void endpoints_are_created_listed_and_removed(void **state) {
   assert_int_equal(ms_autoscaler_set_replicas(f->as, NULL, 1), MS_EINVAL);
   assert_int_equal(ms_autoscaler_set_replicas(NULL, "b", 1), MS_EINVAL);
   int64_t r = 42;
-  assert_int_equal(ms_autoscaler_replicas(f->as, "zz", &r), MS_ENOTFOUND);
+  assert_int_equal(ms_autoscaler_get_replicas(f->as, "zz", &r), MS_ENOTFOUND);
   assert_non_null(strstr(ms_errmsg(), "'zz'"));
   assert_int_equal(r, 42);
   assert_int_equal(reps(f->as, "b"), 5);
@@ -229,7 +229,7 @@ static void endpoints_are_created_listed_and_removed(void **state) {
   int64_t id = add(f->as, "b", "kernel", "cuda.util", MS_CMP_GT, 50, 1, 0, -1, -1, MS_AGG_MEAN);
   assert_int_equal(ms_autoscaler_remove_endpoint(f->as, "zz"), MS_ENOTFOUND);
   assert_int_equal(ms_autoscaler_remove_endpoint(f->as, "b"), MS_OK);
-  assert_int_equal(ms_autoscaler_replicas(f->as, "b", &r), MS_ENOTFOUND);
+  assert_int_equal(ms_autoscaler_get_replicas(f->as, "b", &r), MS_ENOTFOUND);
   ms_rule *snap = NULL;
   assert_int_equal(ms_autoscaler_get_rule(f->as, id, &snap), MS_ENOTFOUND);
   assert_int_equal(ms_autoscaler_endpoint_count(f->as, &n), MS_OK);
@@ -360,12 +360,12 @@ static void outcomes_cooldown_bounds_and_winner(void **state) {
   int64_t prop = 0, step = 0;
   ms_comparator c = MS_CMP_LT;
   double thr = 0;
-  assert_int_equal(ms_decisions_rule_detail(d, i, 1, &c, &thr, &step, &prop), MS_OK);
+  assert_int_equal(ms_decisions_get_rule_detail(d, i, 1, &c, &thr, &step, &prop), MS_OK);
   assert_int_equal(c, MS_CMP_GE);
   assert_true(thr == 90);
   assert_int_equal(step, 2);
   assert_int_equal(prop, 3); /* clamped, not skipped */
-  assert_int_equal(ms_decisions_rule(d, i, 4, NULL, NULL, NULL), MS_EINVAL);
+  assert_int_equal(ms_decisions_get_rule(d, i, 4, NULL, NULL, NULL), MS_EINVAL);
   assert_int_equal(ms_decisions_get(d, 99, NULL, NULL, NULL, NULL, NULL), MS_EINVAL);
   char line[512];
   size_t need = 0;
@@ -638,7 +638,7 @@ static void failed_evaluation_changes_nothing(void **state) {
   /* Memory is as before: same count, no cooldown started, same rules. */
   assert_int_equal(reps(a, "ep"), 1);
   int64_t v = 0;
-  assert_int_equal(ms_autoscaler_replicas(a, "new", &v), MS_ENOTFOUND);
+  assert_int_equal(ms_autoscaler_get_replicas(a, "new", &v), MS_ENOTFOUND);
   size_t n = 0;
   assert_int_equal(ms_autoscaler_rule_ids(a, "ep", NULL, 0, &n), MS_OK);
   assert_int_equal(n, 1);

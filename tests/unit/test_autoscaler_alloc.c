@@ -151,7 +151,7 @@ static char *fingerprint(ms_autoscaler *a, int decide) {
     int64_t reps = 0, ids[64];
     size_t nr = 0;
     assert_int_equal(ms_autoscaler_endpoint_name(a, i, name, sizeof name), MS_OK);
-    assert_int_equal(ms_autoscaler_replicas(a, name, &reps), MS_OK);
+    assert_int_equal(ms_autoscaler_get_replicas(a, name, &reps), MS_OK);
     assert_int_equal(ms_autoscaler_rule_ids(a, name, ids, 64, &nr), MS_OK);
     assert_true(nr <= 64);
     put(&t, "%s %lld:", name, (long long)reps);
@@ -385,11 +385,11 @@ static void every_call_fails_cleanly(void **state) {
   exhaust(f, call_evaluate, &x, "evaluate");
   verbose = 0;
   int64_t r = 0;
-  assert_int_equal(ms_autoscaler_replicas(f->as, "ep-0000", &r), MS_OK);
+  assert_int_equal(ms_autoscaler_get_replicas(f->as, "ep-0000", &r), MS_OK);
   assert_int_equal(r, 3); /* util 90 > 80 */
-  assert_int_equal(ms_autoscaler_replicas(f->as, "ep-0100", &r), MS_OK);
+  assert_int_equal(ms_autoscaler_get_replicas(f->as, "ep-0100", &r), MS_OK);
   assert_int_equal(r, 3); /* "new" 199 / 2 replicas > 60 */
-  assert_int_equal(ms_autoscaler_replicas(f->as, "fresh", &r), MS_OK);
+  assert_int_equal(ms_autoscaler_get_replicas(f->as, "fresh", &r), MS_OK);
   assert_int_equal(r, 3); /* no metric yet */
 }
 

@@ -62,7 +62,7 @@ static double rule_at(ms_autoscaler *a, const char *ep, size_t j, int64_t now, i
   assert_int_equal(ms_decisions_find(d, ep, &i), MS_OK);
   double v = 0;
   ms_rule_outcome out = MS_RULE_DISABLED;
-  assert_int_equal(ms_decisions_rule(d, i, j, NULL, &out, &v), MS_OK);
+  assert_int_equal(ms_decisions_get_rule(d, i, j, NULL, &out, &v), MS_OK);
   if (o) *o = out;
   ms_decisions_free(d);
   return v;

@@ -61,7 +61,7 @@ static double value_at(ms_autoscaler *a, const char *ep, size_t j, int64_t now, 
   assert_int_equal(ms_decisions_find(d, ep, &i), MS_OK);
   double v = 0;
   ms_rule_outcome out = MS_RULE_DISABLED;
-  assert_int_equal(ms_decisions_rule(d, i, j, NULL, &out, &v), MS_OK);
+  assert_int_equal(ms_decisions_get_rule(d, i, j, NULL, &out, &v), MS_OK);
   if (o) *o = out;
   ms_decisions_free(d);
   return v;
@@ -150,7 +150,7 @@ static void expect_with(ms_autoscaler *a, int64_t now, unsigned flags, size_t to
     assert_int_equal(ms_decisions_get(d, i, NULL, NULL, NULL, &to, NULL), MS_OK);
     if (to != counts[k]) fail_msg("%s: %lld replicas, want %lld", names[k], (long long)to, (long long)counts[k]);
     if (flags & MS_EVAL_DRY_RUN) continue;
-    assert_int_equal(ms_autoscaler_replicas(a, names[k], &r), MS_OK);
+    assert_int_equal(ms_autoscaler_get_replicas(a, names[k], &r), MS_OK);
     assert_int_equal(r, counts[k]);
   }
   ms_decisions_free(d);
@@ -309,7 +309,7 @@ static void bulk_setup_is_compacted_before_the_first_evaluation(void **state) {
     char ep[16];
     snprintf(ep, sizeof ep, "ep-%05d", i);
     int64_t r = 0;
-    assert_int_equal(ms_autoscaler_replicas(a, ep, &r), MS_OK);
+    assert_int_equal(ms_autoscaler_get_replicas(a, ep, &r), MS_OK);
     assert_int_equal(r, i % 7 == 0 ? 5 : 4);
   }
 
@@ -333,7 +333,7 @@ static void bulk_setup_is_compacted_before_the_first_evaluation(void **state) {
   assert_int_equal(a->n_loose, 0);
   for (int i = 0; i < AS_SEGMENT_EPS; i++) {
     int64_t r = 0;
-    assert_int_equal(ms_autoscaler_replicas(a, a->eps[i]->name, &r), MS_OK);
+    assert_int_equal(ms_autoscaler_get_replicas(a, a->eps[i]->name, &r), MS_OK);
     /* +2 by the new rule, else +1 where util is still high (never both) */
     assert_int_equal(r, (i % 7 == 0 ? 5 : 4) + (i < AS_SEGMENT_EPS / 2 ? 2 : i % 7 == 0));
   }

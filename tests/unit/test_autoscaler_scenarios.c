@@ -107,7 +107,7 @@ static void run(const scenario *sc) {
       int64_t rid = 0;
       ms_rule_outcome o = MS_RULE_DISABLED;
       double v = 0;
-      assert_int_equal(ms_decisions_rule(d, i, j, &rid, &o, &v), MS_OK);
+      assert_int_equal(ms_decisions_get_rule(d, i, j, &rid, &o, &v), MS_OK);
       assert_int_equal(rid, ids[j]);
       if ((int)o != e->outcomes[j])
         fail_msg("%s: event %zu (t=%d s): rule %zu is '%s', want '%s': %s", sc->name, k, e->t, j,
@@ -125,7 +125,7 @@ static void run(const scenario *sc) {
     assert_int_equal(saw_applied, from != to);
     if (!saw_applied) assert_int_equal(applied, -1);
     int64_t now = -1;
-    assert_int_equal(ms_autoscaler_replicas(a, sc->name, &now), MS_OK);
+    assert_int_equal(ms_autoscaler_get_replicas(a, sc->name, &now), MS_OK);
     assert_int_equal(now, e->want);
     if (from != to) changes++;
     ms_decisions_free(d);

@@ -416,9 +416,9 @@ static void every_cooldown_stamp_and_count_persists(void **state) {
   assert_int_equal(stamp_of(a, ids[1]), MS_SEC(20));
   assert_int_equal(stamp_of(a, ids[0]), MS_SEC(30));
   int64_t n = 0;
-  assert_int_equal(ms_autoscaler_replicas(a, "ep", &n), MS_OK);
+  assert_int_equal(ms_autoscaler_get_replicas(a, "ep", &n), MS_OK);
   assert_int_equal(n, 4 + 3 + 2 + 1);
-  assert_int_equal(ms_autoscaler_replicas(a, "manual", &n), MS_OK);
+  assert_int_equal(ms_autoscaler_get_replicas(a, "manual", &n), MS_OK);
   assert_int_equal(n, 7);
   /* At 115 s only z is out of its cooldown. */
   for (int i = 0; i < 3; i++) assert_int_equal(ms_autoscaler_observe(a, "ep", "k", mets[i], "r", 90, MS_SEC(115)), MS_OK);
@@ -427,7 +427,7 @@ static void every_cooldown_stamp_and_count_persists(void **state) {
   size_t i = 0;
   assert_int_equal(ms_decisions_find(d, "ep", &i), MS_OK);
   ms_rule_outcome o[3];
-  for (size_t j = 0; j < 3; j++) assert_int_equal(ms_decisions_rule(d, i, j, NULL, &o[j], NULL), MS_OK);
+  for (size_t j = 0; j < 3; j++) assert_int_equal(ms_decisions_get_rule(d, i, j, NULL, &o[j], NULL), MS_OK);
   assert_int_equal(o[0], MS_RULE_COOLDOWN);
   assert_int_equal(o[1], MS_RULE_COOLDOWN);
   assert_int_equal(o[2], MS_RULE_APPLIED);

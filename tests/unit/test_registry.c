@@ -120,8 +120,11 @@ static void unregister_all_versions(void **state) {
   ms_model_list *l = NULL;
   assert_int_equal(ms_registry_list(f->r, NULL, &l), MS_OK);
   assert_int_equal(ms_model_list_count(l), 1);
-  assert_string_equal(ms_model_name(ms_model_list_get(l, 0)), "other");
-  assert_null(ms_model_list_get(l, 1));
+  const ms_model *m0 = NULL;
+  assert_int_equal(ms_model_list_get(l, 0, &m0), MS_OK);
+  assert_string_equal(ms_model_name(m0), "other");
+  assert_int_equal(ms_model_list_get(l, 1, &m0), MS_EINVAL);
+  assert_string_equal(ms_model_name(m0), "other"); /* untouched on failure */
   ms_model_list_free(l);
   /* A re-registered name starts over with its first version as default. */
   assert_int_equal(ms_registry_register(f->r, b, NULL, NULL), MS_OK);
@@ -183,17 +186,17 @@ static void registrations_and_overrides_survive_reopen(void **state) {
   assert_int_equal(ms_registry_get(f->r, "bert", "1.0", &m), MS_OK);
   int64_t v = 0;
   ms_config_source src;
-  assert_int_equal(ms_model_config_int(m, "max_workers", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "max_workers", &v, &src), MS_OK);
   assert_int_equal(v, 6);
   assert_int_equal(src, MS_SRC_API);
-  assert_int_equal(ms_model_config_int(m, "batch_size", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "batch_size", &v, &src), MS_OK);
   assert_int_equal(v, 16);
   assert_int_equal(src, MS_SRC_API);
-  assert_int_equal(ms_model_config_int(m, "max_batch_delay_us", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "max_batch_delay_us", &v, &src), MS_OK);
   assert_int_equal(v, 20000);
   assert_int_equal(src, MS_SRC_ARCHIVE);
   const char *dev = NULL;
-  assert_int_equal(ms_model_config_str(m, "device", &dev, &src), MS_OK);
+  assert_int_equal(ms_model_get_str(m, "device", &dev, &src), MS_OK);
   assert_string_equal(dev, "cuda:1");
   assert_int_equal(src, MS_SRC_API);
   ms_model_free(m);
@@ -207,10 +210,10 @@ static void registrations_and_overrides_survive_reopen(void **state) {
   ms_overrides_free(ov);
   reopen(f);
   assert_int_equal(ms_registry_get(f->r, "bert", "1.0", &m), MS_OK);
-  assert_int_equal(ms_model_config_int(m, "batch_size", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "batch_size", &v, &src), MS_OK);
   assert_int_equal(v, 4);
   assert_int_equal(src, MS_SRC_ARCHIVE);
-  assert_int_equal(ms_model_config_int(m, "max_workers", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "max_workers", &v, &src), MS_OK);
   assert_int_equal(v, 6); /* untouched by the update */
   ms_model_free(m);
   /* update with version NULL targets the default version (2.0). */
@@ -219,7 +222,7 @@ static void registrations_and_overrides_survive_reopen(void **state) {
   assert_int_equal(ms_registry_update(f->r, "bert", NULL, ov), MS_OK);
   ms_overrides_free(ov);
   assert_int_equal(ms_registry_get(f->r, "bert", "2.0", &m), MS_OK);
-  assert_int_equal(ms_model_config_int(m, "min_workers", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "min_workers", &v, &src), MS_OK);
   assert_int_equal(v, 3);
   ms_model_free(m);
   free(a);
@@ -234,9 +237,9 @@ static void set_mtime(const char *path, long sec) {
 static int total_changes(fx *f) { return sqlite3_total_changes(f->s->db); }
 
 static size_t outcome_of(ms_scan_report *rep, const char *needle, ms_scan_outcome *o, int *status) {
-  for (size_t i = 0; i < ms_scan_report_size(rep); i++) {
+  for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
     const char *p;
-    assert_int_equal(ms_scan_report_entry(rep, i, &p, o, status, NULL), MS_OK);
+    assert_int_equal(ms_scan_report_get(rep, i, &p, o, status, NULL), MS_OK);
     if (strstr(p, needle)) return i;
   }
   fail_msg("no report entry for %s", needle);
@@ -266,14 +269,14 @@ static void scan_adds_skips_updates_and_marks_missing(void **state) {
 
   ms_scan_report *rep = NULL;
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_size(rep), 4);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_ADDED), 3);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 1);
+  assert_int_equal(ms_scan_report_count(rep), 4);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 3);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
   ms_scan_outcome o;
   int st;
   const char *msg;
   size_t i = outcome_of(rep, "broken.mar", &o, &st);
-  assert_int_equal(ms_scan_report_entry(rep, i, NULL, NULL, NULL, &msg), MS_OK);
+  assert_int_equal(ms_scan_report_get(rep, i, NULL, NULL, NULL, &msg), MS_OK);
   assert_int_equal(o, MS_SCAN_FAILED);
   assert_int_equal(st, MS_ECORRUPT);
   assert_non_null(strstr(msg, "broken.mar"));
@@ -282,8 +285,8 @@ static void scan_adds_skips_updates_and_marks_missing(void **state) {
   /* Scanning again changes nothing. */
   int before = total_changes(f);
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 3);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 1);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), 3);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
   ms_scan_report_free(rep);
   assert_int_equal(total_changes(f), before);
 
@@ -306,9 +309,9 @@ static void scan_adds_skips_updates_and_marks_missing(void **state) {
   assert_int_equal(ms_registry_get(f->r, "alpha", NULL, &m), MS_OK);
   assert_string_not_equal(ms_model_content_hash(m), old_hash);
   int64_t v;
-  assert_int_equal(ms_model_config_int(m, "batch_size", &v, NULL), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "batch_size", &v, NULL), MS_OK);
   assert_int_equal(v, 9);
-  assert_int_equal(ms_model_config_int(m, "max_workers", &v, NULL), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "max_workers", &v, NULL), MS_OK);
   assert_int_equal(v, 5);
   ms_model_free(m);
   free(old_hash);
@@ -332,7 +335,7 @@ static void scan_adds_skips_updates_and_marks_missing(void **state) {
   ms_model_free(m);
   before = total_changes(f);
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_MISSING), 1);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_MISSING), 1);
   ms_scan_report_free(rep);
   assert_int_equal(total_changes(f), before);
   assert_int_equal(rename(aside, a), 0);
@@ -360,7 +363,7 @@ static void scan_adds_skips_updates_and_marks_missing(void **state) {
   reopen(f);
   before = total_changes(f);
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 3);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), 3);
   ms_scan_report_free(rep);
   assert_int_equal(total_changes(f), before);
   assert_int_equal(ms_registry_scan(f->r, "/nonexistent-folder-for-mserve", &rep), MS_ENOTFOUND);
@@ -380,8 +383,8 @@ static void scan_keeps_going_when_names_clash(void **state) {
   char *a = mar(f, "a.mar", "same", "1", NULL), *b = mar(f, "b.mar", "same", "1", NULL), *c = mar(f, "c.mar", "same", "2", NULL);
   ms_scan_report *rep = NULL;
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_ADDED), 2);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 1);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 2);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
   ms_scan_outcome o;
   int st;
   outcome_of(rep, "b.mar", &o, &st);
@@ -414,14 +417,14 @@ static void scan_checks_registrations_it_does_not_list(void **state) {
   assert_int_equal(ms_registry_register(f->r, hidden, NULL, NULL), MS_OK);
   ms_scan_report *rep = NULL;
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_size(rep), 3);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_ADDED), 1); /* the folder */
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 2);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_MISSING), 0);
+  assert_int_equal(ms_scan_report_count(rep), 3);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 1); /* the folder */
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), 2);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_MISSING), 0);
   ms_scan_report_free(rep);
   int before = total_changes(f);
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 3);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), 3);
   ms_scan_report_free(rep);
   assert_int_equal(total_changes(f), before);
 
@@ -434,7 +437,7 @@ static void scan_checks_registrations_it_does_not_list(void **state) {
   assert_int_equal(o, MS_SCAN_FAILED);
   assert_int_equal(st, MS_ECORRUPT);
   const char *msg = NULL;
-  assert_int_equal(ms_scan_report_entry(rep, i, NULL, NULL, NULL, &msg), MS_OK);
+  assert_int_equal(ms_scan_report_get(rep, i, NULL, NULL, NULL, &msg), MS_OK);
   assert_non_null(strstr(msg, "MANIFEST.json"));
   outcome_of(rep, "plain.zip", &o, &st);
   assert_int_equal(o, MS_SCAN_MISSING);
@@ -468,9 +471,9 @@ static void scan_follows_a_renamed_archive(void **state) {
   char *renamed = ms_test_path(f->models, "noop-1.0.mar");
   assert_int_equal(rename(a, renamed), 0);
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_size(rep), 2);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_MISSING), 0);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_FAILED), 0);
+  assert_int_equal(ms_scan_report_count(rep), 2);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_MISSING), 0);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 0);
   ms_scan_outcome o;
   int st;
   outcome_of(rep, "noop-1.0.mar", &o, &st);
@@ -483,13 +486,13 @@ static void scan_follows_a_renamed_archive(void **state) {
   assert_int_equal(ms_model_is_missing(m), 0);
   int64_t v = 0;
   ms_config_source src;
-  assert_int_equal(ms_model_config_int(m, "max_workers", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "max_workers", &v, &src), MS_OK);
   assert_int_equal(v, 7);
   assert_int_equal(src, MS_SRC_API);
   ms_model_free(m);
   int before = total_changes(f);
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
-  assert_int_equal(ms_scan_report_count(rep, MS_SCAN_UNCHANGED), 2);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), 2);
   ms_scan_report_free(rep);
   assert_int_equal(total_changes(f), before);
   /* A copy next to the original is a clash, not a move. */
@@ -532,7 +535,7 @@ static void scan_failure_leaves_the_registration(void **state) {
   assert_int_equal(ms_registry_get(f->r, "keep", NULL, &m), MS_OK);
   assert_string_equal(ms_model_content_hash(m), hash);
   int64_t v = 0;
-  assert_int_equal(ms_model_config_int(m, "batch_size", &v, NULL), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "batch_size", &v, NULL), MS_OK);
   assert_int_equal(v, 3);
   ms_model_free(m);
   free(hash);
@@ -583,8 +586,12 @@ static void one_registry_from_several_threads(void **state) {
   assert_int_equal(ms_registry_list(f->r, NULL, &l), MS_OK);
   assert_int_equal(ms_model_list_count(l), (size_t)(T * n));
   /* Ordered by name, then registration order. */
-  for (size_t i = 1; i < ms_model_list_count(l); i++)
-    assert_true(strcmp(ms_model_name(ms_model_list_get(l, i - 1)), ms_model_name(ms_model_list_get(l, i))) <= 0);
+  for (size_t i = 1; i < ms_model_list_count(l); i++) {
+    const ms_model *a = NULL, *b = NULL;
+    assert_int_equal(ms_model_list_get(l, i - 1, &a), MS_OK);
+    assert_int_equal(ms_model_list_get(l, i, &b), MS_OK);
+    assert_true(strcmp(ms_model_name(a), ms_model_name(b)) <= 0);
+  }
   ms_model_list_free(l);
 }
 
@@ -598,9 +605,9 @@ static void bad_arguments(void **state) {
   assert_null(m);
   assert_int_equal(ms_registry_set_limits(f->r, 0, 1, 1), MS_EINVAL);
   assert_int_equal(ms_registry_set_limits(f->r, 10, 10, 10), MS_OK);
-  assert_int_equal(ms_scan_report_size(NULL), 0);
+  assert_int_equal(ms_scan_report_count(NULL), 0);
   assert_int_equal(ms_model_list_count(NULL), 0);
-  assert_int_equal(ms_scan_report_entry(NULL, 0, NULL, NULL, NULL, NULL), MS_EINVAL);
+  assert_int_equal(ms_scan_report_get(NULL, 0, NULL, NULL, NULL, NULL), MS_EINVAL);
   ms_registry_close(NULL);
   ms_model_free(NULL);
   ms_model_list_free(NULL);

@@ -150,9 +150,10 @@ static void dump(ms_registry *r, char *out, size_t cap) {
   ms_model_list *l = NULL;
   assert_int_equal(ms_registry_list(r, NULL, &l), MS_OK);
   for (size_t i = 0; i < ms_model_list_count(l); i++) {
-    const ms_model *m = ms_model_list_get(l, i);
+    const ms_model *m = NULL;
+    assert_int_equal(ms_model_list_get(l, i, &m), MS_OK);
     int64_t bs = 0;
-    assert_int_equal(ms_model_config_int(m, "batch_size", &bs, NULL), MS_OK);
+    assert_int_equal(ms_model_get_int(m, "batch_size", &bs, NULL), MS_OK);
     size_t used = strlen(out);
     snprintf(out + used, cap - used, "%s %s %s %s d%d m%d b%lld\n", ms_model_name(m), ms_model_version(m),
              ms_model_archive_path(m), ms_model_content_hash(m), ms_model_is_default(m), ms_model_is_missing(m),
@@ -210,7 +211,7 @@ static void register_under_allocation_failures(void **state) {
         assert_true(m != sentinel && m != NULL);
         assert_string_equal(ms_model_name(m), "m");
         int64_t w = 0;
-        assert_int_equal(ms_model_config_int(m, "max_workers", &w, NULL), MS_OK);
+        assert_int_equal(ms_model_get_int(m, "max_workers", &w, NULL), MS_OK);
         assert_int_equal(w, 3);
         ms_model_free(m);
         assert_non_null(strstr(after, "m 1 "));
@@ -255,7 +256,7 @@ static void scan_under_allocation_failures(void **state) {
     open_reg(f, &s, &r);
     ms_scan_report *rep = NULL;
     assert_int_equal(ms_registry_scan(r, store, &rep), MS_OK);
-    assert_int_equal(ms_scan_report_count(rep, MS_SCAN_ADDED), 3);
+    assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 3);
     ms_scan_report_free(rep);
     /* Then: one changes, one appears, one vanishes. */
     assert_int_equal(t_write_mar(changed, "changed", "1", NULL, "batchSize: 7\n"), 0);
@@ -277,8 +278,8 @@ static void scan_under_allocation_failures(void **state) {
       assert_true(rep != sentinel && rep != NULL);
       /* A scan that succeeded may still have failed one archive's read
        * (its failure is in the report); the store then shows it unchanged. */
-      assert_int_equal(ms_scan_report_size(rep), 4);
-      assert_int_equal(ms_scan_report_count(rep, MS_SCAN_MISSING), 1);
+      assert_int_equal(ms_scan_report_count(rep), 4);
+      assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_MISSING), 1);
       ms_scan_report_free(rep);
     } else {
       failures++;

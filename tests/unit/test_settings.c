@@ -117,11 +117,11 @@ static void every_key_at_every_level(void **state) {
         ms_config_source src = (ms_config_source)-1;
         if (keys[k].is_str) {
           const char *v = NULL;
-          assert_int_equal(ms_model_config_str(m, keys[k].canon, &v, &src), MS_OK);
+          assert_int_equal(ms_model_get_str(m, keys[k].canon, &v, &src), MS_OK);
           assert_string_equal(v, top >= 0 ? level_str(top) : keys[k].builtin_str);
         } else {
           int64_t v = -1;
-          assert_int_equal(ms_model_config_int(m, keys[k].canon, &v, &src), MS_OK);
+          assert_int_equal(ms_model_get_int(m, keys[k].canon, &v, &src), MS_OK);
           assert_int_equal(v, top >= 0 ? level_value(top) * keys[k].factor : keys[k].builtin);
         }
         if (src != want_src) fail_msg("%s key %s: source %d, want %d", name, keys[k].canon, (int)src, (int)want_src);
@@ -132,11 +132,11 @@ static void every_key_at_every_level(void **state) {
           ms_config_source osrc;
           if (keys[o].is_str) {
             const char *v = NULL;
-            assert_int_equal(ms_model_config_str(m, keys[o].canon, &v, &osrc), MS_OK);
+            assert_int_equal(ms_model_get_str(m, keys[o].canon, &v, &osrc), MS_OK);
             assert_string_equal(v, with_defaults ? level_str(L_DEFAULTS) : keys[o].builtin_str);
           } else {
             int64_t v = -1;
-            assert_int_equal(ms_model_config_int(m, keys[o].canon, &v, &osrc), MS_OK);
+            assert_int_equal(ms_model_get_int(m, keys[o].canon, &v, &osrc), MS_OK);
             assert_int_equal(v, with_defaults ? level_value(L_DEFAULTS) * keys[o].factor : keys[o].builtin);
           }
           assert_int_equal(osrc, with_defaults ? MS_SRC_GLOBAL : MS_SRC_DEFAULT);
@@ -145,11 +145,11 @@ static void every_key_at_every_level(void **state) {
         const char *pt = NULL;
         ms_config_source psrc;
         if (mask & (1u << L_ARCHIVE)) {
-          assert_int_equal(ms_model_config_str(m, "parallelType", &pt, &psrc), MS_OK);
+          assert_int_equal(ms_model_get_str(m, "parallelType", &pt, &psrc), MS_OK);
           assert_string_equal(pt, "tp");
           assert_int_equal(psrc, MS_SRC_ARCHIVE);
         } else {
-          assert_int_equal(ms_model_config_str(m, "parallelType", &pt, &psrc), MS_ENOTFOUND);
+          assert_int_equal(ms_model_get_str(m, "parallelType", &pt, &psrc), MS_ENOTFOUND);
         }
         ms_model_free(m);
       }
@@ -173,10 +173,10 @@ static void manifest_batch_keys_under_yaml(void **state) {
   assert_int_equal(ms_archive_inspect(p, NULL, &m), MS_OK);
   int64_t v;
   ms_config_source src;
-  assert_int_equal(ms_model_config_int(m, "batch_size", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "batch_size", &v, &src), MS_OK);
   assert_int_equal(v, 5);
   assert_int_equal(src, MS_SRC_ARCHIVE);
-  assert_int_equal(ms_model_config_int(m, "max_batch_delay_us", &v, &src), MS_OK);
+  assert_int_equal(ms_model_get_int(m, "max_batch_delay_us", &v, &src), MS_OK);
   assert_int_equal(v, 7000);
   assert_int_equal(src, MS_SRC_ARCHIVE);
   assert_int_equal(ms_model_is_default(m), 0);
@@ -200,19 +200,19 @@ static void config_accessors_report_types_and_absence(void **state) {
   int64_t v = 42;
   const char *s = "untouched";
   ms_config_source src = MS_SRC_API;
-  assert_int_equal(ms_model_config_int(m, "device", &v, &src), MS_EINVAL);
-  assert_int_equal(ms_model_config_str(m, "batch_size", &s, &src), MS_EINVAL);
-  assert_int_equal(ms_model_config_int(m, "handler", &v, &src), MS_EINVAL);
-  assert_int_equal(ms_model_config_int(m, "nonsense", &v, &src), MS_ENOTFOUND);
-  assert_int_equal(ms_model_config_str(m, "nonsense", &s, &src), MS_ENOTFOUND);
+  assert_int_equal(ms_model_get_int(m, "device", &v, &src), MS_EINVAL);
+  assert_int_equal(ms_model_get_str(m, "batch_size", &s, &src), MS_EINVAL);
+  assert_int_equal(ms_model_get_int(m, "handler", &v, &src), MS_EINVAL);
+  assert_int_equal(ms_model_get_int(m, "nonsense", &v, &src), MS_ENOTFOUND);
+  assert_int_equal(ms_model_get_str(m, "nonsense", &s, &src), MS_ENOTFOUND);
   assert_int_equal(v, 42);
   assert_string_equal(s, "untouched");
   assert_int_equal(src, MS_SRC_API);
-  assert_int_equal(ms_model_config_str(m, "handler", &s, &src), MS_OK);
+  assert_int_equal(ms_model_get_str(m, "handler", &s, &src), MS_OK);
   assert_string_equal(s, "{\"model_name\":\"bert\",\"max_length\":\"150\"}");
-  assert_int_equal(ms_model_config_str(m, "deviceIds", &s, NULL), MS_OK);
+  assert_int_equal(ms_model_get_str(m, "deviceIds", &s, NULL), MS_OK);
   assert_string_equal(s, "[\"0\",\"1\"]");
-  assert_int_equal(ms_model_config_int(m, "batch_size", &v, NULL), MS_OK); /* source may be NULL */
+  assert_int_equal(ms_model_get_int(m, "batch_size", &v, NULL), MS_OK); /* source may be NULL */
   ms_model_free(m);
   free(p);
   ms_test_rmtree(dir);

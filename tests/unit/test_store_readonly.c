@@ -135,19 +135,19 @@ static void reads_and_refuses_every_write(void **state) {
   int st = ms_tracker_begin(t, &x);
   if (st == MS_OK) {
     assert_int_equal(ms_tracker_txn_admit(x, "s2", MS_CLASS_COMPUTE, scopes, 1, 0, 1, NULL), MS_EINVAL);
-    ms_tracker_rollback(x);
+    ms_tracker_txn_rollback(x);
   } else {
     assert_int_equal(st, MS_EINVAL);
   }
   int64_t used = -1;
-  assert_int_equal(ms_tracker_used(t, "user:a", MS_CLASS_COMPUTE, 1, &used), MS_OK);
+  assert_int_equal(ms_tracker_get_used(t, "user:a", MS_CLASS_COMPUTE, 1, &used), MS_OK);
   assert_int_equal(used, 0);
   ms_tracker_close(t);
 
   ms_autoscaler *a = NULL;
   assert_int_equal(ms_autoscaler_open(s, &a), MS_OK);
   int64_t replicas = 0;
-  assert_int_equal(ms_autoscaler_replicas(a, "ep", &replicas), MS_OK);
+  assert_int_equal(ms_autoscaler_get_replicas(a, "ep", &replicas), MS_OK);
   assert_int_equal(replicas, 4);
   assert_int_equal(ms_autoscaler_set_replicas(a, "ep", 5), MS_EINVAL);
   assert_non_null(strstr(ms_errmsg(), "read-only"));

@@ -53,7 +53,7 @@ static int admit1(ms_tracker *t, const char *sid, ms_session_class cls, const ch
 
 static int64_t used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now) {
   int64_t n = -1;
-  assert_int_equal(ms_tracker_used(t, scope, cls, now, &n), MS_OK);
+  assert_int_equal(ms_tracker_get_used(t, scope, cls, now, &n), MS_OK);
   return n;
 }
 
@@ -237,7 +237,7 @@ static void retries_never_count_twice(void **state) {
   int h = 0;
   ms_session_class c = MS_CLASS_SYSTEM;
   int64_t exp = -1;
-  assert_int_equal(ms_tracker_held(f->t, "s", T0, &h, &c, &exp), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "s", T0, &h, &c, &exp), MS_OK);
   assert_int_equal(h, 1);
   assert_int_equal(c, MS_CLASS_COMPUTE);
   assert_int_equal(exp, 0); /* no lease taken from the conflicting call */
@@ -318,7 +318,7 @@ static void lease_boundary_is_exact(void **state) {
   int64_t exp = -1;
   /* one microsecond before: live; a retry is a no-op that keeps the lease */
   assert_int_equal(ms_tracker_admit(f->t, "a", MS_CLASS_COMPUTE, sc, 1, MS_SEC(100), end - 1, NULL), MS_OK);
-  assert_int_equal(ms_tracker_held(f->t, "a", end - 1, &h, NULL, &exp), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "a", end - 1, &h, NULL, &exp), MS_OK);
   assert_int_equal(h, 1);
   assert_int_equal(exp, end);
   ms_denial d;
@@ -326,7 +326,7 @@ static void lease_boundary_is_exact(void **state) {
   assert_int_equal(d.used, 1);
   /* at the instant: gone everywhere, its slot free */
   assert_int_equal(used(f->t, "keypair:A", MS_CLASS_COMPUTE, end), 0);
-  assert_int_equal(ms_tracker_held(f->t, "a", end, &h, NULL, NULL), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "a", end, &h, NULL, NULL), MS_OK);
   assert_int_equal(h, 0);
   assert_int_equal(ms_tracker_renew(f->t, "a", MS_SEC(10), end), MS_ENOTFOUND);
   assert_non_null(strstr(ms_errmsg(), "expired"));
@@ -336,7 +336,7 @@ static void lease_boundary_is_exact(void **state) {
   assert_int_equal(ms_tracker_admit(f->t, "a", MS_CLASS_COMPUTE, sc, 1, MS_SEC(5), end, &d), MS_ELIMIT);
   assert_int_equal(ms_tracker_release(f->t, "b", NULL), MS_OK);
   assert_int_equal(ms_tracker_admit(f->t, "a", MS_CLASS_COMPUTE, sc, 1, MS_SEC(5), end, NULL), MS_OK);
-  assert_int_equal(ms_tracker_held(f->t, "a", end, &h, NULL, &exp), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "a", end, &h, NULL, &exp), MS_OK);
   assert_int_equal(exp, end + MS_SEC(5));
   assert_int_equal(used(f->t, "keypair:A", MS_CLASS_COMPUTE, end), 1);
   assert_int_equal(rows(f->t, "tracker_members"), 1);
@@ -401,7 +401,7 @@ static void tick_transactions(void **state) {
   assert_named_once();
   assert_int_equal(ms_tracker_txn_admit(x, "c", MS_CLASS_COMPUTE, sc, 1, 0, T0, &d), MS_ELIMIT);
   assert_int_equal(d.used, 2);
-  ms_tracker_rollback(x);
+  ms_tracker_txn_rollback(x);
   /* rollback leaves no trace */
   assert_int_equal(used(f->t, "keypair:A", MS_CLASS_COMPUTE, T0), 0);
   assert_int_equal(used(f->t, "user:U", MS_CLASS_COMPUTE, T0), 0);
@@ -415,12 +415,12 @@ static void tick_transactions(void **state) {
   assert_int_equal(ms_tracker_txn_release(x, "b", &was), MS_OK);
   assert_int_equal(was, 1);
   assert_int_equal(ms_tracker_txn_admit(x, "c", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_OK);
-  assert_int_equal(ms_tracker_commit(x), MS_OK);
+  assert_int_equal(ms_tracker_txn_commit(x), MS_OK);
   assert_int_equal(used(f->t, "keypair:A", MS_CLASS_COMPUTE, T0), 2);
   assert_int_equal(held(f->t, "b"), 0);
   assert_int_equal(held(f->t, "c"), 1);
-  ms_tracker_rollback(NULL);
-  assert_int_equal(ms_tracker_commit(NULL), MS_EINVAL);
+  ms_tracker_txn_rollback(NULL);
+  assert_int_equal(ms_tracker_txn_commit(NULL), MS_EINVAL);
 }
 
 /* The thread that holds a tick gets a clear MS_EBUSY from every other call on
@@ -458,11 +458,11 @@ static void same_thread_during_a_tick_is_busy(void **state) {
     BUSY_NAMED(ms_tracker_renew(t, "old", MS_SEC(600), T0), "tracker: renew 'old'");
     BUSY_NAMED(ms_tracker_set_limit(t, "keypair:A", MS_CLASS_COMPUTE, 0), "tracker: set_limit 'keypair:A'");
     int64_t n = 99;
-    BUSY_NAMED(ms_tracker_used(t, "keypair:A", MS_CLASS_COMPUTE, T0, &n), "tracker: used 'keypair:A'");
+    BUSY_NAMED(ms_tracker_get_used(t, "keypair:A", MS_CLASS_COMPUTE, T0, &n), "tracker: used 'keypair:A'");
     BUSY_NAMED(ms_tracker_get_limit(t, "keypair:A", MS_CLASS_COMPUTE, &n), "tracker: get_limit 'keypair:A'");
     assert_int_equal(n, 99);
     int h = 7;
-    BUSY_NAMED(ms_tracker_held(t, "old", T0, &h, NULL, NULL), "tracker: held 'old'");
+    BUSY_NAMED(ms_tracker_get_held(t, "old", T0, &h, NULL, NULL), "tracker: held 'old'");
     assert_int_equal(h, 7);
     ms_tracker_txn *y = (ms_tracker_txn *)(uintptr_t)0x1;
     BUSY_NAMED(ms_tracker_begin(t, &y), "tracker: begin");
@@ -480,7 +480,7 @@ static void same_thread_during_a_tick_is_busy(void **state) {
   ms_tracker_close(t2);
   /* the tick itself is intact and still works */
   assert_int_equal(ms_tracker_txn_admit(x, "tick2", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_ELIMIT);
-  ms_tracker_rollback(x);
+  ms_tracker_txn_rollback(x);
   /* none of the refused calls happened */
   int64_t lim = -5;
   assert_int_equal(ms_tracker_get_limit(f->t, "keypair:A", MS_CLASS_COMPUTE, &lim), MS_OK);
@@ -488,7 +488,7 @@ static void same_thread_during_a_tick_is_busy(void **state) {
   assert_int_equal(rows(f->t, "tracker_members"), 1);
   int64_t exp = 0;
   int h = 0;
-  assert_int_equal(ms_tracker_held(f->t, "old", T0, &h, NULL, &exp), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "old", T0, &h, NULL, &exp), MS_OK);
   assert_int_equal(h, 1);
   assert_int_equal(exp, T0 + MS_SEC(60));
 }
@@ -506,7 +506,7 @@ static void another_handle_waits_then_gives_up(void **state) {
   assert_int_equal(ms_tracker_begin(f->t, &x), MS_OK);
   assert_int_equal(admit1(t2, "b", MS_CLASS_COMPUTE, "user:U", NULL), MS_EBUSY);
   assert_non_null(strstr(ms_errmsg(), "tracker: admit 'b'"));
-  assert_int_equal(ms_tracker_commit(x), MS_OK);
+  assert_int_equal(ms_tracker_txn_commit(x), MS_OK);
   assert_int_equal(admit1(t2, "b", MS_CLASS_COMPUTE, "user:U", NULL), MS_OK);
   ms_tracker_close(t2);
   ms_store_close(s2);
@@ -529,7 +529,7 @@ static void failed_commit_leaves_nothing(void **state) {
   assert_int_equal(ms_tracker_txn_admit(x, "a", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_OK);
   assert_int_equal(ms_tracker_txn_admit(x, "b", MS_CLASS_COMPUTE, sc, 1, MS_SEC(9), T0, NULL), MS_OK);
   exec_sql(f->t, "INSERT INTO fk_child VALUES (42)");
-  int st = ms_tracker_commit(x); /* frees x even though it fails */
+  int st = ms_tracker_txn_commit(x); /* frees x even though it fails */
   assert_int_not_equal(st, MS_OK);
   assert_non_null(strstr(ms_errmsg(), "tracker: commit"));
   assert_named_once();
@@ -558,10 +558,10 @@ static void a_tick_rolled_back_underneath_is_refused(void **state) {
                                      "and begin a new one");
     assert_int_equal(ms_tracker_txn_release(x, "a", NULL), MS_ECLOSED);
     if (end_with_commit) {
-      assert_int_equal(ms_tracker_commit(x), MS_ECLOSED); /* the admits are not durable: say so */
+      assert_int_equal(ms_tracker_txn_commit(x), MS_ECLOSED); /* the admits are not durable: say so */
       assert_non_null(strstr(ms_errmsg(), "tracker: commit"));
     } else {
-      ms_tracker_rollback(x);
+      ms_tracker_txn_rollback(x);
     }
     assert_int_equal(rows(f->t, "tracker_members"), 0);
     /* the lock was released either way */
@@ -582,8 +582,8 @@ static void *use_foreign_tick(void *arg) {
   in->admit_st = ms_tracker_txn_admit(in->x, "intruder", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL);
   in->named = strstr(ms_errmsg(), "another thread") != NULL;
   in->release_st = ms_tracker_txn_release(in->x, "a", NULL);
-  in->commit_st = ms_tracker_commit(in->x);
-  ms_tracker_rollback(in->x); /* refused: sets the message, frees nothing */
+  in->commit_st = ms_tracker_txn_commit(in->x);
+  ms_tracker_txn_rollback(in->x); /* refused: sets the message, frees nothing */
   in->named = in->named && strstr(ms_errmsg(), "tracker: rollback") != NULL;
   return NULL;
 }
@@ -604,7 +604,7 @@ static void a_tick_belongs_to_its_thread(void **state) {
   assert_true(in.named);
   /* the tick is intact: its owner goes on and commits it */
   assert_int_equal(ms_tracker_txn_admit(x, "b", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_OK);
-  assert_int_equal(ms_tracker_commit(x), MS_OK);
+  assert_int_equal(ms_tracker_txn_commit(x), MS_OK);
   assert_int_equal(used(f->t, "keypair:A", MS_CLASS_COMPUTE, T0), 2);
   assert_int_equal(held(f->t, "intruder"), 0);
 }
@@ -632,7 +632,7 @@ static void other_threads_wait_for_the_tick(void **state) {
   waiter w = {f->t, -1};
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, admit_from_thread, &w), 0);
-  assert_int_equal(ms_tracker_commit(x), MS_OK);
+  assert_int_equal(ms_tracker_txn_commit(x), MS_OK);
   pthread_join(th, NULL);
   assert_int_equal(w.status, MS_ELIMIT);
   assert_int_equal(used(f->t, "keypair:A", MS_CLASS_COMPUTE, T0), 1);
@@ -727,8 +727,8 @@ static void scoped_reconcile_touches_one_scope(void **state) {
   assert_int_equal(used(f->t, "X", MS_CLASS_COMPUTE, T0), 2);
   /* abort drops the list */
   assert_int_equal(ms_tracker_reconcile_begin(f->t, "X", &r), MS_OK);
-  ms_reconcile_abort(r);
-  ms_reconcile_abort(NULL);
+  ms_reconcile_rollback(r);
+  ms_reconcile_rollback(NULL);
   assert_int_equal(used(f->t, "X", MS_CLASS_COMPUTE, T0), 2);
 }
 
@@ -805,7 +805,7 @@ static void bad_input_is_einval_and_changes_nothing(void **state) {
   EINVAL_NAMED(ms_tracker_txn_release(tx, "", NULL), "session id is empty");
   EINVAL_NAMED(ms_tracker_txn_admit(NULL, "s", MS_CLASS_COMPUTE, ok, 1, 0, T0, &d), "transaction is NULL");
   assert_memory_equal(&d, &d0, sizeof d);
-  assert_int_equal(ms_tracker_commit(tx), MS_OK);
+  assert_int_equal(ms_tracker_txn_commit(tx), MS_OK);
   EINVAL_NAMED(ms_tracker_set_limit(t, "user:U", MS_CLASS_COMPUTE, -2), "tracker: set_limit 'user:U': limit -2");
   EINVAL_NAMED(ms_tracker_set_limit(t, "user:U", (ms_session_class)2, 5),
                "tracker: set_limit 'user:U': session class 2");
@@ -824,12 +824,12 @@ static void bad_input_is_einval_and_changes_nothing(void **state) {
   EINVAL_NAMED(ms_tracker_renew(t, "s", 1, -1), "epoch");
   EINVAL_NAMED(ms_tracker_renew(t, "s", INT64_MAX, T0), "overflows");
   int64_t n = 99;
-  EINVAL_NAMED(ms_tracker_used(t, NULL, MS_CLASS_COMPUTE, T0, &n), "scope is NULL");
-  EINVAL_NAMED(ms_tracker_used(t, "", MS_CLASS_COMPUTE, T0, &n), "scope is empty");
-  EINVAL_NAMED(ms_tracker_used(t, long_scope, MS_CLASS_COMPUTE, T0, &n), "longer than 255");
-  EINVAL_NAMED(ms_tracker_used(t, "user:U", (ms_session_class)9, T0, &n), "tracker: used 'user:U': session class 9");
-  EINVAL_NAMED(ms_tracker_used(t, "user:U", MS_CLASS_COMPUTE, -1, &n), "epoch");
-  EINVAL_NAMED(ms_tracker_used(t, "user:U", MS_CLASS_COMPUTE, T0, NULL), "used is NULL");
+  EINVAL_NAMED(ms_tracker_get_used(t, NULL, MS_CLASS_COMPUTE, T0, &n), "scope is NULL");
+  EINVAL_NAMED(ms_tracker_get_used(t, "", MS_CLASS_COMPUTE, T0, &n), "scope is empty");
+  EINVAL_NAMED(ms_tracker_get_used(t, long_scope, MS_CLASS_COMPUTE, T0, &n), "longer than 255");
+  EINVAL_NAMED(ms_tracker_get_used(t, "user:U", (ms_session_class)9, T0, &n), "tracker: used 'user:U': session class 9");
+  EINVAL_NAMED(ms_tracker_get_used(t, "user:U", MS_CLASS_COMPUTE, -1, &n), "epoch");
+  EINVAL_NAMED(ms_tracker_get_used(t, "user:U", MS_CLASS_COMPUTE, T0, NULL), "used is NULL");
   EINVAL_NAMED(ms_tracker_get_limit(t, "user:U", (ms_session_class)9, &n), "session class 9");
   EINVAL_NAMED(ms_tracker_get_limit(t, "", MS_CLASS_COMPUTE, &n), "scope is empty");
   EINVAL_NAMED(ms_tracker_get_limit(t, "user:U", MS_CLASS_COMPUTE, NULL), "limit is NULL");
@@ -924,25 +924,25 @@ static void held_reports_live_sessions(void **state) {
   int h = -1;
   ms_session_class c = MS_CLASS_COMPUTE;
   int64_t exp = -1;
-  assert_int_equal(ms_tracker_held(f->t, "a", T0, &h, &c, &exp), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "a", T0, &h, &c, &exp), MS_OK);
   assert_int_equal(h, 1);
   assert_int_equal(c, MS_CLASS_SYSTEM);
   assert_int_equal(exp, T0 + MS_SEC(10));
-  assert_int_equal(ms_tracker_held(f->t, "b", T0, &h, &c, &exp), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "b", T0, &h, &c, &exp), MS_OK);
   assert_int_equal(h, 1);
   assert_int_equal(c, MS_CLASS_COMPUTE);
   assert_int_equal(exp, 0);
   /* expired: not held, and the other outputs are left alone */
   exp = -1;
-  assert_int_equal(ms_tracker_held(f->t, "a", T0 + MS_SEC(10), &h, &c, &exp), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "a", T0 + MS_SEC(10), &h, &c, &exp), MS_OK);
   assert_int_equal(h, 0);
   assert_int_equal(exp, -1);
-  assert_int_equal(ms_tracker_held(f->t, "zzz", T0, &h, NULL, NULL), MS_OK);
+  assert_int_equal(ms_tracker_get_held(f->t, "zzz", T0, &h, NULL, NULL), MS_OK);
   assert_int_equal(h, 0);
   h = 5;
-  assert_int_equal(ms_tracker_held(f->t, "", T0, &h, NULL, NULL), MS_EINVAL);
+  assert_int_equal(ms_tracker_get_held(f->t, "", T0, &h, NULL, NULL), MS_EINVAL);
   assert_int_equal(h, 5);
-  assert_int_equal(ms_tracker_held(f->t, "a", T0, NULL, NULL, NULL), MS_EINVAL);
+  assert_int_equal(ms_tracker_get_held(f->t, "a", T0, NULL, NULL, NULL), MS_EINVAL);
 }
 
 int main(void) {

@@ -68,7 +68,16 @@
  * ms_scan_report and ms_overrides are plain values: use one from one thread
  * at a time (concurrent readers of a const object are fine).
  *
- * Stability: everything in this header is stable API within major version 1.
+ * Errors: every fallible call returns an ms_status and sets ms_errmsg() to
+ * a message that starts with the part, the call and the object, then the
+ * cause: "registry: ms_registry_get: model 'noop' version '2.0': not
+ * registered", "registry: ms_registry_register: archive 'x.mar': ...".
+ * Output parameters are written only on success.
+ *
+ * Stability: each function is marked Stable or Experimental. Stable
+ * functions are the 1.0 API: while libmserve is 0.x they change only with a
+ * CHANGELOG entry that names them, and from 1.0 on never within major
+ * version 1. Experimental functions may still change in any minor release.
  */
 #ifndef MSERVE_REGISTRY_H
 #define MSERVE_REGISTRY_H
@@ -121,12 +130,12 @@ typedef enum ms_scan_outcome {
  * MS_EIO (the file exists but cannot be read, or is a folder, FIFO or
  * device: never waited on), MS_ECORRUPT (config file invalid: message names
  * the file, key and, for JSON syntax errors, the byte offset), MS_ENOMEM.
- * *out untouched on failure.
+ * *out untouched on failure. Stable.
  */
 MS_API int ms_registry_open(ms_store *store, const char *global_config_path, ms_registry **out);
 
 /* ms_registry_close - free the registry. NULL is a no-op. Not concurrently
- * with other calls on the same registry. */
+ * with other calls on the same registry. Stable. */
 MS_API void ms_registry_close(ms_registry *r);
 
 /*
@@ -141,7 +150,7 @@ MS_API void ms_registry_close(ms_registry *r);
  * compression bomb anywhere in it fails with MS_EUNSAFE, before it is
  * inflated, instead of stalling the scan. Per handle, not persisted. Thread
  * safe.
- * Errors: MS_EINVAL (NULL registry, a value < 1).
+ * Errors: MS_EINVAL (NULL registry, a value < 1). Stable.
  */
 MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t max_total_bytes,
                                   int64_t max_ratio);
@@ -182,7 +191,7 @@ MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t m
  * scan: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such folder), MS_EIO
  * (folder unreadable), MS_EBUSY, MS_ENOMEM — then nothing changed (the
  * report is built before the scan's transaction commits) and *out is
- * untouched.
+ * untouched. Stable.
  */
 MS_API int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out);
 
@@ -201,7 +210,7 @@ MS_API int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan
  * folder; a FIFO, device or socket), MS_EEXIST (that name and version, or
  * that path, is already registered), MS_EBUSY, MS_ENOMEM.
  * Nothing changes on failure (the snapshot is built before the
- * registration commits) and *out is untouched.
+ * registration commits) and *out is untouched. Stable.
  */
 MS_API int ms_registry_register(ms_registry *r, const char *archive_path, const ms_overrides *ov,
                                 ms_model **out);
@@ -212,13 +221,13 @@ MS_API int ms_registry_register(ms_registry *r, const char *archive_path, const 
  * is refused with MS_ECONFLICT (set another default first). Extracted
  * folders are not deleted (they may be in use).
  * Errors: MS_EINVAL, MS_ENOTFOUND (no such name or version), MS_ECONFLICT,
- * MS_EBUSY.
+ * MS_EBUSY. Stable.
  */
 MS_API int ms_registry_unregister(ms_registry *r, const char *name, const char *version);
 
 /*
  * ms_registry_set_default - make `version` the default version of `name`.
- * Errors: MS_EINVAL, MS_ENOTFOUND, MS_EBUSY.
+ * Errors: MS_EINVAL, MS_ENOTFOUND, MS_EBUSY. Stable.
  */
 MS_API int ms_registry_set_default(ms_registry *r, const char *name, const char *version);
 
@@ -226,7 +235,7 @@ MS_API int ms_registry_set_default(ms_registry *r, const char *name, const char 
  * ms_registry_update - merge runtime overrides into a registration
  * (version NULL: the default version): keys set in `ov` replace stored
  * ones, keys cleared with ms_overrides_clear are removed, others stay.
- * Errors: MS_EINVAL, MS_ENOTFOUND, MS_EBUSY. Nothing changes on failure.
+ * Errors: MS_EINVAL, MS_ENOTFOUND, MS_EBUSY. Nothing changes on failure. Stable.
  */
 MS_API int ms_registry_update(ms_registry *r, const char *name, const char *version,
                               const ms_overrides *ov);
@@ -235,7 +244,7 @@ MS_API int ms_registry_update(ms_registry *r, const char *name, const char *vers
  * ms_registry_get - a snapshot of one registration (version NULL: the
  * default version), with settings resolved now. *out is owned by the
  * caller: free with ms_model_free.
- * Errors: MS_EINVAL, MS_ENOTFOUND, MS_ECORRUPT (damaged row), MS_EBUSY, MS_ENOMEM.
+ * Errors: MS_EINVAL, MS_ENOTFOUND, MS_ECORRUPT (damaged row), MS_EBUSY, MS_ENOMEM. Stable.
  */
 MS_API int ms_registry_get(ms_registry *r, const char *name, const char *version, ms_model **out);
 
@@ -244,7 +253,7 @@ MS_API int ms_registry_get(ms_registry *r, const char *name, const char *version
  * every model), ordered by name then registration order. *out is owned by
  * the caller: free with ms_model_list_free. An empty registry gives an
  * empty list, not an error.
- * Errors: MS_EINVAL, MS_EBUSY, MS_ENOMEM.
+ * Errors: MS_EINVAL, MS_EBUSY, MS_ENOMEM. Stable.
  */
 MS_API int ms_registry_list(ms_registry *r, const char *name, ms_model_list **out);
 
@@ -278,7 +287,7 @@ MS_API int ms_registry_list(ms_registry *r, const char *name, ms_model_list **ou
  * MS_ENOTFOUND (the archive is gone and was never extracted), MS_EIO (also:
  * the path is now a FIFO, device or folder), MS_ECORRUPT (archive damaged,
  * an entry failing its CRC-32, or its content changed since registration:
- * rescan), MS_EUNSAFE, MS_ENOMEM. On failure no folder is left under root_dir.
+ * rescan), MS_EUNSAFE, MS_ENOMEM. On failure no folder is left under root_dir. Stable.
  */
 MS_API int ms_registry_materialize(ms_registry *r, const ms_model *m, const char *root_dir,
                                    char *path, size_t path_len);
@@ -289,14 +298,14 @@ MS_API int ms_registry_materialize(ms_registry *r, const ms_model *m, const char
  * resolved from the archive, the global config (global_config_path, may be
  * NULL) and the defaults. ms_model_is_default gives 0. Free with
  * ms_model_free. Thread safe.
- * Errors: as ms_registry_register (minus MS_EEXIST/MS_EBUSY).
+ * Errors: as ms_registry_register (minus MS_EEXIST/MS_EBUSY). Stable.
  */
 MS_API int ms_archive_inspect(const char *archive_path, const char *global_config_path, ms_model **out);
 
 /* ---- runtime overrides --------------------------------------------------- */
 
 /* ms_overrides_new - an empty set of overrides; free with ms_overrides_free.
- * Errors: MS_EINVAL, MS_ENOMEM. */
+ * Errors: MS_EINVAL, MS_ENOMEM. Stable. */
 MS_API int ms_overrides_new(ms_overrides **out);
 
 /*
@@ -304,7 +313,7 @@ MS_API int ms_overrides_new(ms_overrides **out);
  * max_batch_delay_us, max_queue_size, request_timeout_us, min_workers,
  * max_workers). Errors: MS_EINVAL for an unknown key (the message lists the
  * valid keys), a string key, or a value out of range (negative; 0 for
- * batch_size and max_queue_size; more than 2^53).
+ * batch_size and max_queue_size; more than 2^53). Stable.
  */
 MS_API int ms_overrides_set_int(ms_overrides *ov, const char *key, int64_t value);
 
@@ -312,39 +321,39 @@ MS_API int ms_overrides_set_int(ms_overrides *ov, const char *key, int64_t value
  * ms_overrides_set_str - set a string canonical key (device). The value is
  * copied. Errors: MS_EINVAL (unknown key, integer key, NULL or empty value,
  * a value that is not UTF-8),
- * MS_ENOMEM.
+ * MS_ENOMEM. Stable.
  */
 MS_API int ms_overrides_set_str(ms_overrides *ov, const char *key, const char *value);
 
 /*
  * ms_overrides_clear - mark a canonical key to be removed from the stored
  * overrides by ms_registry_update (the setting falls back to the archive,
- * global config or default). Errors: MS_EINVAL (unknown key).
+ * global config or default). Errors: MS_EINVAL (unknown key). Stable.
  */
 MS_API int ms_overrides_clear(ms_overrides *ov, const char *key);
 
-/* ms_overrides_free - NULL is a no-op. */
+/* ms_overrides_free - NULL is a no-op. Stable. */
 MS_API void ms_overrides_free(ms_overrides *ov);
 
 /* ---- model snapshots ----------------------------------------------------- */
 
 /* Accessors. The strings belong to the snapshot and live until
- * ms_model_free; never NULL (runtime and handler may be ""). */
+ * ms_model_free; never NULL (runtime and handler may be ""). Stable. */
 MS_API const char *ms_model_name(const ms_model *m);
 MS_API const char *ms_model_version(const ms_model *m);
 MS_API const char *ms_model_runtime(const ms_model *m);
 MS_API const char *ms_model_handler(const ms_model *m);
-/* The archive path as registered (absolute). */
+/* The archive path as registered (absolute). Stable. */
 MS_API const char *ms_model_archive_path(const ms_model *m);
 /* Hex SHA-256 identifying the archive's content: for a zip, of its central
  * directory (every entry's name, size and CRC-32, against which each
  * entry's bytes are checked when extracted), manifest and config; for
  * a tar.gz, of every byte of the file; for a folder, of its manifest and
- * config. Also the name of the folder ms_registry_materialize extracts to. */
+ * config. Also the name of the folder ms_registry_materialize extracts to. Stable. */
 MS_API const char *ms_model_content_hash(const ms_model *m);
-/* 1 for the default version of its name, else 0. */
+/* 1 for the default version of its name, else 0. Stable. */
 MS_API int ms_model_is_default(const ms_model *m);
-/* 1 when the last scan found the archive gone, else 0. */
+/* 1 when the last scan found the archive gone, else 0. Stable. */
 MS_API int ms_model_is_missing(const ms_model *m);
 
 /*
@@ -352,7 +361,7 @@ MS_API int ms_model_is_missing(const ms_model *m);
  * (source may be NULL) where it came from. Canonical keys always resolve
  * (they have defaults).
  * Errors: MS_EINVAL (NULL argument, or a string key), MS_ENOTFOUND (a key
- * that is neither canonical nor present). Outputs untouched on failure.
+ * that is neither canonical nor present). Outputs untouched on failure. Stable.
  */
 MS_API int ms_model_get_int(const ms_model *m, const char *key, int64_t *value,
                                ms_config_source *source);
@@ -363,38 +372,38 @@ MS_API int ms_model_get_int(const ms_model *m, const char *key, int64_t *value,
  * own name (scalars as written, mappings/sequences as JSON text; source
  * MS_SRC_ARCHIVE). The string belongs to the snapshot.
  * Errors: MS_EINVAL (NULL argument, or an integer canonical key),
- * MS_ENOTFOUND (not set anywhere). Outputs untouched on failure.
+ * MS_ENOTFOUND (not set anywhere). Outputs untouched on failure. Stable.
  */
 MS_API int ms_model_get_str(const ms_model *m, const char *key, const char **value,
                                ms_config_source *source);
 
-/* ms_model_free - NULL is a no-op. */
+/* ms_model_free - NULL is a no-op. Stable. */
 MS_API void ms_model_free(ms_model *m);
 
-/* ms_model_list_count - number of snapshots; 0 for NULL. */
+/* ms_model_list_count - number of snapshots; 0 for NULL. Stable. */
 MS_API size_t ms_model_list_count(const ms_model_list *l);
 /* ms_model_list_get - the i-th snapshot into *out, owned by the list (valid
  * until ms_model_list_free). Errors: MS_EINVAL (NULL argument, i out of
- * range); *out is untouched on failure. */
+ * range); *out is untouched on failure. Stable. */
 MS_API int ms_model_list_get(const ms_model_list *l, size_t i, const ms_model **out);
-/* ms_model_list_free - frees the list and its snapshots. NULL is a no-op. */
+/* ms_model_list_free - frees the list and its snapshots. NULL is a no-op. Stable. */
 MS_API void ms_model_list_free(ms_model_list *l);
 
 /* ---- scan reports -------------------------------------------------------- */
 
-/* Number of entries with `outcome`; 0 for NULL. */
+/* Number of entries with `outcome`; 0 for NULL. Stable. */
 MS_API size_t ms_scan_report_count_outcome(const ms_scan_report *rep, ms_scan_outcome outcome);
-/* Number of entries; 0 for NULL. */
+/* Number of entries; 0 for NULL. Stable. */
 MS_API size_t ms_scan_report_count(const ms_scan_report *rep);
 /*
  * ms_scan_report_get - entry i: the archive path, its outcome, the status
  * (MS_OK unless FAILED) and a message (the reason: error text for FAILED,
  * "name version" for others). Each output may be NULL. Strings belong to
- * the report. Errors: MS_EINVAL (NULL rep, i out of range).
+ * the report. Errors: MS_EINVAL (NULL rep, i out of range). Stable.
  */
 MS_API int ms_scan_report_get(const ms_scan_report *rep, size_t i, const char **path,
                                 ms_scan_outcome *outcome, int *status, const char **message);
-/* ms_scan_report_free - NULL is a no-op. */
+/* ms_scan_report_free - NULL is a no-op. Stable. */
 MS_API void ms_scan_report_free(ms_scan_report *rep);
 
 #ifdef __cplusplus

@@ -2,6 +2,8 @@
  * parser: tags, anchors and aliases are refused (no alias expansion bombs),
  * nesting is bounded, and the document becomes a cJSON tree of strings that
  * the settings code then interprets. */
+#include "config_yaml.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,6 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "mserve/common.h"
-#include "settings.h"
 
 #define MAX_DEPTH 64
 #define MAX_NODES 100000
@@ -260,13 +261,13 @@ static int apply(const cJSON *root, const char *origin, ms__settings *s) {
   snprintf(what, sizeof what, "config '%s'", origin);
   for (const cJSON *it = root->child; it; it = it->next) {
     int64_t factor = 1;
-    int k = ms__key_map_external(it->string, &factor);
+    int k = ms__registry_key_map_external(it->string, &factor);
     if (k >= 0) {
       if (!cJSON_IsString(it))
         return ms__fail(MS_ECORRUPT, "%s: '%s' must be a scalar", what, it->string);
       int st;
-      if (ms__key_is_str(k)) {
-        st = ms__settings_set_json(s, it->string, it, what);
+      if (ms__registry_key_is_str(k)) {
+        st = ms__registry_settings_set_json(s, it->string, it, what);
       } else {
         int64_t v;
         if (parse_i64(it->valuestring, &v)) {
@@ -278,7 +279,7 @@ static int apply(const cJSON *root, const char *origin, ms__settings *s) {
           return ms__fail(MS_ECORRUPT, "%s: '%s' must be an integer, got '%s'", what, it->string,
                           ms__text_show(it->valuestring, shown, sizeof shown));
         }
-        st = ms__settings_set_int(s, it->string, v, what);
+        st = ms__registry_settings_set_int(s, it->string, v, what);
       }
       if (st) return st;
       continue;
@@ -315,7 +316,7 @@ static int not_a_mapping(yctx *c, const cJSON *root, yaml_mark_t start) {
                   c->origin, (size_t)start.line + 1, cJSON_IsArray(root) ? "a sequence" : "a single value");
 }
 
-int ms__model_config_parse_yaml(const char *buf, size_t len, const char *origin, ms__settings *out) {
+int ms__registry_yaml_parse(const char *buf, size_t len, const char *origin, ms__settings *out) {
   if ((!buf && len) || !origin || !out) return ms__fail(MS_EINVAL, "config: NULL argument");
   yctx c;
   memset(&c, 0, sizeof c);
@@ -353,11 +354,11 @@ int ms__model_config_parse_yaml(const char *buf, size_t len, const char *origin,
 done:
   yaml_parser_delete(&c.p);
   ms__settings s;
-  ms__settings_init(&s);
+  ms__registry_settings_init(&s);
   if (!st && root) st = apply(root, origin, &s);
   cJSON_Delete(root);
   if (st) {
-    ms__settings_free(&s);
+    ms__registry_settings_free(&s);
     return st;
   }
   *out = s;

@@ -2,6 +2,8 @@
  * {"<version>": {...}}}}, canonical or TorchServe key names. Entries are
  * kept sorted by (name, version), so reading n entries costs O(n log n)
  * and each lookup O(log n). */
+#include "global_config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +12,13 @@
 #include "common/text.h"
 #include "jsonpos.h"
 #include "mserve/common.h"
-#include "settings.h"
 
 /* Fill *s from the settings object `o`; unknown keys are logged and skipped
  * (TorchServe's models= also carries marName, defaultVersion, ...). */
 static int read_level(const cJSON *o, const char *what, ms__settings *s) {
   if (!cJSON_IsObject(o)) return ms__fail(MS_ECORRUPT, "%s must be a JSON object", what);
   for (const cJSON *it = o->child; it; it = it->next) {
-    int st = ms__settings_set_json(s, it->string, it, what);
+    int st = ms__registry_settings_set_json(s, it->string, it, what);
     if (st == 1) {
       if (ms__log_enabled(MS_LOG_DEBUG)) {
         char shown[160];
@@ -30,13 +31,13 @@ static int read_level(const cJSON *o, const char *what, ms__settings *s) {
   return MS_OK;
 }
 
-void ms__global_config_free(ms__global_config *g) {
+void ms__registry_global_free(ms__global_config *g) {
   if (!g) return;
-  ms__settings_free(&g->defaults);
+  ms__registry_settings_free(&g->defaults);
   for (size_t i = 0; i < g->n_entries; i++) {
     free(g->entries[i].name);
     free(g->entries[i].version);
-    ms__settings_free(&g->entries[i].s);
+    ms__registry_settings_free(&g->entries[i].s);
   }
   free(g->entries);
   free(g);
@@ -50,18 +51,18 @@ static int cmp_entry(const void *pa, const void *pb) {
 
 /* A model name or version (an object key) kept for lookups and messages. */
 static int check_text(const char *s, const char *what, const char *kind) {
-  const char *bad = ms__json_text_problem(s);
+  const char *bad = ms__registry_json_text_problem(s);
   if (!bad) return MS_OK;
   char shown[160];
   return ms__fail(MS_ECORRUPT, "%s: %s '%s' %s", what, kind, ms__text_show(s, shown, sizeof shown), bad);
 }
 
-int ms__global_config_parse(const char *buf, size_t len, const char *origin, ms__global_config **out) {
+int ms__registry_global_parse(const char *buf, size_t len, const char *origin, ms__global_config **out) {
   if (!origin || !out) return ms__fail(MS_EINVAL, "global config: NULL argument");
   char what[600];
   snprintf(what, sizeof what, "global config '%s'", origin);
   int st = MS_OK;
-  cJSON *root = ms__json_parse(buf, len, what, &st);
+  cJSON *root = ms__registry_json_parse(buf, len, what, &st);
   if (!root) return st;
   ms__global_config *g = calloc(1, sizeof *g);
   size_t cap = 0;
@@ -139,7 +140,7 @@ int ms__global_config_parse(const char *buf, size_t len, const char *origin, ms_
   return MS_OK;
 fail:
   cJSON_Delete(root);
-  ms__global_config_free(g);
+  ms__registry_global_free(g);
   return st == MS_ENOMEM ? ms__fail(MS_ENOMEM, "%s: out of memory", what) : st;
 }
 
@@ -154,7 +155,7 @@ static int cmp_lookup(const void *pk, const void *pe) {
   return c ? c : strcmp(k->version, e->version);
 }
 
-const ms__settings *ms__global_config_lookup(const ms__global_config *g, const char *name,
+const ms__settings *ms__registry_global_lookup(const ms__global_config *g, const char *name,
                                              const char *version) {
   if (!g || !name || !version || !g->n_entries) return NULL;
   lookup_key key = {name, version};

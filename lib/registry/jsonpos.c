@@ -59,7 +59,7 @@ static size_t depth_at(const char *t, size_t off) {
   return depth;
 }
 
-cJSON *ms__json_parse(const char *json, size_t len, const char *what, int *status) {
+cJSON *ms__registry_json_parse(const char *json, size_t len, const char *what, int *status) {
   if (!json || !len) {
     *status = ms__fail(MS_ECORRUPT, "%s: empty document, expected JSON", what);
     return NULL;
@@ -101,7 +101,7 @@ cJSON *ms__json_parse(const char *json, size_t len, const char *what, int *statu
   return NULL;
 }
 
-const char *ms__json_text_problem(const char *s) {
+const char *ms__registry_json_text_problem(const char *s) {
   if (!s || ms__text_utf8_str(s)) return NULL;
   for (const char *p = s; (p = strchr(p, NUL_STANDIN[0])) != NULL; p++)
     if (strncmp(p, NUL_STANDIN, sizeof NUL_STANDIN) == 0) return "holds a NUL character (\\u0000)";

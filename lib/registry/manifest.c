@@ -11,7 +11,7 @@
 #include "jsonpos.h"
 #include "mserve/common.h"
 
-int ms__model_name_valid(const char *name) {
+int ms__registry_name_valid(const char *name) {
   if (!name) return 0;
   size_t n = strlen(name);
   if (n == 0 || n > 255) return 0;
@@ -23,7 +23,7 @@ int ms__model_name_valid(const char *name) {
   return 1;
 }
 
-int ms__model_version_valid(const char *version) {
+int ms__registry_version_valid(const char *version) {
   if (!version) return 0;
   size_t n = strlen(version);
   if (n == 0 || n > 64) return 0;
@@ -34,14 +34,22 @@ int ms__model_version_valid(const char *version) {
   return 1;
 }
 
-void ms__manifest_free(ms__manifest *m) {
+const char *ms__registry_skip_dot_slash(const char *name) {
+  while (name[0] == '.' && name[1] == '/') {
+    name += 2;
+    while (name[0] == '/') name++;
+  }
+  return name;
+}
+
+void ms__registry_manifest_free(ms__manifest *m) {
   if (!m) return;
   free(m->name);
   free(m->version);
   free(m->runtime);
   free(m->handler);
   free(m->config_file);
-  ms__settings_free(&m->batch);
+  ms__registry_settings_free(&m->batch);
   memset(m, 0, sizeof *m);
 }
 
@@ -56,7 +64,7 @@ static int opt_string(const cJSON *obj, const char *key, const char *def, const 
   if (!cJSON_IsString(v))
     return ms__fail(MS_ECORRUPT, "%s: field '%s' must be a string", what, field);
   /* Kept, stored and printed: text only (a \u0000 escape arrives as invalid bytes, see jsonpos.h). */
-  const char *bad = ms__json_text_problem(v->valuestring);
+  const char *bad = ms__registry_json_text_problem(v->valuestring);
   if (bad) {
     char shown[160];
     return ms__fail(MS_ECORRUPT, "%s: field '%s' %s: '%s'", what, field, bad,
@@ -94,7 +102,7 @@ static int parse_current(const cJSON *root, const char *what, ms__manifest *m) {
   char w[700];
   snprintf(w, sizeof w, "%s: model", what);
   for (const cJSON *it = model->child; it; it = it->next) {
-    st = ms__settings_set_json(&m->batch, it->string, it, w);
+    st = ms__registry_settings_set_json(&m->batch, it->string, it, w);
     if (st != MS_OK && st != 1) return st;
   }
   if (m->config_file && (!m->config_file[0] || m->config_file[0] == '/' || strstr(m->config_file, ".."))) {
@@ -105,12 +113,12 @@ static int parse_current(const cJSON *root, const char *what, ms__manifest *m) {
   return MS_OK;
 }
 
-int ms__manifest_parse(const char *json, size_t len, const char *origin, ms__manifest *out) {
+int ms__registry_manifest_parse(const char *json, size_t len, const char *origin, ms__manifest *out) {
   if (!origin || !out) return ms__fail(MS_EINVAL, "manifest: NULL argument");
   char what[600];
   snprintf(what, sizeof what, "manifest '%s'", origin);
   int st = MS_OK;
-  cJSON *root = ms__json_parse(json, len, what, &st);
+  cJSON *root = ms__registry_json_parse(json, len, what, &st);
   if (!root) return st;
   ms__manifest m;
   memset(&m, 0, sizeof m);
@@ -124,14 +132,14 @@ int ms__manifest_parse(const char *json, size_t len, const char *origin, ms__man
   }
   cJSON_Delete(root);
   char shown[160];
-  if (!st && !ms__model_name_valid(m.name))
+  if (!st && !ms__registry_name_valid(m.name))
     st = ms__fail(MS_ECORRUPT, "%s: model name '%s' does not match ^[A-Za-z0-9][A-Za-z0-9_.-]*$", what,
                   ms__text_show(m.name, shown, sizeof shown));
-  if (!st && !ms__model_version_valid(m.version))
+  if (!st && !ms__registry_version_valid(m.version))
     st = ms__fail(MS_ECORRUPT, "%s: model version '%s' is not 1-64 printable ASCII characters without spaces, slashes or backslashes",
                   what, ms__text_show(m.version, shown, sizeof shown));
   if (st) {
-    ms__manifest_free(&m);
+    ms__registry_manifest_free(&m);
     return st == MS_ENOMEM ? ms__fail(MS_ENOMEM, "%s: out of memory", what) : st;
   }
   *out = m;

@@ -1,7 +1,10 @@
 /* Internal: MAR-INF/MANIFEST.json (TorchServe, MMS 1.0) and the legacy MMS
- * 0.1 MANIFEST.json.
+ * 0.1 MANIFEST.json (manifest.c).
  *
- * Fuzz entry point: ms__manifest_parse + ms__manifest_free. */
+ * Layer: leaf parser (settings.h, jsonpos.h, lib/common). Used by meta.c
+ * and the archive readers.
+ *
+ * Fuzz entry point: ms__registry_manifest_parse + ms__registry_manifest_free. */
 #ifndef MS_REGISTRY_MANIFEST_H
 #define MS_REGISTRY_MANIFEST_H
 
@@ -20,20 +23,24 @@ typedef struct ms__manifest {
 } ms__manifest;
 
 /* 1 when `name` is a valid model name. */
-int ms__model_name_valid(const char *name);
+int ms__registry_name_valid(const char *name);
 /* 1 when `version` is a valid version string (1..64 printable, no '/'). */
-int ms__model_version_valid(const char *version);
+int ms__registry_version_valid(const char *version);
+
+/* `name` past its leading "./" components (configFile values and archive
+ * entry names may carry them). */
+const char *ms__registry_skip_dot_slash(const char *name);
 
 /*
- * ms__manifest_parse - parse a manifest held in json[len] (need not be
+ * ms__registry_manifest_parse - parse a manifest held in json[len] (need not be
  * NUL-terminated). A document with a "Model" object or a
  * "Model-Archive-Version" key is read as MMS 0.1 and migrated. `origin`
  * names the file in messages. On success *out owns its strings
- * (ms__manifest_free). Errors: MS_ECORRUPT (invalid JSON with its byte
+ * (ms__registry_manifest_free). Errors: MS_ECORRUPT (invalid JSON with its byte
  * offset, wrong field types, missing or invalid model name), MS_ENOMEM.
  * *out untouched on failure.
  */
-int ms__manifest_parse(const char *json, size_t len, const char *origin, ms__manifest *out);
-void ms__manifest_free(ms__manifest *m);
+int ms__registry_manifest_parse(const char *json, size_t len, const char *origin, ms__manifest *out);
+void ms__registry_manifest_free(ms__manifest *m);
 
 #endif

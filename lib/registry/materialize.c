@@ -49,10 +49,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/text.h"
-#include "archive_parts.h"
-#include "registry_internal.h"
+#include "entry.h"
+#include "handle.h"
+#include "model.h"
+#include "source.h"
+#include "tgz.h"
 #include "tsan_serial.h"
 
 #define MAX_COMPONENTS 128
@@ -149,7 +154,7 @@ static int write_file(struct archive *a, xstate *x, const char *name, int dirfd,
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK) {
       /* A warning too: libarchive reports data failing their CRC-32 as one. */
-      st = ms__archive_failure(a, x->rd, r, x->format, x->origin, name, 1);
+      st = ms__registry_archive_failure(a, x->rd, r, x->format, x->origin, name, 1);
       break;
     }
     x->total += (int64_t)size;
@@ -222,7 +227,7 @@ static int extract_entry(struct archive *a, struct archive_entry *e, xstate *x) 
  * systems fall back to sync(). */
 static int flush_tree(int dfd, const char *what) {
 #ifdef __linux__
-  if (syncfs(dfd) != 0) return ms__fail(MS_EIO, "materialize: flushing '%s' to disk: %s", what, strerror(errno));
+  if (syncfs(dfd) != 0) return ms__fail(MS_EIO, "folder '%s': flushing to disk: %s", what, strerror(errno));
 #else
   (void)dfd;
   (void)what;
@@ -234,11 +239,11 @@ static int flush_tree(int dfd, const char *what) {
 /* The content hash of a zip, read again from the open file. */
 static int zip_hash_matches(const ms_model *m, const ms__source *src, const char *when) {
   ms__archive_meta meta;
-  int st = ms__archive_read_source(src, MS__FMT_ZIP, NULL, &meta);
+  int st = ms__registry_archive_read_source(src, MS__FMT_ZIP, NULL, &meta);
   if (st) return st;
   if (strcmp(meta.hash, m->hash) != 0)
     st = ms__fail(MS_ECORRUPT, "archive '%s': content changed %s; scan or register it again", m->path, when);
-  ms__archive_meta_free(&meta);
+  ms__registry_archive_meta_free(&meta);
   return st;
 }
 
@@ -262,21 +267,21 @@ static int extract(ms_registry *r, const ms_model *m, const ms__source *src, int
   x.dfd = dfd;
   /* A tar.gz is hashed as it is decompressed (no seeking then). */
   ms__sha256 h;
-  if (m->format == MS__FMT_TGZ) ms__tgz_hash_init(&h);
+  if (m->format == MS__FMT_TGZ) ms__registry_tgz_hash_init(&h);
   ms__reader rd;
   memset(&rd, 0, sizeof rd);
   x.rd = &rd;
   struct archive *a = archive_read_new();
   int st = MS_OK;
-  if (!a) st = ms__fail(MS_ENOMEM, "materialize: out of memory");
+  if (!a) st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", m->path);
   if (!st) {
     int rc;
     if (m->format == MS__FMT_ZIP) {
       archive_read_support_format_zip_seekable(a);
-      rc = ms__reader_open(a, &rd, src, NULL);
+      rc = ms__registry_reader_open(a, &rd, src, NULL);
     } else {
       archive_read_support_format_tar(a);
-      rc = ms__reader_open_gz(a, &rd, src, &h, stream_cap(&x.lim), x.lim.ratio);
+      rc = ms__registry_reader_open_gz(a, &rd, src, &h, stream_cap(&x.lim), x.lim.ratio);
     }
     if (rc != ARCHIVE_OK)
       st = rd.status ? rd.status
@@ -285,11 +290,11 @@ static int extract(ms_registry *r, const ms_model *m, const ms__source *src, int
   }
   struct archive_entry *e;
   int rc = ARCHIVE_EOF;
-  while (!st && ms__archive_header_ok(a, rc = archive_read_next_header(a, &e))) st = extract_entry(a, e, &x);
+  while (!st && ms__registry_archive_header_ok(a, rc = archive_read_next_header(a, &e))) st = extract_entry(a, e, &x);
   if (!st && rc != ARCHIVE_EOF)
-    st = ms__archive_failure(a, &rd, rc, m->format, m->path,
+    st = ms__registry_archive_failure(a, &rd, rc, m->format, m->path,
                              rc == ARCHIVE_WARN ? archive_entry_pathname(e) : x.last[0] ? x.last : NULL, 0);
-  if (!st && m->format == MS__FMT_TGZ && !(st = ms__reader_finish_gz(&rd))) st = ms__reader_drain(&rd);
+  if (!st && m->format == MS__FMT_TGZ && !(st = ms__registry_reader_finish_gz(&rd))) st = ms__registry_reader_drain(&rd);
   if (!st && m->format == MS__FMT_TGZ) {
     char hex[65];
     ms__sha256_final_hex(&h, hex);
@@ -298,7 +303,7 @@ static int extract(ms_registry *r, const ms_model *m, const ms__source *src, int
                     m->path);
   }
   if (a) archive_read_free(a);
-  ms__reader_free(&rd);
+  ms__registry_reader_free(&rd);
   free(x.top);
   return st;
 }
@@ -309,9 +314,9 @@ static int extract(ms_registry *r, const ms_model *m, const ms__source *src, int
 static int open_checked(const ms_model *m, ms__source *src) {
   int fd = -1;
   struct stat sb;
-  int err = ms__open_regular(m->path, &fd, &sb);
-  if (err == MS__NOT_REGULAR)
-    return ms__fail(MS_EIO, "archive '%s': not a regular file (%s)", m->path, ms__file_kind((unsigned)sb.st_mode));
+  int err = ms__fs_open_regular(m->path, &fd, &sb);
+  if (err == MS__FS_NOT_REGULAR)
+    return ms__fail(MS_EIO, "archive '%s': not a regular file (%s)", m->path, ms__fs_kind((unsigned)sb.st_mode));
   if (err) return ms__fail(err == ENOENT ? MS_ENOTFOUND : MS_EIO, "archive '%s': %s", m->path, strerror(err));
   ms__source s = {m->path, m->path, fd, NULL, (int64_t)sb.st_size};
   *src = s;
@@ -353,8 +358,8 @@ static void clean_stale(const char *root) {
       char *p = malloc(n);
       if (p) {
         snprintf(p, n, "%s/%s", root, de->d_name);
-        ms__rmtree(p);
-        ms__log(MS_LOG_INFO, "materialize: removed '%s', left by an extraction that did not finish", p);
+        ms__fs_rmtree(p);
+        ms__log(MS_LOG_INFO, "registry: ms_registry_materialize: removed '%s', left by an extraction that did not finish", p);
         free(p);
       }
     }
@@ -371,19 +376,19 @@ static int make_temp(const char *root, const char *hash, char **out_path, int *o
   size_t tlen = strlen(root) + 64;
   for (int attempt = 0; attempt < 16; attempt++) {
     char *tmp = malloc(tlen);
-    if (!tmp) return ms__fail(MS_ENOMEM, "materialize: out of memory");
+    if (!tmp) return ms__fail(MS_ENOMEM, "root '%s': out of memory", root);
     snprintf(tmp, tlen, "%s/.tmp-%.16s-XXXXXX", root, hash);
     if (!mkdtemp(tmp)) {
       int err = errno;
       free(tmp);
-      return ms__fail(MS_EIO, "materialize: cannot create a folder in '%s': %s", root, strerror(err));
+      return ms__fail(MS_EIO, "root '%s': cannot create a folder in it: %s", root, strerror(err));
     }
     int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
       int err = errno;
       free(tmp);
       if (err == ENOENT) continue; /* a cleaner took it already */
-      return ms__fail(MS_EIO, "materialize: cannot open '%s': %s", root, strerror(err));
+      return ms__fail(MS_EIO, "root '%s': cannot open a folder in it: %s", root, strerror(err));
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) { /* a cleaner holds it */
       close(fd);
@@ -401,40 +406,40 @@ static int make_temp(const char *root, const char *hash, char **out_path, int *o
     close(fd);
     free(tmp);
   }
-  return ms__fail(MS_EIO, "materialize: cannot keep a temporary folder in '%s' (removed as soon as created)", root);
+  return ms__fail(MS_EIO, "root '%s': cannot keep a temporary folder in it (removed as soon as created)", root);
 }
 
 /* Make the rename durable: flush the folder that holds the new entry. */
 static void flush_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
-  if (fsync(fd) != 0) ms__log(MS_LOG_WARN, "materialize: flushing '%s': %s", dir, strerror(errno));
+  if (fsync(fd) != 0) ms__log(MS_LOG_WARN, "registry: ms_registry_materialize: flushing '%s': %s", dir, strerror(errno));
   close(fd);
 }
 
 static int materialize(ms_registry *r, const ms_model *m, const char *root_dir, char *path, size_t path_len) {
-  if (!r || !m || !root_dir || !*root_dir || !path) return ms__fail(MS_EINVAL, "materialize: NULL argument");
+  if (!r || !m || !root_dir || !*root_dir || !path) return ms__fail(MS_EINVAL, "NULL registry, model, root_dir or path");
   if (m->format == MS__FMT_DIR) {
     /* A folder model is used where it is. */
     if (strlen(m->path) + 1 > path_len)
-      return ms__fail(MS_EINVAL, "materialize: path buffer of %zu bytes is too small for '%s'", path_len, m->path);
+      return ms__fail(MS_EINVAL, "model '%s' version '%s': path buffer of %zu bytes is too small for '%s' (%zu needed)", m->name, m->version, path_len, m->path, strlen(m->path) + 1);
     ms__strlcpy(path, m->path, path_len);
     return MS_OK;
   }
   size_t need = strlen(root_dir) + 1 + strlen(m->hash) + 1;
   if (need > path_len)
-    return ms__fail(MS_EINVAL, "materialize: path buffer of %zu bytes is too small (%zu needed)", path_len, need);
+    return ms__fail(MS_EINVAL, "model '%s' version '%s': path buffer of %zu bytes is too small (%zu needed)", m->name, m->version, path_len, need);
   if (strlen(m->hash) != 64 || strspn(m->hash, "0123456789abcdef") != 64)
-    return ms__fail(MS_EINVAL, "materialize: model '%s' has no content hash", m->name);
+    return ms__fail(MS_EINVAL, "model '%s' version '%s': no content hash", m->name, m->version);
   char *target = malloc(need);
-  if (!target) return ms__fail(MS_ENOMEM, "materialize: out of memory");
+  if (!target) return ms__fail(MS_ENOMEM, "root '%s': out of memory", root_dir);
   snprintf(target, need, "%s/%s", root_dir, m->hash);
   int st = MS_OK;
   struct stat sb;
   if (mkdir(root_dir, 0755) != 0 && errno != EEXIST)
-    st = ms__fail(MS_EIO, "materialize: cannot create root '%s': %s", root_dir, strerror(errno));
+    st = ms__fail(MS_EIO, "root '%s': cannot create it: %s", root_dir, strerror(errno));
   else if (stat(root_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    st = ms__fail(MS_EIO, "materialize: root '%s' is not a folder", root_dir);
+    st = ms__fail(MS_EIO, "root '%s': not a folder", root_dir);
   if (!st && lstat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) goto found; /* extracted before */
   if (st) goto done;
 
@@ -456,7 +461,7 @@ static int materialize(ms_registry *r, const ms_model *m, const char *root_dir, 
   if (!st) st = flush_tree(tfd, tmp);
   close(src.fd);
   if (st) {
-    ms__rmtree(tmp); /* still locked: no cleaner touches it meanwhile */
+    ms__fs_rmtree(tmp); /* still locked: no cleaner touches it meanwhile */
     close(tfd);
     free(tmp);
     goto done;
@@ -464,9 +469,9 @@ static int materialize(ms_registry *r, const ms_model *m, const char *root_dir, 
   /* Published only now, complete and verified. */
   if (rename(tmp, target) != 0) {
     int err = errno;
-    ms__rmtree(tmp);
+    ms__fs_rmtree(tmp);
     if (!((err == EEXIST || err == ENOTEMPTY) && lstat(target, &sb) == 0 && S_ISDIR(sb.st_mode)))
-      st = ms__fail(MS_EIO, "materialize: cannot rename into '%s': %s", target, strerror(err));
+      st = ms__fail(MS_EIO, "folder '%s': cannot rename the extraction into place: %s", target, strerror(err));
   } else {
     flush_dir(root_dir);
   }

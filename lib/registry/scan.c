@@ -15,9 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/text.h"
-#include "registry_internal.h"
+#include "handle.h"
+#include "report.h"
+#include "rows.h"
 #include "store/store_internal.h"
 
 static const char SQL_FOLDER_ROWS[] =
@@ -81,7 +85,7 @@ static int load_known(ms_registry *r, const char *folder, known **out, size_t *n
         cap = cap ? cap * 2 : 64;
         known *g = realloc(rows, cap * sizeof *g);
         if (!g) {
-          st = ms__fail(MS_ENOMEM, "scan: out of memory");
+          st = ms__fail(MS_ENOMEM, "folder '%s': out of memory", folder);
           break;
         }
         rows = g;
@@ -104,7 +108,7 @@ static int load_known(ms_registry *r, const char *folder, known **out, size_t *n
         break;
       }
     }
-    if (!st && rc != SQLITE_DONE) st = ms__store_error(s, rc, "scan: reading registrations");
+    if (!st && rc != SQLITE_DONE) st = ms__store_error(s, rc, "reading the registrations of a folder");
     sqlite3_clear_bindings(q);
     sqlite3_reset(q);
   }
@@ -129,7 +133,7 @@ static void free_items(item *items, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(items[i].path);
     free(items[i].message);
-    if (items[i].have_meta) ms__archive_meta_free(&items[i].meta);
+    if (items[i].have_meta) ms__registry_archive_meta_free(&items[i].meta);
   }
   free(items);
 }
@@ -146,7 +150,7 @@ static int dir_has_manifest(const char *dir) {
 /* List the archives of the folder, sorted by path. */
 static int list_folder(const char *folder, item **out, size_t *n_out) {
   DIR *d = opendir(folder);
-  if (!d) return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "scan '%s': %s", folder, strerror(errno));
+  if (!d) return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "folder '%s': %s", folder, strerror(errno));
   item *items = NULL;
   size_t n = 0, cap = 0;
   int st = MS_OK;
@@ -156,7 +160,7 @@ static int list_folder(const char *folder, item **out, size_t *n_out) {
     size_t len = strlen(folder) + strlen(de->d_name) + 2;
     char *path = malloc(len);
     if (!path) {
-      st = ms__fail(MS_ENOMEM, "scan: out of memory");
+      st = ms__fail(MS_ENOMEM, "folder '%s': out of memory", folder);
       break;
     }
     snprintf(path, len, "%s/%s", folder, de->d_name);
@@ -176,7 +180,7 @@ static int list_folder(const char *folder, item **out, size_t *n_out) {
       if ((nl > 4 && strcmp(de->d_name + nl - 4, ".mar") == 0) ||
           (nl > 7 && strcmp(de->d_name + nl - 7, ".tar.gz") == 0) ||
           (nl > 4 && strcmp(de->d_name + nl - 4, ".tgz") == 0))
-        fmt = ms__archive_format_of(path, 0);
+        fmt = ms__registry_archive_format_of(path, 0);
     }
     if (fmt < 0) {
       free(path);
@@ -187,7 +191,7 @@ static int list_folder(const char *folder, item **out, size_t *n_out) {
       item *g = realloc(items, cap * sizeof *g);
       if (!g) {
         free(path);
-        st = ms__fail(MS_ENOMEM, "scan: out of memory");
+        st = ms__fail(MS_ENOMEM, "folder '%s': out of memory", folder);
         break;
       }
       items = g;
@@ -225,7 +229,7 @@ static int add_unlisted(known *rows, size_t n_rows, item **items, size_t *n_item
     if (listed && bsearch(&key, list, listed, sizeof *list, cmp_item)) continue;
     struct stat sb;
     if (stat(rows[i].path, &sb) != 0) continue; /* gone: marked missing later */
-    int fmt = ms__archive_format_of(rows[i].path, S_ISDIR(sb.st_mode));
+    int fmt = ms__registry_archive_format_of(rows[i].path, S_ISDIR(sb.st_mode));
     if (fmt < 0) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 16;
@@ -233,7 +237,7 @@ static int add_unlisted(known *rows, size_t n_rows, item **items, size_t *n_item
       if (!g) {
         *items = list;
         *n_items = n;
-        return ms__fail(MS_ENOMEM, "scan: out of memory");
+        return ms__fail(MS_ENOMEM, "out of memory listing the registrations of the folder");
       }
       list = g;
     }
@@ -293,7 +297,7 @@ static known *moved_from(known *rows, size_t n_rows, const ms__manifest *man) {
  * apply_item): overrides, default flag and registration order stay. */
 static int repoint(ms_registry *r, known *k, item *it) {
   int st = MS_OK;
-  char *json = ms__settings_to_json(&it->meta.config);
+  char *json = ms__registry_settings_to_json(&it->meta.config);
   if (!json) return MS_ENOMEM;
   sqlite3_stmt *q = ms__store_stmt(r->store, SQL_REPOINT, &st);
   if (q) {
@@ -304,7 +308,7 @@ static int repoint(ms_registry *r, known *k, item *it) {
     sqlite3_bind_text(q, 9, it->meta.manifest.handler, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 10, it->meta.hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 11, json, -1, SQLITE_STATIC);
-    st = step_done(r->store, q, "scan: moving a registration");
+    st = step_done(r->store, q, "moving a registration");
   }
   free(json);
   if (!st) k->seen = 1; /* found again, under its new name: not missing */
@@ -342,13 +346,13 @@ static int apply_item(ms_registry *r, item *it, known *rows, size_t n_rows) {
     /* Same content with a new identity (touched, copied over) or back from missing. */
     if (!(q = ms__store_stmt(s, SQL_TOUCH, &st))) goto out;
     bind_stat(q, id, &it->st);
-    if ((st = step_done(s, q, "scan: updating an archive's identity"))) goto out;
+    if ((st = step_done(s, q, "updating an archive's identity"))) goto out;
     it->outcome = missing ? MS_SCAN_UPDATED : MS_SCAN_UNCHANGED;
     goto out;
   }
   if (id && same_id) {
     /* New content, same model and version: keep overrides and the default flag. */
-    char *json = ms__settings_to_json(&it->meta.config);
+    char *json = ms__registry_settings_to_json(&it->meta.config);
     if (!json) {
       st = MS_ENOMEM;
       goto out;
@@ -363,7 +367,7 @@ static int apply_item(ms_registry *r, item *it, known *rows, size_t n_rows) {
     sqlite3_bind_text(q, 8, it->meta.manifest.handler, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 9, it->meta.hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 10, json, -1, SQLITE_TRANSIENT);
-    st = step_done(s, q, "scan: updating an archive");
+    st = step_done(s, q, "updating an archive");
     free(json);
     if (!st) it->outcome = MS_SCAN_UPDATED;
     goto out;
@@ -375,7 +379,7 @@ static int apply_item(ms_registry *r, item *it, known *rows, size_t n_rows) {
   if (id) {
     if (!(q = ms__store_stmt(s, SQL_DELETE_ID, &st))) goto undo;
     sqlite3_bind_int64(q, 1, id);
-    if ((st = step_done(s, q, "scan: replacing an archive"))) goto undo;
+    if ((st = step_done(s, q, "replacing an archive"))) goto undo;
     if (is_default && (st = ms__registry_promote_default(r, old_name))) goto undo;
   }
   st = ms__registry_insert(r, it->path, &it->meta, &it->st, "{}", NULL);
@@ -409,7 +413,7 @@ out:
  * registration. */
 static int build_report(const item *items, size_t n_items, const known *rows, size_t n_rows, ms_scan_report **out) {
   ms_scan_report *rep = calloc(1, sizeof *rep);
-  if (!rep) return ms__fail(MS_ENOMEM, "scan: out of memory");
+  if (!rep) return ms__fail(MS_ENOMEM, "out of memory building the report");
   char msg[600];
   int st = MS_OK;
   for (size_t i = 0; i < n_items && !st; i++) {
@@ -420,26 +424,26 @@ static int build_report(const item *items, size_t n_items, const known *rows, si
                it->have_meta ? it->meta.manifest.version : it->row->version);
       m = msg;
     }
-    st = ms__report_add(rep, it->path, it->outcome, it->status, m ? m : "");
+    st = ms__registry_report_add(rep, it->path, it->outcome, it->status, m ? m : "");
   }
   for (size_t i = 0; i < n_rows && !st; i++) {
     if (rows[i].seen) continue;
     snprintf(msg, sizeof msg, "%s %s: archive is gone", rows[i].name, rows[i].version);
-    st = ms__report_add(rep, rows[i].path, MS_SCAN_MISSING, MS_OK, msg);
+    st = ms__registry_report_add(rep, rows[i].path, MS_SCAN_MISSING, MS_OK, msg);
   }
   if (st) {
     ms_scan_report_free(rep);
-    return ms__fail(MS_ENOMEM, "scan: out of memory building the report");
+    return ms__fail(MS_ENOMEM, "out of memory building the report");
   }
   *out = rep;
   return MS_OK;
 }
 
 static int scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out) {
-  if (!r || !model_store_dir) return ms__fail(MS_EINVAL, "NULL argument");
+  if (!r || !model_store_dir) return ms__fail(MS_EINVAL, "NULL registry or model_store_dir");
   char *folder = realpath(model_store_dir, NULL);
   if (!folder)
-    return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "scan '%s': %s", model_store_dir, strerror(errno));
+    return ms__fail(errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "folder '%s': %s", model_store_dir, strerror(errno));
   known *rows = NULL;
   size_t n_rows = 0, n_items = 0;
   item *items = NULL;
@@ -460,7 +464,7 @@ static int scan(ms_registry *r, const char *model_store_dir, ms_scan_report **ou
       it->outcome = MS_SCAN_UNCHANGED;
       continue;
     }
-    it->status = ms__archive_read_path_limited(it->path, it->format, &lim, &it->meta);
+    it->status = ms__registry_archive_read_path_limited(it->path, it->format, &lim, &it->meta);
     if (it->status) {
       it->message = ms__strdup(ms_errmsg());
       it->outcome = MS_SCAN_FAILED;
@@ -493,7 +497,7 @@ static int scan(ms_registry *r, const char *model_store_dir, ms_scan_report **ou
       sqlite3_stmt *q = ms__store_stmt(r->store, SQL_MARK_MISSING, &st);
       if (!q) break;
       sqlite3_bind_int64(q, 1, rows[i].id);
-      st = step_done(r->store, q, "scan: marking a vanished archive");
+      st = step_done(r->store, q, "marking a vanished archive");
     }
     if (!st && out) st = build_report(items, n_items, rows, n_rows, &rep);
     if (st) {

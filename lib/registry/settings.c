@@ -38,23 +38,23 @@ static const key_info keys[MS__K_COUNT] = {
     {"device", "deviceType", 1, NULL, NULL, 1, 0, 0},
 };
 
-int ms__key_lookup(const char *name) {
+int ms__registry_key_lookup(const char *name) {
   if (!name) return -1;
   for (int k = 0; k < MS__K_COUNT; k++)
     if (strcmp(keys[k].name, name) == 0) return k;
   return -1;
 }
 
-const char *ms__key_name(int k) { return keys[k].name; }
-int ms__key_is_str(int k) { return keys[k].is_str; }
-int64_t ms__key_default_int(int k) { return keys[k].def; }
+const char *ms__registry_key_name(int k) { return keys[k].name; }
+int ms__registry_key_is_str(int k) { return keys[k].is_str; }
+int64_t ms__registry_key_default_int(int k) { return keys[k].def; }
 
-const char *ms__key_list(void) {
+const char *ms__registry_key_list(void) {
   return "batch_size, max_batch_delay_us, max_queue_size, request_timeout_us, min_workers, "
          "max_workers, device";
 }
 
-int ms__key_check_int(int k, int64_t v, const char *what) {
+int ms__registry_key_check_int(int k, int64_t v, const char *what) {
   if (v < keys[k].min || v > MS__INT_MAX) {
     char shown[160];
     return ms__fail(MS_EINVAL, "%s: '%s' = %lld is out of range (%lld..%lld%s%s)", what,
@@ -64,7 +64,7 @@ int ms__key_check_int(int k, int64_t v, const char *what) {
   return MS_OK;
 }
 
-int ms__key_map_external(const char *name, int64_t *factor) {
+int ms__registry_key_map_external(const char *name, int64_t *factor) {
   for (int k = 0; k < MS__K_COUNT; k++) {
     if (strcmp(keys[k].name, name) == 0) {
       *factor = 1;
@@ -78,16 +78,16 @@ int ms__key_map_external(const char *name, int64_t *factor) {
   return -1;
 }
 
-void ms__settings_init(ms__settings *s) { memset(s, 0, sizeof *s); }
+void ms__registry_settings_init(ms__settings *s) { memset(s, 0, sizeof *s); }
 
-void ms__settings_free(ms__settings *s) {
+void ms__registry_settings_free(ms__settings *s) {
   if (!s) return;
   free(s->device);
   cJSON_Delete(s->extra);
   memset(s, 0, sizeof *s);
 }
 
-int ms__settings_copy(ms__settings *dst, const ms__settings *src) {
+int ms__registry_settings_copy(ms__settings *dst, const ms__settings *src) {
   ms__settings t = *src;
   t.device = NULL;
   t.extra = NULL;
@@ -163,7 +163,7 @@ done:
   return MS_OK;
 }
 
-int ms__settings_merge(ms__settings *base, const ms__settings *over) {
+int ms__registry_settings_merge(ms__settings *base, const ms__settings *over) {
   /* Everything that can fail first, so a failure leaves base as it was. */
   char *d = NULL;
   cJSON *extra = NULL;
@@ -215,9 +215,9 @@ static int range_fail(int status, const char *origin, const char *name, const ch
                   (long long)lo, (long long)hi, unit ? " " : "", unit ? unit : "");
 }
 
-int ms__settings_set_int(ms__settings *s, const char *name, int64_t raw, const char *origin) {
+int ms__registry_settings_set_int(ms__settings *s, const char *name, int64_t raw, const char *origin) {
   int64_t factor = 1;
-  int k = ms__key_map_external(name, &factor);
+  int k = ms__registry_key_map_external(name, &factor);
   if (k < 0) return 1;
   char shown[160];
   if (keys[k].is_str)
@@ -235,9 +235,9 @@ int ms__settings_set_int(ms__settings *s, const char *name, int64_t raw, const c
   return MS_OK;
 }
 
-int ms__settings_set_json(ms__settings *s, const char *name, const cJSON *v, const char *origin) {
+int ms__registry_settings_set_json(ms__settings *s, const char *name, const cJSON *v, const char *origin) {
   int64_t factor = 1;
-  int k = ms__key_map_external(name, &factor);
+  int k = ms__registry_key_map_external(name, &factor);
   if (k < 0) return 1;
   char shown[160];
   if (s->set & (1u << k))
@@ -246,7 +246,7 @@ int ms__settings_set_json(ms__settings *s, const char *name, const cJSON *v, con
   if (keys[k].is_str) {
     if (!cJSON_IsString(v) || !v->valuestring[0])
       return ms__fail(MS_ECORRUPT, "%s: '%s' must be a non-empty string", origin, name);
-    const char *bad = ms__json_text_problem(v->valuestring);
+    const char *bad = ms__registry_json_text_problem(v->valuestring);
     if (bad)
       return ms__fail(MS_ECORRUPT, "%s: '%s' %s: '%s'", origin, name, bad,
                       ms__text_show(v->valuestring, shown, sizeof shown));
@@ -265,10 +265,10 @@ int ms__settings_set_json(ms__settings *s, const char *name, const cJSON *v, con
     return ms__fail(MS_ECORRUPT, "%s: '%s' must be an integer, got %s", origin, name, show_number(d, num));
   /* Past int64 the value cannot even be converted: out of range as well. */
   if (!(fabs(d) < 9223372036854775808.0)) return range_fail(MS_ECORRUPT, origin, name, show_number(d, num), k, factor);
-  return ms__settings_set_int(s, name, (int64_t)d, origin);
+  return ms__registry_settings_set_int(s, name, (int64_t)d, origin);
 }
 
-char *ms__settings_to_json(const ms__settings *s) {
+char *ms__registry_settings_to_json(const ms__settings *s) {
   cJSON *o = cJSON_CreateObject();
   if (!o) goto oom;
   for (int k = 0; k < MS__K_COUNT; k++) {
@@ -297,14 +297,14 @@ oom:
   return NULL;
 }
 
-int ms__settings_from_json(const char *json, const char *origin, ms__settings *out) {
+int ms__registry_settings_from_json(const char *json, const char *origin, ms__settings *out) {
   cJSON *o = cJSON_Parse(json);
   if (!cJSON_IsObject(o)) {
     cJSON_Delete(o);
     return ms__fail(MS_ECORRUPT, "%s: stored settings are not a JSON object", origin);
   }
   ms__settings s;
-  ms__settings_init(&s);
+  ms__registry_settings_init(&s);
   int st = MS_OK;
   for (const cJSON *it = o->child; it && !st; it = it->next) {
     if (strcmp(it->string, "extra") == 0) {
@@ -316,13 +316,13 @@ int ms__settings_from_json(const char *json, const char *origin, ms__settings *o
       if (!s.extra) st = ms__fail(MS_ENOMEM, "out of memory reading settings");
       continue;
     }
-    if (ms__key_lookup(it->string) < 0) continue; /* written by a newer library */
-    int r = ms__settings_set_json(&s, it->string, it, origin);
+    if (ms__registry_key_lookup(it->string) < 0) continue; /* written by a newer library */
+    int r = ms__registry_settings_set_json(&s, it->string, it, origin);
     if (r < 0 || r > 1) st = r;
   }
   cJSON_Delete(o);
   if (st) {
-    ms__settings_free(&s);
+    ms__registry_settings_free(&s);
     return st;
   }
   *out = s;

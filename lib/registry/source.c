@@ -1,10 +1,10 @@
-/* An archive's bytes: opening only regular files, positioned reads, and
- * the libarchive client readers that can hash what they hand out and
- * decompress gzip with every integrity check (see source.h). */
+/* An archive's bytes: positioned reads, and the libarchive client readers
+ * that can hash what they hand out and decompress gzip with every
+ * integrity check (see source.h). */
 #include "source.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <fcntl.h> /* posix_fadvise */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "archive.h"
 #include "common/error.h"
 #include "mserve/common.h"
 
@@ -23,44 +22,7 @@
 #define STREAM_CHUNK ((size_t)1 << 18)
 #define SEEK_CHUNK ((size_t)1 << 14)
 
-int ms__open_regular(const char *path, int *fd, struct stat *sb) {
-  int d = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (d < 0) return errno ? errno : EIO;
-  if (fstat(d, sb) != 0) {
-    int e = errno ? errno : EIO;
-    close(d);
-    return e;
-  }
-  if (!S_ISREG(sb->st_mode)) {
-    close(d);
-    return MS__NOT_REGULAR;
-  }
-  /* Regular files ignore O_NONBLOCK; clear it all the same, so nothing
-   * downstream (fdopen, libarchive) ever sees EAGAIN. */
-  int fl = fcntl(d, F_GETFL);
-  if (fl < 0 || ((fl & O_NONBLOCK) && fcntl(d, F_SETFL, fl & ~O_NONBLOCK) != 0)) {
-    int e = errno ? errno : EIO;
-    close(d);
-    return e;
-  }
-  *fd = d;
-  return 0;
-}
-
-const char *ms__file_kind(unsigned mode) {
-  switch (mode & S_IFMT) {
-    case S_IFIFO: return "a FIFO";
-    case S_IFDIR: return "a folder";
-    case S_IFCHR: return "a character device";
-    case S_IFBLK: return "a block device";
-    case S_IFSOCK: return "a socket";
-    case S_IFLNK: return "a symbolic link";
-    case S_IFREG: return "a regular file";
-    default: return "a special file";
-  }
-}
-
-int ms__source_pread(const ms__source *s, void *buf, size_t n, int64_t off) {
+int ms__registry_source_pread(const ms__source *s, void *buf, size_t n, int64_t off) {
   if (off < 0 || (int64_t)n > s->size - off)
     return ms__fail(MS_ECORRUPT, "archive '%s': truncated (read of %zu bytes at %lld past the end)", s->origin,
                     n, (long long)off);
@@ -91,7 +53,7 @@ static la_ssize_t next_chunk(ms__reader *r, const void **out) {
   if (!r->s->path) {
     *out = r->s->mem + r->pos;
   } else {
-    int st = ms__source_pread(r->s, r->buf, n, r->pos);
+    int st = ms__registry_source_pread(r->s, r->buf, n, r->pos);
     if (st) {
       r->status = st;
       return -1;
@@ -147,7 +109,7 @@ static int reader_init(ms__reader *r, const ms__source *s, ms__sha256 *h, size_t
   return ARCHIVE_OK;
 }
 
-int ms__reader_open(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h) {
+int ms__registry_reader_open(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h) {
   if (reader_init(r, s, h, h ? STREAM_CHUNK : SEEK_CHUNK) != ARCHIVE_OK) return ARCHIVE_FATAL;
   if (!h) {
     archive_read_set_skip_callback(a, cb_skip);
@@ -350,7 +312,7 @@ static la_ssize_t cb_read_gz(struct archive *a, void *ud, const void **buf) {
   return n;
 }
 
-int ms__reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h, int64_t max_out,
+int ms__registry_reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h, int64_t max_out,
                        int64_t max_ratio) {
   if (reader_init(r, s, h, STREAM_CHUNK) != ARCHIVE_OK) return ARCHIVE_FATAL;
   r->max_out = max_out;
@@ -364,7 +326,7 @@ int ms__reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms
   return archive_read_open1(a);
 }
 
-int ms__reader_finish_gz(ms__reader *r) {
+int ms__registry_reader_finish_gz(ms__reader *r) {
   if (r->status) return r->status;
   if (!r->gz) return MS_OK;
   const void *p;
@@ -374,7 +336,7 @@ int ms__reader_finish_gz(ms__reader *r) {
   return n < 0 ? r->status : MS_OK;
 }
 
-void ms__reader_free(ms__reader *r) {
+void ms__registry_reader_free(ms__reader *r) {
   if (!r) return;
   free(r->buf);
   r->buf = NULL;
@@ -386,7 +348,7 @@ void ms__reader_free(ms__reader *r) {
   }
 }
 
-int ms__reader_drain(ms__reader *r) {
+int ms__registry_reader_drain(ms__reader *r) {
   if (r->status) return r->status;
   const void *p;
   la_ssize_t n;

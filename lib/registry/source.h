@@ -1,14 +1,18 @@
 /* Internal: an archive's bytes, from a file descriptor or from memory, for
  * positioned reads (zip central directory), for libarchive (through our own
  * callbacks, so every pass reads the one open file and never reopens the
- * path), and for hashing every byte on the way through. */
+ * path), and for hashing every byte on the way through; the gzip reader
+ * with every integrity check (source.c).
+ *
+ * Layer: leaf (lib/common, libarchive's client-reader API, zlib). Used by
+ * the readers above it (entry.h, zipdir.h, zip.h, tgz.h) and materialize.c.
+ */
 #ifndef MS_REGISTRY_SOURCE_H
 #define MS_REGISTRY_SOURCE_H
 
 #include <archive.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/stat.h>
 
 #include "common/sha256.h"
 
@@ -21,37 +25,22 @@ typedef struct ms__source {
 } ms__source;
 
 /* Read exactly n bytes at off; MS_OK, or MS_EIO / MS_ECORRUPT (short) with a message. */
-int ms__source_pread(const ms__source *s, void *buf, size_t n, int64_t off);
+int ms__registry_source_pread(const ms__source *s, void *buf, size_t n, int64_t off);
 
-/* Hash the zip's central directory and end records into h: they hold
- * every entry's name, CRC-32, sizes and offset, so any change of content
- * changes them, and they are a tiny part of the file. MS_ECORRUPT when no
- * valid end of central directory record is found. */
-int ms__zip_hash_directory(const ms__source *s, ms__sha256 *h);
-
-/* Open `path` for reading only if it is a regular file, without ever
- * blocking: open(O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), fstat, and
- * O_NONBLOCK cleared again for a regular file. So a FIFO (which would wait
- * for a writer), a device or a folder is refused instead of read. Returns
- * 0 with *fd and *sb set; an errno value when open or fstat failed; or
- * MS__NOT_REGULAR with *sb describing what the path is (*fd closed). Sets
- * no message: callers say what the file was for. */
-#define MS__NOT_REGULAR (-1)
-int ms__open_regular(const char *path, int *fd, struct stat *sb);
-
-/* What a non-regular file is, for messages: "a FIFO", "a folder", "a
- * character device", ... */
-const char *ms__file_kind(unsigned mode);
+/* A gzip reader checks the compression ratio (decompressed bytes / file
+ * size) only past this many decompressed bytes: small archives have large
+ * ratios from tar's block padding alone. */
+#define MS__TGZ_RATIO_FLOOR ((int64_t)64 << 20)
 
 /*
  * A libarchive client reader over a source. With h == NULL it can seek and
  * skip (what the seekable zip reader needs). With h set it reads strictly in
  * order and feeds every byte it hands to libarchive into h, so one pass both
- * decompresses a tar.gz and hashes the file; ms__reader_drain then hashes
+ * decompresses a tar.gz and hashes the file; ms__registry_reader_drain then hashes
  * whatever libarchive did not ask for, up to the end of the source.
  * The reader reads with pread, so it never depends on the fd's offset.
  *
- * A gzip reader (ms__reader_open_gz) decompresses itself, with zlib, and
+ * A gzip reader (ms__registry_reader_open_gz) decompresses itself, with zlib, and
  * hands libarchive the tar stream (libarchive's own gzip filter checks
  * neither the trailer's CRC-32 nor its length). It verifies every gzip
  * member's trailer, tells a stream cut short ("truncated") from damaged
@@ -77,22 +66,22 @@ typedef struct ms__reader {
 
 /* Attach a reader to `a` and open it (archive_read_open1). Returns the
  * libarchive result; on failure r->status says whether our read failed.
- * Free r with ms__reader_free after archive_read_free(a). */
-int ms__reader_open(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h);
+ * Free r with ms__registry_reader_free after archive_read_free(a). */
+int ms__registry_reader_open(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h);
 /* The same as a gzip reader (see above); h may be NULL; max_out and
  * max_ratio (0: none) bound the decompressed stream, checked as it is made. */
-int ms__reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h, int64_t max_out,
+int ms__registry_reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h, int64_t max_out,
                        int64_t max_ratio);
-void ms__reader_free(ms__reader *r);
+void ms__registry_reader_free(ms__reader *r);
 
 /* A gzip reader after libarchive saw the end of the tar: decompress the
  * rest of the gzip stream (the tar's padding) and check every trailer.
  * MS_OK (also for a reader that is not gzip), or the failure with a
  * message, as r->status. */
-int ms__reader_finish_gz(ms__reader *r);
+int ms__registry_reader_finish_gz(ms__reader *r);
 
 /* Hash the rest of the source (from r->pos to the end) into r->h. MS_OK or
  * MS_EIO / MS_ECORRUPT with a message. */
-int ms__reader_drain(ms__reader *r);
+int ms__registry_reader_drain(ms__reader *r);
 
 #endif

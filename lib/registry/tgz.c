@@ -23,13 +23,15 @@
  * Inflating up to the manifest is bounded by the registry's limits
  * (check_inflate), so a compression bomb placed before the manifest fails
  * fast instead of stalling a scan. */
+#include "tgz.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive_parts.h"
 #include "common/error.h"
 #include "common/text.h"
+#include "entry.h"
 #include "mserve/common.h"
 
 typedef struct pending {
@@ -64,7 +66,7 @@ static void state_free(tgz_state *t) {
   free(t->pend);
 }
 
-void ms__tgz_hash_init(ms__sha256 *h) {
+void ms__registry_tgz_hash_init(ms__sha256 *h) {
   static const char tag[] = "mserve-tgz-v2";
   ms__sha256_init(h);
   ms__sha256_update(h, tag, sizeof tag);
@@ -78,18 +80,18 @@ static int take_manifest(tgz_state *t, struct archive *a, const ms__reader *rd, 
     return ms__fail(MS_ECORRUPT, "archive '%s': '%s' is not a regular file", t->s->origin, name);
   free(t->manifest);
   t->manifest = NULL;
-  int st = ms__archive_entry_data(a, rd, e, t->s->origin, name, &t->manifest, &t->manifest_len);
+  int st = ms__registry_archive_entry_data(a, rd, e, t->s->origin, name, &t->manifest, &t->manifest_len);
   if (st || !is_mar) return st;
   t->have_mar = 1;
   ms__manifest peek;
-  if ((st = ms__manifest_parse(t->manifest, t->manifest_len, t->s->origin, &peek))) return st;
+  if ((st = ms__registry_manifest_parse(t->manifest, t->manifest_len, t->s->origin, &peek))) return st;
   if (peek.config_file) {
-    const char *cf = ms__skip_dot_slash(peek.config_file);
+    const char *cf = ms__registry_skip_dot_slash(peek.config_file);
     size_t n = top_len + strlen(cf) + 1;
     if (!(t->want = malloc(n))) st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", t->s->origin);
     else snprintf(t->want, n, "%.*s%s", (int)top_len, rel - top_len, cf);
   }
-  ms__manifest_free(&peek);
+  ms__registry_manifest_free(&peek);
   for (size_t i = 0; !st && t->want && i < t->n_pend; i++)
     if (strcmp(t->pend[i].name, t->want) == 0) {
       t->config = t->pend[i].data;
@@ -118,7 +120,7 @@ static int keep_pending(tgz_state *t, struct archive *a, const ms__reader *rd, s
   pending *p = &t->pend[t->n_pend];
   memset(p, 0, sizeof *p);
   if (!(p->name = ms__strdup(name))) return MS_ENOMEM;
-  int st = ms__archive_entry_data(a, rd, e, t->s->origin, name, &p->data, &p->len);
+  int st = ms__registry_archive_entry_data(a, rd, e, t->s->origin, name, &p->data, &p->len);
   if (st) {
     free(p->name);
     return st;
@@ -131,7 +133,7 @@ static int keep_pending(tgz_state *t, struct archive *a, const ms__reader *rd, s
 /* Moving past entry e inflates its data: refuse before doing so when that
  * would break the limits (a tar entry's size is exactly what is skipped).
  * Inflating anything else (headers, the padding after the last entry) is
- * bounded by the reader (ms__reader_open_gz). */
+ * bounded by the reader (ms__registry_reader_open_gz). */
 static int check_inflate(const tgz_state *t, struct archive *a, struct archive_entry *e) {
   int64_t size = archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : 0;
   int64_t pos = (int64_t)archive_filter_bytes(a, 0);
@@ -141,7 +143,7 @@ static int check_inflate(const tgz_state *t, struct archive *a, struct archive_e
   if (pos > lim->max_bytes || size > lim->max_bytes - pos)
     return ms__fail(MS_EUNSAFE,
                     "archive '%s': entry '%s' takes the decompressed size past the limit of %lld bytes", t->s->origin,
-                    ms__skip_dot_slash(archive_entry_pathname(e) ? archive_entry_pathname(e) : "?"),
+                    ms__registry_skip_dot_slash(archive_entry_pathname(e) ? archive_entry_pathname(e) : "?"),
                     (long long)lim->max_bytes);
   int64_t base = t->s->size > 0 ? t->s->size : 1, end = pos + size; /* <= max_bytes: no overflow */
   if (end > MS__TGZ_RATIO_FLOOR && end / base >= lim->max_ratio)
@@ -156,15 +158,15 @@ static int check_inflate(const tgz_state *t, struct archive *a, struct archive_e
 static int walk(tgz_state *t, struct archive *a, ms__reader *rd) {
   struct archive_entry *e;
   int r, st = MS_OK, done = 0;
-  while (ms__archive_header_ok(a, r = archive_read_next_header(a, &e))) {
+  while (ms__registry_archive_header_ok(a, r = archive_read_next_header(a, &e))) {
     if ((st = check_inflate(t, a, e))) return st;
     const char *full = archive_entry_pathname(e);
     if (!full) continue;
-    const char *name = ms__skip_dot_slash(full);
+    const char *name = ms__registry_skip_dot_slash(full);
     ms__strlcpy(t->last, name, sizeof t->last);
     if (done) continue; /* read on to the end: headers checked, data inflated and dropped */
     size_t top_len;
-    const char *rel = ms__archive_rel_name(name, MS__FMT_TGZ, &top_len);
+    const char *rel = ms__registry_archive_rel_name(name, MS__FMT_TGZ, &top_len);
     int is_reg = archive_entry_filetype(e) == AE_IFREG;
     if (!t->have_mar && strcmp(rel, "MAR-INF/MANIFEST.json") == 0) {
       if ((st = take_manifest(t, a, rd, e, name, rel, top_len, 1))) return st;
@@ -174,7 +176,7 @@ static int walk(tgz_state *t, struct archive *a, ms__reader *rd) {
     if (t->have_mar) {
       if (strcmp(name, t->want) != 0) continue;
       if (!is_reg) return ms__fail(MS_ECORRUPT, "archive '%s': '%s' is not a regular file", t->s->origin, name);
-      if ((st = ms__archive_entry_data(a, rd, e, t->s->origin, name, &t->config, &t->config_len))) return st;
+      if ((st = ms__registry_archive_entry_data(a, rd, e, t->s->origin, name, &t->config, &t->config_len))) return st;
       done = 1;
       continue;
     }
@@ -187,19 +189,19 @@ static int walk(tgz_state *t, struct archive *a, ms__reader *rd) {
     if (is_reg && (st = keep_pending(t, a, rd, e, name))) return st;
   }
   if (r != ARCHIVE_EOF)
-    return ms__archive_failure(a, rd, r, MS__FMT_TGZ, t->s->origin,
+    return ms__registry_archive_failure(a, rd, r, MS__FMT_TGZ, t->s->origin,
                                r == ARCHIVE_WARN ? archive_entry_pathname(e) : t->last[0] ? t->last : NULL, 0);
   /* The end of the tar: the rest of the gzip stream, and its trailer. */
-  return ms__reader_finish_gz(rd);
+  return ms__registry_reader_finish_gz(rd);
 }
 
-int ms__tgz_read(const ms__source *s, const ms__read_limits *lim, ms__archive_meta *out) {
+int ms__registry_tgz_read(const ms__source *s, const ms__read_limits *lim, ms__archive_meta *out) {
   tgz_state t;
   memset(&t, 0, sizeof t);
   t.s = s;
   t.lim = lim;
   ms__sha256 h;
-  ms__tgz_hash_init(&h);
+  ms__registry_tgz_hash_init(&h);
   ms__reader rd;
   int st = MS_OK;
   struct archive *a = archive_read_new();
@@ -208,7 +210,7 @@ int ms__tgz_read(const ms__source *s, const ms__read_limits *lim, ms__archive_me
   /* The decompressed stream is bounded as it is made too: what comes after
    * the tar's last entry (its padding) has no header to check. */
   int64_t slack = MS__TGZ_STREAM_SLACK, cap = lim->max_bytes > INT64_MAX - slack ? INT64_MAX : lim->max_bytes + slack;
-  if (ms__reader_open_gz(a, &rd, s, &h, cap, lim->max_ratio) != ARCHIVE_OK)
+  if (ms__registry_reader_open_gz(a, &rd, s, &h, cap, lim->max_ratio) != ARCHIVE_OK)
     st = rd.status ? rd.status
                    : ms__fail(MS_ECORRUPT, "archive '%s': not a valid tar.gz: %s", s->origin,
                               archive_error_string(a) ? archive_error_string(a) : "unreadable");
@@ -218,21 +220,21 @@ int ms__tgz_read(const ms__source *s, const ms__read_limits *lim, ms__archive_me
   if (!st && !t.manifest)
     st = ms__fail(MS_ECORRUPT, "archive '%s': no MAR-INF/MANIFEST.json (nor a legacy MANIFEST.json)", s->origin);
   if (!st && t.want && !t.config) {
-    st = t.pend_skipped ? ms__archive_find_entry(s, MS__FMT_TGZ, t.want, &t.config, &t.config_len)
+    st = t.pend_skipped ? ms__registry_archive_find_entry(s, MS__FMT_TGZ, t.want, &t.config, &t.config_len)
                         : ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing",
                                    s->origin, t.want);
   }
-  if (!st) st = ms__reader_drain(&rd);
-  ms__reader_free(&rd);
+  if (!st) st = ms__registry_reader_drain(&rd);
+  ms__registry_reader_free(&rd);
   ms__archive_meta m;
   memset(&m, 0, sizeof m);
   m.format = MS__FMT_TGZ;
   if (!st)
-    st = ms__archive_parse_meta(s->origin, t.manifest, t.manifest_len, t.config, t.config_len,
+    st = ms__registry_archive_parse_meta(s->origin, t.manifest, t.manifest_len, t.config, t.config_len,
                                 t.want ? t.want : "", &m);
   state_free(&t);
   if (st) {
-    ms__archive_meta_free(&m);
+    ms__registry_archive_meta_free(&m);
     return st;
   }
   ms__sha256_final_hex(&h, m.hash);

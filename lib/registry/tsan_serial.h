@@ -19,9 +19,9 @@
 
 #ifdef MS__UNDER_TSAN
 #include <pthread.h>
-extern pthread_mutex_t ms__tsan_archive_mu;
-#define MS__ARCHIVE_SERIAL_BEGIN() pthread_mutex_lock(&ms__tsan_archive_mu)
-#define MS__ARCHIVE_SERIAL_END() pthread_mutex_unlock(&ms__tsan_archive_mu)
+extern pthread_mutex_t ms__registry_tsan_mu;
+#define MS__ARCHIVE_SERIAL_BEGIN() pthread_mutex_lock(&ms__registry_tsan_mu)
+#define MS__ARCHIVE_SERIAL_END() pthread_mutex_unlock(&ms__registry_tsan_mu)
 #else
 #define MS__ARCHIVE_SERIAL_BEGIN() ((void)0)
 #define MS__ARCHIVE_SERIAL_END() ((void)0)

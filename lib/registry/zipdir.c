@@ -1,11 +1,12 @@
 /* Locating and hashing a zip's central directory (APPNOTE 4.3.16, zip64
  * 4.3.14-15) without libarchive, for the content hash. */
+#include "zipdir.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "mserve/common.h"
-#include "source.h"
 
 #define EOCD_LEN 22
 #define MAX_COMMENT 65535
@@ -26,7 +27,7 @@ static int hash_range(const ms__source *s, int64_t off, int64_t len, ms__sha256 
   unsigned char buf[1 << 14];
   while (len > 0) {
     size_t n = len > (int64_t)sizeof buf ? sizeof buf : (size_t)len;
-    int st = ms__source_pread(s, buf, n, off);
+    int st = ms__registry_source_pread(s, buf, n, off);
     if (st) return st;
     ms__sha256_update(h, buf, n);
     off += (int64_t)n;
@@ -35,13 +36,13 @@ static int hash_range(const ms__source *s, int64_t off, int64_t len, ms__sha256 
   return MS_OK;
 }
 
-int ms__zip_hash_directory(const ms__source *s, ms__sha256 *h) {
+int ms__registry_zip_hash_directory(const ms__source *s, ms__sha256 *h) {
   if (s->size < EOCD_LEN)
     return ms__fail(MS_ECORRUPT, "archive '%s': too short to be a zip (%lld bytes)", s->origin, (long long)s->size);
   int64_t tail = s->size < EOCD_LEN + MAX_COMMENT ? s->size : EOCD_LEN + MAX_COMMENT;
   unsigned char *buf = malloc((size_t)tail);
   if (!buf) return ms__fail(MS_ENOMEM, "archive '%s': out of memory", s->origin);
-  int st = ms__source_pread(s, buf, (size_t)tail, s->size - tail);
+  int st = ms__registry_source_pread(s, buf, (size_t)tail, s->size - tail);
   if (st) {
     free(buf);
     return st;
@@ -65,13 +66,13 @@ int ms__zip_hash_directory(const ms__source *s, ms__sha256 *h) {
   uint64_t cd_size = le32(e + 12), cd_off = le32(e + 16);
   if (cd_size == 0xffffffffu || cd_off == 0xffffffffu || le16(e + 10) == 0xffffu) {
     unsigned char loc[20], z[56];
-    if (eocd_pos < 20 || (st = ms__source_pread(s, loc, sizeof loc, eocd_pos - 20)) ||
+    if (eocd_pos < 20 || (st = ms__registry_source_pread(s, loc, sizeof loc, eocd_pos - 20)) ||
         le32(loc) != 0x07064b50u) {
       free(buf);
       return st ? st : ms__fail(MS_ECORRUPT, "archive '%s': zip64 locator missing", s->origin);
     }
     uint64_t zoff = le64(loc + 8);
-    if (zoff > (uint64_t)s->size || (st = ms__source_pread(s, z, sizeof z, (int64_t)zoff)) ||
+    if (zoff > (uint64_t)s->size || (st = ms__registry_source_pread(s, z, sizeof z, (int64_t)zoff)) ||
         le32(z) != 0x06064b50u) {
       free(buf);
       return st ? st : ms__fail(MS_ECORRUPT, "archive '%s': zip64 end record missing", s->origin);

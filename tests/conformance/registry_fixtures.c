@@ -15,6 +15,8 @@
 
 #include "mserve.h"
 #include "mserve/registry.h"
+#include "registry/config_yaml.h"
+#include "registry/global_config.h"
 #include "registry/settings.h"
 #include "testutil.h"
 
@@ -211,7 +213,7 @@ static int load_yaml(const char *file, ms__settings *s) {
   char buf[65536];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
-  int st = ms__model_config_parse_yaml(buf, n, p, s);
+  int st = ms__registry_yaml_parse(buf, n, p, s);
   free(p);
   return st;
 }
@@ -222,14 +224,14 @@ static void every_model_config_parses(void **state) {
     ms__settings s;
     int st = load_yaml(yaml_files[i], &s);
     if (st) fail_msg("%s: %s", yaml_files[i], ms_errmsg());
-    ms__settings_free(&s);
+    ms__registry_settings_free(&s);
   }
   for (size_t i = 0; i < sizeof yaml_table / sizeof yaml_table[0]; i++) {
     const yexpect *y = &yaml_table[i];
     ms__settings s;
     assert_int_equal(load_yaml(y->file, &s), MS_OK);
-    int k = ms__key_lookup(y->key);
-    if (k >= 0 && !ms__key_is_str(k)) {
+    int k = ms__registry_key_lookup(y->key);
+    if (k >= 0 && !ms__registry_key_is_str(k)) {
       assert_true(s.set & (1u << k));
       assert_int_equal(s.ival[k], y->ival);
     } else if (k >= 0) {
@@ -239,7 +241,7 @@ static void every_model_config_parses(void **state) {
       assert_true(cJSON_IsString(v));
       assert_string_equal(v->valuestring, y->sval);
     }
-    ms__settings_free(&s);
+    ms__registry_settings_free(&s);
   }
 }
 
@@ -318,9 +320,9 @@ static void torchserve_models_setting_is_a_global_config(void **state) {
     if (strcmp(x->key, "models") == 0) sprintf(wrapped, "{\"models\": %s}", json);
     else strcpy(wrapped, json);
     ms__global_config *g = NULL;
-    int st = ms__global_config_parse(wrapped, strlen(wrapped), x->file, &g);
+    int st = ms__registry_global_parse(wrapped, strlen(wrapped), x->file, &g);
     if (st) fail_msg("%s: %s", x->file, ms_errmsg());
-    const ms__settings *e = ms__global_config_lookup(g, x->model, x->version);
+    const ms__settings *e = ms__registry_global_lookup(g, x->model, x->version);
     if (!e) fail_msg("%s: no entry %s %s", x->file, x->model, x->version);
     assert_int_equal(e->ival[MS__K_BATCH_SIZE], x->batch_size);
     assert_int_equal(e->ival[MS__K_MAX_BATCH_DELAY_US], x->max_batch_delay_us);
@@ -328,7 +330,7 @@ static void torchserve_models_setting_is_a_global_config(void **state) {
     assert_int_equal(e->ival[MS__K_MIN_WORKERS], x->min_workers);
     assert_int_equal(e->ival[MS__K_MAX_WORKERS], x->max_workers);
     assert_false(e->set & (1u << MS__K_MAX_QUEUE_SIZE)); /* not in the file: unset, not a number */
-    ms__global_config_free(g);
+    ms__registry_global_free(g);
 
     if (strcmp(x->model, "noop") == 0) {
       char *gpath = ms_test_path(tmp, "global.json");

@@ -9,7 +9,7 @@
 
 #include "args.h"
 #include "mserve.h"
-#include "registry/registry_internal.h"
+#include "registry/overrides.h"
 #include "registry/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (!ov || npos < 0 || npos > 2) abort();
       for (int k = 0; k < MS__K_COUNT; k++) {
         if (!(ov->set.set & (1u << k))) continue;
-        if (ms__key_is_str(k) ? !ov->set.device || !ov->set.device[0] : ms__key_check_int(k, ov->set.ival[k], "fuzz") != MS_OK)
+        if (ms__registry_key_is_str(k) ? !ov->set.device || !ov->set.device[0] : ms__registry_key_check_int(k, ov->set.ival[k], "fuzz") != MS_OK)
           abort();
       }
       ms_overrides_free(ov);

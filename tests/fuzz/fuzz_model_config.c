@@ -8,22 +8,22 @@
 
 #include "common/text.h"
 #include "mserve/common.h"
-#include "registry/settings.h"
+#include "registry/config_yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ms__settings s;
-  int st = ms__model_config_parse_yaml((const char *)data, size, "fuzz/model-config.yaml", &s);
+  int st = ms__registry_yaml_parse((const char *)data, size, "fuzz/model-config.yaml", &s);
   if (st != MS_OK) {
     if (ms_errmsg()[0] == '\0') abort();
     return 0;
   }
   for (int k = 0; k < MS__K_COUNT; k++) {
     if (!(s.set & (1u << k))) continue;
-    if (ms__key_is_str(k)) {
+    if (ms__registry_key_is_str(k)) {
       if (!s.device) abort();
-    } else if (ms__key_check_int(k, s.ival[k], "fuzz") != MS_OK) {
+    } else if (ms__registry_key_check_int(k, s.ival[k], "fuzz") != MS_OK) {
       abort();
     }
   }
@@ -32,18 +32,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (const cJSON *it = s.extra ? s.extra->child : NULL; it; it = it->next)
     if (!ms__text_utf8_str(it->string) || !cJSON_IsString(it) || !ms__text_utf8_str(it->valuestring)) abort();
   if (s.extra && cJSON_GetArraySize(s.extra) > MS__CONFIG_MAX_KEYS) abort();
-  char *json = ms__settings_to_json(&s);
+  char *json = ms__registry_settings_to_json(&s);
   if (json) {
     ms__settings back;
-    if (ms__settings_from_json(json, "fuzz/roundtrip", &back) != MS_OK) abort();
+    if (ms__registry_settings_from_json(json, "fuzz/roundtrip", &back) != MS_OK) abort();
     if (back.set != s.set) abort();
     for (int k = 0; k < MS__K_COUNT; k++) {
       if (!(s.set & (1u << k))) continue;
-      if (ms__key_is_str(k) ? strcmp(back.device, s.device) != 0 : back.ival[k] != s.ival[k]) abort();
+      if (ms__registry_key_is_str(k) ? strcmp(back.device, s.device) != 0 : back.ival[k] != s.ival[k]) abort();
     }
-    ms__settings_free(&back);
+    ms__registry_settings_free(&back);
     free(json);
   }
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
   return 0;
 }

@@ -92,7 +92,7 @@ static void sha256_implementations_agree(void **state) {
 
 /* ---- manifests ------------------------------------------------------------ */
 
-static int parse(const char *json, ms__manifest *m) { return ms__manifest_parse(json, strlen(json), "MANIFEST.json", m); }
+static int parse(const char *json, ms__manifest *m) { return ms__registry_manifest_parse(json, strlen(json), "MANIFEST.json", m); }
 
 static void manifests_parse_and_migrate(void **state) {
   (void)state;
@@ -107,14 +107,14 @@ static void manifests_parse_and_migrate(void **state) {
   assert_string_equal(m.runtime, "python");
   assert_null(m.config_file);
   assert_int_equal(m.legacy, 0);
-  ms__manifest_free(&m);
+  ms__registry_manifest_free(&m);
   assert_int_equal(parse("{\"Model-Archive-Version\": 0.1, \"Model\": {\"Model-Name\": \"old\", \"Service\": \"s.py\"}}", &m),
                    MS_OK);
   assert_string_equal(m.name, "old");
   assert_string_equal(m.handler, "s.py");
   assert_string_equal(m.version, "1.0");
   assert_int_equal(m.legacy, 1);
-  ms__manifest_free(&m);
+  ms__registry_manifest_free(&m);
 }
 
 static void bad_manifests_are_explained(void **state) {
@@ -152,8 +152,8 @@ static void bad_manifests_are_explained(void **state) {
   /* Not NUL-terminated input is fine. */
   const char *j = "{\"model\": {\"modelName\": \"x\"}}GARBAGE";
   ms__manifest m;
-  assert_int_equal(ms__manifest_parse(j, strlen(j) - 7, "m", &m), MS_OK);
-  ms__manifest_free(&m);
+  assert_int_equal(ms__registry_manifest_parse(j, strlen(j) - 7, "m", &m), MS_OK);
+  ms__registry_manifest_free(&m);
 }
 
 /* ---- reading archives ----------------------------------------------------- */
@@ -226,14 +226,14 @@ static void formats_read_the_same_model(void **state) {
     size_t len;
     char *buf = load(p, &len);
     ms__archive_meta meta;
-    assert_int_equal(ms__archive_read_manifest_from_memory(buf, len, names[i], &meta), MS_OK);
+    assert_int_equal(ms__registry_archive_read_manifest_from_memory(buf, len, names[i], &meta), MS_OK);
     assert_string_equal(meta.manifest.name, "multi");
     assert_int_equal(meta.config.ival[MS__K_BATCH_SIZE], 3);
     ms__archive_meta meta2;
-    assert_int_equal(ms__archive_read_path(p, is_zip ? MS__FMT_ZIP : MS__FMT_TGZ, &meta2), MS_OK);
+    assert_int_equal(ms__registry_archive_read_path(p, is_zip ? MS__FMT_ZIP : MS__FMT_TGZ, &meta2), MS_OK);
     assert_string_equal(meta.hash, meta2.hash);
-    ms__archive_meta_free(&meta);
-    ms__archive_meta_free(&meta2);
+    ms__registry_archive_meta_free(&meta);
+    ms__registry_archive_meta_free(&meta2);
     free(buf);
     free(p);
   }
@@ -252,14 +252,14 @@ static void zip_hash_follows_content(void **state) {
   assert_int_equal(t_write_archive(p2, "zip-store", e2, 2), 0);
   assert_int_equal(t_write_archive(p3, "zip-store", e1, 2), 0);
   ms__archive_meta a, b, c;
-  assert_int_equal(ms__archive_read_path(p1, MS__FMT_ZIP, &a), MS_OK);
-  assert_int_equal(ms__archive_read_path(p2, MS__FMT_ZIP, &b), MS_OK);
-  assert_int_equal(ms__archive_read_path(p3, MS__FMT_ZIP, &c), MS_OK);
+  assert_int_equal(ms__registry_archive_read_path(p1, MS__FMT_ZIP, &a), MS_OK);
+  assert_int_equal(ms__registry_archive_read_path(p2, MS__FMT_ZIP, &b), MS_OK);
+  assert_int_equal(ms__registry_archive_read_path(p3, MS__FMT_ZIP, &c), MS_OK);
   assert_string_not_equal(a.hash, b.hash);
   assert_string_equal(a.hash, c.hash);
-  ms__archive_meta_free(&a);
-  ms__archive_meta_free(&b);
-  ms__archive_meta_free(&c);
+  ms__registry_archive_meta_free(&a);
+  ms__registry_archive_meta_free(&b);
+  ms__registry_archive_meta_free(&c);
   free(p1);
   free(p2);
   free(p3);
@@ -314,7 +314,7 @@ static void bad_archives_are_explained(void **state) {
       if (st != MS_ECORRUPT) fail_msg("%s cut at %zu of %zu: %s %s", fmts[k], n, len, ms_status_name(st), ms_errmsg());
       assert_non_null(strstr(ms_errmsg(), "cut."));
       ms__archive_meta meta;
-      assert_int_not_equal(ms__archive_read_manifest_from_memory(buf, n, "mem", &meta), MS_OK);
+      assert_int_not_equal(ms__registry_archive_read_manifest_from_memory(buf, n, "mem", &meta), MS_OK);
     }
     for (size_t n = 0; n < len; n += 7) buf[n] = (char)(buf[n] ^ 0x5a);
     assert_int_equal(ms_test_write_file(cut, buf, len), 0);
@@ -327,8 +327,8 @@ static void bad_archives_are_explained(void **state) {
     free(p);
   }
   ms__archive_meta meta;
-  assert_int_equal(ms__archive_read_manifest_from_memory("hello", 5, "mem", &meta), MS_ECORRUPT);
-  assert_int_equal(ms__archive_read_manifest_from_memory(NULL, 0, "mem", &meta), MS_ECORRUPT);
+  assert_int_equal(ms__registry_archive_read_manifest_from_memory("hello", 5, "mem", &meta), MS_ECORRUPT);
+  assert_int_equal(ms__registry_archive_read_manifest_from_memory(NULL, 0, "mem", &meta), MS_ECORRUPT);
   free(man);
   free(man_cfg);
 }
@@ -440,24 +440,24 @@ static void tgz_hash_covers_the_whole_file(void **state) {
   char *buf = load(p, &len);
   assert_int_equal(ms_test_write_file(q, buf, len), 0);
   ms__archive_meta a, b;
-  assert_int_equal(ms__archive_read_path(p, MS__FMT_TGZ, &a), MS_OK);
-  assert_int_equal(ms__archive_read_path(q, MS__FMT_TGZ, &b), MS_OK);
+  assert_int_equal(ms__registry_archive_read_path(p, MS__FMT_TGZ, &a), MS_OK);
+  assert_int_equal(ms__registry_archive_read_path(q, MS__FMT_TGZ, &b), MS_OK);
   assert_string_equal(a.hash, b.hash);
-  ms__archive_meta_free(&b);
+  ms__registry_archive_meta_free(&b);
   buf[len - 20] = (char)(buf[len - 20] ^ 1); /* deep in the compressed payload */
   assert_int_equal(ms_test_write_file(q, buf, len), 0);
   /* The manifest comes first, but the file is read to its end: refused. */
-  assert_int_equal(ms__archive_read_path(q, MS__FMT_TGZ, &b), MS_ECORRUPT);
+  assert_int_equal(ms__registry_archive_read_path(q, MS__FMT_TGZ, &b), MS_ECORRUPT);
   assert_non_null(strstr(ms_errmsg(), "w2.tgz"));
   char *grown = malloc(len + 1);
   buf[len - 20] = (char)(buf[len - 20] ^ 1); /* back to the original */
   memcpy(grown, buf, len);
   grown[len] = '\n'; /* trailing garbage after the gzip stream */
   assert_int_equal(ms_test_write_file(q, grown, len + 1), 0);
-  assert_int_equal(ms__archive_read_path(q, MS__FMT_TGZ, &b), MS_OK);
+  assert_int_equal(ms__registry_archive_read_path(q, MS__FMT_TGZ, &b), MS_OK);
   assert_string_not_equal(a.hash, b.hash);
-  ms__archive_meta_free(&b);
-  ms__archive_meta_free(&a);
+  ms__registry_archive_meta_free(&b);
+  ms__registry_archive_meta_free(&a);
   free(grown);
   free(buf);
   free(p);

@@ -395,7 +395,7 @@ static void tgz_bad_gzip_trailer_is_named(void **state) {
     assert_int_equal(ms_registry_get(f->r, "g", NULL, &none), MS_ENOTFOUND);
     /* The same image from memory (the fuzzing entry point). */
     ms__archive_meta meta;
-    assert_int_equal(ms__archive_read_manifest_from_memory(gz, len, cases[i].file, &meta), MS_ECORRUPT);
+    assert_int_equal(ms__registry_archive_read_manifest_from_memory(gz, len, cases[i].file, &meta), MS_ECORRUPT);
     assert_non_null(strstr(ms_errmsg(), "gzip trailer"));
     free(gz);
     free(p);

@@ -83,7 +83,7 @@ static void fifo_named_like_an_archive(void **state) {
     assert_null(m);
     expect_refused(ms_archive_inspect(p, NULL, &m), MS_EUNSUPPORTED, names[i], "FIFO");
     ms__archive_meta meta;
-    expect_refused(ms__archive_read_path(p, i ? MS__FMT_TGZ : MS__FMT_ZIP, &meta), MS_EUNSUPPORTED, names[i], NULL);
+    expect_refused(ms__registry_archive_read_path(p, i ? MS__FMT_TGZ : MS__FMT_ZIP, &meta), MS_EUNSUPPORTED, names[i], NULL);
     free(p);
   }
   ms_model_list *l = NULL;

@@ -14,6 +14,8 @@
 
 #include "mserve.h"
 #include "mserve/registry.h"
+#include "registry/config_yaml.h"
+#include "registry/global_config.h"
 #include "registry/settings.h"
 #include "registry_testutil.h"
 #include "testutil.h"
@@ -242,7 +244,7 @@ static void overrides_validate_keys_and_values(void **state) {
 }
 
 static int parse_yaml(const char *text, ms__settings *s) {
-  return ms__model_config_parse_yaml(text, strlen(text), "test.yaml", s);
+  return ms__registry_yaml_parse(text, strlen(text), "test.yaml", s);
 }
 
 static void yaml_is_plain_data(void **state) {
@@ -276,11 +278,11 @@ static void yaml_is_plain_data(void **state) {
   /* Empty documents are empty configs. */
   assert_int_equal(parse_yaml("", &s), MS_OK);
   assert_int_equal(s.set, 0);
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
   assert_int_equal(parse_yaml("---\n", &s), MS_OK);
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
   assert_int_equal(parse_yaml("# comment only\n", &s), MS_OK);
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
   /* Deep nesting is bounded. */
   char deep[400];
   size_t n = 0;
@@ -294,7 +296,7 @@ static void yaml_is_plain_data(void **state) {
 }
 
 static int parse_global(const char *text, ms__global_config **g) {
-  return ms__global_config_parse(text, strlen(text), "global.json", g);
+  return ms__registry_global_parse(text, strlen(text), "global.json", g);
 }
 
 static void global_config_shapes(void **state) {
@@ -307,12 +309,12 @@ static void global_config_shapes(void **state) {
                    MS_OK);
   assert_int_equal(g->defaults.ival[MS__K_BATCH_SIZE], 2);
   assert_int_equal(g->defaults.ival[MS__K_MAX_BATCH_DELAY_US], 5000);
-  const ms__settings *e = ms__global_config_lookup(g, "noop", "1.0");
+  const ms__settings *e = ms__registry_global_lookup(g, "noop", "1.0");
   assert_non_null(e);
   assert_int_equal(e->set, 1u << MS__K_MIN_WORKERS);
   assert_int_equal(e->ival[MS__K_MIN_WORKERS], 2);
-  assert_null(ms__global_config_lookup(g, "noop", "2.0"));
-  ms__global_config_free(g);
+  assert_null(ms__registry_global_lookup(g, "noop", "2.0"));
+  ms__registry_global_free(g);
 
   static const char *bad[] = {
       "[1, 2]",

@@ -20,20 +20,22 @@
 #include "mserve.h"
 #include "mserve/registry.h"
 #include "registry/manifest.h"
+#include "registry/config_yaml.h"
+#include "registry/global_config.h"
 #include "registry/settings.h"
 #include "registry_testutil.h"
 #include "testutil.h"
 
 static int parse_yaml(const char *text, ms__settings *s) {
-  return ms__model_config_parse_yaml(text, strlen(text), "test.yaml", s);
+  return ms__registry_yaml_parse(text, strlen(text), "test.yaml", s);
 }
 
 static int parse_manifest(const char *text, ms__manifest *m) {
-  return ms__manifest_parse(text, strlen(text), "MANIFEST.json", m);
+  return ms__registry_manifest_parse(text, strlen(text), "MANIFEST.json", m);
 }
 
 static int parse_global(const char *text, ms__global_config **g) {
-  return ms__global_config_parse(text, strlen(text), "global.json", g);
+  return ms__registry_global_parse(text, strlen(text), "global.json", g);
 }
 
 static void expect_msg(const char *needle) {
@@ -72,7 +74,7 @@ static void yaml_key_count_is_bounded(void **state) {
   assert_int_equal(parse_yaml(at, &s), MS_OK);
   assert_non_null(s.extra);
   assert_int_equal(cJSON_GetArraySize(s.extra), MS__CONFIG_MAX_KEYS);
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
   free(at);
 
   char limit[32];
@@ -117,39 +119,39 @@ static void yaml_duplicates_found_at_any_size(void **state) {
   assert_int_equal(parse_yaml("responseTimeout: 4\nrequest_timeout_us: 5\n", &s), MS_ECORRUPT);
   /* Same keys in different mappings are fine. */
   assert_int_equal(parse_yaml("a:\n  x: 1\nb:\n  x: 2\nx: 3\n", &s), MS_OK);
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
 }
 
 static void merge_replaces_extras_key_by_key(void **state) {
   (void)state;
   ms__settings base, over;
-  ms__settings_init(&base);
-  ms__settings_init(&over);
+  ms__registry_settings_init(&base);
+  ms__registry_settings_init(&over);
   base.extra = cJSON_Parse("{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}");
   /* A stored row may carry a key twice: its last value wins, as before. */
   over.extra = cJSON_Parse("{\"b\":\"20\",\"d\":\"4\",\"b\":\"21\"}");
   over.set = 1u << MS__K_BATCH_SIZE;
   over.ival[MS__K_BATCH_SIZE] = 7;
-  assert_int_equal(ms__settings_merge(&base, &over), MS_OK);
+  assert_int_equal(ms__registry_settings_merge(&base, &over), MS_OK);
   char *txt = cJSON_PrintUnformatted(base.extra);
   assert_string_equal(txt, "{\"a\":\"1\",\"c\":\"3\",\"d\":\"4\",\"b\":\"21\"}");
   cJSON_free(txt);
   assert_int_equal(base.ival[MS__K_BATCH_SIZE], 7);
   /* Merging into settings without extras copies them. */
   ms__settings empty;
-  ms__settings_init(&empty);
-  assert_int_equal(ms__settings_merge(&empty, &base), MS_OK);
+  ms__registry_settings_init(&empty);
+  assert_int_equal(ms__registry_settings_merge(&empty, &base), MS_OK);
   txt = cJSON_PrintUnformatted(empty.extra);
   assert_string_equal(txt, "{\"a\":\"1\",\"c\":\"3\",\"d\":\"4\",\"b\":\"21\"}");
   cJSON_free(txt);
-  ms__settings_free(&empty);
-  ms__settings_free(&base);
-  ms__settings_free(&over);
+  ms__registry_settings_free(&empty);
+  ms__registry_settings_free(&base);
+  ms__registry_settings_free(&over);
 
   /* Thousands of extras on both sides: every key once, the override's value. */
   ms__settings big_a, big_b;
-  ms__settings_init(&big_a);
-  ms__settings_init(&big_b);
+  ms__registry_settings_init(&big_a);
+  ms__registry_settings_init(&big_b);
   big_a.extra = cJSON_CreateObject();
   big_b.extra = cJSON_CreateObject();
   for (int i = 0; i < 8000; i++) {
@@ -158,12 +160,12 @@ static void merge_replaces_extras_key_by_key(void **state) {
     cJSON_AddStringToObject(big_a.extra, k, "a");
     if (i % 2 == 0) cJSON_AddStringToObject(big_b.extra, k, "b");
   }
-  assert_int_equal(ms__settings_merge(&big_a, &big_b), MS_OK);
+  assert_int_equal(ms__registry_settings_merge(&big_a, &big_b), MS_OK);
   assert_int_equal(cJSON_GetArraySize(big_a.extra), 8000);
   assert_string_equal(cJSON_GetObjectItemCaseSensitive(big_a.extra, "k4000")->valuestring, "b");
   assert_string_equal(cJSON_GetObjectItemCaseSensitive(big_a.extra, "k4001")->valuestring, "a");
-  ms__settings_free(&big_a);
-  ms__settings_free(&big_b);
+  ms__registry_settings_free(&big_a);
+  ms__registry_settings_free(&big_b);
 }
 
 static void global_config_entries_are_unique_and_found(void **state) {
@@ -181,14 +183,14 @@ static void global_config_entries_are_unique_and_found(void **state) {
   for (size_t i = 0; i < n; i++) {
     char name[32];
     snprintf(name, sizeof name, "m%zu", (i * 7919) % n);
-    const ms__settings *e = ms__global_config_lookup(g, name, "2.0");
+    const ms__settings *e = ms__registry_global_lookup(g, name, "2.0");
     assert_non_null(e);
     assert_int_equal(e->ival[MS__K_BATCH_SIZE], (int64_t)(i + 1));
-    assert_non_null(ms__global_config_lookup(g, name, "1.0"));
-    assert_null(ms__global_config_lookup(g, name, "3.0"));
+    assert_non_null(ms__registry_global_lookup(g, name, "1.0"));
+    assert_null(ms__registry_global_lookup(g, name, "3.0"));
   }
-  assert_null(ms__global_config_lookup(g, "nope", "1.0"));
-  ms__global_config_free(g);
+  assert_null(ms__registry_global_lookup(g, "nope", "1.0"));
+  ms__registry_global_free(g);
   free(b);
   /* A model version given twice would silently lose one entry: refused. */
   g = NULL;
@@ -236,7 +238,7 @@ static void yaml_durations_are_checked_both_ways(void **state) {
   assert_int_equal(parse_yaml("responseTimeout: 9007199254\nmaxBatchDelay: 9007199254740\n", &s), MS_OK);
   assert_int_equal(s.ival[MS__K_REQUEST_TIMEOUT_US], (int64_t)9007199254 * 1000000);
   assert_int_equal(s.ival[MS__K_MAX_BATCH_DELAY_US], (int64_t)9007199254740 * 1000);
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
 }
 
 static void json_durations_are_checked_both_ways(void **state) {
@@ -316,11 +318,11 @@ static void manifest_strings_are_utf8_without_nul(void **state) {
                                   &m),
                    MS_OK);
   assert_string_equal(m.handler, "\xe6\xa8\xa1\xe5\x9e\x8b \xf0\x9f\x98\x80 \xc3\xa9 \xf0\x9f\x98\x80");
-  ms__manifest_free(&m);
+  ms__registry_manifest_free(&m);
   /* "\\u0000" is an escaped backslash followed by text, not a NUL. */
   assert_int_equal(parse_manifest("{\"model\": {\"modelName\": \"m\", \"handler\": \"a\\\\u0000b\"}}", &m), MS_OK);
   assert_string_equal(m.handler, "a\\u0000b");
-  ms__manifest_free(&m);
+  ms__registry_manifest_free(&m);
 }
 
 static void yaml_strings_are_utf8_without_nul(void **state) {
@@ -347,7 +349,7 @@ static void yaml_strings_are_utf8_without_nul(void **state) {
   ms__settings s;
   assert_int_equal(parse_yaml("handler: \"caf\\u00e9 \\x41\"\n", &s), MS_OK);
   assert_string_equal(cJSON_GetObjectItemCaseSensitive(s.extra, "handler")->valuestring, "caf\xc3\xa9 A");
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
 }
 
 static void global_config_strings_are_utf8(void **state) {
@@ -482,7 +484,7 @@ static void long_yaml_keys_are_named(void **state) {
   memset(doc + 2, 'k', 2000);
   strcpy(doc + 2002, "\n: 1\n");
   assert_int_equal(parse_yaml(doc, &s), MS_OK);
-  ms__settings_free(&s);
+  ms__registry_settings_free(&s);
   /* A real non-mapping still says so. */
   assert_int_equal(parse_yaml("just text\n", &s), MS_ECORRUPT);
   expect_msg("must be a mapping");

@@ -1,0 +1,119 @@
+/* Writing the registry's rows: inserting a registration and choosing a
+ * default version. */
+#include "rows.h"
+
+#include <stdlib.h>
+
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "store/store_internal.h"
+
+static const char SQL_FIND_PATH[] = "SELECT name, version FROM registry_models WHERE archive_path = ?1";
+static const char SQL_FIND_NAME_VERSION[] =
+    "SELECT archive_path FROM registry_models WHERE name = ?1 AND version = ?2";
+static const char SQL_COUNT_NAME[] = "SELECT count(*) FROM registry_models WHERE name = ?1";
+static const char SQL_INSERT[] =
+    "INSERT INTO registry_models (name, version, is_default, archive_path, folder, format, runtime, handler,"
+    " content_hash, size, mtime_ns, ino, dev, missing, archive_settings, overrides)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15)";
+static const char SQL_PROMOTE[] =
+    "UPDATE registry_models SET is_default = 1 WHERE id = (SELECT id FROM registry_models WHERE name = ?1"
+    " ORDER BY id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM registry_models WHERE name = ?1 AND is_default = 1)";
+
+static const char *col(sqlite3_stmt *q, int i) {
+  const char *s = (const char *)sqlite3_column_text(q, i);
+  return s ? s : "";
+}
+
+int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_meta *meta, const ms__stat *id,
+                        const char *api_json, int *is_default) {
+  ms_store *s = r->store;
+  int st = MS_OK, rc;
+  const char *name = meta->manifest.name, *version = meta->manifest.version;
+  sqlite3_stmt *q = ms__store_stmt(s, SQL_FIND_PATH, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, abs_path, -1, SQLITE_STATIC);
+  if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    st = ms__fail(MS_EEXIST, "archive '%s': already registered as model '%s' version '%s'", abs_path, col(q, 0),
+                  col(q, 1));
+    sqlite3_clear_bindings(q);
+    sqlite3_reset(q);
+    return st;
+  }
+  sqlite3_clear_bindings(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE) return ms__store_error(s, rc, "looking up an archive path");
+  if (!(q = ms__store_stmt(s, SQL_FIND_NAME_VERSION, &st))) return st;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
+  if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    st = ms__fail(MS_EEXIST, "archive '%s': model '%s' version '%s' is already registered from '%s'", abs_path,
+                  name, version, col(q, 0));
+    sqlite3_clear_bindings(q);
+    sqlite3_reset(q);
+    return st;
+  }
+  sqlite3_clear_bindings(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE) return ms__store_error(s, rc, "looking up a model");
+  int64_t others = 0;
+  if ((st = ms__registry_count_versions(r, name, &others))) return st;
+  int first = others == 0;
+  char *archive_json = ms__registry_settings_to_json(&meta->config);
+  char *folder = ms__fs_parent_dir(abs_path);
+  if (!archive_json || !folder) {
+    free(archive_json);
+    free(folder);
+    return MS_ENOMEM;
+  }
+  if (!(q = ms__store_stmt(s, SQL_INSERT, &st))) {
+    free(archive_json);
+    free(folder);
+    return st;
+  }
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 3, first);
+  sqlite3_bind_text(q, 4, abs_path, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 5, folder, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 6, meta->format);
+  sqlite3_bind_text(q, 7, meta->manifest.runtime ? meta->manifest.runtime : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 8, meta->manifest.handler ? meta->manifest.handler : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 9, meta->hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 10, id->size);
+  sqlite3_bind_int64(q, 11, id->mtime_ns);
+  sqlite3_bind_int64(q, 12, id->ino);
+  sqlite3_bind_int64(q, 13, id->dev);
+  sqlite3_bind_text(q, 14, archive_json, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 15, api_json ? api_json : "{}", -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  sqlite3_clear_bindings(q);
+  sqlite3_reset(q);
+  free(archive_json);
+  free(folder);
+  if (rc != SQLITE_DONE) return ms__store_error(s, rc, "inserting a model");
+  if (is_default) *is_default = first;
+  return MS_OK;
+}
+
+int ms__registry_promote_default(ms_registry *r, const char *name) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_PROMOTE, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q);
+  sqlite3_reset(q);
+  return rc == SQLITE_DONE ? MS_OK : ms__store_error(r->store, rc, "choosing a default version");
+}
+
+int ms__registry_count_versions(ms_registry *r, const char *name, int64_t *n) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_COUNT_NAME, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(q, 0);
+  sqlite3_clear_bindings(q);
+  sqlite3_reset(q);
+  return rc == SQLITE_ROW ? MS_OK : ms__store_error(r->store, rc, "counting versions");
+}

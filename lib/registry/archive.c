@@ -1,7 +1,7 @@
 /* Reading an archive's metadata, whatever its format: the format from the
  * name, the stat identity, and the entry points that open the file (a
  * regular file only) and hand it to the zip, tar.gz or folder reader. */
-#include "archive.h"
+#include "registry/archive.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +12,11 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
-#include "dir.h"
+#include "registry/dir.h"
 #include "mserve/common.h"
 #include "mserve/registry.h"
-#include "tsan_serial.h"
-#include "zip.h"
+#include "registry/tsan_serial.h"
+#include "registry/zip.h"
 
 #ifdef MS__UNDER_TSAN
 pthread_mutex_t ms__registry_tsan_mu = PTHREAD_MUTEX_INITIALIZER;

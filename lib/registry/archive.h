@@ -25,9 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meta.h"
-#include "source.h"
-#include "tgz.h"
+#include "registry/meta.h"
+#include "registry/source.h"
+#include "registry/tgz.h"
 
 /* File identity used to skip unchanged archives without opening them. */
 typedef struct ms__stat {

@@ -2,7 +2,7 @@
  * parser: tags, anchors and aliases are refused (no alias expansion bombs),
  * nesting is bounded, and the document becomes a cJSON tree of strings that
  * the settings code then interprets. */
-#include "config_yaml.h"
+#include "registry/config_yaml.h"
 
 #include <errno.h>
 #include <stdio.h>

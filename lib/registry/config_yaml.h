@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "settings.h"
+#include "registry/settings.h"
 
 /* Most mapping keys a model-config.yaml may hold, all mappings together
  * (real ones have tens); more is MS_ECORRUPT naming the file and the limit. */

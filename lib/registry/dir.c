@@ -1,5 +1,5 @@
 /* A folder model's metadata: its manifest and config, read as plain files. */
-#include "dir.h"
+#include "registry/dir.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #ifndef MS_REGISTRY_DIR_H
 #define MS_REGISTRY_DIR_H
 
-#include "meta.h"
+#include "registry/meta.h"
 
 /*
  * ms__registry_dir_read - the manifest (MAR-INF/MANIFEST.json, else a legacy

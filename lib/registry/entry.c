@@ -1,5 +1,5 @@
 /* libarchive over our sources: readers, integrity, entry data and names. */
-#include "entry.h"
+#include "registry/entry.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,8 +13,8 @@
 #include <archive_entry.h>
 #include <stddef.h>
 
-#include "meta.h"
-#include "source.h"
+#include "registry/meta.h"
+#include "registry/source.h"
 
 /* A libarchive reader for `format` (MS__FMT_ZIP or MS__FMT_TGZ) over `s`
  * through rd (no hashing; a tar.gz through the gzip reader of source.h).

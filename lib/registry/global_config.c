@@ -2,7 +2,7 @@
  * {"<version>": {...}}}}, canonical or TorchServe key names. Entries are
  * kept sorted by (name, version), so reading n entries costs O(n log n)
  * and each lookup O(log n). */
-#include "global_config.h"
+#include "registry/global_config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
-#include "jsonpos.h"
+#include "registry/jsonpos.h"
 #include "mserve/common.h"
 
 /* Fill *s from the settings object `o`; unknown keys are logged and skipped

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "settings.h"
+#include "registry/settings.h"
 
 /* A parsed global config file. */
 typedef struct ms__global_entry {

@@ -19,8 +19,8 @@
 
 #include <stdatomic.h>
 
-#include "archive.h"
-#include "global_config.h"
+#include "registry/archive.h"
+#include "registry/global_config.h"
 #include "mserve/registry.h"
 
 struct ms_registry {

@@ -1,5 +1,5 @@
 /* JSON parsing that reports where a document is broken. */
-#include "jsonpos.h"
+#include "registry/jsonpos.h"
 
 #include <stdlib.h>
 #include <string.h>

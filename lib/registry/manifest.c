@@ -1,6 +1,6 @@
 /* MAR-INF/MANIFEST.json (TorchServe, MMS 1.0) and the legacy MMS 0.1
  * MANIFEST.json, migrated to the same fields. */
-#include "manifest.h"
+#include "registry/manifest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
-#include "jsonpos.h"
+#include "registry/jsonpos.h"
 #include "mserve/common.h"
 
 int ms__registry_name_valid(const char *name) {

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "settings.h"
+#include "registry/settings.h"
 
 typedef struct ms__manifest {
   char *name;        /* model.modelName; matches ^[A-Za-z0-9][A-Za-z0-9_.-]*$ */

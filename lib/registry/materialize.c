@@ -49,16 +49,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive.h"
+#include "registry/archive.h"
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/text.h"
-#include "entry.h"
-#include "handle.h"
-#include "model.h"
-#include "source.h"
-#include "tgz.h"
-#include "tsan_serial.h"
+#include "registry/entry.h"
+#include "registry/handle.h"
+#include "registry/model.h"
+#include "registry/source.h"
+#include "registry/tgz.h"
+#include "registry/tsan_serial.h"
 
 #define MAX_COMPONENTS 128
 #ifndef NAME_MAX

@@ -1,10 +1,10 @@
 /* An archive's metadata from its manifest and model-config.yaml. */
-#include "meta.h"
+#include "registry/meta.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "config_yaml.h"
+#include "registry/config_yaml.h"
 
 int ms__registry_archive_parse_meta(const char *origin, const char *manifest, size_t manifest_len, const char *config,
                            size_t config_len, const char *config_name, ms__archive_meta *out) {

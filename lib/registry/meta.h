@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "manifest.h"
-#include "settings.h"
+#include "registry/manifest.h"
+#include "registry/settings.h"
 
 typedef enum ms__format { MS__FMT_ZIP = 0, MS__FMT_TGZ = 1, MS__FMT_DIR = 2 } ms__format;
 

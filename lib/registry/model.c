@@ -1,6 +1,6 @@
 /* Model snapshots (settings resolved once, strings owned by the snapshot)
  * and lists of them. */
-#include "model.h"
+#include "registry/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>

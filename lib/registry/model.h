@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "global_config.h"
+#include "registry/global_config.h"
 #include "mserve/registry.h"
-#include "settings.h"
+#include "registry/settings.h"
 
 struct ms_model {
   char *name, *version, *runtime, *handler, *path, *hash;

@@ -1,5 +1,5 @@
 /* Runtime overrides: the API level of a model's settings. */
-#include "overrides.h"
+#include "registry/overrides.h"
 
 #include <stdlib.h>
 

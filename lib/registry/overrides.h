@@ -6,7 +6,7 @@
 #define MS_REGISTRY_OVERRIDES_H
 
 #include "mserve/registry.h"
-#include "settings.h"
+#include "registry/settings.h"
 
 struct ms_overrides {
   ms__settings set;

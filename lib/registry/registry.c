@@ -10,15 +10,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "archive.h"
+#include "registry/archive.h"
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/text.h"
-#include "global_config.h"
-#include "handle.h"
-#include "model.h"
-#include "overrides.h"
-#include "rows.h"
+#include "registry/global_config.h"
+#include "registry/handle.h"
+#include "registry/model.h"
+#include "registry/overrides.h"
+#include "registry/rows.h"
 #include "store/store_internal.h"
 
 #define GLOBAL_CONFIG_MAX ((size_t)16 << 20)

@@ -1,5 +1,5 @@
 /* Scan reports: one entry per path, with its outcome. */
-#include "report.h"
+#include "registry/report.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* Writing the registry's rows: inserting a registration and choosing a
  * default version. */
-#include "rows.h"
+#include "registry/rows.h"
 
 #include <stdlib.h>
 

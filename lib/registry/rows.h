@@ -7,8 +7,8 @@
 #ifndef MS_REGISTRY_ROWS_H
 #define MS_REGISTRY_ROWS_H
 
-#include "archive.h"
-#include "handle.h"
+#include "registry/archive.h"
+#include "registry/handle.h"
 
 /* Insert a registration. The row becomes the name's default when it has
  * no other version. Errors: MS_EEXIST (name+version or path taken; the

@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive.h"
+#include "registry/archive.h"
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/text.h"
-#include "handle.h"
-#include "report.h"
-#include "rows.h"
+#include "registry/handle.h"
+#include "registry/report.h"
+#include "registry/rows.h"
 #include "store/store_internal.h"
 
 static const char SQL_FOLDER_ROWS[] =

@@ -1,4 +1,4 @@
-/* Tables of the registry (migration entry in lib/store/migrations.c).
+/* Tables of the registry (ordered among the migrations by lib/schema/).
  *
  * registry_models: one row per registered (name, version).
  *  - folder: the archive's parent folder, so a scan finds the rows it owns
@@ -8,7 +8,8 @@
  *  - archive_settings / overrides: JSON objects of canonical keys (see
  *    lib/registry/settings.c); overrides hold the runtime (API) level.
  *  - exactly one default row per name (partial unique index). */
-extern const char ms__schema_registry_v1[];
+#include "registry/schema.h"
+
 const char ms__schema_registry_v1[] =
     "CREATE TABLE registry_models ("
     "  id INTEGER PRIMARY KEY,"

@@ -1,6 +1,6 @@
 /* Canonical settings keys, their TorchServe spellings and units, and the
  * helpers that set, merge and persist one level of settings. */
-#include "settings.h"
+#include "registry/settings.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "common/units.h"
-#include "jsonpos.h"
+#include "registry/jsonpos.h"
 #include "mserve/common.h"
 
 /* Values are persisted as JSON numbers (doubles): keep them exact. */

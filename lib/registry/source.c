@@ -1,7 +1,7 @@
 /* An archive's bytes: positioned reads, and the libarchive client readers
  * that can hash what they hand out and decompress gzip with every
  * integrity check (see source.h). */
-#include "source.h"
+#include "registry/source.h"
 
 #include <errno.h>
 #include <fcntl.h> /* posix_fadvise */

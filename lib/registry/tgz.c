@@ -23,7 +23,7 @@
  * Inflating up to the manifest is bounded by the registry's limits
  * (check_inflate), so a compression bomb placed before the manifest fails
  * fast instead of stalling a scan. */
-#include "tgz.h"
+#include "registry/tgz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
-#include "entry.h"
+#include "registry/entry.h"
 #include "mserve/common.h"
 
 typedef struct pending {

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "common/sha256.h"
-#include "meta.h"
-#include "source.h"
+#include "registry/meta.h"
+#include "registry/source.h"
 
 /* A tar.gz's entries seen before its manifest are kept, up to this many
  * bytes in all, in case one is the config the manifest names. */

@@ -2,7 +2,7 @@
  * the manifest found by the seekable reader (which starts from the central
  * directory, so skipping an entry never inflates it), then the config it
  * names in a second pass. */
-#include "zip.h"
+#include "registry/zip.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +10,9 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
-#include "entry.h"
+#include "registry/entry.h"
 #include "mserve/common.h"
-#include "zipdir.h"
+#include "registry/zipdir.h"
 
 typedef struct found {
   char *manifest;

@@ -6,8 +6,8 @@
 #ifndef MS_REGISTRY_ZIP_H
 #define MS_REGISTRY_ZIP_H
 
-#include "meta.h"
-#include "source.h"
+#include "registry/meta.h"
+#include "registry/source.h"
 
 /*
  * ms__registry_zip_read - the manifest, the config it names and the content hash

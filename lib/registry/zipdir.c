@@ -1,6 +1,6 @@
 /* Locating and hashing a zip's central directory (APPNOTE 4.3.16, zip64
  * 4.3.14-15) without libarchive, for the content hash. */
-#include "zipdir.h"
+#include "registry/zipdir.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #define MS_REGISTRY_ZIPDIR_H
 
 #include "common/sha256.h"
-#include "source.h"
+#include "registry/source.h"
 
 /* Hash the zip's central directory and end records into h: they hold
  * every entry's name, CRC-32, sizes and offset, so any change of content

@@ -1,14 +1,14 @@
-/* mserve-archive create: folder -> .mar (zip deflate, TorchServe layout).
- * The folder's files come first, sorted so the same folder always gives the
- * same archive; model-config.yaml and MAR-INF/MANIFEST.json come last, as
- * torch-model-archiver writes them, so they sit next to the central directory
- * and a reader that starts from the end finds them in the same read. */
+/* mserve-archive create: named files and/or a folder -> a TorchServe-layout
+ * archive (.mar zip, .tar.gz, or a plain folder), as torch-model-archiver
+ * writes it. The files come first, sorted so the same input always gives the
+ * same archive; model-config.yaml (when generated) and MAR-INF/MANIFEST.json
+ * come last, as torch-model-archiver writes them, so they sit next to a zip's
+ * central directory and a reader that starts from the end finds them in the
+ * same read. The archive itself goes through examples/common/archive_write. */
 #include "mar_write.h"
 
 #include <mserve.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -22,12 +22,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive_write.h"
+
 #define ARCHIVER_VERSION "mserve-archive 0.1"
 
 typedef struct src_file {
-  char *arc;   /* name inside the archive */
-  char *disk;  /* path to read */
+  char *arc;  /* name inside the archive */
+  char *disk; /* path to read */
   uint64_t size;
+  dev_t dev;
+  ino_t ino;
 } src_file;
 
 typedef struct file_list {
@@ -70,7 +74,7 @@ static void list_free(file_list *l) {
 }
 
 /* Takes ownership of arc and disk (even on failure). */
-static int list_add(ctx *c, file_list *l, char *arc, char *disk, uint64_t size) {
+static int list_add(ctx *c, file_list *l, char *arc, char *disk, const struct stat *st) {
   if (!arc || !disk) goto oom;
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 32;
@@ -79,7 +83,7 @@ static int list_add(ctx *c, file_list *l, char *arc, char *disk, uint64_t size) 
     l->v = v;
     l->cap = cap;
   }
-  l->v[l->n++] = (src_file){arc, disk, size};
+  l->v[l->n++] = (src_file){arc, disk, (uint64_t)st->st_size, st->st_dev, st->st_ino};
   return MS_OK;
 oom:
   free(arc);
@@ -87,32 +91,77 @@ oom:
   return fail(c, MS_ENOMEM, "out of memory");
 }
 
-static int find(const file_list *l, const char *arc) {
-  for (size_t i = 0; i < l->n; i++)
-    if (strcmp(l->v[i].arc, arc) == 0) return 1;
-  return 0;
-}
-
-/* The file on disk that goes into the archive as `arc`, or NULL. */
-static const char *find_disk(const file_list *l, const char *arc) {
+static const src_file *find(const file_list *l, const char *arc) {
   for (size_t i = 0; arc && i < l->n; i++)
-    if (strcmp(l->v[i].arc, arc) == 0) return l->v[i].disk;
+    if (strcmp(l->v[i].arc, arc) == 0) return &l->v[i];
   return NULL;
 }
 
-/* Collect regular files under disk_dir; `rel` is their folder inside the archive. */
-static int walk(ctx *c, file_list *l, const char *disk_dir, const char *rel, int depth) {
+static const src_file *find_same(const file_list *l, const struct stat *st) {
+  for (size_t i = 0; i < l->n; i++)
+    if (l->v[i].dev == st->st_dev && l->v[i].ino == st->st_ino) return &l->v[i];
+  return NULL;
+}
+
+/* A file found on disk goes in as `arc`: once, however often it is named;
+ * another file under a name already taken is a clash. Takes ownership of
+ * arc and disk. */
+static int add_unique(ctx *c, file_list *l, char *arc, char *disk, const struct stat *st, const char *what) {
+  if (!arc || !disk) {
+    free(arc), free(disk);
+    return fail(c, MS_ENOMEM, "out of memory");
+  }
+  if (c->have_skip && st->st_dev == c->skip_dev && st->st_ino == c->skip_ino) {
+    free(arc), free(disk); /* the output archive itself, when it lies among the inputs */
+    return MS_OK;
+  }
+  const src_file *same = find_same(l, st);
+  if (same) {
+    free(arc), free(disk);
+    return MS_OK;
+  }
+  const src_file *taken = find(l, arc);
+  if (taken) {
+    int rc = fail(c, MS_EEXIST, "%s '%s': the archive already holds another file named '%s' (from '%s')", what, disk,
+                  arc, taken->disk);
+    free(arc), free(disk);
+    return rc;
+  }
+  return list_add(c, l, arc, disk, st);
+}
+
+/* Collect regular files under disk_dir; `rel` is their folder inside the
+ * archive. skip_marinf: leave out a stale MAR-INF at the top (the manifest
+ * is generated). */
+static int walk(ctx *c, file_list *l, const char *disk_dir, const char *rel, int depth, int skip_marinf,
+                const char *what) {
   if (depth > 64) return fail(c, MS_EUNSAFE, "'%s': folders nested too deep", disk_dir);
   DIR *d = opendir(disk_dir);
   if (!d) return fail(c, MS_EIO, "'%s': %s", disk_dir, strerror(errno));
+  /* sorted, so the same folder always gives the same archive */
+  char **names = NULL;
+  size_t n = 0, cap = 0;
   int rc = MS_OK;
   struct dirent *e;
   while (rc == MS_OK && (e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    /* The archive's own manifest is generated; a stale one in the folder is left out. */
-    if (depth == 0 && strcmp(e->d_name, "MAR-INF") == 0) continue;
-    char *disk = join(disk_dir, e->d_name);
-    char *arc = join(rel, e->d_name);
+    if (depth == 0 && skip_marinf && strcmp(e->d_name, "MAR-INF") == 0) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      char **g = realloc(names, cap * sizeof *names);
+      if (!g) {
+        rc = fail(c, MS_ENOMEM, "out of memory");
+        break;
+      }
+      names = g;
+    }
+    if (!(names[n] = strdup(e->d_name))) rc = fail(c, MS_ENOMEM, "out of memory");
+    else n++;
+  }
+  closedir(d);
+  for (size_t i = 0; rc == MS_OK && i < n; i++) {
+    char *disk = join(disk_dir, names[i]);
+    char *arc = join(rel, names[i]);
     struct stat st;
     if (!disk || !arc) {
       free(disk), free(arc);
@@ -121,21 +170,18 @@ static int walk(ctx *c, file_list *l, const char *disk_dir, const char *rel, int
       rc = fail(c, MS_EIO, "'%s': %s", disk, strerror(errno));
       free(disk), free(arc);
     } else if (S_ISDIR(st.st_mode)) {
-      rc = walk(c, l, disk, arc, depth + 1);
+      rc = walk(c, l, disk, arc, depth + 1, skip_marinf, what);
       free(disk), free(arc);
     } else if (S_ISREG(st.st_mode)) {
-      if (c->have_skip && st.st_dev == c->skip_dev && st.st_ino == c->skip_ino) {
-        free(disk), free(arc); /* the output archive itself, when it lies inside the folder */
-      } else {
-        rc = list_add(c, l, arc, disk, (uint64_t)st.st_size);
-      }
+      rc = add_unique(c, l, arc, disk, &st, what);
     } else {
       /* Registries refuse links and devices on extraction; refuse them here too. */
       rc = fail(c, MS_EUNSAFE, "'%s': not a regular file or folder (links and devices are not archived)", disk);
       free(disk), free(arc);
     }
   }
-  closedir(d);
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
   return rc;
 }
 
@@ -143,42 +189,81 @@ static int cmp_arc(const void *a, const void *b) {
   return strcmp(((const src_file *)a)->arc, ((const src_file *)b)->arc);
 }
 
-/* Resolve --model-file & co: a path inside the folder keeps its place; a file
- * elsewhere is added at the archive root under its base name. */
-static int resolve(ctx *c, file_list *l, const char *src_dir, const char *given, const char *what,
-                   char **arc_out) {
-  *arc_out = NULL;
-  if (!given) return MS_OK;
-  char *inside = join(src_dir, given);
-  if (!inside) return fail(c, MS_ENOMEM, "out of memory");
-  struct stat st;
-  int in_folder = given[0] != '/' && strstr(given, "..") == NULL && lstat(inside, &st) == 0 && S_ISREG(st.st_mode);
-  free(inside);
-  if (in_folder) {
-    const char *p = given;
-    while (p[0] == '.' && p[1] == '/') p += 2;
-    *arc_out = strdup(p);
-    if (!*arc_out) return fail(c, MS_ENOMEM, "out of memory");
-    if (!find(l, *arc_out)) return fail(c, MS_EINVAL, "%s '%s' is not a plain file of the folder", what, given);
-    return MS_OK;
-  }
-  if (stat(given, &st) != 0 || !S_ISREG(st.st_mode))
-    return fail(c, MS_ENOTFOUND, "%s '%s': not found in '%s' nor as a file", what, given, src_dir);
-  const char *base = strrchr(given, '/');
-  base = base ? base + 1 : given;
-  if (find(l, base)) return fail(c, MS_EEXIST, "%s '%s': the folder already has a file named '%s'", what, given, base);
-  *arc_out = strdup(base);
-  char *disk = strdup(given);
-  char *arc2 = strdup(base);
-  if (!*arc_out) {
-    free(disk), free(arc2);
-    return fail(c, MS_ENOMEM, "out of memory");
-  }
-  return list_add(c, l, arc2, disk, (uint64_t)st.st_size);
+static const char *base_name(const char *p) {
+  const char *s = strrchr(p, '/');
+  return s && s[1] ? s + 1 : p;
 }
 
-static char *manifest_json(const mar_spec *s, const char *model_file, const char *serialized,
-                           const char *config) {
+/* A file named by a flag: inside src_dir (a relative path that exists
+ * there) it keeps its place; elsewhere it goes in at the archive root under
+ * its base name. *arc_out: its name inside the archive. */
+static int resolve(ctx *c, file_list *l, const char *src_dir, const char *given, const char *what, char **arc_out) {
+  *arc_out = NULL;
+  if (!given) return MS_OK;
+  if (!*given) return fail(c, MS_EINVAL, "%s: an empty file name", what);
+  struct stat st;
+  if (src_dir && given[0] != '/' && strstr(given, "..") == NULL) {
+    char *inside = join(src_dir, given);
+    if (!inside) return fail(c, MS_ENOMEM, "out of memory");
+    int in_folder = lstat(inside, &st) == 0 && S_ISREG(st.st_mode);
+    free(inside);
+    if (in_folder) {
+      const src_file *f = find_same(l, &st);
+      if (!f) return fail(c, MS_EINVAL, "%s '%s' is not a plain file of the folder", what, given);
+      return (*arc_out = strdup(f->arc)) ? MS_OK : fail(c, MS_ENOMEM, "out of memory");
+    }
+  }
+  if (stat(given, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (src_dir) return fail(c, MS_ENOTFOUND, "%s '%s': not found in '%s' nor as a file", what, given, src_dir);
+    return fail(c, MS_ENOTFOUND, "%s '%s': no such file", what, given);
+  }
+  /* the same file already in (the folder's own, or named twice): its place */
+  const src_file *f = find_same(l, &st);
+  if (f) return (*arc_out = strdup(f->arc)) ? MS_OK : fail(c, MS_ENOMEM, "out of memory");
+  const char *base = base_name(given);
+  int rc = add_unique(c, l, strdup(base), strdup(given), &st, what);
+  if (rc != MS_OK) return rc;
+  return (*arc_out = strdup(base)) ? MS_OK : fail(c, MS_ENOMEM, "out of memory");
+}
+
+/* --extra-files a,b,dir: each file at the root under its name, each
+ * folder's contents at the root, as torch-model-archiver copies them. */
+static int add_extra(ctx *c, file_list *l, const char *src_dir, const char *list) {
+  if (!list) return MS_OK;
+  char *copy = strdup(list);
+  if (!copy) return fail(c, MS_ENOMEM, "out of memory");
+  int rc = MS_OK;
+  char *save = NULL;
+  for (char *item = strtok_r(copy, ",", &save); rc == MS_OK && item; item = strtok_r(NULL, ",", &save)) {
+    while (*item == ' ') item++;
+    size_t len = strlen(item);
+    while (len && item[len - 1] == ' ') item[--len] = '\0';
+    if (!*item) continue;
+    struct stat st;
+    if (stat(item, &st) == 0 && S_ISDIR(st.st_mode)) {
+      rc = walk(c, l, item, "", 1, 0, "--extra-files");
+    } else {
+      char *arc = NULL;
+      rc = resolve(c, l, src_dir, item, "--extra-files", &arc);
+      free(arc);
+    }
+  }
+  free(copy);
+  return rc;
+}
+
+/* The handler's file part ("h.py" of "h.py:handle"), or NULL for a
+ * handler name (a built-in such as image_classifier, or a module). */
+static char *handler_file(const char *handler) {
+  char *h = strdup(handler);
+  if (!h) return NULL;
+  char *colon = strrchr(h, ':');
+  if (colon && !strchr(colon, '/')) *colon = '\0';
+  return h;
+}
+
+static char *manifest_json(const mar_spec *s, const char *handler, const char *model_file, const char *serialized,
+                           const char *config, const char *requirements) {
   char when[64];
   time_t now = time(NULL);
   struct tm tmv;
@@ -196,10 +281,11 @@ static char *manifest_json(const mar_spec *s, const char *model_file, const char
   cJSON_AddItemToObject(root, "model", model);
   cJSON_AddStringToObject(model, "modelName", s->name);
   cJSON_AddStringToObject(model, "modelVersion", s->version);
-  cJSON_AddStringToObject(model, "handler", s->handler);
+  cJSON_AddStringToObject(model, "handler", handler);
   if (serialized) cJSON_AddStringToObject(model, "serializedFile", serialized);
   if (model_file) cJSON_AddStringToObject(model, "modelFile", model_file);
   if (config) cJSON_AddStringToObject(model, "configFile", config);
+  if (requirements) cJSON_AddStringToObject(model, "requirementsFile", requirements);
   /* The batch keys the MMS issue proposed for the manifest's model object. */
   /* Digit for digit: a double would round values past 2^53. */
   char digits[24];
@@ -234,55 +320,11 @@ static char *config_yaml(const mar_spec *s) {
   return buf;
 }
 
-static int write_mem(struct archive *a, const char *arc, const char *data, size_t len, time_t mtime) {
-  struct archive_entry *e = archive_entry_new();
-  if (!e) return ARCHIVE_FATAL;
-  archive_entry_set_pathname(e, arc);
-  archive_entry_set_filetype(e, AE_IFREG);
-  archive_entry_set_perm(e, 0644);
-  archive_entry_set_size(e, (la_int64_t)len);
-  archive_entry_set_mtime(e, mtime, 0);
-  int r = archive_write_header(a, e);
-  archive_entry_free(e);
-  if (r != ARCHIVE_OK) return r;
-  return archive_write_data(a, data, len) == (la_ssize_t)len ? ARCHIVE_OK : ARCHIVE_FATAL;
-}
+static int aw_fail(ctx *c, int st) { return fail(c, st, "%s", aw_last_error()); }
 
-static int write_file(ctx *c, struct archive *a, const src_file *f) {
-  int fd = open(f->disk, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(c, MS_EIO, "'%s': %s", f->disk, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return fail(c, MS_EIO, "'%s': no longer a regular file", f->disk);
-  }
-  struct archive_entry *e = archive_entry_new();
-  if (!e) {
-    close(fd);
-    return fail(c, MS_ENOMEM, "out of memory");
-  }
-  archive_entry_set_pathname(e, f->arc);
-  archive_entry_set_filetype(e, AE_IFREG);
-  archive_entry_set_perm(e, 0644);
-  archive_entry_set_size(e, (la_int64_t)st.st_size);
-  archive_entry_set_mtime(e, st.st_mtime, 0);
-  int rc = MS_OK;
-  if (archive_write_header(a, e) != ARCHIVE_OK) rc = fail(c, MS_EIO, "'%s': %s", f->arc, archive_error_string(a));
-  archive_entry_free(e);
-  static char buf[1 << 16];
-  int64_t left = (int64_t)st.st_size;
-  while (rc == MS_OK && left > 0) {
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      rc = fail(c, MS_EIO, "'%s': read failed (%s)", f->disk, r < 0 ? strerror(errno) : "file shrank");
-      break;
-    }
-    if (archive_write_data(a, buf, (size_t)r) != r) rc = fail(c, MS_EIO, "'%s': %s", f->arc, archive_error_string(a));
-    left -= r;
-  }
-  close(fd);
-  return rc;
+static int add_mem(aw_writer *w, const char *arc, const char *data, size_t len, time_t mtime) {
+  aw_entry e = {arc, AW_FILE, 0644, (int64_t)mtime, NULL, 0};
+  return aw_add(w, &e, data, len);
 }
 
 /* ---- validating with the library's own rules ------------------------------
@@ -304,7 +346,8 @@ static int slurp(ctx *c, const char *path, char **out, size_t *len) {
     if (n == cap) {
       char *g = cap < ((size_t)64 << 20) ? realloc(buf, cap * 2) : NULL;
       if (!g) {
-        rc = cap < ((size_t)64 << 20) ? fail(c, MS_ENOMEM, "out of memory") : fail(c, MS_ECORRUPT, "'%s': larger than 64 MiB", path);
+        rc = cap < ((size_t)64 << 20) ? fail(c, MS_ENOMEM, "out of memory")
+                                      : fail(c, MS_ECORRUPT, "'%s': larger than 64 MiB", path);
         break;
       }
       buf = g;
@@ -359,39 +402,45 @@ static int library_reads(ctx *c, const char *path, const char *shown, int status
 /* A zip with the manifest and (cfg_arc != NULL) one config entry. */
 static int write_probe(ctx *c, const char *path, const char *manifest, const char *cfg_arc, const char *cfg,
                        size_t cfg_len) {
-  struct archive *a = archive_write_new();
-  int ok = a && archive_write_set_format_zip(a) == ARCHIVE_OK && archive_write_open_filename(a, path) == ARCHIVE_OK;
-  if (ok && cfg_arc) ok = write_mem(a, cfg_arc, cfg, cfg_len, 0) == ARCHIVE_OK;
-  if (ok) ok = write_mem(a, "MAR-INF/MANIFEST.json", manifest, strlen(manifest), 0) == ARCHIVE_OK;
-  if (ok) ok = archive_write_close(a) == ARCHIVE_OK;
-  int rc = ok ? MS_OK : fail(c, MS_EIO, "'%s': %s", path, a ? archive_error_string(a) : "out of memory");
-  if (a) archive_write_free(a);
-  return rc;
+  aw_writer *w = NULL;
+  int st = aw_open(path, AW_ZIP, 0, &w);
+  if (!st && cfg_arc) st = add_mem(w, cfg_arc, cfg, cfg_len, 0);
+  if (!st) st = add_mem(w, "MAR-INF/MANIFEST.json", manifest, strlen(manifest), 0);
+  if (st) {
+    aw_abort(w);
+    return aw_fail(c, st);
+  }
+  return aw_close(w) ? aw_fail(c, MS_EIO) : MS_OK;
 }
 
-static int rm_probe(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb, (void)flag, (void)ftw;
   remove(p);
   return 0;
 }
 
+static void rm_tree(const char *p) { nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+typedef struct named {
+  char *handler, *model_file, *serialized, *config, *requirements; /* names inside the archive */
+  const char *handler_text;                                        /* the manifest's handler */
+  char *handler_buf;
+} named;
+
 /* Check the spec (as manifest + generated yaml) and then the user's config
  * file with the library, in a scratch folder. A refusal of the first is a
  * bad argument (MS_EINVAL), of the second a bad file (MS_ECORRUPT). */
-static int validate_first(ctx *c, const mar_spec *spec, const char *model_file, const char *serialized,
-                          const char *config_arc, const char *config_disk, const char *manifest, const char *yaml,
-                          const char *out_path) {
+static int validate_first(ctx *c, const mar_spec *spec, const named *nm, const char *config_disk, const char *manifest,
+                          const char *yaml, const char *out_path) {
   const char *tmpbase = getenv("TMPDIR");
   char scratch[4096], probe[4200];
   snprintf(scratch, sizeof scratch, "%s/mserve-archive-XXXXXX", tmpbase && *tmpbase ? tmpbase : P_tmpdir);
   if (!mkdtemp(scratch)) return fail(c, MS_EIO, "cannot create a scratch folder: %s", strerror(errno));
-  const char *base = strrchr(out_path, '/');
-  base = base ? base + 1 : out_path;
-  snprintf(probe, sizeof probe, "%s/%s%s", scratch, base, strlen(base) > 4 && strcmp(base + strlen(base) - 4, ".mar") == 0 ? "" : ".mar");
+  snprintf(probe, sizeof probe, "%s/%s.mar", scratch, base_name(out_path));
   int rc;
   if (config_disk) {
     /* The arguments alone: the manifest without the user's config. */
-    char *bare = manifest_json(spec, model_file, serialized, NULL);
+    char *bare = manifest_json(spec, nm->handler_text, nm->model_file, nm->serialized, NULL, nm->requirements);
     if (!bare) rc = fail(c, MS_ENOMEM, "out of memory");
     else rc = write_probe(c, probe, bare, NULL, NULL, 0);
     cJSON_free(bare);
@@ -399,18 +448,19 @@ static int validate_first(ctx *c, const mar_spec *spec, const char *model_file, 
     char *cfg = NULL;
     size_t cfg_len = 0;
     if (rc == MS_OK) rc = slurp(c, config_disk, &cfg, &cfg_len);
-    if (rc == MS_OK) rc = write_probe(c, probe, manifest, config_arc, cfg, cfg_len);
+    if (rc == MS_OK) rc = write_probe(c, probe, manifest, nm->config, cfg, cfg_len);
     free(cfg);
     if (rc == MS_OK) {
       char what[1200];
-      snprintf(what, sizeof what, "--config-file '%.1000s' would be refused by the archive's readers", spec->config_file);
+      snprintf(what, sizeof what, "--config-file '%.1000s' would be refused by the archive's readers",
+               spec->config_file);
       rc = library_reads(c, probe, out_path, MS_ECORRUPT, what);
     }
   } else {
-    rc = write_probe(c, probe, manifest, yaml ? config_arc : NULL, yaml, yaml ? strlen(yaml) : 0);
+    rc = write_probe(c, probe, manifest, yaml ? nm->config : NULL, yaml, yaml ? strlen(yaml) : 0);
     if (rc == MS_OK) rc = library_reads(c, probe, out_path, MS_EINVAL, "the archive would be refused by its readers");
   }
-  nftw(scratch, rm_probe, 8, FTW_DEPTH | FTW_PHYS);
+  rm_tree(scratch);
   return rc;
 }
 
@@ -425,117 +475,229 @@ static int valid_name(const char *s) {
   return 1;
 }
 
-int mar_create(const mar_spec *spec, const char *src_dir, const char *out_path, int force, mar_result *res,
-               char *err, size_t errlen) {
+/* Copy one file into a folder archive at dir/arc (parents made). */
+static int copy_into(ctx *c, const char *dir, const char *arc, const char *disk, const char *data, size_t len) {
+  char *dst = join(dir, arc);
+  if (!dst) return fail(c, MS_ENOMEM, "out of memory");
+  for (char *p = dst + strlen(dir) + 1; (p = strchr(p, '/')) != NULL; p++) {
+    *p = '\0';
+    if (mkdir(dst, 0755) != 0 && errno != EEXIST) {
+      int rc = fail(c, MS_EIO, "'%s': %s", dst, strerror(errno));
+      free(dst);
+      return rc;
+    }
+    *p = '/';
+  }
+  int rc = MS_OK;
+  int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) rc = fail(c, MS_EIO, "'%s': %s", dst, strerror(errno));
+  int in = rc == MS_OK && disk ? open(disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+  if (rc == MS_OK && disk && in < 0) rc = fail(c, MS_EIO, "'%s': %s", disk, strerror(errno));
+  static char buf[1 << 16];
+  while (rc == MS_OK) {
+    ssize_t r;
+    const char *p = buf;
+    if (disk) {
+      r = read(in, buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) rc = fail(c, MS_EIO, "'%s': %s", disk, strerror(errno));
+      if (r <= 0) break;
+    } else {
+      if (!len) break;
+      p = data;
+      r = (ssize_t)len;
+      len = 0;
+    }
+    while (rc == MS_OK && r > 0) {
+      ssize_t w = write(out, p, (size_t)r);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) rc = fail(c, MS_EIO, "'%s': %s", dst, strerror(errno));
+      else p += w, r -= w;
+    }
+  }
+  if (in >= 0) close(in);
+  if (out >= 0 && close(out) != 0 && rc == MS_OK) rc = fail(c, MS_EIO, "'%s': %s", dst, strerror(errno));
+  free(dst);
+  return rc;
+}
+
+int mar_create(const mar_spec *spec, mar_format format, const char *src_dir, const char *out_path, int force,
+               mar_result *res, char *err, size_t errlen) {
   ctx c = {err, errlen, 0, 0, 0};
-  if (!valid_name(spec->name)) return fail(&c, MS_EINVAL, "--name '%s' must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$", spec->name ? spec->name : "");
+  if (!valid_name(spec->name))
+    return fail(&c, MS_EINVAL, "--model-name '%s' must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$", spec->name ? spec->name : "");
   if (!spec->version || !*spec->version) return fail(&c, MS_EINVAL, "--version must not be empty");
   if (!spec->handler || !*spec->handler) return fail(&c, MS_EINVAL, "--handler must not be empty");
+  if ((unsigned)format > MAR_NO_ARCHIVE) return fail(&c, MS_EINVAL, "unknown archive format");
   int extra_cfg = spec->response_timeout_s >= 0 || spec->min_workers >= 0 || spec->max_workers >= 0;
   if (spec->config_file && extra_cfg)
-    return fail(&c, MS_EINVAL, "--response-timeout/--min-workers/--max-workers go into the --config-file you give; set them there");
+    return fail(&c, MS_EINVAL,
+                "--response-timeout/--min-workers/--max-workers go into the --config-file you give; set them there");
 
   struct stat st;
-  if (stat(src_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return fail(&c, MS_ENOTFOUND, "'%s': not a folder", src_dir);
+  if (src_dir && (stat(src_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+    return fail(&c, MS_ENOTFOUND, "'%s': not a folder", src_dir);
   if (lstat(out_path, &st) == 0) {
     if (!force) return fail(&c, MS_EEXIST, "'%s' exists; use --force to replace it", out_path);
     if (S_ISREG(st.st_mode)) c.skip_dev = st.st_dev, c.skip_ino = st.st_ino, c.have_skip = 1;
+    if (S_ISDIR(st.st_mode) != (format == MAR_NO_ARCHIVE))
+      return fail(&c, MS_EEXIST, "'%s' exists and is %s; --force replaces only %s", out_path,
+                  S_ISDIR(st.st_mode) ? "a folder" : "not a folder",
+                  format == MAR_NO_ARCHIVE ? "a folder (no-archive)" : "a file");
   }
 
   file_list l = {0};
-  char *model_file = NULL, *serialized = NULL, *config = NULL, *manifest = NULL, *yaml = NULL, *tmp = NULL;
-  struct archive *a = NULL;
+  named nm = {0};
+  char *manifest = NULL, *yaml = NULL, *tmp = NULL, *hfile = NULL;
+  aw_writer *w = NULL;
   int fd = -1;
-  int rc = walk(&c, &l, src_dir, "", 0);
-  if (rc == MS_OK) rc = resolve(&c, &l, src_dir, spec->model_file, "--model-file", &model_file);
-  if (rc == MS_OK) rc = resolve(&c, &l, src_dir, spec->serialized_file, "--serialized-file", &serialized);
-  if (rc == MS_OK) rc = resolve(&c, &l, src_dir, spec->config_file, "--config-file", &config);
+  int rc = src_dir ? walk(&c, &l, src_dir, "", 0, 1, "SRC_DIR") : MS_OK;
+  /* the handler: a file when one exists under that name (it goes in, the
+   * manifest names it by its place); otherwise a handler name, as given */
+  nm.handler_text = spec->handler;
+  if (rc == MS_OK && !(hfile = handler_file(spec->handler))) rc = fail(&c, MS_ENOMEM, "out of memory");
+  if (rc == MS_OK) {
+    char *inside = src_dir ? join(src_dir, hfile) : NULL;
+    int is_file = (inside && lstat(inside, &st) == 0 && S_ISREG(st.st_mode)) || (stat(hfile, &st) == 0 && S_ISREG(st.st_mode));
+    free(inside);
+    if (is_file) {
+      rc = resolve(&c, &l, src_dir, hfile, "--handler", &nm.handler);
+      if (rc == MS_OK) {
+        const char *fn = spec->handler + strlen(hfile); /* ":function" or "" */
+        size_t n = strlen(nm.handler) + strlen(fn) + 1;
+        if (!(nm.handler_buf = malloc(n))) rc = fail(&c, MS_ENOMEM, "out of memory");
+        else snprintf(nm.handler_buf, n, "%s%s", nm.handler, fn), nm.handler_text = nm.handler_buf;
+      }
+    }
+  }
+  if (rc == MS_OK) rc = resolve(&c, &l, src_dir, spec->model_file, "--model-file", &nm.model_file);
+  if (rc == MS_OK) rc = resolve(&c, &l, src_dir, spec->serialized_file, "--serialized-file", &nm.serialized);
+  if (rc == MS_OK) rc = resolve(&c, &l, src_dir, spec->config_file, "--config-file", &nm.config);
+  if (rc == MS_OK) rc = resolve(&c, &l, src_dir, spec->requirements_file, "--requirements-file", &nm.requirements);
+  if (rc == MS_OK) rc = add_extra(&c, &l, src_dir, spec->extra_files);
   if (rc == MS_OK && extra_cfg) {
     if (find(&l, "model-config.yaml")) {
-      rc = fail(&c, MS_EEXIST, "'%s' has a model-config.yaml: pass it with --config-file and put the settings there", src_dir);
-    } else if (!(yaml = config_yaml(spec)) || !(config = strdup("model-config.yaml"))) {
+      rc = fail(&c, MS_EEXIST, "the archive already has a model-config.yaml: pass it with --config-file and put the "
+                               "settings there");
+    } else if (!(yaml = config_yaml(spec)) || !(nm.config = strdup("model-config.yaml"))) {
       rc = fail(&c, MS_ENOMEM, "out of memory");
     }
   }
-  if (rc == MS_OK && !(manifest = manifest_json(spec, model_file, serialized, config)))
+  if (rc == MS_OK && !(manifest = manifest_json(spec, nm.handler_text, nm.model_file, nm.serialized, nm.config,
+                                                nm.requirements)))
     rc = fail(&c, MS_ENOMEM, "out of memory");
-  if (rc == MS_OK)
-    rc = validate_first(&c, spec, model_file, serialized, config, yaml ? NULL : find_disk(&l, config), manifest, yaml,
-                        out_path);
+  if (rc == MS_OK) {
+    const src_file *cfg = yaml ? NULL : find(&l, nm.config);
+    rc = validate_first(&c, spec, &nm, cfg ? cfg->disk : NULL, manifest, yaml, out_path);
+  }
   if (rc != MS_OK) goto done;
   qsort(l.v, l.n, sizeof *l.v, cmp_arc);
 
-  size_t tl = strlen(out_path) + 20;
+  /* Written beside OUT under a temporary name that keeps the extension (the
+   * reader tells formats by name, and it reads this back below). */
+  static const char *const ext[] = {".mar", ".mar", ".tar.gz", ""};
+  size_t tl = strlen(out_path) + 32;
   tmp = malloc(tl);
   if (!tmp) {
     rc = fail(&c, MS_ENOMEM, "out of memory");
     goto done;
   }
-  /* ".mar" at the end: the reader tells formats by name, and it reads this file back below. */
-  snprintf(tmp, tl, "%s.tmp.XXXXXX.mar", out_path);
-  fd = mkstemps(tmp, 4);
-  if (fd < 0) {
-    rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
-    free(tmp);
-    tmp = NULL;
-    goto done;
-  }
-  a = archive_write_new();
-  if (!a || archive_write_set_format_zip(a) != ARCHIVE_OK || archive_write_zip_set_compression_deflate(a) != ARCHIVE_OK ||
-      archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-    rc = fail(&c, MS_EIO, "'%s': %s", out_path, a ? archive_error_string(a) : "out of memory");
-    goto done;
-  }
+  snprintf(tmp, tl, "%s.tmp.XXXXXX%s", out_path, ext[format]);
   time_t now = time(NULL);
-  uint64_t bytes_in = strlen(manifest);
-  for (size_t i = 0; rc == MS_OK && i < l.n; i++) {
-    rc = write_file(&c, a, &l.v[i]);
-    bytes_in += l.v[i].size;
-  }
-  if (rc != MS_OK) goto done;
-  if (yaml) {
-    bytes_in += strlen(yaml);
-    if (write_mem(a, "model-config.yaml", yaml, strlen(yaml), now) != ARCHIVE_OK) {
-      rc = fail(&c, MS_EIO, "'%s': %s", out_path, archive_error_string(a));
+  uint64_t bytes_in = strlen(manifest) + (yaml ? strlen(yaml) : 0), bytes_out = 0;
+  if (format == MAR_NO_ARCHIVE) {
+    if (!mkdtemp(tmp)) {
+      rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
+      free(tmp);
+      tmp = NULL;
       goto done;
     }
+    for (size_t i = 0; rc == MS_OK && i < l.n; i++) {
+      rc = copy_into(&c, tmp, l.v[i].arc, l.v[i].disk, NULL, 0);
+      bytes_in += l.v[i].size;
+    }
+    if (rc == MS_OK && yaml) rc = copy_into(&c, tmp, "model-config.yaml", NULL, yaml, strlen(yaml));
+    if (rc == MS_OK) rc = copy_into(&c, tmp, "MAR-INF/MANIFEST.json", NULL, manifest, strlen(manifest));
+    bytes_out = bytes_in;
+  } else {
+    fd = mkstemps(tmp, (int)strlen(ext[format]));
+    if (fd < 0) {
+      rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
+      free(tmp);
+      tmp = NULL;
+      goto done;
+    }
+    aw_format af = format == MAR_TGZ ? AW_TGZ : format == MAR_ZIP_STORE ? AW_ZIP_STORE : AW_ZIP;
+    if ((rc = aw_open_fd(fd, out_path, af, 0, &w)) != MS_OK) {
+      rc = aw_fail(&c, rc);
+      goto done;
+    }
+    for (size_t i = 0; rc == MS_OK && i < l.n; i++) {
+      rc = aw_add_file(w, l.v[i].arc, l.v[i].disk, -1);
+      bytes_in += l.v[i].size;
+    }
+    if (rc == MS_OK && yaml) rc = add_mem(w, "model-config.yaml", yaml, strlen(yaml), now);
+    if (rc == MS_OK) rc = add_mem(w, "MAR-INF/MANIFEST.json", manifest, strlen(manifest), now);
+    if (rc != MS_OK) {
+      rc = aw_fail(&c, rc);
+      goto done;
+    }
+    rc = aw_close(w);
+    w = NULL;
+    if (rc != MS_OK) {
+      rc = aw_fail(&c, rc);
+      goto done;
+    }
+    if (fsync(fd) != 0 || fstat(fd, &st) != 0) {
+      rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
+      goto done;
+    }
+    bytes_out = (uint64_t)st.st_size;
   }
-  if (write_mem(a, "MAR-INF/MANIFEST.json", manifest, strlen(manifest), now) != ARCHIVE_OK) {
-    rc = fail(&c, MS_EIO, "'%s': %s", out_path, archive_error_string(a));
-    goto done;
-  }
-  if (archive_write_close(a) != ARCHIVE_OK) {
-    rc = fail(&c, MS_EIO, "'%s': %s", out_path, archive_error_string(a));
-    goto done;
-  }
-  if (fsync(fd) != 0 || fstat(fd, &st) != 0) {
-    rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
-    goto done;
-  }
+  if (rc != MS_OK) goto done;
   /* What was written reads back with the library before it takes OUT's place. */
   if ((rc = library_reads(&c, tmp, out_path, MS_ECORRUPT, "the archive written does not read back")) != MS_OK) goto done;
-  /* link() refuses an existing name, so a racing writer is never clobbered without --force. */
-  if (force ? rename(tmp, out_path) != 0 : link(tmp, out_path) != 0) {
+  if (format == MAR_NO_ARCHIVE) {
+    /* a folder: the old one (--force) moves aside first, then goes */
+    char old[4300] = "";
+    if (lstat(out_path, &st) == 0) {
+      snprintf(old, sizeof old, "%s.old.XXXXXX", out_path);
+      if (!mkdtemp(old) || rmdir(old) != 0 || rename(out_path, old) != 0) {
+        rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
+        goto done;
+      }
+    }
+    if (rename(tmp, out_path) != 0) {
+      rc = fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
+      if (old[0]) rename(old, out_path);
+      goto done;
+    }
+    if (old[0]) rm_tree(old);
+  } else if (force ? rename(tmp, out_path) != 0 : link(tmp, out_path) != 0) {
+    /* link() refuses an existing name, so a racing writer is never clobbered without --force. */
     rc = errno == EEXIST ? fail(&c, MS_EEXIST, "'%s' exists; use --force to replace it", out_path)
                          : fail(&c, MS_EIO, "'%s': %s", out_path, strerror(errno));
     goto done;
+  } else if (!force) {
+    unlink(tmp);
   }
-  if (!force) unlink(tmp);
   free(tmp);
   tmp = NULL;
   if (res) {
     res->entries = l.n + 1 + (yaml ? 1 : 0);
     res->bytes_in = bytes_in;
-    res->bytes_out = (uint64_t)st.st_size;
+    res->bytes_out = bytes_out;
   }
 done:
-  if (a) archive_write_free(a);
+  aw_abort(w);
   if (fd >= 0) close(fd);
   if (tmp) {
-    unlink(tmp);
+    if (format == MAR_NO_ARCHIVE) rm_tree(tmp);
+    else unlink(tmp);
     free(tmp);
   }
-  free(model_file), free(serialized), free(config), free(yaml);
+  free(nm.handler), free(nm.model_file), free(nm.serialized), free(nm.config), free(nm.requirements);
+  free(nm.handler_buf), free(hfile), free(yaml);
   cJSON_free(manifest);
   list_free(&l);
   return rc;

@@ -2,71 +2,81 @@
  *
  *   mserve-registry --db FILE [--global-config FILE] [--json] <command> ...
  *
- * Exit codes: 0 ok, 1 the thing asked about is bad, denied or not found (a
- * scan with failed archives included), 2 usage or system error. Text output
- * escapes control characters and bytes that are not UTF-8; --json output is
- * always valid UTF-8. */
+ * Exit statuses as every libmserve tool (examples/common/cli.h): 0 ok, 1 a
+ * negative answer (not found, an invalid archive, a conflict, a scan with
+ * failed archives), 2 usage error or failure. Text output escapes control
+ * characters and bytes that are not UTF-8; --json output is always valid
+ * UTF-8. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "cli_text.h"
 #include "model_print.h"
 
-static const char *TOOL = "mserve-registry";
+static const char usage_text[] =
+    "usage: mserve-registry --db FILE [--global-config FILE] [--json] COMMAND ...\n"
+    "\n"
+    "The model registry of a libmserve store: TorchServe/MMS archives (.mar, .tar.gz,\n"
+    "folders) with their settings resolved api > archive > global > default.\n"
+    "\n"
+    "commands:\n"
+    "  scan DIR                      register every archive of a model store folder; unchanged\n"
+    "                                ones are skipped, changed ones re-read, vanished ones marked\n"
+    "                                missing. Exit 1 when any archive failed (the scan still\n"
+    "                                registered the others).\n"
+    "  list [NAME]                   every registration (of NAME)\n"
+    "  show NAME [VERSION]           one registration (default version when VERSION is absent)\n"
+    "                                with each setting's value and source\n"
+    "  register ARCHIVE [SETTINGS]   register a .mar, .tar.gz/.tgz or folder\n"
+    "  unregister NAME [VERSION]     remove one version, or all versions\n"
+    "  set-default NAME VERSION      pick the version used when none is named\n"
+    "  update NAME [VERSION] SETTINGS  change runtime overrides (default version when absent)\n"
+    "  materialize NAME [VERSION] --root DIR\n"
+    "                                extract the archive once into DIR/<content hash>/ and print\n"
+    "                                that folder's path (reused when already there)\n"
+    "\n"
+    "SETTINGS (runtime overrides, source 'api'; TorchServe's names and units):\n"
+    "  --batch-size N  --max-batch-delay MS  --max-queue-size N  --response-timeout S\n"
+    "  --min-workers N  --max-workers N  --device D\n"
+    "  --clear KEY     (update only) drop the override so the archive/global/default value\n"
+    "                  applies; KEY in any spelling: batch_size, batchSize, --batch-size,\n"
+    "                  max_batch_delay_us, max_batch_delay, maxBatchDelay ...\n"
+    "  min_workers above max_workers is refused, as TorchServe does.\n"
+    "\n"
+    "options:\n"
+    "  --global-config FILE  the server-wide settings: JSON {\"defaults\": {...}, \"models\":\n"
+    "                        {\"<name>\": {\"<version>\": {...}}}} (TorchServe's config.properties\n"
+    "                        and snapshots once the library reads them)\n"
+    "  --root DIR            where materialize extracts (created when missing)\n"
+    "\n"
+    "Text output shows every setting under its canonical key (max_batch_delay_us) with\n"
+    "its value, its source and, for a duration, the value in its flag's unit (20 ms).\n"
+    "\n"
+    "example:\n"
+    "  mserve-registry --db models.db scan model-store\n"
+    "  mserve-registry --db models.db update echo 1.0 --batch-size 8 --max-batch-delay 20\n"
+    "  mserve-registry --db models.db show echo --json\n"
+    "  mserve-registry --db models.db materialize echo --root extracted\n";
 
-static void usage(FILE *out) {
-  fprintf(out,
-          "usage: mserve-registry --db FILE [--global-config FILE] [--json] <command> ...\n"
-          "\n"
-          "commands:\n"
-          "  scan DIR                      register every archive of a model store folder; unchanged\n"
-          "                                ones are skipped, changed ones re-read, vanished ones marked\n"
-          "                                missing. Exit 1 when any archive failed (the scan still\n"
-          "                                registered the others).\n"
-          "  list [NAME]                   every registration (of NAME)\n"
-          "  show NAME [VERSION]           one registration (default version when VERSION is absent)\n"
-          "                                with each setting's value and source\n"
-          "                                (api > archive > global > default)\n"
-          "  register ARCHIVE [SETTINGS]   register a .mar, .tar.gz/.tgz or folder\n"
-          "  unregister NAME [VERSION]     remove one version, or all versions\n"
-          "  set-default NAME VERSION      pick the version used when none is named\n"
-          "  update NAME [VERSION] SETTINGS  change runtime overrides (default version when absent)\n"
-          "\n"
-          "SETTINGS (runtime overrides, source 'api'):\n"
-          "  --batch-size N  --max-batch-delay MS  --max-queue-size N  --response-timeout S\n"
-          "  --min-workers N  --max-workers N  --device D  --clear KEY (update only; canonical key\n"
-          "  such as batch_size: drop the override so the archive/global/default value applies)\n"
-          "\n"
-          "--db FILE            the SQLite store (created when missing)\n"
-          "--global-config FILE JSON {\"defaults\": {...}, \"models\": {\"<name>\": {\"<version>\": {...}}}}\n"
-          "--json               print one JSON object (with \"ok\") on stdout\n"
-          "exit codes: 0 ok, 1 bad/denied/not found, 2 usage or system error\n");
-}
+static const char negative[] = "a negative answer: a model not found, an invalid archive, a conflict\n"
+                               "(unregistering the default version), a scan with failed archives";
 
-static int g_json; /* --json anywhere on the command line: usage errors as JSON too */
-
-static int usage_error(const char *msg, const char *arg) {
-  char text[1024];
-  snprintf(text, sizeof text, "%s%s%.900s", msg, arg ? ": " : "", arg ? arg : "");
-  return report_usage(TOOL, g_json, text);
-}
-
-typedef struct cli {
-  int json;
+typedef struct reg_cli {
+  cli_ctx *x;
+  registry_args *a;
   ms_registry *reg;
-} cli;
-
-/* ---- settings options ---------------------------------------------------- */
+} reg_cli;
 
 /* Split args into positionals and overrides (args.c). Returns 0, or an exit code. */
-static int parse_settings(cli *c, int argc, char **argv, int allow_clear, const char **pos, int max_pos, int *npos,
-                          ms_overrides **ov_out) {
+static int parse_settings(reg_cli *c, int argc, char **argv, int allow_clear, const char **pos, int max_pos,
+                          int *npos, ms_overrides **ov_out) {
   char err[1024] = "";
   int st = MS_OK;
   int rc = registry_settings_parse(argc, argv, allow_clear, pos, max_pos, npos, ov_out, &st, err, sizeof err);
-  if (rc == ARGS_USAGE) return report_usage(TOOL, g_json, err);
-  if (rc == ARGS_FAILED) return report_failure(TOOL, c->json, err, st);
+  if (rc == ARGS_USAGE) return cli_usage(c->x, "%s", err);
+  if (rc == ARGS_FAILED) return cli_fail(c->x, CLI_EXIT_FAIL, ms_status_name(st), "%s: %s", err, ms_errmsg());
   return 0;
 }
 
@@ -83,24 +93,38 @@ static const char *outcome_name(ms_scan_outcome o) {
   return "unknown";
 }
 
-static int cmd_scan(cli *c, int argc, char **argv) {
-  if (argc != 1) return usage_error("scan takes one folder", NULL);
+static int cmd_scan(reg_cli *c, int argc, char **argv) {
+  if (argc != 1) return cli_usage(c->x, "scan takes one folder");
   ms_scan_report *rep = NULL;
   int st = ms_registry_scan(c->reg, argv[0], &rep);
-  if (st) return report_failure(TOOL, c->json, "scan", st);
-  size_t failed = ms_scan_report_count_outcome(rep, MS_SCAN_FAILED);
+  if (st) return cli_fail_status(c->x, st);
   static const ms_scan_outcome all[] = {MS_SCAN_ADDED, MS_SCAN_UPDATED, MS_SCAN_UNCHANGED, MS_SCAN_FAILED,
                                         MS_SCAN_MISSING};
-  int code = 0;
-  if (c->json) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *entries = cJSON_CreateArray();
+  size_t failed = ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), total = ms_scan_report_count(rep);
+  /* the first failure gives the code of a scan that did not fully succeed */
+  int first_st = MS_OK;
+  const char *first_path = NULL, *first_msg = NULL;
+  for (size_t i = 0; i < total && failed && !first_path; i++) {
+    const char *path = NULL, *msg = NULL;
+    ms_scan_outcome out = MS_SCAN_ADDED;
+    int est = 0;
+    if (ms_scan_report_get(rep, i, &path, &out, &est, &msg) == MS_OK && out == MS_SCAN_FAILED)
+      first_st = est, first_path = path, first_msg = msg;
+  }
+  char summary[1400];
+  if (failed)
+    snprintf(summary, sizeof summary, "scan '%.400s': %zu of %zu archives failed (the others were registered); "
+             "first: '%.400s': %.400s", argv[0], failed, total, first_path ? first_path : "?", first_msg ? first_msg : "");
+  int code = failed ? CLI_EXIT_NO : CLI_EXIT_OK;
+  if (c->x->json) {
+    cJSON *o = failed ? cli_doc_fail(c->x, code, ms_status_name(first_st ? first_st : MS_ECORRUPT), summary)
+                      : cli_doc(c->x);
+    cJSON *entries = o ? cJSON_AddArrayToObject(o, "entries") : NULL;
     if (o && entries) {
-      cJSON_AddStringToObject(o, "command", "scan");
       json_add_str(o, "dir", argv[0]);
       for (size_t k = 0; k < 5; k++)
         cJSON_AddNumberToObject(o, outcome_name(all[k]), (double)ms_scan_report_count_outcome(rep, all[k]));
-      for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
+      for (size_t i = 0; i < total; i++) {
         const char *path = NULL, *msg = NULL;
         ms_scan_outcome out = MS_SCAN_FAILED;
         int est = 0;
@@ -113,104 +137,115 @@ static int cmd_scan(cli *c, int argc, char **argv) {
         json_add_str(e, "message", msg);
         cJSON_AddItemToArray(entries, e);
       }
-      cJSON_AddItemToObject(o, "entries", entries);
-      entries = NULL;
-      if (failed) {
-        /* The command worked, the store did not fully: "ok" stays true, the exit code says it. */
-        cJSON_AddNumberToObject(o, "code", EXIT_BAD);
-      }
     }
-    cJSON_Delete(entries);
-    code = print_json(o);
-  } else {
-    printf("scanned %s:", tx(argv[0]));
-    for (size_t k = 0; k < 5; k++) printf(" %zu %s", ms_scan_report_count_outcome(rep, all[k]), outcome_name(all[k]));
-    printf("\n");
-    for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
-      const char *path = NULL, *msg = NULL;
-      ms_scan_outcome out = MS_SCAN_FAILED;
-      int est = 0;
-      if (ms_scan_report_get(rep, i, &path, &out, &est, &msg) != MS_OK) continue;
-      if (out == MS_SCAN_FAILED)
-        printf("  %-9s %s: %s: %s\n", outcome_name(out), tx(path), ms_status_name(est), tx(msg));
-      else
-        printf("  %-9s %s (%s)\n", outcome_name(out), tx(path), tx(msg));
-    }
+    ms_scan_report_free(rep);
+    return cli_emit(c->x, o, code);
+  }
+  FILE *out = c->x->out;
+  fprintf(out, "scanned %s:", tx(argv[0]));
+  for (size_t k = 0; k < 5; k++) fprintf(out, " %zu %s", ms_scan_report_count_outcome(rep, all[k]), outcome_name(all[k]));
+  fprintf(out, "\n");
+  for (size_t i = 0; i < total; i++) {
+    const char *path = NULL, *msg = NULL;
+    ms_scan_outcome o = MS_SCAN_FAILED;
+    int est = 0;
+    if (ms_scan_report_get(rep, i, &path, &o, &est, &msg) != MS_OK) continue;
+    if (o == MS_SCAN_FAILED) fprintf(out, "  %-9s %s: %s: %s\n", outcome_name(o), tx(path), ms_status_name(est), tx(msg));
+    else fprintf(out, "  %-9s %s (%s)\n", outcome_name(o), tx(path), tx(msg));
   }
   ms_scan_report_free(rep);
-  if (failed) {
-    fprintf(stderr, "%s: scan: %zu archive(s) failed\n", TOOL, failed);
-    return code ? code : EXIT_BAD;
-  }
+  if (failed) return cli_fail(c->x, code, ms_status_name(first_st ? first_st : MS_ECORRUPT), "%s", summary);
   return code;
 }
 
-static int cmd_list(cli *c, int argc, char **argv) {
-  if (argc > 1) return usage_error("list takes at most one NAME", NULL);
+static int cmd_list(reg_cli *c, int argc, char **argv) {
+  if (argc > 1) return cli_usage(c->x, "list takes at most one NAME");
   ms_model_list *l = NULL;
   int st = ms_registry_list(c->reg, argc ? argv[0] : NULL, &l);
-  if (st) return report_failure(TOOL, c->json, "list", st);
+  if (st) return cli_fail_status(c->x, st);
   size_t n = ms_model_list_count(l);
-  int code = 0;
-  if (c->json) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *arr = cJSON_CreateArray();
-    if (o && arr) {
-      cJSON_AddStringToObject(o, "command", "list");
-      for (size_t i = 0; i < n; i++) {
-        const ms_model *mi = NULL;
-        cJSON *m = ms_model_list_get(l, i, &mi) == MS_OK ? model_to_json(mi) : NULL;
-        if (m) cJSON_AddItemToArray(arr, m);
-      }
-      cJSON_AddItemToObject(o, "models", arr);
-      arr = NULL;
-    }
-    cJSON_Delete(arr);
-    code = print_json(o);
-  } else {
-    printf("%-32s %-12s %-8s %s\n", "NAME", "VERSION", "DEFAULT", "ARCHIVE");
-    for (size_t i = 0; i < n; i++) {
-      const ms_model *m = NULL;
-      if (ms_model_list_get(l, i, &m) != MS_OK) break;
-      printf("%-32s %-12s %-8s %s%s\n", tx(ms_model_name(m)), tx(ms_model_version(m)),
-             ms_model_is_default(m) ? "yes" : "", tx(ms_model_archive_path(m)), ms_model_is_missing(m) ? " (MISSING)" : "");
-    }
-    printf("%zu registration(s)\n", n);
+  if (argc && n == 0) {
+    ms_model_list_free(l);
+    return cli_fail(c->x, CLI_EXIT_NO, "MS_ENOTFOUND", "registry: list: model '%.400s': not registered", argv[0]);
   }
+  if (c->x->json) {
+    cJSON *o = cli_doc(c->x);
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, "models") : NULL;
+    for (size_t i = 0; arr && i < n; i++) {
+      const ms_model *mi = NULL;
+      cJSON *m = ms_model_list_get(l, i, &mi) == MS_OK ? model_to_json(mi) : NULL;
+      if (m) cJSON_AddItemToArray(arr, m);
+    }
+    ms_model_list_free(l);
+    return cli_emit(c->x, o, CLI_EXIT_OK);
+  }
+  FILE *out = c->x->out;
+  fprintf(out, "%-32s %-12s %-8s %s\n", "NAME", "VERSION", "DEFAULT", "ARCHIVE");
+  for (size_t i = 0; i < n; i++) {
+    const ms_model *m = NULL;
+    if (ms_model_list_get(l, i, &m) != MS_OK) break;
+    fprintf(out, "%-32s %-12s %-8s %s%s\n", tx(ms_model_name(m)), tx(ms_model_version(m)),
+            ms_model_is_default(m) ? "yes" : "", tx(ms_model_archive_path(m)), ms_model_is_missing(m) ? " (MISSING)" : "");
+  }
+  fprintf(out, "%zu registration(s)\n", n);
   ms_model_list_free(l);
-  if (argc && n == 0 && !code) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "model '%.400s': not registered", argv[0]);
-    return report_failure_msg(TOOL, 0, MS_ENOTFOUND, msg);
-  }
-  return code;
+  return CLI_EXIT_OK;
 }
 
-static int print_model(cli *c, const char *command, const ms_model *m) {
-  if (c->json) {
-    cJSON *o = model_to_json(m);
-    if (o) cJSON_AddStringToObject(o, "command", command);
-    return print_json(o);
+static int print_model(reg_cli *c, const ms_model *m) {
+  if (c->x->json) {
+    cJSON *o = cli_doc(c->x);
+    cJSON *mj = o ? model_to_json(m) : NULL;
+    if (!mj) {
+      cJSON_Delete(o);
+      return cli_emit(c->x, NULL, CLI_EXIT_FAIL);
+    }
+    /* the model's fields at the top level, after the envelope's */
+    for (cJSON *it = mj->child; it;) {
+      cJSON *next = it->next;
+      cJSON_AddItemToObject(o, it->string, cJSON_DetachItemViaPointer(mj, it));
+      it = next;
+    }
+    cJSON_Delete(mj);
+    return cli_emit(c->x, o, CLI_EXIT_OK);
   }
-  model_print_text(stdout, m, "");
-  return 0;
+  model_print_text(c->x->out, m, "");
+  return CLI_EXIT_OK;
 }
 
-static int show_one(cli *c, const char *command, const char *name, const char *version) {
+static int show_one(reg_cli *c, const char *name, const char *version) {
   ms_model *m = NULL;
   int st = ms_registry_get(c->reg, name, version, &m);
-  if (st) return report_failure(TOOL, c->json, command, st);
-  int code = print_model(c, command, m);
+  if (st) return cli_fail_status(c->x, st);
+  int code = print_model(c, m);
   ms_model_free(m);
   return code;
 }
 
-static int cmd_show(cli *c, int argc, char **argv) {
-  if (argc < 1 || argc > 2) return usage_error("show takes NAME [VERSION]", NULL);
-  return show_one(c, "show", argv[0], argc > 1 ? argv[1] : NULL);
+static int cmd_show(reg_cli *c, int argc, char **argv) {
+  if (argc < 1 || argc > 2) return cli_usage(c->x, "show takes NAME [VERSION]");
+  return show_one(c, argv[0], argc > 1 ? argv[1] : NULL);
 }
 
-static int cmd_register(cli *c, int argc, char **argv) {
+/* min_workers above max_workers once the overrides apply to `m`: refused
+ * as TorchServe refuses it. 0, or the exit status of the report. */
+static int check_workers(reg_cli *c, const ms_model *m, int argc, char **argv, const char *what) {
+  int64_t fmin = -1, fmax = -1, cur_min = 0, cur_max = 0;
+  registry_settings_workers(argc, argv, &fmin, &fmax);
+  if (fmin < 0 && fmax < 0) return 0;
+  if (ms_model_get_int(m, "min_workers", &cur_min, NULL) != MS_OK ||
+      ms_model_get_int(m, "max_workers", &cur_max, NULL) != MS_OK)
+    return 0;
+  int64_t lo = fmin >= 0 ? fmin : cur_min, hi = fmax >= 0 ? fmax : cur_max;
+  if (lo <= hi) return 0;
+  return cli_fail(c->x, CLI_EXIT_FAIL, "MS_EINVAL",
+                  "%s '%.300s' %.100s: min_workers %lld would be above max_workers %lld (%s); TorchServe refuses "
+                  "this too, nothing changed",
+                  what, ms_model_name(m), ms_model_version(m), (long long)lo, (long long)hi,
+                  fmin >= 0 && fmax >= 0 ? "both given" : fmin >= 0 ? "max_workers as it is" : "min_workers as it is");
+}
+
+static int cmd_register(reg_cli *c, int argc, char **argv) {
   const char *pos[1];
   int npos = 0;
   ms_overrides *ov = NULL;
@@ -218,46 +253,53 @@ static int cmd_register(cli *c, int argc, char **argv) {
   if (code) return code;
   if (npos != 1) {
     ms_overrides_free(ov);
-    return usage_error("register takes one ARCHIVE", NULL);
+    return cli_usage(c->x, "register takes one ARCHIVE");
+  }
+  /* the archive's own workers, with the overrides on top */
+  ms_model *peek = NULL;
+  if (ms_archive_inspect(pos[0], c->a->global_config, &peek) == MS_OK) {
+    code = check_workers(c, peek, argc, argv, "register");
+    ms_model_free(peek);
+    if (code) {
+      ms_overrides_free(ov);
+      return code;
+    }
   }
   ms_model *m = NULL;
   int st = ms_registry_register(c->reg, pos[0], ov, &m);
   ms_overrides_free(ov);
-  if (st) return report_failure(TOOL, c->json, "register", st);
-  code = print_model(c, "register", m);
+  if (st) return cli_fail_status(c->x, st);
+  code = print_model(c, m);
   ms_model_free(m);
   return code;
 }
 
-static int cmd_unregister(cli *c, int argc, char **argv) {
-  if (argc < 1 || argc > 2) return usage_error("unregister takes NAME [VERSION]", NULL);
+static int cmd_unregister(reg_cli *c, int argc, char **argv) {
+  if (argc < 1 || argc > 2) return cli_usage(c->x, "unregister takes NAME [VERSION]");
   const char *version = argc > 1 ? argv[1] : NULL;
   int st = ms_registry_unregister(c->reg, argv[0], version);
-  if (st) return report_failure(TOOL, c->json, "unregister", st);
-  if (c->json) {
-    cJSON *o = cJSON_CreateObject();
+  if (st) return cli_fail_status(c->x, st);
+  if (c->x->json) {
+    cJSON *o = cli_doc(c->x);
     if (o) {
-      cJSON_AddStringToObject(o, "command", "unregister");
       json_add_str(o, "name", argv[0]);
-      if (version)
-        json_add_str(o, "version", version);
-      else
-        cJSON_AddNullToObject(o, "version");
+      if (version) json_add_str(o, "version", version);
+      else cJSON_AddNullToObject(o, "version");
     }
-    return print_json(o);
+    return cli_emit(c->x, o, CLI_EXIT_OK);
   }
-  printf("unregistered %s %s\n", tx(argv[0]), version ? tx(version) : "(all versions)");
-  return 0;
+  fprintf(c->x->out, "unregistered %s %s\n", tx(argv[0]), version ? tx(version) : "(all versions)");
+  return CLI_EXIT_OK;
 }
 
-static int cmd_set_default(cli *c, int argc, char **argv) {
-  if (argc != 2) return usage_error("set-default takes NAME VERSION", NULL);
+static int cmd_set_default(reg_cli *c, int argc, char **argv) {
+  if (argc != 2) return cli_usage(c->x, "set-default takes NAME VERSION");
   int st = ms_registry_set_default(c->reg, argv[0], argv[1]);
-  if (st) return report_failure(TOOL, c->json, "set-default", st);
-  return show_one(c, "set-default", argv[0], argv[1]);
+  if (st) return cli_fail_status(c->x, st);
+  return show_one(c, argv[0], argv[1]);
 }
 
-static int cmd_update(cli *c, int argc, char **argv) {
+static int cmd_update(reg_cli *c, int argc, char **argv) {
   const char *pos[2];
   int npos = 0;
   ms_overrides *ov = NULL;
@@ -265,53 +307,98 @@ static int cmd_update(cli *c, int argc, char **argv) {
   if (code) return code;
   if (npos < 1) {
     ms_overrides_free(ov);
-    return usage_error("update takes NAME [VERSION] and settings", NULL);
+    return cli_usage(c->x, "update takes NAME [VERSION] and settings");
   }
   const char *version = npos > 1 ? pos[1] : NULL;
-  int st = ms_registry_update(c->reg, pos[0], version, ov);
+  ms_model *cur = NULL;
+  int st = ms_registry_get(c->reg, pos[0], version, &cur);
+  if (st) {
+    ms_overrides_free(ov);
+    return cli_fail_status(c->x, st);
+  }
+  code = check_workers(c, cur, argc, argv, "update");
+  ms_model_free(cur);
+  if (code) {
+    ms_overrides_free(ov);
+    return code;
+  }
+  st = ms_registry_update(c->reg, pos[0], version, ov);
   ms_overrides_free(ov);
-  if (st) return report_failure(TOOL, c->json, "update", st);
-  return show_one(c, "update", pos[0], version);
+  if (st) return cli_fail_status(c->x, st);
+  return show_one(c, pos[0], version);
+}
+
+static int cmd_materialize(reg_cli *c, int argc, char **argv) {
+  if (argc < 1 || argc > 2) return cli_usage(c->x, "materialize takes NAME [VERSION] --root DIR");
+  if (!c->a->root) return cli_usage(c->x, "materialize needs --root DIR (where archives are extracted)");
+  ms_model *m = NULL;
+  int st = ms_registry_get(c->reg, argv[0], argc > 1 ? argv[1] : NULL, &m);
+  if (st) return cli_fail_status(c->x, st);
+  static char path[16384];
+  st = ms_registry_materialize(c->reg, m, c->a->root, path, sizeof path);
+  if (st) {
+    ms_model_free(m);
+    return cli_fail_status(c->x, st);
+  }
+  int code = CLI_EXIT_OK;
+  if (c->x->json) {
+    cJSON *o = cli_doc(c->x);
+    if (o) {
+      json_add_str(o, "name", ms_model_name(m));
+      json_add_str(o, "version", ms_model_version(m));
+      json_add_str(o, "content_hash", ms_model_content_hash(m));
+      json_add_str(o, "root", c->a->root);
+      json_add_str(o, "path", path);
+    }
+    code = cli_emit(c->x, o, CLI_EXIT_OK);
+  } else {
+    fprintf(c->x->out, "%s\n", tx(path)); /* the path alone, for $(...) */
+  }
+  ms_model_free(m);
+  return code;
 }
 
 int main(int argc, char **argv) {
-  g_json = argv_has_json(argc, argv);
   registry_args a;
   char err[1024] = "";
   int rc = registry_args_parse(argc, argv, &a, err, sizeof err);
-  if (rc == ARGS_HELP) {
-    usage(stdout);
-    return 0;
+  cli_ctx *x = &a.ctx;
+  if (rc == ARGS_HELP) return cli_finish(x, a.version ? cli_version(x) : cli_help(x, usage_text, negative));
+  if (rc != ARGS_OK) {
+    if (argc <= 1) {
+      fputs(usage_text, stderr);
+      fprintf(stderr, "try 'mserve-registry --help'\n");
+      return CLI_EXIT_FAIL;
+    }
+    return cli_finish(x, cli_usage(x, "%s", err));
   }
-  if (rc != ARGS_OK) return report_usage(TOOL, g_json, err);
-  cli c = {a.json, NULL};
+  reg_cli c = {x, &a, NULL};
   static const struct {
     const char *name;
-    int (*fn)(cli *, int, char **);
-  } cmds[] = {{"scan", cmd_scan},           {"list", cmd_list},
-              {"show", cmd_show},           {"register", cmd_register},
-              {"unregister", cmd_unregister}, {"set-default", cmd_set_default},
-              {"update", cmd_update}};
-  int (*fn)(cli *, int, char **) = NULL;
-  for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
-    if (strcmp(a.command, cmds[k].name) == 0) fn = cmds[k].fn;
-  if (!fn) return usage_error("unknown command", a.command);
+    int (*fn)(reg_cli *, int, char **);
+    int reads; /* only reads the store: opened read-only when it can be */
+  } cmds[] = {{"scan", cmd_scan, 0},           {"list", cmd_list, 1},
+              {"show", cmd_show, 1},           {"register", cmd_register, 0},
+              {"unregister", cmd_unregister, 0}, {"set-default", cmd_set_default, 0},
+              {"update", cmd_update, 0},       {"materialize", cmd_materialize, 1}};
+  size_t k = 0;
+  while (k < sizeof cmds / sizeof cmds[0] && strcmp(a.command, cmds[k].name) != 0) k++;
+  if (k == sizeof cmds / sizeof cmds[0]) return cli_finish(x, cli_usage(x, "unknown command: %s", a.command));
 
   ms_store *store = NULL;
-  /* list and show only read: opened read-only, so a store one may not write
+  /* Read commands open the store read-only, so a store one may not write
    * can be inspected; one still to be created or migrated is opened as the
    * other commands do. */
-  int reads = fn == cmd_list || fn == cmd_show;
-  int st = reads ? ms_store_open(a.db, MS_STORE_READONLY, &store) : MS_ENOTFOUND;
+  int st = cmds[k].reads ? ms_store_open(a.db, MS_STORE_READONLY, &store) : MS_ENOTFOUND;
   if (st == MS_ENOTFOUND || st == MS_EUNSUPPORTED) st = ms_store_open(a.db, 0, &store);
-  if (st) return report_failure(TOOL, c.json, "open store", st);
+  if (st) return cli_finish(x, cli_fail_setup(x, st));
   st = ms_registry_open(store, a.global_config, &c.reg);
   if (st) {
     ms_store_close(store);
-    return report_failure(TOOL, c.json, "open registry", st);
+    return cli_finish(x, cli_fail_setup(x, st));
   }
-  int code = fn(&c, a.argc, a.argv);
+  int code = cmds[k].fn(&c, a.argc, a.argv);
   ms_registry_close(c.reg);
   ms_store_close(store);
-  return code;
+  return cli_finish(x, code);
 }

@@ -18,7 +18,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"limit", TK_LIMIT, 2, 3, 0, 0, 0, "limit SCOPE compute|system [N|unlimited]"},
+    {"limit", TK_LIMIT, 1, 2, 0, 1, 0, "limit SCOPE [N|unlimited] [--class C]"},
     {"admit", TK_ADMIT, 1, 1, 1, 1, 1, "admit SESSION --scope S [--scope S ...] [--class C] [--lease SECONDS]"},
     {"release", TK_RELEASE, 1, 1, 0, 0, 0, "release SESSION"},
     {"renew", TK_RENEW, 1, 1, 0, 0, 1, "renew SESSION --lease SECONDS"},
@@ -26,6 +26,10 @@ static const command commands[] = {
     {"held", TK_HELD, 1, 1, 0, 0, 0, "held SESSION"},
     {"reconcile", TK_RECONCILE, 0, 0, 1, 0, 0, "reconcile [--scope S] < LIST"},
 };
+
+/* The tracker's options that take a value, for the family's scanner. */
+static const char *const value_opts[] = {"--scope", "--class", "--lease", NULL};
+static const cli_spec spec = {"mserve-tracker", value_opts, NULL, 1};
 
 static int parse_class(const char *s, ms_session_class *out) {
   if (strcmp(s, "compute") == 0) *out = MS_CLASS_COMPUTE;
@@ -58,20 +62,17 @@ static int parse_lease(const char *val, int64_t *us, char *msg, size_t cap) {
              st == CLI_NUM_NAN ? "not a number (expected a number of seconds)" : cli_num_reason(st));
 }
 
-static int parse_options(cli *c, int argc, char *const *argv, int *help, char *msg, size_t cap) {
-  for (int i = 1; i < argc; i++) {
+static int parse_options(cli *c, int argc, char **argv, char *msg, size_t cap) {
+  int ended = 0;
+  for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      *help = 1;
-    } else if (strcmp(a, "--json") == 0) {
-      c->json = 1;
-    } else if (!strcmp(a, "--db") || !strcmp(a, "--scope") || !strcmp(a, "--class") || !strcmp(a, "--lease")) {
+    if (!ended && strcmp(a, "--") == 0) {
+      ended = 1;
+    } else if (!ended && (!strcmp(a, "--scope") || !strcmp(a, "--class") || !strcmp(a, "--lease"))) {
       if (!val) return bad(msg, cap, "%s needs a value", a);
       i++;
-      if (!strcmp(a, "--db")) {
-        c->db = val;
-      } else if (!strcmp(a, "--scope")) {
+      if (!strcmp(a, "--scope")) {
         if (c->n_scopes == MS_TRACKER_MAX_SCOPES) return bad(msg, cap, "too many --scope options");
         c->scopes[c->n_scopes++] = val;
       } else if (!strcmp(a, "--class")) {
@@ -81,7 +82,7 @@ static int parse_options(cli *c, int argc, char *const *argv, int *help, char *m
         if (parse_lease(val, &c->lease_us, msg, cap)) return -1;
         c->has_lease = 1;
       }
-    } else if (a[0] == '-' && a[1] == '-') {
+    } else if (!ended && a[0] == '-' && a[1] == '-') {
       return bad(msg, cap, "unknown option '%.200s' (see --help)", a);
     } else if (!c->cmd) {
       c->cmd = a;
@@ -94,12 +95,10 @@ static int parse_options(cli *c, int argc, char *const *argv, int *help, char *m
   return 0;
 }
 
-/* limit SCOPE CLASS [N|unlimited] */
+/* limit SCOPE [N|unlimited] */
 static int parse_limit_args(cli *c, char *msg, size_t cap) {
-  if (parse_class(c->args[1], &c->limit_cls))
-    return bad(msg, cap, "class '%.200s': expected compute or system", c->args[1]);
-  if (c->n_args < 3) return 0;
-  const char *v = c->args[2];
+  if (c->n_args < 2) return 0;
+  const char *v = c->args[1];
   if (strcmp(v, "unlimited") == 0) {
     c->limit = MS_UNLIMITED;
   } else {
@@ -114,17 +113,26 @@ static int parse_limit_args(cli *c, char *msg, size_t cap) {
   return 0;
 }
 
-int tk_parse_args(cli *c, int argc, char *const *argv, int *help, char *msg, size_t cap) {
-  if (parse_options(c, argc, argv, help, msg, cap)) return -1;
-  if (*help || argc <= 1) {
+int tk_parse_args(cli *c, int argc, char **argv, int *help, char *msg, size_t cap) {
+  if (cli_init(&c->ctx, &spec, argc, argv, msg, cap)) return -1;
+  c->db = c->ctx.db;
+  c->json = c->ctx.json;
+  c->version = c->ctx.version;
+  if (c->ctx.help || c->ctx.version || argc <= 1) {
     *help = 1;
     return 0;
   }
+  if (parse_options(c, c->ctx.argc, c->ctx.argv, msg, cap)) return -1;
+  c->ctx.command = c->cmd;
   if (!c->cmd) return bad(msg, cap, "no command given (see --help)");
   const command *cmd = NULL;
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(commands[i].name, c->cmd) == 0) cmd = &commands[i];
   if (!cmd) return bad(msg, cap, "unknown command '%.200s' (see --help)", c->cmd);
+  ms_session_class k;
+  if (cmd->id == TK_LIMIT && c->n_args >= 2 && parse_class(c->args[1], &k) == 0) /* older releases' form */
+    return bad(msg, cap, "limit: the class is an option, as in every command: limit %.200s%s%.100s --class %s",
+               c->args[0], c->n_args > 2 ? " " : "", c->n_args > 2 ? c->args[2] : "", c->args[1]);
   if (c->n_args < cmd->min_args || c->n_args > cmd->max_args)
     return bad(msg, cap, "%s: %s arguments; usage: %s", c->cmd, c->n_args < cmd->min_args ? "missing" : "too many",
                cmd->synopsis);

@@ -1,5 +1,7 @@
 /* mserve-tracker: shared state of one invocation and the command entry
- * points. Exit codes: 0 ok, 1 denied by a limit, 2 error (usage included). */
+ * points. Exit statuses as every libmserve tool (examples/common/cli.h):
+ * 0 ok, 1 a negative answer (denied by a limit, not found, a conflicting
+ * retry), 2 usage error or failure. */
 #ifndef MSERVE_TRACKER_CLI_H
 #define MSERVE_TRACKER_CLI_H
 
@@ -9,13 +11,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { EXIT_OK = 0, EXIT_DENIED = 1, EXIT_ERROR = 2 };
+#include "../common/cli.h"
 
 typedef enum tk_cmd_id { TK_LIMIT, TK_ADMIT, TK_RELEASE, TK_RENEW, TK_USED, TK_HELD, TK_RECONCILE } tk_cmd_id;
 
 typedef struct cli {
-  const char *db;
-  int json;
+  cli_ctx ctx;         /* the family's global options and output (examples/common/cli.h) */
+  const char *db;      /* --db FILE (ctx.db) */
+  int json;            /* --json (ctx.json) */
+  int version;         /* --version was given (tk_parse_args sets *help too) */
   const char *cmd;     /* the command as typed (for messages) */
   tk_cmd_id cmd_id;    /* which one, once tk_parse_args accepted it */
   const char *args[4]; /* positional arguments after the command */
@@ -23,24 +27,25 @@ typedef struct cli {
   const char *scopes[MS_TRACKER_MAX_SCOPES];
   size_t n_scopes;
   int has_class;
-  ms_session_class cls;
+  ms_session_class cls; /* --class, every command that takes a class (default compute) */
   int has_lease;
   int64_t lease_us;
-  /* limit SCOPE CLASS [N]: the class and, when given, the limit */
-  ms_session_class limit_cls;
+  /* limit SCOPE [N|unlimited]: the limit, when given */
   int has_limit;
   int64_t limit;
   ms_tracker *t;
 } cli;
 
-/* Parse and check the command line: options, the command, its arguments and
- * the numbers in them (leases are checked conversions: NaN, infinities,
+/* Parse and check the command line: the global options anywhere (the
+ * family's scanner; argv is reordered in place), the command, its arguments
+ * and the numbers in them (leases are checked conversions: NaN, infinities,
  * negative and out-of-range values are refused, a positive lease below 1 us
  * is 1 us). Fills `c` (argv's strings are borrowed, not copied). Returns 0,
- * with *help set when --help was given or there are no arguments (the rest
- * is then not checked), or -1 with the usage error in msg. Prints nothing and
- * never exits, so a fuzzer can drive it (tests/fuzz/fuzz_cli_tracker_args.c). */
-int tk_parse_args(cli *c, int argc, char *const *argv, int *help, char *msg, size_t cap);
+ * with *help set when --help or --version was given (c->version tells which)
+ * or there are no arguments (the rest is then not checked), or -1 with the
+ * usage error in msg. Prints nothing and never exits, so a fuzzer can drive
+ * it (tests/fuzz/fuzz_cli_tracker_args.c). */
+int tk_parse_args(cli *c, int argc, char **argv, int *help, char *msg, size_t cap);
 
 /* The reconcile list on stdin: "SESSION CLASS SCOPE[,SCOPE...]" a line, blank
  * lines and '#' comments skipped. What went wrong when reading it fails. */
@@ -52,14 +57,10 @@ typedef struct tk_list_error {
 /* Read the whole list from `in` into `r` (ms_reconcile_add per session) and
  * count the listed sessions into *listed. A read error is an error, never the
  * end of the list. Returns 0, or -1 with `e` filled; r is left to the caller
- * (abort it on failure). No output, no exit (tests/fuzz/fuzz_cli_tracker_list.c). */
+ * (roll it back on failure). No output, no exit (tests/fuzz/fuzz_cli_tracker_list.c). */
 int tk_list_read(FILE *in, ms_reconcile *r, long *listed, tk_list_error *e);
 
-/* Report a failed library call (status + ms_errmsg) and return EXIT_ERROR. */
-int cli_fail(const cli *c, int status);
-/* Report a usage or input problem and return EXIT_ERROR. */
-int cli_usage(const cli *c, const char *message);
-const char *cli_class_name(ms_session_class cls);
+const char *tk_class_name(ms_session_class cls);
 
 int cmd_limit(cli *c);
 int cmd_admit(cli *c);

@@ -7,7 +7,8 @@
 #   fuzz_cli_<parser>: tests/fuzz/fuzz_cli_<parser>.c, seeds in tests/fuzz/corpus/<parser>/
 set(_ms_ex ${PROJECT_SOURCE_DIR}/examples)
 set(MS_CLI_FUZZ_PARSERS tracker_args tracker_list autoscale_rules autoscale_csv)
-set(MS_CLI_FUZZ_SOURCES_tracker_args ${_ms_ex}/mserve-tracker/args.c ${_ms_ex}/common/cli_num.c)
+set(MS_CLI_FUZZ_SOURCES_tracker_args ${_ms_ex}/mserve-tracker/args.c ${_ms_ex}/common/cli_num.c
+  ${_ms_ex}/common/cli.c ${_ms_ex}/common/cli_text.c)
 set(MS_CLI_FUZZ_SOURCES_tracker_list ${_ms_ex}/mserve-tracker/list.c)
 set(MS_CLI_FUZZ_SOURCES_autoscale_rules ${_ms_ex}/mserve-autoscale/rules.c)
 set(MS_CLI_FUZZ_SOURCES_autoscale_csv ${_ms_ex}/mserve-autoscale/obs.c ${_ms_ex}/mserve-autoscale/rules.c

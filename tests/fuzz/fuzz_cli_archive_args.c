@@ -38,7 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!a.command) abort();
     if (strcmp(a.command, "create") == 0) {
       const mar_spec *s = &a.spec;
-      if (!s->name || !s->version || !s->handler || !a.output || !a.src) abort();
+      /* SRC_DIR is optional (torch-model-archiver names every file by a flag) */
+      if (!s->name || !s->version || !s->handler || !a.output) abort();
+      if (s->min_workers >= 0 && s->max_workers >= 0 && s->min_workers > s->max_workers) abort();
       if (s->batch_size == 0 || s->batch_size < -1 || s->min_workers < -1 || s->max_workers < -1) abort();
       if (!duration_fits(s->max_batch_delay_ms, 1000) || !duration_fits(s->response_timeout_s, 1000000)) abort();
     } else if (strcmp(a.command, "inspect") == 0 || strcmp(a.command, "validate") == 0) {

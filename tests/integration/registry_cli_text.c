@@ -221,10 +221,13 @@ static char *hostile_mar(const char *dir, const char *file) {
   char *p = ms_test_path(dir, file);
   const char *man = "{\"runtime\": \"py\\u0085\", \"model\": {\"modelName\": \"evil\", \"modelVersion\": \"1.0\","
                     " \"handler\": \"h\\u001b]0;owned\\u0007.py\"}}";
-  t_entry e[3] = {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL},
+  /* the handler file is there too: validate checks that the files the
+   * manifest names are in the archive */
+  t_entry e[4] = {{"MAR-INF/MANIFEST.json", T_FILE, man, 0, NULL},
                   {"evil\x1b[2J\xff\x07.txt", T_FILE, "x", 0, NULL},
-                  {"ok.txt", T_FILE, "y", 0, NULL}};
-  assert_int_equal(t_write_archive(p, "zip-store", e, 3), 0);
+                  {"ok.txt", T_FILE, "y", 0, NULL},
+                  {"h\x1b]0;owned\x07.py", T_FILE, "def handle(d, c): return d\n", 0, NULL}};
+  assert_int_equal(t_write_archive(p, "zip-store", e, 4), 0);
   return p;
 }
 

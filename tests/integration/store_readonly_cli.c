@@ -88,7 +88,7 @@ static void read_commands_work_on_an_unwritable_store(void **state) {
   char *tk = (char *)tracker_cli, *rg = (char *)registry_cli;
 
   /* written while it may be written */
-  char *limit[] = {tk, "--db", db, "limit", "user:a", "compute", "3", NULL};
+  char *limit[] = {tk, "--db", db, "limit", "user:a", "3", "--class", "compute", NULL};
   assert_int_equal(run(0, out, sizeof out, limit), 0);
   char *admit[] = {tk, "--db", db, "admit", "s1", "--scope", "user:a", NULL};
   assert_int_equal(run(0, out, sizeof out, admit), 0);
@@ -123,7 +123,7 @@ static void read_commands_work_on_an_unwritable_store(void **state) {
   int rc = run(1, out, sizeof out, used);
   if (rc != 0) fail_msg("used: exit %d: %s", rc, out);
   assert_non_null(strstr(out, "\"used\":1"));
-  char *show_limit[] = {tk, "--db", db, "--json", "limit", "user:a", "compute", NULL};
+  char *show_limit[] = {tk, "--db", db, "--json", "limit", "user:a", "--class", "compute", NULL};
   rc = run(1, out, sizeof out, show_limit);
   if (rc != 0) fail_msg("limit: exit %d: %s", rc, out);
   assert_non_null(strstr(out, "\"limit\":3"));

@@ -1,5 +1,6 @@
 /* Integration: the mserve-tracker CLI end to end — exit codes 0/1/2 and the
- * shape of its --json output. argv[1] is the CLI's path. */
+ * shape of its --json output (the family's envelope: "ok", and on failure
+ * "code" and "message"). argv[1] is the CLI's path. */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -149,8 +150,8 @@ static void reconcile_read_errors(void) {
   CHECK(used_now("rc:A") == 2, "reconcile < / removed sessions");
   CHECK(RUN_FD(fd, "--json", "reconcile", "--scope", "rc:A") == 2, "--json reconcile < /");
   j = parse(out);
-  CHECK(is_false(j, "ok") && str(j, "status") && !strcmp(str(j, "status"), "MS_EIO"), "%s", out);
-  CHECK(str(j, "error") && strstr(str(j, "error"), "Is a directory"), "%s", out);
+  CHECK(is_false(j, "ok") && str(j, "code") && !strcmp(str(j, "code"), "MS_EIO"), "%s", out);
+  CHECK(str(j, "message") && strstr(str(j, "message"), "Is a directory"), "%s", out);
   cJSON_Delete(j);
   close(fd);
   CHECK(used_now("rc:A") == 2, "--json reconcile < / removed sessions");
@@ -232,7 +233,7 @@ static void lease_conversions(void) {
           bad[i].says);
     CHECK(RUN(NULL, "--json", "renew", "ren", "--lease", bad[i].v) == 2, "renew --lease %s: exit 2", bad[i].v);
     j = parse(out);
-    CHECK(str(j, "error") && strstr(str(j, "error"), bad[i].says), "renew --lease %s: %s", bad[i].v, out);
+    CHECK(str(j, "message") && strstr(str(j, "message"), bad[i].says), "renew --lease %s: %s", bad[i].v, out);
     cJSON_Delete(j);
   }
   /* fits in microseconds but not added to now: the library refuses it */
@@ -259,17 +260,25 @@ int main(int argc, char **argv) {
   CHECK(strstr(out, "usage:") != NULL, "help text: %s", out);
   static const char *const cmds[] = {"limit SCOPE",  "admit SESSION", "release SESSION", "renew SESSION",
                                      "used SCOPE",   "held SESSION",  "reconcile",       "--json",
-                                     "exit status: 0 ok, 1 denied"};
+                                     "exit status: 0 success; 1 a negative answer: admission denied"};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     CHECK(strstr(out, cmds[i]) != NULL, "help lacks %s", cmds[i]);
   CHECK(RUN(NULL, NO_DB) == 2 && strstr(err, "usage:") != NULL, "no arguments: %s", err);
   CHECK(RUN(NULL, NO_DB, "used", "x") == 2 && strstr(err, "--db FILE is required") != NULL, "no --db: %s", err);
 
-  CHECK(RUN(NULL, "limit", "keypair:A", "compute", "2") == 0, "limit");
-  CHECK(RUN(NULL, "--json", "limit", "keypair:A", "compute") == 0, "limit show");
+  CHECK(RUN(NULL, "limit", "keypair:A", "2", "--class", "compute") == 0, "limit");
+  CHECK(RUN(NULL, "--json", "limit", "keypair:A", "--class", "compute") == 0, "limit show");
   j = parse(out);
   CHECK(is_true(j, "ok") && num(j, "limit") == 2, "%s", out);
   cJSON_Delete(j);
+  /* the class is an option, as in every command; the default is compute */
+  CHECK(RUN(NULL, "--json", "limit", "keypair:A") == 0, "limit show, default class");
+  j = parse(out);
+  CHECK(is_true(j, "ok") && num(j, "limit") == 2 && str(j, "class") && !strcmp(str(j, "class"), "compute"), "%s", out);
+  cJSON_Delete(j);
+  /* the form of older releases says what to write instead */
+  CHECK(RUN(NULL, "limit", "keypair:A", "compute", "2") == 2 && strstr(err, "--class compute"), "old limit form: %s",
+        err);
 
   /* admit: 0 twice (a retry), then 1 with the denial */
   CHECK(RUN(NULL, "admit", "s1", "--scope", "keypair:A", "--scope", "user:u") == 0, "admit s1: %s", out);
@@ -284,7 +293,7 @@ int main(int argc, char **argv) {
   CHECK(RUN(NULL, "--json", "admit", "s3", "--scope", "keypair:A") == 1, "admit s3 must be denied: %s", out);
   j = parse(out);
   CHECK(is_false(j, "ok") && is_false(j, "admitted"), "%s", out);
-  CHECK(str(j, "status") && strcmp(str(j, "status"), "MS_ELIMIT") == 0, "%s", out);
+  CHECK(str(j, "code") && strcmp(str(j, "code"), "MS_ELIMIT") == 0, "%s", out);
   d = cJSON_GetObjectItemCaseSensitive(j, "denial");
   CHECK(d && str(d, "scope") && strcmp(str(d, "scope"), "keypair:A") == 0, "%s", out);
   CHECK(d && num(d, "limit") == 2 && num(d, "used") == 2, "%s", out);
@@ -294,13 +303,13 @@ int main(int argc, char **argv) {
 
   /* text output */
   CHECK(RUN(NULL, "used", "keypair:A") == 0 && strstr(out, "keypair:A compute: 2 of 2"), "used text: %s", out);
-  CHECK(RUN(NULL, "limit", "project:p", "system", "unlimited") == 0 && strstr(out, "unlimited"), "%s", out);
-  CHECK(RUN(NULL, "--json", "limit", "project:p", "system") == 0, "limit show unlimited");
+  CHECK(RUN(NULL, "limit", "project:p", "unlimited", "--class", "system") == 0 && strstr(out, "unlimited"), "%s", out);
+  CHECK(RUN(NULL, "--json", "limit", "project:p", "--class", "system") == 0, "limit show unlimited");
   j = parse(out);
   CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "limit")), "%s", out);
   cJSON_Delete(j);
   /* limit 0 admits nothing: a denial, exit 1, with limit 0 and used 0 */
-  CHECK(RUN(NULL, "limit", "project:zero", "compute", "0") == 0, "limit 0");
+  CHECK(RUN(NULL, "limit", "project:zero", "0") == 0, "limit 0");
   CHECK(RUN(NULL, "--json", "admit", "z1", "--scope", "project:zero") == 1, "limit 0 denies: %s", out);
   j = parse(out);
   d = cJSON_GetObjectItemCaseSensitive(j, "denial");
@@ -322,16 +331,17 @@ int main(int argc, char **argv) {
   CHECK(is_true(j, "held") && num(j, "lease_expires_us") > 0, "%s", out);
   cJSON_Delete(j);
   CHECK(RUN(NULL, "renew", "s2", "--lease", "0") == 0, "renew");
-  CHECK(RUN(NULL, "--json", "renew", "nobody", "--lease", "5") == 2, "renew unknown");
+  /* not found is a negative answer (1), as in every tool */
+  CHECK(RUN(NULL, "--json", "renew", "nobody", "--lease", "5") == 1, "renew unknown");
   j = parse(out);
-  CHECK(str(j, "status") && !strcmp(str(j, "status"), "MS_ENOTFOUND") && str(j, "error"), "%s", out);
+  CHECK(str(j, "code") && !strcmp(str(j, "code"), "MS_ENOTFOUND") && str(j, "message"), "%s", out);
   cJSON_Delete(j);
 
   /* errors: 2, with a status and a message */
   CHECK(RUN(NULL, "--json", "admit", "", "--scope", "x") == 2, "empty id");
   j = parse(out);
-  CHECK(is_false(j, "ok") && str(j, "status") && !strcmp(str(j, "status"), "MS_EINVAL"), "%s", out);
-  CHECK(str(j, "error") && strstr(str(j, "error"), "session id is empty"), "%s", out);
+  CHECK(is_false(j, "ok") && str(j, "code") && !strcmp(str(j, "code"), "MS_EINVAL"), "%s", out);
+  CHECK(str(j, "message") && strstr(str(j, "message"), "session id is empty"), "%s", out);
   cJSON_Delete(j);
   /* text mode: exit 2, nothing on stdout, a message on stderr that names the
    * mistake */
@@ -347,9 +357,9 @@ int main(int argc, char **argv) {
       {(const char *const[]){"admit", "x", "--scope", "", NULL}, "tracker: admit 'x': scope #0 is empty"},
       {(const char *const[]){"admit", "x", "--scope", "y", "--class", "gpu", NULL}, "--class 'gpu'"},
       {(const char *const[]){"admit", NULL}, "admit: missing arguments; usage: admit SESSION"},
-      {(const char *const[]){"limit", "keypair:A", "compute", "-7", NULL}, "limit '-7'"},
-      {(const char *const[]){"limit", "keypair:A", "gpu", "1", NULL}, "class 'gpu'"},
-      {(const char *const[]){"limit", "keypair:A", NULL}, "usage: limit SCOPE compute|system"},
+      {(const char *const[]){"limit", "keypair:A", "-7", NULL}, "limit '-7'"},
+      {(const char *const[]){"limit", "keypair:A", "1", "--class", "gpu", NULL}, "--class 'gpu'"},
+      {(const char *const[]){"limit", NULL}, "usage: limit SCOPE [N|unlimited] [--class C]"},
       {(const char *const[]){"used", "keypair:A", "--class", "gpu", NULL}, "--class 'gpu'"},
       {(const char *const[]){"used", "keypair:A", "--lease", "1", NULL}, "used: --lease does not apply"},
       {(const char *const[]){"release", "a", "b", NULL}, "release: too many arguments"},
@@ -367,14 +377,15 @@ int main(int argc, char **argv) {
   /* --json mode: the same, as one JSON object on stdout */
   CHECK(RUN(NULL, "--json", "frobnicate") == 2, "unknown command");
   j = parse(out);
-  CHECK(str(j, "status") && !strcmp(str(j, "status"), "usage"), "%s", out);
-  CHECK(str(j, "error") && strstr(str(j, "error"), "frobnicate"), "%s", out);
+  CHECK(str(j, "code") && !strcmp(str(j, "code"), "MS_EINVAL") && is_true(j, "usage"), "%s", out);
+  CHECK(str(j, "message") && strstr(str(j, "message"), "frobnicate"), "%s", out);
   cJSON_Delete(j);
-  /* a held session asked for with other scopes: a conflict (2), not a denial */
-  CHECK(RUN(NULL, "--json", "admit", "s1", "--scope", "keypair:A") == 2, "conflicting retry: %s", out);
+  /* a held session asked for with other scopes: a conflict, a negative
+   * answer (1) like a denial but with its own code */
+  CHECK(RUN(NULL, "--json", "admit", "s1", "--scope", "keypair:A") == 1, "conflicting retry: %s", out);
   j = parse(out);
-  CHECK(str(j, "status") && !strcmp(str(j, "status"), "MS_ECONFLICT"), "%s", out);
-  CHECK(str(j, "error") && strstr(str(j, "error"), "different set of scopes"), "%s", out);
+  CHECK(str(j, "code") && !strcmp(str(j, "code"), "MS_ECONFLICT"), "%s", out);
+  CHECK(str(j, "message") && strstr(str(j, "message"), "different set of scopes"), "%s", out);
   cJSON_Delete(j);
   /* a file that is not a database: 2, with the store's reason */
   char *junk = ms_test_path(dir, "junk.db");
@@ -398,7 +409,7 @@ int main(int argc, char **argv) {
   CHECK(RUN("just-one-field\n", "reconcile") == 2, "bad list line");
   CHECK(RUN("a compute x,,y\n", "--json", "reconcile") == 2, "empty scope in list");
   j = parse(out);
-  CHECK(str(j, "error") && strstr(str(j, "error"), "line 1"), "%s", out);
+  CHECK(str(j, "message") && strstr(str(j, "message"), "line 1"), "%s", out);
   cJSON_Delete(j);
   CHECK(RUN(NULL, "--json", "release", "s1") == 0, "release");
   j = parse(out);

@@ -8,7 +8,7 @@
 #include <sched.h>
 #include <time.h>
 
-#include "store_internal.h"
+#include "store/conn.h"
 
 #define BUSY_STEP_MIN_US 5
 #define BUSY_STEP_MAX_US 200

@@ -8,9 +8,17 @@
  * hook only records the WAL's size; the thread that finds a checkpoint due
  * after releasing the lock runs a PASSIVE checkpoint on a second connection,
  * which never blocks writers, so the others carry on. One thread per process
- * checkpoints at a time (a try-lock); the others never wait for it. */
-#include "../common/error.h"
-#include "store_internal.h"
+ * checkpoints at a time (a try-lock); the others never wait for it.
+ *
+ * Layer 4 (store/checkpoint.h): it takes the write lock (layer 2) only for
+ * the short passes that hold writers back, and releasing it kicks a queued
+ * write like every release does; it never calls group commit or the top. */
+#include "store/checkpoint.h"
+
+#include "common/error.h"
+#include "store/conn.h"
+#include "store/lock.h"
+#include "store/xlock.h"
 
 #define DEFAULT_AUTOCHECKPOINT_FRAMES 1000 /* SQLite's own default */
 /* The WAL restarts from its beginning once it holds this many times the
@@ -102,18 +110,18 @@ static int run(ms_store *s, int64_t restart, int64_t *left) {
   int log = 0, done = 0, st;
   sqlite3 *db = checkpoint_db(s);
   if (!db) { /* no second connection: checkpoint in line, as SQLite would */
-    if ((st = ms__store_lock(s))) return st;
+    if ((st = ms__store_lock_take(s))) return st;
     st = pass(s, s->db, &log, &done);
-    ms__store_release(s);
+    ms__store_lock_drop(s);
   } else {
     st = pass(s, db, &log, &done);
     if (!st && restart > 0 && log >= restart && done == log) {
-      if ((st = ms__store_lock(s))) return st;
+      if ((st = ms__store_lock_take(s))) return st;
       if (!s->xlock || !(st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path))) {
         st = pass(s, db, &log, &done);
         if (s->xlock) ms__xlock_release(s->xlock, 0);
       }
-      ms__store_release(s);
+      ms__store_lock_drop(s);
     }
   }
   if (!st && left) *left = log > done ? log - done : 0;
@@ -135,27 +143,29 @@ void ms__store_checkpoint_close(ms_store *s) {
 }
 
 int ms_store_checkpoint(ms_store *s, int64_t *frames_left) {
-  if (!s) return ms__fail(MS_EINVAL, "store: handle is NULL");
-  if (s->flags & MS_STORE_READONLY) return ms__store_refuse_write(s);
+  if (!s) return ms__fail(MS_EINVAL, "store: ms_store_checkpoint: store is NULL");
+  if (s->flags & MS_STORE_READONLY)
+    return ms__store_api_failed("ms_store_checkpoint", s->path, ms__store_refuse_write(s));
   if (!s->on_disk) {
     if (frames_left) *frames_left = 0; /* an in-memory store has no WAL */
     return MS_OK;
   }
   int e = pthread_mutex_lock(&s->ckpt_mu);
-  if (e) return ms__fail(MS_EINTERNAL, "store '%s': checkpoint mutex error %d", s->path, e);
+  if (e) return ms__fail(MS_EINTERNAL, "store: ms_store_checkpoint: '%s': checkpoint mutex error %d", s->path, e);
   int64_t left = 0;
   int64_t every = atomic_load_explicit(&s->autockpt, memory_order_relaxed);
   int st = run(s, every > 0 ? every * RESTART_FACTOR : 1, &left);
   pthread_mutex_unlock(&s->ckpt_mu);
-  if (!st && frames_left) *frames_left = left;
-  return st;
+  if (st) return ms__store_api_failed("ms_store_checkpoint", s->path, st);
+  if (frames_left) *frames_left = left;
+  return MS_OK;
 }
 
 int ms_store_set_autocheckpoint(ms_store *s, int64_t frames) {
-  if (!s) return ms__fail(MS_EINVAL, "store: handle is NULL");
+  if (!s) return ms__fail(MS_EINVAL, "store: ms_store_set_autocheckpoint: store is NULL");
   if (frames < 0)
-    return ms__fail(MS_EINVAL, "store '%s': auto-checkpoint threshold %lld frames is negative", s->path,
-                    (long long)frames);
+    return ms__fail(MS_EINVAL, "store: ms_store_set_autocheckpoint: '%s': auto-checkpoint threshold %lld frames is "
+                               "negative", s->path, (long long)frames);
   atomic_store_explicit(&s->autockpt, frames, memory_order_relaxed);
   return MS_OK;
 }

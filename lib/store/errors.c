@@ -6,12 +6,15 @@
  *    damaged database (MS_ECORRUPT, the missing piece named); naming anything
  *    else it is a bug in libmserve's SQL (MS_EINTERNAL);
  *  - a write refused on a store opened with MS_STORE_READONLY is the caller's
- *    (MS_EINVAL), while a read-only file under a writable handle is MS_EIO. */
+ *    (MS_EINVAL), while a read-only file under a writable handle is MS_EIO.
+ * And one place gives the store's public calls the head every message has
+ * (common/error.h): "store: <call>: '<path>': <cause>". */
+#include <stdio.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/text.h"
-#include "store_internal.h"
+#include "common/error.h"
+#include "common/text.h"
+#include "store/conn.h"
 
 int ms__sqlite_status(int rc) {
   switch (rc & 0xff) {
@@ -40,7 +43,7 @@ int ms__store_fail_sqlite(ms_store *s, int rc, const char *what, const char *sql
   ms__strlcpy(detail, sqlite_msg ? sqlite_msg : sqlite3_errstr(rc), sizeof detail);
   if (s && s->db && (rc & 0xff) == SQLITE_ERROR) {
     char damage[512];
-    if (ms__store_describe_damage(s->db, detail, damage, sizeof damage))
+    if (ms__store_describe_damage(s, detail, damage, sizeof damage))
       return ms__fail(MS_ECORRUPT, "store '%s': %s: %s", path, what, damage);
   }
   if (s && (s->flags & MS_STORE_READONLY) && (rc & 0xff) == SQLITE_READONLY)
@@ -50,4 +53,24 @@ int ms__store_fail_sqlite(ms_store *s, int rc, const char *what, const char *sql
 
 int ms__store_error(ms_store *s, int rc, const char *what) {
   return ms__store_fail_sqlite(s, rc, what, s && s->db ? sqlite3_errmsg(s->db) : NULL);
+}
+
+int ms__store_refuse_write(ms_store *s) {
+  return ms__fail(MS_EINVAL, "store '%s': opened read-only (MS_STORE_READONLY): writes are refused", s->path);
+}
+
+int ms__store_api_failed(const char *call, const char *path, int st) {
+  char cause[1024];
+  const char *msg = ms_errmsg();
+  if (path) {
+    /* "store '<path>': <cause>" from below: keep the cause only */
+    size_t n = strlen(path);
+    if (strncmp(msg, "store '", 7) == 0 && strncmp(msg + 7, path, n) == 0 && strncmp(msg + 7 + n, "': ", 3) == 0)
+      msg += 7 + n + 3;
+    ms__strlcpy(cause, msg, sizeof cause);
+    return ms__fail(st, "store: %s: '%s': %s", call, path, cause);
+  }
+  if (strncmp(msg, "store: ", 7) == 0) msg += 7;
+  ms__strlcpy(cause, msg, sizeof cause);
+  return ms__fail(st, "store: %s: %s", call, cause);
 }

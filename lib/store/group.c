@@ -1,4 +1,5 @@
-/* Group commit: the writes of several threads in one transaction.
+/* Group commit: the writes of several threads in one transaction
+ * (store/group.h says what a write's callback may rely on).
  *
  * A commit costs tens of microseconds (the WAL append and its locks) while a
  * statement inside a transaction costs well under one, and with one
@@ -13,18 +14,22 @@
  * committed.
  *
  * A request lives on its caller's stack. It is touched by others only while
- * it is in the queue (under qmu) or, once taken by a combiner, until the
- * combiner publishes its result; after that only a futex wake may name its
- * address, which is harmless. */
+ * it is in the queue (under the queue's mutex) or, once taken by a combiner,
+ * until the combiner publishes its result; after that only a futex wake may
+ * name its address, which is harmless. */
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/text.h"
-#include "../common/wait.h"
-#include "store_internal.h"
+#include "common/error.h"
+#include "common/text.h"
+#include "common/wait.h"
+#include "store/conn.h"
+#include "store/group.h"
+#include "store/lock.h"
+#include "store/txn.h"
 
-enum { QUEUED = 0, DONE = 1, KICKED = 2 };
+enum { QUEUED = MS__WAITER_QUEUED, KICKED = MS__WAITER_KICKED, DONE = 1 };
+_Static_assert(DONE != QUEUED && DONE != KICKED, "a write's states are distinct");
 
 /* Batches one combiner runs back to back, its own included, before it hands
  * the role on: enough to keep the store busy while the next combiner wakes,
@@ -39,19 +44,10 @@ enum { QUEUED = 0, DONE = 1, KICKED = 2 };
  * tick, which may hold the store for long, writers sleep at once. */
 #define RESULT_SPIN_US 80
 
-struct ms_store_write {
-  ms__store_op_fn fn;
-  void *arg;
-  struct ms_store_write *next;
-  _Atomic uint32_t state;
-  int status;
-  char msg[1024];
-};
-
 /* Spin while a combiner works, until our state leaves QUEUED or time is up. */
 static void spin_for_result(ms_store *s, ms_store_write *w) {
   int64_t until = 0;
-  while (atomic_load_explicit(&w->state, memory_order_acquire) == QUEUED &&
+  while (atomic_load_explicit(&w->node.state, memory_order_acquire) == QUEUED &&
          atomic_load_explicit(&s->combining, memory_order_relaxed)) {
     int64_t now = ms_clock_monotonic_us();
     if (!until) until = now + RESULT_SPIN_US;
@@ -60,59 +56,31 @@ static void spin_for_result(ms_store *s, ms_store_write *w) {
   }
 }
 
-void ms__store_group_init(ms_store *s) {
-  pthread_mutex_init(&s->qmu, NULL);
-  s->qhead = s->qtail = NULL;
-  atomic_init(&s->queued, 0);
-  atomic_init(&s->combining, 0);
+void ms__store_group_init(ms_store *s) { atomic_init(&s->combining, 0); }
+
+void ms__store_group_enqueue(ms_store *s, ms_store_write *w, ms__store_op_fn fn, void *arg) {
+  w->fn = fn;
+  w->arg = arg;
+  w->status = MS_OK;
+  w->msg[0] = '\0';
+  ms__store_lock_enqueue(s, &w->node);
 }
 
-void ms__store_group_destroy(ms_store *s) { pthread_mutex_destroy(&s->qmu); }
-
-static void enqueue(ms_store *s, ms_store_write *w) {
-  pthread_mutex_lock(&s->qmu);
-  w->next = NULL;
-  if (s->qtail) s->qtail->next = w;
-  else s->qhead = w;
-  s->qtail = w;
-  atomic_fetch_add_explicit(&s->queued, 1, memory_order_seq_cst);
-  pthread_mutex_unlock(&s->qmu);
-}
-
-static ms_store_write *take_all(ms_store *s) {
-  pthread_mutex_lock(&s->qmu);
-  ms_store_write *w = s->qhead;
-  s->qhead = s->qtail = NULL;
-  atomic_store_explicit(&s->queued, 0, memory_order_relaxed);
-  pthread_mutex_unlock(&s->qmu);
-  return w;
-}
-
-void ms__store_group_kick(ms_store *s) {
-  /* Pairs with enqueue: a writer that queued after our unlock finds the
-   * store free itself; one that queued before is seen here. */
-  atomic_thread_fence(memory_order_seq_cst);
-  if (!atomic_load_explicit(&s->queued, memory_order_relaxed)) return;
-  pthread_mutex_lock(&s->qmu);
-  ms_store_write *w = s->qhead;
-  uint32_t expect = QUEUED;
-  int kicked = w && atomic_compare_exchange_strong(&w->state, &expect, KICKED);
-  pthread_mutex_unlock(&s->qmu);
-  if (kicked) ms__futex_wake(&w->state, 1, MS__FUTEX_PRIVATE);
-}
+static ms_store_write *next_of(const ms_store_write *w) { return (ms_store_write *)(void *)w->node.next; }
 
 static void record_failure(ms_store_write *w, int status) {
   w->status = status;
   ms__strlcpy(w->msg, ms_errmsg(), sizeof w->msg);
 }
 
+static const char SQL_WRITE_BEGIN[] = "SAVEPOINT ms_write";
+static const char SQL_WRITE_UNDO[] = "ROLLBACK TO ms_write";
+static const char SQL_WRITE_END[] = "RELEASE ms_write";
+
 static int savepoint(ms_store *s, const char *sql) {
   int st = MS_OK;
   sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
-  if (!q) return st;
-  int rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  return rc == SQLITE_DONE ? MS_OK : ms__store_error(s, rc, sql);
+  return q ? ms__store_step_done(s, q, sql) : st;
 }
 
 /* SQLite rolled the whole transaction back by itself (disk full, I/O error)
@@ -121,7 +89,7 @@ static void lost_transaction(ms_store *s, ms_store_write *first, ms_store_write 
   char why[512];
   ms__strlcpy(why, at->status ? at->msg : "the database rolled the transaction back", sizeof why);
   if (!st) st = MS_EIO;
-  for (ms_store_write *v = first; v != at->next; v = v->next)
+  for (ms_store_write *v = first; v != next_of(at); v = next_of(v))
     if (v->status == MS_OK || v == at)
       record_failure(v, v == at ? ms__fail(st, "%s", why)
                                 : ms__fail(st, "store '%s': a write batched with this one failed and the database "
@@ -134,15 +102,15 @@ static void lost_transaction(ms_store *s, ms_store_write *first, ms_store_write 
 static void run_batch(ms_store *s, ms_store_write *w, int st) {
   for (int opened = 1; w; opened = 0) {
     ms_store_write *first = w;
-    if (!opened) st = ms__store_txn_open(s);
+    if (!opened) st = ms__store_sql_begin(s, 1);
     if (st) {
-      for (; w; w = w->next) record_failure(w, st);
+      for (; w; w = next_of(w)) record_failure(w, st);
       return;
     }
-    int alone = first->next == NULL, any_ok = 0, lost = 0;
-    for (; w && !lost; w = w->next) {
+    int alone = next_of(first) == NULL, any_ok = 0, lost = 0;
+    for (; w && !lost; w = next_of(w)) {
       /* Alone, the transaction itself is the savepoint. */
-      if (!alone && (st = savepoint(s, "SAVEPOINT ms_write")) != MS_OK) {
+      if (!alone && (st = savepoint(s, SQL_WRITE_BEGIN)) != MS_OK) {
         record_failure(w, st);
         lost = sqlite3_get_autocommit(s->db);
         if (lost) lost_transaction(s, first, w, st);
@@ -157,17 +125,18 @@ static void run_batch(ms_store *s, ms_store_write *w, int st) {
         continue;
       }
       if (!alone) {
-        if (st) savepoint(s, "ROLLBACK TO ms_write");
-        int rs = savepoint(s, "RELEASE ms_write");
+        if (st) savepoint(s, SQL_WRITE_UNDO);
+        int rs = savepoint(s, SQL_WRITE_END);
         if (rs) { /* cannot leave the savepoint: give the whole transaction up */
           lost_transaction(s, first, w, rs);
           lost = 1;
         }
       }
     }
-    if (lost || !any_ok) ms__store_txn_rollback(s);
-    else if ((st = ms__store_txn_commit(s)) != MS_OK)
-      for (ms_store_write *v = first; v != w; v = v->next)
+    int more = ms__store_lock_queued(s) > 0; /* another batch follows at once: keep the writer queue */
+    if (lost || !any_ok) ms__store_sql_rollback(s, more);
+    else if ((st = ms__store_sql_commit(s, more)) != MS_OK)
+      for (ms_store_write *v = first; v != w; v = next_of(v))
         if (v->status == MS_OK) record_failure(v, st);
   }
 }
@@ -175,9 +144,9 @@ static void run_batch(ms_store *s, ms_store_write *w, int st) {
 /* Publish: after the store of DONE the request may vanish. */
 static void publish(ms_store_write *list, ms_store_write *self) {
   while (list) {
-    ms_store_write *next = list->next;
-    atomic_store_explicit(&list->state, DONE, memory_order_release);
-    if (list != self) ms__futex_wake(&list->state, 1, MS__FUTEX_PRIVATE);
+    ms_store_write *next = next_of(list);
+    atomic_store_explicit(&list->node.state, DONE, memory_order_release);
+    if (list != self) ms__futex_wake(&list->node.state, 1, MS__FUTEX_PRIVATE);
     list = next;
   }
 }
@@ -190,11 +159,11 @@ static void publish(ms_store_write *list, ms_store_write *self) {
 static void combine(ms_store *s, ms_store_write *self) {
   atomic_store_explicit(&s->combining, 1, memory_order_relaxed);
   for (int round = 0; round < COMBINER_ROUNDS; round++) {
-    if (!atomic_load_explicit(&s->queued, memory_order_acquire)) break;
-    int st = ms__store_txn_open(s);
-    ms_store_write *batch = take_all(s);
+    if (!ms__store_lock_queued(s)) break;
+    int st = ms__store_sql_begin(s, 1);
+    ms_store_write *batch = (ms_store_write *)(void *)ms__store_lock_dequeue_all(s);
     if (!batch) { /* someone else ran them meanwhile (cannot happen while we hold the store) */
-      if (!st) ms__store_txn_rollback(s);
+      if (!st) ms__store_sql_rollback(s, 0);
       break;
     }
     run_batch(s, batch, st);
@@ -203,31 +172,24 @@ static void combine(ms_store *s, ms_store_write *self) {
   atomic_store_explicit(&s->combining, 0, memory_order_relaxed);
 }
 
-int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg) {
-  if (ms__store_held_by_caller(s)) return ms__store_busy_self(s);
-  ms_store_write w;
-  w.fn = fn;
-  w.arg = arg;
-  w.next = NULL;
-  atomic_init(&w.state, QUEUED);
-  w.status = MS_OK;
-  w.msg[0] = '\0';
-  enqueue(s, &w);
-  atomic_thread_fence(memory_order_seq_cst); /* queued before we look at the lock: see group_kick */
-  for (;;) {
-    uint32_t state = atomic_load_explicit(&w.state, memory_order_acquire);
-    if (state == DONE) break;
-    if (state == KICKED) { /* the store came free: try to become the combiner */
-      uint32_t k = KICKED;
-      atomic_compare_exchange_strong(&w.state, &k, QUEUED); /* fails only when DONE meanwhile */
-    }
-    if (ms__store_trylock(s)) {
-      combine(s, &w);
-      ms__store_unlock(s);
-    } else if (state == QUEUED) {
-      spin_for_result(s, &w);
-      ms__futex_wait(&w.state, QUEUED, -1, MS__FUTEX_PRIVATE); /* a combiner takes us, or an unlock kicks us */
-    }
+int ms__store_group_turn(ms_store *s, ms_store_write *w) {
+  uint32_t state = atomic_load_explicit(&w->node.state, memory_order_acquire);
+  if (state == DONE) return MS__GROUP_DONE;
+  if (state == KICKED) { /* the store came free: try to become the combiner */
+    uint32_t k = KICKED;
+    atomic_compare_exchange_strong(&w->node.state, &k, QUEUED); /* fails only when DONE meanwhile */
   }
-  return w.status == MS_OK ? MS_OK : ms__fail(w.status, "%s", w.msg);
+  if (ms__store_lock_try(s)) {
+    combine(s, w);
+    return MS__GROUP_COMBINED;
+  }
+  if (state == QUEUED) {
+    spin_for_result(s, w);
+    ms__futex_wait(&w->node.state, QUEUED, -1, MS__FUTEX_PRIVATE); /* a combiner takes us, or a release kicks us */
+  }
+  return MS__GROUP_WAITED;
+}
+
+int ms__store_group_result(const ms_store_write *w) {
+  return w->status == MS_OK ? MS_OK : ms__fail(w->status, "%s", w->msg);
 }

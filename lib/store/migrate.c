@@ -8,21 +8,24 @@
  * together with the user_version bump, after looking again under it, so a
  * crash mid-way leaves the old schema intact and two processes opening a
  * fresh file at once never both migrate. A database whose version does not
- * match its tables is refused as damaged and left as it was. */
+ * match its tables is refused as damaged and left as it was.
+ *
+ * Layer 4 (store/migrate.h): the list comes from the opener (lib/schema/),
+ * so the store never names a part. Runs while the handle is being opened,
+ * on the opening thread, before any other thread can see it: it takes the
+ * write lock and the transaction of the layers below directly. */
+#include "store/migrate.h"
+
 #include <stdio.h>
 
-#include "../common/error.h"
-#include "store_internal.h"
+#include "common/error.h"
+#include "store/conn.h"
+#include "store/lock.h"
+#include "store/txn.h"
 
 /* 'msrv': marks a database as libmserve's, so a stranger's SQLite file is
  * refused instead of having our tables added to it. */
 #define MS_APPLICATION_ID 0x6d737276
-
-int64_t ms_store_latest_schema(void) {
-  size_t n;
-  const ms_migration *m = ms__migrations(&n);
-  return n ? m[n - 1].version : 0;
-}
 
 typedef struct db_info {
   int64_t version, app_id, n_tables;
@@ -92,19 +95,19 @@ static int apply(ms_store *s, const ms_migration *m, int64_t from) {
 /* Look under a read transaction. *current: the database is at `target` or
  * later (and was checked). */
 static int look(ms_store *s, int64_t target, int64_t latest, db_info *i, int *current) {
-  int st = ms__store_lock(s);
+  int st = ms__store_lock_take(s);
   if (st) return st;
   if (!(st = ms__store_exec(s, "BEGIN")) && !(st = read_info(s, i)) && !(st = judge(s, i, latest))) {
     *current = i->version >= target;
     if (*current) st = ms__store_verify_schema(s, i->version);
   }
   if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-  ms__store_unlock(s);
+  ms__store_lock_drop(s);
   return st;
 }
 
 int ms__store_migrate(ms_store *s, int64_t target) {
-  int64_t latest = ms_store_latest_schema();
+  int64_t latest = ms__store_latest(s);
   if (target > latest || target < 0) target = latest;
   db_info i = {0, 0, 0};
   int current = 0;
@@ -120,16 +123,19 @@ int ms__store_migrate(ms_store *s, int64_t target) {
                     s->path, (long long)i.version, (long long)target);
   }
 
-  if ((st = ms__store_begin(s))) return st;
+  if ((st = ms__store_lock_take(s))) return st;
+  if ((st = ms__store_sql_begin(s, 1))) {
+    ms__store_lock_drop(s);
+    return st;
+  }
   /* again, under the write lock: another process may have migrated it */
   if ((st = read_info(s, &i)) || (st = judge(s, &i, latest))) goto fail;
   if (i.version >= target || i.version > 0) {
     /* what is there must be what the version says, before anything is added */
     if ((st = ms__store_verify_schema(s, i.version)) || i.version >= target) goto fail;
   }
-  size_t n;
-  const ms_migration *m = ms__migrations(&n);
-  for (size_t k = 0; k < n; k++) {
+  const ms_migration *m = s->migrations;
+  for (size_t k = 0; k < s->n_migrations; k++) {
     if (m[k].version <= i.version || m[k].version > target) continue;
     if ((st = apply(s, &m[k], i.version)) != MS_OK) goto fail;
   }
@@ -138,11 +144,13 @@ int ms__store_migrate(ms_store *s, int64_t target) {
   snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%lld", MS_APPLICATION_ID,
            (long long)target);
   if ((st = ms__store_exec(s, sql))) goto fail;
-  st = ms__store_commit(s);
+  st = ms__store_sql_commit(s, 0);
+  ms__store_lock_drop(s);
   if (!st)
     ms__log(MS_LOG_INFO, "store '%s': migrated schema %lld -> %lld", s->path, (long long)i.version, (long long)target);
   return st;
 fail:
-  ms__store_rollback(s); /* also the way out when there was nothing to do */
+  ms__store_sql_rollback(s, 0); /* also the way out when there was nothing to do */
+  ms__store_lock_drop(s);
   return st;
 }

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../common/error.h"
-#include "../common/text.h"
-#include "store_internal.h"
+#include "common/error.h"
+#include "common/text.h"
+#include "store/conn.h"
 
 typedef struct schema_item {
   char *type;  /* "table", "index", "trigger", "view"; NULL for a column */
@@ -92,12 +92,10 @@ static int model_read(sqlite3 *db, schema_model *m) {
   return rc == SQLITE_DONE ? SQLITE_OK : rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
-/* The schema the migrations build up to `version`. */
-static int model_build(int64_t version, schema_model *m) {
+/* The schema the migrations of `mig` build up to `version`. */
+static int model_build(const ms_migration *mig, size_t n, int64_t version, schema_model *m) {
   sqlite3 *db = NULL;
   int rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-  size_t n;
-  const ms_migration *mig = ms__migrations(&n);
   for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
     if (mig[i].version <= version) rc = sqlite3_exec(db, mig[i].sql, NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = model_read(db, m);
@@ -109,15 +107,38 @@ static int model_build(int64_t version, schema_model *m) {
   return MS_OK;
 }
 
-static pthread_once_t latest_once = PTHREAD_ONCE_INIT;
-static schema_model latest_model;
-static int latest_status;
+int64_t ms__store_latest(const ms_store *s) {
+  return s->n_migrations ? s->migrations[s->n_migrations - 1].version : 0;
+}
 
-static void build_latest(void) { latest_status = model_build(ms_store_latest_schema(), &latest_model); }
+/* The schema at the latest version of each migration list a store was opened
+ * with (in practice the library's one, and a test's), built once per process
+ * and kept: every store checks against it and names damage with it. */
+typedef struct latest_model {
+  const ms_migration *list;
+  size_t n;
+  int status;
+  schema_model model;
+} latest_model;
 
-static const schema_model *latest(void) {
-  pthread_once(&latest_once, build_latest);
-  return latest_status ? NULL : &latest_model;
+static pthread_mutex_t latest_mu = PTHREAD_MUTEX_INITIALIZER;
+static latest_model *latest_models[8];
+
+static const schema_model *latest(const ms_store *s, int *status) {
+  latest_model *hit = NULL;
+  pthread_mutex_lock(&latest_mu);
+  size_t i = 0;
+  for (; i < sizeof latest_models / sizeof latest_models[0] && latest_models[i]; i++)
+    if (latest_models[i]->list == s->migrations && latest_models[i]->n == s->n_migrations) hit = latest_models[i];
+  if (!hit && i < sizeof latest_models / sizeof latest_models[0] && (hit = calloc(1, sizeof *hit))) {
+    hit->list = s->migrations;
+    hit->n = s->n_migrations;
+    hit->status = model_build(s->migrations, s->n_migrations, ms__store_latest(s), &hit->model);
+    latest_models[i] = hit; /* kept for the life of the process, as the reference it is */
+  }
+  pthread_mutex_unlock(&latest_mu);
+  *status = hit ? hit->status : MS_ENOMEM;
+  return hit && !hit->status ? &hit->model : NULL;
 }
 
 static const schema_item *find(const schema_model *m, const char *type, const char *table, const char *name) {
@@ -185,11 +206,11 @@ int ms__store_verify_schema(ms_store *s, int64_t version) {
   int known = identify(s, version, &id);
   if (known && was_checked(&id)) return MS_OK;
   schema_model own = {0}, have = {0};
-  const schema_model *want = version == ms_store_latest_schema() ? latest() : NULL;
-  int st = MS_OK;
+  int st = MS_OK, is_latest = version == ms__store_latest(s);
+  const schema_model *want = is_latest ? latest(s, &st) : NULL;
   if (!want) {
-    if (version == ms_store_latest_schema()) return ms__fail(latest_status, "store '%s': cannot build the reference schema", s->path);
-    if ((st = model_build(version, &own)))
+    if (is_latest) return ms__fail(st, "store '%s': cannot build the reference schema", s->path);
+    if ((st = model_build(s->migrations, s->n_migrations, version, &own)))
       return ms__fail(st, "store '%s': cannot build the reference schema of version %lld", s->path, (long long)version);
     want = &own;
   }
@@ -254,8 +275,10 @@ static int column_missing(sqlite3 *db, const schema_model *m, const char *table,
   return 0;
 }
 
-int ms__store_describe_damage(sqlite3 *db, const char *sqlite_msg, char *out, size_t cap) {
-  const schema_model *m = latest();
+int ms__store_describe_damage(ms_store *s, const char *sqlite_msg, char *out, size_t cap) {
+  int built;
+  const schema_model *m = latest(s, &built);
+  sqlite3 *db = s->db;
   if (!m || !sqlite_msg) return 0;
   const char *name;
   if ((name = after(sqlite_msg, "no such table: ")) && find(m, "table", NULL, name)) {

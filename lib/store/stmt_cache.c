@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../common/error.h"
-#include "store_internal.h"
+#include "common/error.h"
+#include "store/conn.h"
 
 static size_t slot_of(const char *sql, size_t cap) {
   uintptr_t h = (uintptr_t)sql;

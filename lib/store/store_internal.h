@@ -1,171 +1,116 @@
-/* Internal: what the parts of libmserve use of the store.
+/* Store, layer 5 (the top): what the parts of libmserve use of the store.
  *
- * Locking model. One SQLite connection per ms_store, guarded by one mutex:
- * every public call that touches the database takes the lock (directly or
- * through ms__store_begin), so a handle is safe across threads and writers of
- * one process never fight each other inside SQLite. Across processes SQLite's
- * file locks apply and the busy handler in busy.c polls in short steps.
+ * store/README.md draws the stack; each layer's header says what it does.
+ * A part reaches the database through one of three entry points, and
+ * nothing of the layers below them:
  *
- * Statements come from a per-store cache keyed on the SQL string's address
- * (pass string literals), prepared once with SQLITE_PREPARE_PERSISTENT.
- */
+ *   ms__store_write     one atomic write: every one-shot write of a call
+ *                       (admit, release, set a limit, register a model...).
+ *                       Group-committed with other threads' writes; the
+ *                       callback may run on another thread (store/group.h
+ *                       says what it may rely on).
+ *   ms__store_txn_*     a long transaction: work spread over several calls
+ *                       (the tracker's tick), or long enough that batching it
+ *                       with other threads' writes would only delay them (a
+ *                       registry scan, the autoscaler's bulk ticks, a tracker
+ *                       reconcile). Runs on the calling thread; a movable one
+ *                       may be carried on by another thread, one call at a
+ *                       time.
+ *   ms__store_read_*    a few reads of the current state, in autocommit mode.
+ *
+ * Inside any of them the statement helpers of store/conn.h apply
+ * (ms__store_stmt, ms__store_step_done, ms__store_error, savepoints), and
+ * s->db may be used directly.
+ *
+ * Leaving the write lock. Every holder above the transaction layer leaves
+ * through one function (access.c, leave()), which does exactly two things:
+ *  1. releases the write lock; the release kicks the oldest queued write
+ *     (store/lock.h), which then takes the combiner role, so a write queued
+ *     behind a reader or a long transaction is never stranded;
+ *  2. runs a checkpoint if one is due (store/checkpoint.h), now that the lock
+ *     is free, on this thread, on a connection of its own.
+ * It never fails. The layers below never call it: the lock kicks on every
+ * release by itself, and a checkpoint's own short hold of the lock is a
+ * plain take and release. */
 #ifndef MS_STORE_INTERNAL_H
 #define MS_STORE_INTERNAL_H
 
-#include <pthread.h>
-#include <sqlite3.h>
-#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 
-#include "mserve/store.h"
-#include "xlock.h"
+#include "store/conn.h"
+#include "store/handle.h"
 
-typedef struct ms_stmt_slot {
-  const char *sql;
-  sqlite3_stmt *stmt;
-} ms_stmt_slot;
+/* ---- opening (store.c) ------------------------------------------------------ */
 
-struct ms_store {
-  sqlite3 *db;
-  char *path;
-  pthread_mutex_t mu;
-  atomic_llong busy_timeout_us;
-  int64_t busy_started_us; /* monotonic start of the current busy wait (under mu) */
-  ms_stmt_slot *stmts;      /* open-addressing table, power-of-two capacity */
-  size_t n_stmts, cap_stmts;
-  int in_txn;               /* a transaction opened by ms__store_begin is active */
-  _Atomic uintptr_t holder; /* the thread holding mu (txn.c), 0 when free */
-  unsigned flags;           /* MS_STORE_* given to open */
-  int on_disk;              /* a file, not ":memory:" or a temporary database */
-  int immutable;            /* MS_STORE_READONLY read as immutable: no -shm could be made and the
-                             * log was empty; reopened normally once a writer's log appears */
-  ms_xlock *xlock;          /* cross-process writer queue; NULL: SQLite's locking alone */
+/* Open like ms_store_open, migrating with `migrations` (n entries, oldest
+ * first, kept by the caller for the life of the handle: lib/schema/'s list)
+ * up to `version` (< 0 or beyond the list: its latest). */
+int ms__store_open(const char *path, unsigned flags, const ms_migration *migrations, size_t n, int64_t version,
+                   ms_store **out);
 
-  /* Checkpointing (checkpoint.c), outside `mu`: the WAL is copied back into
-   * the database by whichever thread finds it due after unlocking, on a
-   * connection of its own, while other threads keep writing. */
-  pthread_mutex_t ckpt_mu;  /* guards ckpt_db and ckpt_* below */
-  sqlite3 *ckpt_db;         /* opened on first use */
-  int ckpt_failed;          /* ckpt_db could not be opened: checkpoint on db under mu */
-  atomic_llong wal_frames;  /* frames in the WAL after our last commit (wal hook) */
-  atomic_llong ckpt_base;   /* frames already copied back by the last checkpoint */
-  atomic_llong autockpt;    /* frames that make a checkpoint due; 0: only ms_store_checkpoint */
-  atomic_llong wal_restarts; /* times our commits found the WAL started over (tests read it) */
+/* ---- one atomic write (access.c) -------------------------------------------- */
 
-  /* Group commit (group.c): writes waiting for a combiner, oldest first. */
-  pthread_mutex_t qmu;
-  struct ms_store_write *qhead, *qtail;
-  _Atomic uint32_t queued;  /* writes in the queue; read without qmu */
-  _Atomic int combining;    /* a combiner is running batches (writers may spin) */
-};
+/* fn runs once, with the store locked and a write transaction open, inside a
+ * savepoint of its own, on whichever thread combines the current batch (see
+ * store/group.h). Its status is returned and its writes undone when it fails;
+ * when it succeeds the call returns once the batch is committed, or with the
+ * commit's error, its writes undone. ms_errmsg of a failure is fn's own (or
+ * the store's), set on the caller's thread. A caller that holds the store
+ * (an open long transaction or read on this thread) gets MS_EBUSY. */
+int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg);
 
-/* A migration: the SQL that takes the schema from version-1 to version. */
-typedef struct ms_migration {
-  int64_t version;
-  const char *name;
-  const char *sql;
-} ms_migration;
+/* ---- a long transaction (access.c) ------------------------------------------ */
 
-/* The ordered list of every migration (migrations.c). */
-const ms_migration *ms__migrations(size_t *count);
+/* The transaction may be carried on by other threads (ms__store_txn_resume).
+ * It then leaves the cross-process writer queue as soon as it holds SQLite's
+ * write lock (store/txn.h says why and what it costs); without this flag it
+ * keeps the queue to its end and must end on the thread that began it. */
+#define MS__STORE_TXN_MOVABLE 1u
 
-/* Migrate an open connection up to `target` (<= latest) in one transaction. */
-int ms__store_migrate(ms_store *s, int64_t target);
+/* Take the write lock (waiting for this process's other threads), then
+ * SQLite's (waiting up to the busy timeout for other processes), and open a
+ * write transaction; *out is the store's one transaction handle, valid until
+ * it is committed or rolled back. On failure nothing is held, *out untouched:
+ * MS_EBUSY (the caller already holds the store, or another process kept it
+ * past the busy timeout), MS_EINVAL (MS_STORE_READONLY, unknown flags), the
+ * mapped SQLite error. */
+int ms__store_txn_begin(ms_store *s, unsigned flags, ms_store_txn **out);
+/* Every call that works in x after the one that began it starts here, on
+ * whatever thread it runs: the caller becomes x's holder, so it, and not the
+ * thread before, gets MS_EBUSY if it re-enters the store. MS_EINVAL, x left
+ * as it is, when x is not movable and this is not its thread. */
+int ms__store_txn_resume(ms_store_txn *x);
+/* The store x is a transaction of. */
+ms_store *ms__store_txn_store(const ms_store_txn *x);
+/* 0 when SQLite rolled x back by itself after an error (disk full, I/O): its
+ * work is gone, and anything run now would run outside any transaction. End
+ * it with ms__store_txn_rollback. */
+int ms__store_txn_alive(const ms_store_txn *x);
+/* COMMIT and leave the store. On failure x is rolled back, so the store is
+ * as before it began, and the status returned. Ends x either way. */
+int ms__store_txn_commit(ms_store_txn *x);
+/* ROLLBACK and leave the store. Never fails. Ends x. */
+void ms__store_txn_rollback(ms_store_txn *x);
 
-/* Open like ms_store_open but stop migrating at `version` (tests build each
- * earlier schema with it). */
-int ms__store_open_at(const char *path, unsigned flags, int64_t version, ms_store **out);
+/* ---- reads (access.c) -------------------------------------------------------- */
 
-/* Take / release the handle's lock without opening a transaction (reads that
- * run a single statement). Unlocking hands queued writes to a combiner and
- * runs a due checkpoint. Fails with MS_EBUSY when this thread already holds
- * it (e.g. a tracker transaction is open on this thread). */
+/* Hold the store for a few statements in autocommit mode (reset them before
+ * ms__store_read_end, so no read transaction outlives the call). MS_EBUSY
+ * when the caller already holds it; a MS_STORE_READONLY store read as
+ * immutable is first reopened if a writer's log has appeared. */
+int ms__store_read_begin(ms_store *s);
+void ms__store_read_end(ms_store *s);
+
+/* ---- the entry points before these (kept until every part has switched) ---- */
+
+/* ms__store_begin = ms__store_txn_begin(s, 0, ...) on the calling thread;
+ * ms__store_commit / _rollback end it; ms__store_lock / _unlock =
+ * ms__store_read_begin / _end. */
+int ms__store_begin(ms_store *s);
+int ms__store_commit(ms_store *s);
+void ms__store_rollback(ms_store *s);
 int ms__store_lock(ms_store *s);
 void ms__store_unlock(ms_store *s);
-
-/* Take the lock only if it is free (returns 1). */
-int ms__store_trylock(ms_store *s);
-/* Unlock without running a due checkpoint (checkpoint.c's own use). */
-void ms__store_release(ms_store *s);
-/* Does the calling thread hold the lock? And the MS_EBUSY it then gets. */
-int ms__store_held_by_caller(ms_store *s);
-int ms__store_busy_self(ms_store *s);
-
-/* With the lock held: take the writer queue and BEGIN IMMEDIATE (on failure
- * nothing is held but the lock), and COMMIT / ROLLBACK and leave the writer
- * queue (the lock stays held). ms__store_begin / _commit / _rollback below
- * are these plus taking and dropping the lock. */
-int ms__store_txn_open(ms_store *s);
-int ms__store_txn_commit(ms_store *s);
-void ms__store_txn_rollback(ms_store *s);
-
-/* Group commit (group.c). One atomic write: fn runs with the store locked
- * and a transaction open, inside a savepoint of its own, on whichever thread
- * combines the current batch (maybe not the caller's: fn must not rely on
- * thread-local state other than ms_errmsg, which is carried back). Its status
- * is returned and its writes undone when it fails; when it succeeds the call
- * returns once the batch is committed, or with the commit's error, its
- * writes undone. The caller must not hold the store (MS_EBUSY). */
-typedef struct ms_store_write ms_store_write;
-typedef int (*ms__store_op_fn)(ms_store *s, void *arg);
-int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg);
-void ms__store_group_init(ms_store *s);
-void ms__store_group_destroy(ms_store *s);
-/* After an unlock: hand the combiner role to a queued writer, if any. */
-void ms__store_group_kick(ms_store *s);
-
-/* Lock and BEGIN IMMEDIATE: the write lock is taken up front so a transaction
- * never fails half way with SQLITE_BUSY_SNAPSHOT. On failure nothing is held. */
-int ms__store_begin(ms_store *s);
-/* COMMIT and unlock. On failure the transaction is rolled back, unlocked, and
- * the status returned. */
-int ms__store_commit(ms_store *s);
-/* ROLLBACK and unlock. Never fails. */
-void ms__store_rollback(ms_store *s);
-
-/* A cached, reset, unbound statement for `sql` (a string literal), or NULL
- * with ms_errmsg set (status in *status when status is not NULL). Call with
- * the lock held. */
-sqlite3_stmt *ms__store_stmt(ms_store *s, const char *sql, int *status);
-
-/* Run SQL without results (DDL, pragmas). Call with the lock held. */
-int ms__store_exec(ms_store *s, const char *sql);
-
-/* Map an SQLite result code to an ms_status and set ms_errmsg to
- * "store '<path>': <what>: <sqlite message>" (errors.c). A missing table,
- * index or column of libmserve's schema is MS_ECORRUPT with the missing piece
- * named; a write refused on a MS_STORE_READONLY store is MS_EINVAL. */
-int ms__store_error(ms_store *s, int sqlite_rc, const char *what);
-/* The same with SQLite's message given (sqlite3_exec's). */
-int ms__store_fail_sqlite(ms_store *s, int sqlite_rc, const char *what, const char *sqlite_msg);
-/* MS_EINVAL for a write through a MS_STORE_READONLY store. */
-int ms__store_refuse_write(ms_store *s);
-
-/* Check, with a transaction open, that the database holds every table,
- * index, trigger, view and column the migrations up to `version` create
- * (schema_check.c); MS_ECORRUPT naming the first one missing. */
-int ms__store_verify_schema(ms_store *s, int64_t version);
-/* Is SQLite's error message `sqlite_msg` ("no such table: x", ...) about a
- * piece of libmserve's schema missing from db? Then 1, and out says which. */
-int ms__store_describe_damage(sqlite3 *db, const char *sqlite_msg, char *out, size_t cap);
-
-/* A MS_STORE_READONLY store read as immutable: reopen it normally when a
- * writer's log has appeared since (store.c). Called with the lock held. */
-int ms__store_refresh_immutable(ms_store *s);
-/* Finalize every cached statement (before the connection is replaced). */
-void ms__store_stmt_clear(ms_store *s);
-
-/* Install the WAL hook that tracks the WAL's size (file stores only). */
-void ms__store_checkpoint_init(ms_store *s);
-/* Run a passive checkpoint when one is due and no other thread of this
- * process is running one. Call without `mu` held. Never fails (logs). */
-void ms__store_checkpoint_maybe(ms_store *s);
-/* Close the checkpoint connection (store teardown). */
-void ms__store_checkpoint_close(ms_store *s);
-
-/* Busy handler installed on every connection (busy.c). */
-int ms__store_busy_handler(void *store, int count);
-
-/* Map an SQLite primary result code to an ms_status. */
-int ms__sqlite_status(int sqlite_rc);
 
 #endif

@@ -1,133 +1,138 @@
-/* The handle lock and write transactions. */
-#include <errno.h>
+/* The SQL write transaction on the write lock (store/txn.h). */
+#include "store/txn.h"
 
-#include "../common/error.h"
-#include "store_internal.h"
+#include "common/error.h"
+#include "store/conn.h"
+#include "store/lock.h"
+#include "store/xlock.h"
 
-static _Thread_local char this_thread; /* its address names the calling thread */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
 
-static uintptr_t me(void) { return (uintptr_t)&this_thread; }
+/* ---- transactions that hold no writer queue ---------------------------------
+ *
+ * A thread that holds SQLite's write lock through one handle and asks for it
+ * through another handle of the same file would wait for itself until its
+ * busy timeout. With the writer queue held, the queue says so at once
+ * (EDEADLK); a long transaction has left the queue, so the handles holding
+ * one are listed here, and a new transaction first looks for one of its
+ * file whose holder is the calling thread. The list is short (one entry per
+ * open long transaction of the process) and only looked at while it is not
+ * empty. */
 
-int ms__store_held_by_caller(ms_store *s) {
-  return atomic_load_explicit(&s->holder, memory_order_relaxed) == me();
+#define LISTED_MAX 64
+
+static pthread_mutex_t listed_mu = PTHREAD_MUTEX_INITIALIZER;
+static ms_store *listed[LISTED_MAX];
+static _Atomic int n_listed;
+
+static void list_add(ms_store *s) {
+  if (!s->on_disk) return; /* a private database: no other handle can reach it */
+  pthread_mutex_lock(&listed_mu);
+  int n = atomic_load_explicit(&n_listed, memory_order_relaxed);
+  if (n < LISTED_MAX) { /* beyond that, only the busy timeout catches a self-wait */
+    listed[n] = s;
+    atomic_store_explicit(&n_listed, n + 1, memory_order_relaxed);
+    s->txn_listed = 1;
+  }
+  pthread_mutex_unlock(&listed_mu);
 }
 
-int ms__store_busy_self(ms_store *s) {
-  return ms__fail(MS_EBUSY, "store '%s': this thread already holds the store in an open transaction; "
-                            "commit or roll it back first", s->path);
+static void list_remove(ms_store *s) {
+  if (!s->txn_listed) return;
+  pthread_mutex_lock(&listed_mu);
+  int n = atomic_load_explicit(&n_listed, memory_order_relaxed);
+  for (int i = 0; i < n; i++)
+    if (listed[i] == s) {
+      listed[i] = listed[n - 1];
+      atomic_store_explicit(&n_listed, n - 1, memory_order_relaxed);
+      break;
+    }
+  s->txn_listed = 0;
+  pthread_mutex_unlock(&listed_mu);
 }
 
-int ms__store_lock(ms_store *s) {
-  int e = pthread_mutex_lock(&s->mu);
-  if (e == EDEADLK) return ms__store_busy_self(s);
-  if (e) return ms__fail(MS_EINTERNAL, "store '%s': mutex error %d", s->path, e);
-  atomic_store_explicit(&s->holder, me(), memory_order_relaxed);
-  int st = s->immutable ? ms__store_refresh_immutable(s) : MS_OK;
-  if (st) ms__store_release(s);
-  return st;
+/* Does the calling thread hold a long transaction on s's file through
+ * another handle? */
+static int held_through_another_handle(const ms_store *s) {
+  if (!s->on_disk || !atomic_load_explicit(&n_listed, memory_order_relaxed)) return 0;
+  int found = 0;
+  pthread_mutex_lock(&listed_mu);
+  int n = atomic_load_explicit(&n_listed, memory_order_relaxed);
+  for (int i = 0; i < n && !found; i++) {
+    const ms_store *o = listed[i];
+    found = o != s && o->file_dev == s->file_dev && o->file_ino == s->file_ino && ms__store_lock_is_mine(o);
+  }
+  pthread_mutex_unlock(&listed_mu);
+  return found;
 }
 
-int ms__store_trylock(ms_store *s) {
-  if (pthread_mutex_trylock(&s->mu) != 0) return 0;
-  atomic_store_explicit(&s->holder, me(), memory_order_relaxed);
-  return 1;
+/* ---- begin, commit, roll back ------------------------------------------------ */
+
+static int busy_self_elsewhere(const ms_store *s) {
+  return ms__fail(MS_EBUSY, "store '%s': this thread already holds a write transaction on this file through "
+                            "another handle; commit or roll it back first", s->path);
 }
 
-void ms__store_release(ms_store *s) {
-  atomic_store_explicit(&s->holder, 0, memory_order_relaxed);
-  pthread_mutex_unlock(&s->mu);
-  ms__store_group_kick(s); /* writes queued while we held it need a combiner */
-}
-
-void ms__store_unlock(ms_store *s) {
-  ms__store_release(s);
-  ms__store_checkpoint_maybe(s);
-}
-
-int ms__store_refuse_write(ms_store *s) {
-  return ms__fail(MS_EINVAL, "store '%s': opened read-only (MS_STORE_READONLY): writes are refused", s->path);
-}
-
-int ms__store_txn_open(ms_store *s) {
+int ms__store_sql_begin(ms_store *s, int hold_queue) {
   int st = MS_OK;
   if (s->flags & MS_STORE_READONLY) return ms__store_refuse_write(s);
+  if (held_through_another_handle(s)) return busy_self_elsewhere(s);
   if (s->xlock && (st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) return st;
-  sqlite3_stmt *b = ms__store_stmt(s, "BEGIN IMMEDIATE", &st);
+  sqlite3_stmt *b = ms__store_stmt(s, SQL_BEGIN, &st);
   int rc = b ? sqlite3_step(b) : SQLITE_OK;
-  if (b) sqlite3_reset(b);
   if (b && rc != SQLITE_DONE)
     st = ms__store_error(s, rc, rc == SQLITE_BUSY ? "write lock still held by another process after the busy timeout"
                                                   : "begin transaction");
+  if (b) sqlite3_reset(b);
   if (st) {
     if (s->xlock) ms__xlock_release(s->xlock, 0);
     return st;
   }
   s->in_txn = 1;
+  if (!hold_queue) {
+    if (s->xlock) ms__xlock_release(s->xlock, 0); /* the queue's mutex is this thread's; the transaction may move */
+    list_add(s);
+  }
   return MS_OK;
 }
 
-/* Leave a write transaction: the writer queue first, so another process's
- * waiter is woken before this process's next thread gets the handle. */
-static void txn_leave(ms_store *s) {
+/* Leave the transaction: the writer queue first (when still held), so
+ * another process's waiter is woken before this process's next thread gets
+ * the handle. */
+static void leave(ms_store *s, int more_coming) {
   s->in_txn = 0;
-  if (s->xlock) ms__xlock_release(s->xlock, atomic_load_explicit(&s->queued, memory_order_relaxed) > 0);
+  list_remove(s);
+  if (s->xlock) ms__xlock_release(s->xlock, more_coming);
 }
 
-int ms__store_txn_commit(ms_store *s) {
+int ms__store_sql_commit(ms_store *s, int more_coming) {
   int st = MS_OK;
-  sqlite3_stmt *c = ms__store_stmt(s, "COMMIT", &st);
+  sqlite3_stmt *c = ms__store_stmt(s, SQL_COMMIT, &st);
   if (c) {
     int rc = sqlite3_step(c);
-    sqlite3_reset(c);
     if (rc != SQLITE_DONE) st = ms__store_error(s, rc, "commit");
+    sqlite3_reset(c);
   }
-  if (st) {
-    /* A failed COMMIT leaves the transaction open: undo it so the store is as
-     * it was before the call. */
-    if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-  }
-  txn_leave(s);
+  /* A failed COMMIT leaves the transaction open: undo it so the store is as
+   * it was before the call. */
+  if (st && !sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, SQL_ROLLBACK, NULL, NULL, NULL);
+  leave(s, more_coming);
   return st;
 }
 
-void ms__store_txn_rollback(ms_store *s) {
+void ms__store_sql_rollback(ms_store *s, int more_coming) {
   if (!sqlite3_get_autocommit(s->db)) {
-    sqlite3_stmt *r = ms__store_stmt(s, "ROLLBACK", NULL);
+    sqlite3_stmt *r = ms__store_stmt(s, SQL_ROLLBACK, NULL);
     if (r) {
       sqlite3_step(r);
       sqlite3_reset(r);
     } else {
-      sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+      sqlite3_exec(s->db, SQL_ROLLBACK, NULL, NULL, NULL);
     }
   }
-  txn_leave(s);
+  leave(s, more_coming);
 }
 
-int ms__store_begin(ms_store *s) {
-  int st = ms__store_lock(s);
-  if (st) return st;
-  if ((st = ms__store_txn_open(s)) != MS_OK) ms__store_unlock(s);
-  return st;
-}
-
-int ms__store_commit(ms_store *s) {
-  int st = ms__store_txn_commit(s);
-  ms__store_unlock(s);
-  return st;
-}
-
-void ms__store_rollback(ms_store *s) {
-  ms__store_txn_rollback(s);
-  ms__store_unlock(s);
-}
-
-int ms__store_exec(ms_store *s, const char *sql) {
-  char *err = NULL;
-  int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
-  if (rc != SQLITE_OK) {
-    int st = ms__store_fail_sqlite(s, rc, "run SQL", err);
-    sqlite3_free(err);
-    return st;
-  }
-  return MS_OK;
-}
+int ms__store_sql_lost(const ms_store *s) { return s->in_txn && sqlite3_get_autocommit(s->db); }

@@ -1,5 +1,5 @@
 /* The cross-process writer lock (see xlock.h for why it exists). */
-#include "xlock.h"
+#include "store/xlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/error.h"
-#include "../common/wait.h"
+#include "common/error.h"
+#include "common/wait.h"
 #include "mserve/common.h"
 
 /* 'mslk' + layout version. A file of another version is left alone: both

@@ -14,30 +14,12 @@
 #include <string.h>
 
 #include "mserve.h"
+#include "schema/schema.h"
 #include "store/store_internal.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
-typedef struct fx {
-  char *dir;
-  char *db;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  f->dir = ms_test_tmpdir("store-damage");
-  f->db = ms_test_path(f->dir, "test.db");
-  *state = f;
-  return f->dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  ms_test_rmtree(f->dir);
-  free(f->dir);
-  free(f->db);
-  free(f);
-  return 0;
-}
+typedef ms_test_db fx;
 
 /* Run SQL on the file with SQLite directly, as an operator (or a bad disk)
  * would. */
@@ -203,7 +185,7 @@ static void impossible_schema_versions_are_corrupt(void **state) {
 static void damaged_old_version_is_not_migrated(void **state) {
   fx *f = *state;
   ms_store *s = NULL;
-  assert_int_equal(ms__store_open_at(f->db, 0, 2, &s), MS_OK);
+  assert_int_equal(ms__schema_open_at(f->db, 0, 2, &s), MS_OK);
   ms_store_close(s);
   raw(f->db, "DROP TABLE tracker_limits");
   int64_t objects = raw_int(f->db, "SELECT count(*) FROM sqlite_schema");
@@ -265,7 +247,7 @@ static void unknown_names_stay_internal_errors(void **state) {
   (void)state;
   ms_store *s = NULL;
   assert_int_equal(ms_store_open(":memory:", 0, &s), MS_OK);
-  assert_int_equal(ms__store_lock(s), MS_OK);
+  assert_int_equal(ms__store_read_begin(s), MS_OK);
   int st = MS_OK;
   assert_null(ms__store_stmt(s, "SELECT * FROM no_such_table_of_ours", &st));
   assert_int_equal(st, MS_EINTERNAL);
@@ -274,17 +256,17 @@ static void unknown_names_stay_internal_errors(void **state) {
   /* a real column, named on a table that does not have it: also ours */
   assert_null(ms__store_stmt(s, "SELECT handler FROM ms_meta", &st));
   assert_int_equal(st, MS_EINTERNAL);
-  ms__store_unlock(s);
+  ms__store_read_end(s);
   ms_store_close(s);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(missing_table_or_index_is_named_at_open, setup, teardown),
-      cmocka_unit_test_setup_teardown(missing_column_is_named_at_open, setup, teardown),
-      cmocka_unit_test_setup_teardown(impossible_schema_versions_are_corrupt, setup, teardown),
-      cmocka_unit_test_setup_teardown(damaged_old_version_is_not_migrated, setup, teardown),
-      cmocka_unit_test_setup_teardown(damage_met_later_is_corrupt_in_every_part, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_table_or_index_is_named_at_open, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(missing_column_is_named_at_open, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(impossible_schema_versions_are_corrupt, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(damaged_old_version_is_not_migrated, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(damage_met_later_is_corrupt_in_every_part, ms_test_db_setup, ms_test_db_teardown),
       cmocka_unit_test(unknown_names_stay_internal_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

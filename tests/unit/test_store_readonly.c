@@ -25,31 +25,12 @@
 #include <unistd.h>
 
 #include "mserve.h"
+#include "schema/schema.h"
 #include "store/store_internal.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
-typedef struct fx {
-  char *dir;
-  char *db;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  f->dir = ms_test_tmpdir("store-ro");
-  f->db = ms_test_path(f->dir, "test.db");
-  *state = f;
-  return f->dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  chmod(f->dir, 0755);
-  ms_test_rmtree(f->dir);
-  free(f->dir);
-  free(f->db);
-  free(f);
-  return 0;
-}
+typedef ms_test_db fx;
 
 static int64_t file_size(const char *db, const char *suffix) {
   char p[4096];
@@ -184,13 +165,13 @@ static void never_creates_or_migrates(void **state) {
   assert_int_equal(file_size(f->db, ""), 0);
   assert_int_equal(remove(f->db), 0);
 
-  assert_int_equal(ms__store_open_at(f->db, 0, 2, &s), MS_OK); /* an older schema */
+  assert_int_equal(ms__schema_open_at(f->db, 0, 2, &s), MS_OK); /* an older schema */
   ms_store_close(s);
   s = NULL;
   assert_int_equal(ms_store_open(f->db, MS_STORE_READONLY, &s), MS_EUNSUPPORTED);
   assert_non_null(strstr(ms_errmsg(), "older"));
   assert_null(s);
-  assert_int_equal(ms__store_open_at(f->db, MS_STORE_READONLY, 2, &s), MS_OK); /* as old as wanted: fine */
+  assert_int_equal(ms__schema_open_at(f->db, MS_STORE_READONLY, 2, &s), MS_OK); /* as old as wanted: fine */
   ms_store_close(s);
   assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK); /* still version 2: migrates now */
   int64_t v = 0;
@@ -498,13 +479,13 @@ static void later_writer_is_seen_by_an_immutable_reader(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(reads_and_refuses_every_write, setup, teardown),
-      cmocka_unit_test_setup_teardown(never_creates_or_migrates, setup, teardown),
-      cmocka_unit_test_setup_teardown(sees_what_writers_commit, setup, teardown),
-      cmocka_unit_test_setup_teardown(unwritable_folder_for_an_unprivileged_reader, setup, teardown),
-      cmocka_unit_test_setup_teardown(readonly_mount_even_for_root, setup, teardown),
-      cmocka_unit_test_setup_teardown(readonly_file_for_an_unprivileged_reader, setup, teardown),
-      cmocka_unit_test_setup_teardown(later_writer_is_seen_by_an_immutable_reader, setup, teardown),
+      cmocka_unit_test_setup_teardown(reads_and_refuses_every_write, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(never_creates_or_migrates, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(sees_what_writers_commit, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(unwritable_folder_for_an_unprivileged_reader, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(readonly_mount_even_for_root, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(readonly_file_for_an_unprivileged_reader, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(later_writer_is_seen_by_an_immutable_reader, ms_test_db_setup, ms_test_db_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,20 +23,10 @@
 
 #include "mserve.h"
 #include "store/store_internal.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
-typedef struct fx {
-  char *dir;
-  char *db;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  f->dir = ms_test_tmpdir("store-stale");
-  f->db = ms_test_path(f->dir, "test.db");
-  *state = f;
-  return f->dir ? 0 : -1;
-}
+typedef ms_test_db fx;
 
 /* ---- the log hook: WARN lines of this process ---------------------------- */
 
@@ -68,48 +58,22 @@ static pid_t holders[8];
 static size_t n_holders;
 
 static int teardown(void **state) {
-  fx *f = *state;
   ms_set_log(NULL, MS_LOG_OFF, NULL);
   for (size_t i = 0; i < n_holders; i++) {
     kill(holders[i], SIGKILL);
     waitpid(holders[i], NULL, 0);
   }
   n_holders = 0;
-  ms_test_rmtree(f->dir);
-  free(f->dir);
-  free(f->db);
-  free(f);
-  return 0;
+  return ms_test_db_teardown(state);
 }
 
 /* ---- building blocks ----------------------------------------------------- */
 
-/* One committed row in ms_meta; returns an ms_status. */
-static int put(ms_store *s, const char *key) {
-  int st = ms__store_begin(s);
-  if (st) return st;
-  sqlite3_stmt *q = ms__store_stmt(s, "INSERT OR REPLACE INTO ms_meta(key, value) VALUES (?1, 'v')", &st);
-  if (!q) {
-    ms__store_rollback(s);
-    return st;
-  }
-  sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(q) != SQLITE_DONE) {
-    ms__store_rollback(s);
-    return MS_EINTERNAL;
-  }
-  return ms__store_commit(s);
-}
+#define put ms_test_put
 
 static int64_t count_keys(ms_store *s, const char *like) {
-  assert_int_equal(ms__store_lock(s), MS_OK);
-  sqlite3_stmt *q = ms__store_stmt(s, "SELECT count(*) FROM ms_meta WHERE key LIKE ?1", NULL);
-  assert_non_null(q);
-  sqlite3_bind_text(q, 1, like, -1, SQLITE_TRANSIENT);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(q, 0);
-  sqlite3_reset(q);
-  ms__store_unlock(s);
+  int64_t n = ms_test_count_keys(s, like);
+  assert_true(n >= 0);
   return n;
 }
 
@@ -140,11 +104,7 @@ static void copy_database(const char *src, const char *dst) {
   }
 }
 
-static void make_store(const char *db) {
-  ms_store *s = NULL;
-  assert_int_equal(ms_store_open(db, 0, &s), MS_OK);
-  ms_store_close(s);
-}
+static void make_store(const char *db) { assert_int_equal(ms_test_make_store(db), MS_OK); }
 
 /* A child that holds the writer queue of `db` (and, with `sqlite_too`, SQLite's
  * write lock) and waits until killed. Returns its pid once it holds them. */
@@ -159,8 +119,7 @@ static pid_t spawn_holder_as(const char *db, int how, const ms__xlock_identity *
     close(ready[0]);
     if (as) ms__xlock_test_identity(as);
     if (how & HOLD_SQLITE) {
-      ms_store *c = NULL;
-      if (ms_store_open(db, 0, &c) || ms__store_begin(c)) _exit(3);
+      _exit(ms_test_child_hold_write((void *)(uintptr_t)db, ready[1])); /* writes the byte, never returns */
     } else {
       ms_xlock *x = ms__xlock_open(db);
       if (!x || ms__xlock_acquire(x, MS_SEC(5), db)) _exit(3);
@@ -453,15 +412,15 @@ static void holder_without_record_is_judged_by_the_machine(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(copy_taken_while_held_opens_and_writes, setup, teardown),
-      cmocka_unit_test_setup_teardown(holder_that_is_gone_is_recovered, setup, teardown),
-      cmocka_unit_test_setup_teardown(zero_busy_timeout_still_recovers, setup, teardown),
-      cmocka_unit_test_setup_teardown(concurrent_discoverers_recover_once, setup, teardown),
-      cmocka_unit_test_setup_teardown(live_holder_is_respected, setup, teardown),
-      cmocka_unit_test_setup_teardown(holder_of_another_boot_is_recovered, setup, teardown),
-      cmocka_unit_test_setup_teardown(holder_whose_pid_was_reused_is_recovered, setup, teardown),
-      cmocka_unit_test_setup_teardown(holder_of_another_pid_namespace_is_respected, setup, teardown),
-      cmocka_unit_test_setup_teardown(holder_without_record_is_judged_by_the_machine, setup, teardown),
+      cmocka_unit_test_setup_teardown(copy_taken_while_held_opens_and_writes, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(holder_that_is_gone_is_recovered, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(zero_busy_timeout_still_recovers, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(concurrent_discoverers_recover_once, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(live_holder_is_respected, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(holder_of_another_boot_is_recovered, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(holder_whose_pid_was_reused_is_recovered, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(holder_of_another_pid_namespace_is_respected, ms_test_db_setup, teardown),
+      cmocka_unit_test_setup_teardown(holder_without_record_is_judged_by_the_machine, ms_test_db_setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

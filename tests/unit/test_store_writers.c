@@ -17,29 +17,10 @@
 
 #include "mserve.h"
 #include "store/store_internal.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
-typedef struct fx {
-  char *dir;
-  char *db;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  f->dir = ms_test_tmpdir("store-writers");
-  f->db = ms_test_path(f->dir, "test.db");
-  *state = f;
-  return f->dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  ms_test_rmtree(f->dir);
-  free(f->dir);
-  free(f->db);
-  free(f);
-  return 0;
-}
+typedef ms_test_db fx;
 
 static int64_t file_size(const char *db, const char *suffix) {
   char p[4096];
@@ -48,44 +29,15 @@ static int64_t file_size(const char *db, const char *suffix) {
   return stat(p, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
-/* One committed row in ms_meta; returns an ms_status. */
-static int put(ms_store *s, const char *key) {
-  int st = ms__store_begin(s);
-  if (st) return st;
-  sqlite3_stmt *q = ms__store_stmt(s, "INSERT OR REPLACE INTO ms_meta(key, value) VALUES (?1, 'v')", &st);
-  if (!q) {
-    ms__store_rollback(s);
-    return st;
-  }
-  sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(q) != SQLITE_DONE) {
-    ms__store_rollback(s);
-    return MS_EINTERNAL;
-  }
-  return ms__store_commit(s);
-}
+#define put ms_test_put
+#define count_keys ms_test_count_keys
 
 /* The database's page size: a WAL frame holds one page. */
 static int64_t page_size(ms_store *s) {
-  assert_int_equal(ms__store_lock(s), MS_OK);
-  sqlite3_stmt *q = ms__store_stmt(s, "PRAGMA page_size", NULL);
-  assert_non_null(q);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(q, 0);
-  sqlite3_reset(q);
-  ms__store_unlock(s);
-  return n;
-}
-
-static int64_t count_keys(ms_store *s, const char *like) {
-  assert_int_equal(ms__store_lock(s), MS_OK);
-  sqlite3_stmt *q = ms__store_stmt(s, "SELECT count(*) FROM ms_meta WHERE key LIKE ?1", NULL);
-  assert_non_null(q);
-  sqlite3_bind_text(q, 1, like, -1, SQLITE_TRANSIENT);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(q, 0);
-  sqlite3_reset(q);
-  ms__store_unlock(s);
+  assert_int_equal(ms__store_read_begin(s), MS_OK);
+  int64_t n = ms_test_sql_int(s, "PRAGMA page_size");
+  ms__store_read_end(s);
+  assert_true(n > 0);
   return n;
 }
 
@@ -111,28 +63,10 @@ static void writer_killed_mid_transaction_hands_the_queue_on(void **state) {
   assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
   ms_store_close(s);
   for (int round = 0; round < ms_test_scale(8); round++) {
-    int ready[2];
-    assert_int_equal(pipe(ready), 0);
-    pid_t kid = fork();
-    assert_true(kid >= 0);
-    if (kid == 0) {
-      close(ready[0]);
-      ms_store *c = NULL;
-      if (ms_store_open(f->db, 0, &c) || ms__store_begin(c)) _exit(3);
-      sqlite3_stmt *q = ms__store_stmt(c, "INSERT INTO ms_meta(key, value) VALUES ('killed', 'v')", NULL);
-      if (!q || sqlite3_step(q) != SQLITE_DONE) _exit(4);
-      if (write(ready[1], "x", 1) != 1) _exit(5);
-      pause(); /* holding the queue and SQLite's write lock */
-      _exit(0);
-    }
-    close(ready[1]);
-    char b;
-    assert_int_equal(read(ready[0], &b, 1), 1);
-    close(ready[0]);
-    kill(kid, SIGKILL);
-    int ws;
-    assert_int_equal(waitpid(kid, &ws, 0), kid);
-    assert_true(WIFSIGNALED(ws));
+    /* the child holds the queue and SQLite's write lock, with a row written */
+    pid_t kid = ms_test_fork_ready(ms_test_child_hold_write, f->db);
+    assert_true(kid > 0);
+    assert_true(ms_test_kill(kid));
 
     assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
     assert_int_equal(ms_store_set_busy_timeout(s, MS_SEC(2)), MS_OK);
@@ -141,7 +75,7 @@ static void writer_killed_mid_transaction_hands_the_queue_on(void **state) {
     snprintf(key, sizeof key, "after-%d", round);
     assert_int_equal(put(s, key), MS_OK);
     assert_true(ms_clock_monotonic_us() - t0 < MS_SEC(1)); /* handed on, not timed out */
-    assert_int_equal(count_keys(s, "killed"), 0);
+    assert_int_equal(count_keys(s, "held"), 0);
     assert_int_equal(count_keys(s, "after-%"), round + 1);
     ms_store_close(s);
   }
@@ -155,7 +89,7 @@ static void writer_killed_while_waiting_costs_no_hang(void **state) {
   ms_store *s = NULL;
   assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
   ms_store_close(s);
-  int wready[2], hready[2], go[2];
+  int wready[2], go[2];
   assert_int_equal(pipe(wready), 0);
   assert_int_equal(pipe(go), 0);
   pid_t waiter = fork(); /* opens its store first: opening writes too */
@@ -167,26 +101,15 @@ static void writer_killed_while_waiting_costs_no_hang(void **state) {
     char g;
     if (ms_store_open(f->db, 0, &c) || ms_store_set_busy_timeout(c, MS_SEC(60))) _exit(3);
     if (write(wready[1], "w", 1) != 1 || read(go[0], &g, 1) != 1) _exit(5);
-    ms__store_begin(c); /* blocks behind the holder until killed */
+    put(c, "waiter"); /* blocks behind the holder until killed */
     _exit(0);
   }
   close(wready[1]);
   close(go[0]);
   char b;
   assert_int_equal(read(wready[0], &b, 1), 1); /* 0: the child failed */
-  assert_int_equal(pipe(hready), 0);
-  pid_t holder = fork();
-  assert_true(holder >= 0);
-  if (holder == 0) {
-    close(hready[0]);
-    ms_store *c = NULL;
-    if (ms_store_open(f->db, 0, &c) || ms__store_begin(c)) _exit(3);
-    if (write(hready[1], "h", 1) != 1) _exit(5);
-    pause();
-    _exit(0);
-  }
-  close(hready[1]);
-  assert_int_equal(read(hready[0], &b, 1), 1);
+  pid_t holder = ms_test_fork_ready(ms_test_child_hold_write, f->db);
+  assert_true(holder > 0);
   assert_int_equal(write(go[1], "g", 1), 1);
   usleep(100 * 1000); /* let the waiter block in the queue */
   kill(waiter, SIGKILL);
@@ -197,7 +120,6 @@ static void writer_killed_while_waiting_costs_no_hang(void **state) {
   assert_int_equal(waitpid(holder, &ws, 0), holder);
   assert_true(WIFSIGNALED(ws));
   close(wready[0]);
-  close(hready[0]);
   close(go[1]);
   assert_int_equal(ms_store_open(f->db, 0, &s), MS_OK);
   char key[32];
@@ -220,13 +142,23 @@ static void one_thread_two_handles_is_ebusy(void **state) {
   assert_int_equal(ms_store_open(f->db, 0, &a), MS_OK);
   assert_int_equal(ms_store_open(f->db, 0, &b), MS_OK);
   assert_int_equal(ms_store_set_busy_timeout(b, MS_SEC(5)), MS_OK);
-  assert_int_equal(ms__store_begin(a), MS_OK);
-  int64_t t0 = ms_clock_monotonic_us();
-  assert_int_equal(ms__store_begin(b), MS_EBUSY);
-  assert_true(ms_clock_monotonic_us() - t0 < MS_SEC(1)); /* refused at once */
-  assert_non_null(strstr(ms_errmsg(), "another handle"));
-  ms__store_rollback(a);
-  assert_int_equal(put(b, "b"), MS_OK);
+  /* a transaction that keeps the writer queue, then a movable one, which
+   * leaves the queue once it holds SQLite's lock: either is found */
+  for (unsigned flags = 0; flags <= MS__STORE_TXN_MOVABLE; flags += MS__STORE_TXN_MOVABLE) {
+    ms_store_txn *x = NULL, *y = NULL;
+    assert_int_equal(ms__store_txn_begin(a, flags, &x), MS_OK);
+    int64_t t0 = ms_clock_monotonic_us();
+    assert_int_equal(ms__store_txn_begin(b, 0, &y), MS_EBUSY);
+    assert_true(ms_clock_monotonic_us() - t0 < MS_SEC(1)); /* refused at once */
+    assert_non_null(strstr(ms_errmsg(), "another handle"));
+    assert_null(y);
+    t0 = ms_clock_monotonic_us();
+    assert_int_equal(put(b, "b"), MS_EBUSY); /* a one-shot write too */
+    assert_true(ms_clock_monotonic_us() - t0 < MS_SEC(1));
+    assert_non_null(strstr(ms_errmsg(), "another handle"));
+    ms__store_txn_rollback(x);
+    assert_int_equal(put(b, "b"), MS_OK);
+  }
   ms_store_close(a);
   ms_store_close(b);
 }
@@ -330,12 +262,12 @@ static void checkpoint_arguments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(queue_file_lives_beside_a_database_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(writer_killed_mid_transaction_hands_the_queue_on, setup, teardown),
-      cmocka_unit_test_setup_teardown(writer_killed_while_waiting_costs_no_hang, setup, teardown),
-      cmocka_unit_test_setup_teardown(one_thread_two_handles_is_ebusy, setup, teardown),
-      cmocka_unit_test_setup_teardown(wal_stays_bounded_under_steady_writers, setup, teardown),
-      cmocka_unit_test_setup_teardown(host_driven_checkpoints, setup, teardown),
+      cmocka_unit_test_setup_teardown(queue_file_lives_beside_a_database_only, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(writer_killed_mid_transaction_hands_the_queue_on, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(writer_killed_while_waiting_costs_no_hang, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(one_thread_two_handles_is_ebusy, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(wal_stays_bounded_under_steady_writers, ms_test_db_setup, ms_test_db_teardown),
+      cmocka_unit_test_setup_teardown(host_driven_checkpoints, ms_test_db_setup, ms_test_db_teardown),
       cmocka_unit_test(checkpoint_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,5 @@
+/* The SQL of the autoscaler's tables, version 1 (lib/schema/ orders the migrations). */
+#ifndef MS_AUTOSCALER_SCHEMA_H
+#define MS_AUTOSCALER_SCHEMA_H
+extern const char ms__schema_autoscaler_v1[];
+#endif

@@ -1,0 +1,126 @@
+#include "store_fixture.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store_internal.h"
+#include "testutil.h"
+
+int ms_test_db_setup(void **state) {
+  ms_test_db *f = calloc(1, sizeof *f);
+  if (!f) return -1;
+  f->dir = ms_test_tmpdir("store");
+  f->db = f->dir ? ms_test_path(f->dir, "test.db") : NULL;
+  *state = f;
+  return f->db ? 0 : -1;
+}
+
+int ms_test_db_teardown(void **state) {
+  ms_test_db *f = *state;
+  if (!f) return 0;
+  if (f->dir) chmod(f->dir, 0755); /* a test may have made it read-only */
+  ms_test_rmtree(f->dir);
+  free(f->dir);
+  free(f->db);
+  free(f);
+  *state = NULL;
+  return 0;
+}
+
+int ms_test_make_store(const char *db) {
+  ms_store *s = NULL;
+  int st = ms_store_open(db, 0, &s);
+  ms_store_close(s);
+  return st;
+}
+
+static const char SQL_PUT[] = "INSERT OR REPLACE INTO ms_meta(key, value) VALUES (?1, 'v')";
+static const char SQL_COUNT_KEYS[] = "SELECT count(*) FROM ms_meta WHERE key LIKE ?1";
+
+static int put_op(ms_store *s, void *arg) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(s, SQL_PUT, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, arg, -1, SQLITE_TRANSIENT);
+  return ms__store_step_done(s, q, "put a key");
+}
+
+int ms_test_put(ms_store *s, const char *key) { return ms__store_write(s, put_op, (void *)(uintptr_t)key); }
+
+int64_t ms_test_count_keys(ms_store *s, const char *like) {
+  if (ms__store_read_begin(s) != MS_OK) return -1;
+  int64_t n = -1;
+  int row = 0;
+  sqlite3_stmt *q = ms__store_stmt(s, SQL_COUNT_KEYS, NULL);
+  if (q) {
+    sqlite3_bind_text(q, 1, like, -1, SQLITE_TRANSIENT);
+    if (ms__store_step_row(s, q, "count keys", &row) == MS_OK && row) n = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+  }
+  ms__store_read_end(s);
+  return n;
+}
+
+int64_t ms_test_sql_int(ms_store *s, const char *sql) {
+  sqlite3_stmt *q = NULL;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    v = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return v;
+}
+
+pid_t ms_test_fork_ready(int (*child)(void *arg, int ready_fd), void *arg) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t kid = fork();
+  if (kid < 0) {
+    close(ready[0]);
+    close(ready[1]);
+    return -1;
+  }
+  if (kid == 0) {
+    close(ready[0]);
+    _exit(child(arg, ready[1]));
+  }
+  close(ready[1]);
+  char b;
+  ssize_t n = read(ready[0], &b, 1);
+  close(ready[0]);
+  if (n != 1) { /* it exited (or failed) before getting there */
+    waitpid(kid, NULL, 0);
+    return -1;
+  }
+  return kid;
+}
+
+int ms_test_kill(pid_t kid) {
+  int ws = 0;
+  kill(kid, SIGKILL);
+  if (waitpid(kid, &ws, 0) != kid) return 0;
+  return WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL;
+}
+
+typedef struct hold_arg {
+  int ready_fd;
+} hold_arg;
+
+/* The write that never ends: it has the queue, SQLite's lock and a row. */
+static int hold_op(ms_store *s, void *arg) {
+  hold_arg *h = arg;
+  if (put_op(s, "held") != MS_OK) return MS_EINTERNAL;
+  if (write(h->ready_fd, "h", 1) != 1) return MS_EIO;
+  for (;;) pause();
+}
+
+int ms_test_child_hold_write(void *db, int ready_fd) {
+  ms_store *s = NULL;
+  if (ms_store_open(db, 0, &s) != MS_OK) return 3;
+  hold_arg h = {ready_fd};
+  ms__store_write(s, hold_op, &h); /* never returns */
+  return 4;
+}

@@ -4,20 +4,23 @@
  *                    [--db FILE] [--step SECONDS | --eval-at-each-row]
  *                    [--ttl SECONDS] [--plot OUT.svg] [--json] [--all]
  *
- * Exit status: 0 success, 1 a failure of the library or the system,
- * 2 bad usage or bad input (the message names the file and the place). */
+ * Exit statuses as every libmserve tool (examples/common/cli.h): 0 success,
+ * 2 bad usage, bad input (the message names the file and the place) or a
+ * failure; a replay has no negative answer (1). */
 #include <math.h>
 #include <mserve.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cli.h"
 #include "../common/cli_num.h"
 #include "plot.h"
 #include "replay.h"
 
-static void usage(FILE *f) {
-  fputs(
+static cli_ctx *g_cli; /* the run's context: usage errors as JSON too */
+
+static const char usage_text[] =
       "usage: mserve-autoscale replay --rules RULES.json --observations OBS.csv [options]\n"
       "       mserve-autoscale --help | --version\n"
       "\n"
@@ -33,10 +36,13 @@ static void usage(FILE *f) {
       "  --ttl SECONDS         metric TTL; overrides the rules file's metric_ttl_s\n"
       "  --db FILE             keep the replay's store (endpoints, rules, cooldowns,\n"
       "                        history) in a new SQLite file; default: in memory\n"
-      "  --plot FILE.svg       draw metrics, thresholds and replicas over time\n"
-      "  --json                print the decisions as one JSON document\n"
+      "  --plot FILE.svg       draw the replay: per endpoint, the replica count (its bounds\n"
+      "                        shaded, each change labelled with the rule that made it)\n"
+      "                        and one panel per metric, on its own axis, with its rules'\n"
+      "                        thresholds and cooldown windows; Unix-epoch inputs get\n"
+      "                        clock times on the time axis\n"
+      "  --json                the decisions in the JSON document (see below)\n"
       "  --all                 list every evaluation, not only the changes\n"
-      "  -h, --help            this text\n"
       "\n"
       "RULES.json:\n"
       "  {\"metric_ttl_s\": 60,\n"
@@ -63,14 +69,17 @@ static void usage(FILE *f) {
       "  Durations (--step, --ttl, metric_ttl_s, cooldown_s) below 1 us count as 1 us.\n"
       "\n"
       "A replay sees, at each evaluation time, every observation at or before it.\n"
-      "exit status: 0 ok, 1 library or system failure, 2 bad usage or input.\n",
-      f);
-}
+      "\n"
+      "example:\n"
+      "  mserve-autoscale replay --rules examples/mserve-autoscale/samples/gpu-util.json \\\n"
+      "                          --observations examples/mserve-autoscale/samples/gpu-util.csv \\\n"
+      "                          --plot timeline.svg\n";
+
+static const char negative[] = "never (a replay has no negative answer)";
 
 /* The message is what, arg and rest concatenated (arg and rest may be ""). */
 static int bad_usage(const char *what, const char *arg, const char *rest) {
-  fprintf(stderr, "mserve-autoscale: %s%s%s\n(see mserve-autoscale --help)\n", what, arg, rest);
-  return AS_EXIT_INPUT;
+  return cli_usage(g_cli, "%s%s%s", what, arg, rest);
 }
 
 /* --step / --ttl SECONDS: a positive number of seconds, at most 1e9; one
@@ -108,15 +117,13 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
   return argv[++*i];
 }
 
-/* Parse `replay`'s options into o: AS_EXIT_OK, PARSED_HELP for --help, or
- * AS_EXIT_INPUT after reporting a usage error. */
-enum { PARSED_HELP = -1 };
+/* Parse `replay`'s options into o: AS_EXIT_OK, or AS_EXIT_INPUT after
+ * reporting a usage error. */
 static int parse_replay(int argc, char **argv, as_opts *o) {
   int step_given = 0;
-  for (int i = 2; i < argc; i++) {
+  for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
     int m = 0;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return PARSED_HELP;
 #define VALUE(name, field)                                                  \
   if ((v = opt_value(argc, argv, &i, name, &m)) != NULL || m) {             \
     if (!v) return bad_usage(name, " needs a value", "");                      \
@@ -126,7 +133,6 @@ static int parse_replay(int argc, char **argv, as_opts *o) {
     VALUE("--rules", o->rules_path)
     VALUE("--observations", o->obs_path)
     VALUE("--obs", o->obs_path)
-    VALUE("--db", o->db_path)
     VALUE("--plot", o->plot_path)
 #undef VALUE
     if ((v = opt_value(argc, argv, &i, "--step", &m)) != NULL || m) {
@@ -139,7 +145,6 @@ static int parse_replay(int argc, char **argv, as_opts *o) {
       continue;
     }
     if (strcmp(a, "--eval-at-each-row") == 0) o->each_row = 1;
-    else if (strcmp(a, "--json") == 0) o->json = 1;
     else if (strcmp(a, "--all") == 0) o->all = 1;
     else return bad_usage("unknown option '", a, "'");
   }
@@ -149,46 +154,79 @@ static int parse_replay(int argc, char **argv, as_opts *o) {
   return AS_EXIT_OK;
 }
 
+/* The tool's options that take a value, for the family's scanner. */
+static const char *const value_opts[] = {"--rules", "--observations", "--obs", "--plot", "--step", "--ttl", NULL};
+static const cli_spec spec = {"mserve-autoscale", value_opts, NULL, 1};
+
+/* A message the replay wrote, without the tool's prefix and the last newline. */
+static const char *trim_message(char *m) {
+  size_t n = strlen(m);
+  while (n && m[n - 1] == '\n') m[--n] = '\0';
+  for (char *nl = strchr(m, '\n'); nl; nl = strchr(nl, '\n')) *nl = ' ';
+  const char *p = m;
+  if (strncmp(p, "mserve-autoscale: ", 18) == 0) p += 18;
+  return *p ? p : "the replay failed";
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    usage(stderr);
+  static cli_ctx x;
+  g_cli = &x;
+  char err[512];
+  if (cli_init(&x, &spec, argc, argv, err, sizeof err)) return cli_finish(&x, cli_usage(&x, "%s", err));
+  if (x.help) return cli_finish(&x, cli_help(&x, usage_text, negative));
+  if (x.version) return cli_finish(&x, cli_version(&x));
+  if (argc <= 1) { /* nothing at all */
+    fputs(usage_text, stderr);
+    fprintf(stderr, "try 'mserve-autoscale --help'\n");
     return AS_EXIT_INPUT;
   }
-  if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-    usage(stdout);
-    return AS_EXIT_OK;
-  }
-  if (strcmp(argv[1], "--version") == 0) {
-    printf("mserve-autoscale (libmserve %s)\n", ms_version());
-    return AS_EXIT_OK;
-  }
-  if (strcmp(argv[1], "replay") != 0) return bad_usage("unknown command '", argv[1], "' (expected: replay)");
+  if (x.argc < 1) return cli_finish(&x, bad_usage("missing command (replay)", "", ""));
+  x.command = x.argv[0];
+  if (strcmp(x.argv[0], "help") == 0) return cli_finish(&x, cli_help(&x, usage_text, negative));
+  if (strcmp(x.argv[0], "replay") != 0)
+    return cli_finish(&x, bad_usage(x.argv[0][0] == '-' ? "unknown option '" : "unknown command '", x.argv[0],
+                                    x.argv[0][0] == '-' ? "'" : "' (expected: replay)"));
 
   as_opts o;
   memset(&o, 0, sizeof o);
   o.step_s = 10;
-  int rc = parse_replay(argc, argv, &o);
-  if (rc == PARSED_HELP) {
-    usage(stdout);
-    return AS_EXIT_OK;
-  }
-  if (rc) return rc;
+  o.db_path = x.db;
+  o.json = x.json;
+  int rc = parse_replay(x.argc, x.argv, &o);
+  if (rc) return cli_finish(&x, rc);
 
+  /* With --json the replay's messages are collected for the one document. */
+  char *msgs = NULL;
+  size_t msgs_len = 0;
+  FILE *errs = x.json ? open_memstream(&msgs, &msgs_len) : stderr;
+  if (!errs) errs = stderr;
+  cJSON *doc = x.json ? cli_doc(&x) : NULL;
   as_replay r;
-  rc = as_replay_run(&o, &r, stdout, stderr);
+  memset(&r, 0, sizeof r);
+  rc = x.json && !doc ? AS_EXIT_FAIL : as_replay_run(&o, &r, x.out, errs, doc);
   if (rc == AS_EXIT_OK && o.plot_path) {
-    char err[512];
-    if (as_plot_svg(&o, &r, o.plot_path, err, sizeof err)) {
-      fprintf(stderr, "mserve-autoscale: %s\n", err);
+    char perr[512];
+    if (as_plot_svg(&o, &r, o.plot_path, perr, sizeof perr)) {
+      fprintf(errs, "mserve-autoscale: %s\n", perr);
+      r.status = MS_EIO;
       rc = AS_EXIT_FAIL;
     } else {
-      fprintf(o.json ? stderr : stdout, "plot: wrote %s\n", o.plot_path);
+      fprintf(x.json ? stderr : x.out, "plot: wrote %s\n", o.plot_path);
+      if (doc) cJSON_AddStringToObject(doc, "plot", o.plot_path);
     }
   }
+  int status = rc ? r.status : MS_OK;
+  static char none[] = "";
   as_replay_free(&r);
-  if (fflush(stdout) != 0) {
-    perror("mserve-autoscale: stdout");
-    rc = AS_EXIT_FAIL;
+  if (errs != stderr) fclose(errs);
+  if (x.json) {
+    if (rc == AS_EXIT_OK) {
+      rc = cli_emit(&x, doc, AS_EXIT_OK);
+    } else {
+      cJSON_Delete(doc);
+      rc = cli_fail(&x, rc, status ? ms_status_name(status) : "MS_EINVAL", "%s", trim_message(msgs ? msgs : none));
+    }
   }
-  return rc;
+  free(msgs);
+  return cli_finish(&x, rc);
 }

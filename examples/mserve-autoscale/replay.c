@@ -91,6 +91,7 @@ static int setup_engine(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *
   }
   int st = ms_autoscaler_set_metric_ttl(a, ttl_us);
   if (st) {
+    r->status = st;
     fprintf(err, "mserve-autoscale: metric TTL %gs: %s\n", ttl, ms_errmsg());
     return AS_EXIT_INPUT;
   }
@@ -98,6 +99,7 @@ static int setup_engine(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *
     as_endpoint *e = &r->rules.eps[i];
     st = ms_autoscaler_set_replicas(a, e->name, e->replicas);
     if (st) {
+      r->status = st;
       fprintf(err, "%s: $.endpoints[%zu]: %s: %s\n", o->rules_path, i, ms_status_name(st), ms_errmsg());
       return st == MS_EINVAL ? AS_EXIT_INPUT : AS_EXIT_FAIL;
     }
@@ -121,6 +123,7 @@ static int setup_engine(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *
       if (!st) st = ms_autoscaler_add_rule(a, e->name, b, &u->rule_id);
       ms_rule_free(b);
       if (st) {
+        r->status = st;
         fprintf(err, "%s: $.endpoints[%zu].rules[%zu]: refused by the autoscaler: %s: %s\n", o->rules_path, i, j,
                 ms_status_name(st), ms_errmsg());
         return st == MS_EINVAL || st == MS_ECONFLICT ? AS_EXIT_INPUT : AS_EXIT_FAIL;
@@ -325,7 +328,7 @@ static int record(const as_opts *o, as_replay *r, size_t k, const ms_decisions *
   return AS_EXIT_OK;
 }
 
-static int open_store(const as_opts *o, ms_store **s, FILE *err) {
+static int open_store(const as_opts *o, as_replay *r, ms_store **s, FILE *err) {
   const char *path = o->db_path ? o->db_path : ":memory:";
   struct stat sb;
   if (o->db_path && stat(o->db_path, &sb) == 0) {
@@ -336,6 +339,7 @@ static int open_store(const as_opts *o, ms_store **s, FILE *err) {
   }
   int st = ms_store_open(path, 0, s);
   if (st) {
+    r->status = st;
     fprintf(err, "mserve-autoscale: --db %s: %s: %s\n", path, ms_status_name(st), ms_errmsg());
     return AS_EXIT_FAIL;
   }
@@ -370,6 +374,7 @@ static int run_loop(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *out,
       const as_obs *x = &r->obs.rows[row];
       int st = ms_autoscaler_observe(a, x->endpoint, x->source, x->metric, x->replica, x->value, x->t_us);
       if (st) {
+        r->status = st;
         fprintf(err, "%s:%zu: observation refused: %s: %s\n", o->obs_path, x->line, ms_status_name(st),
                 ms_errmsg());
         return st == MS_ENOMEM ? AS_EXIT_FAIL : AS_EXIT_INPUT;
@@ -384,6 +389,7 @@ static int run_loop(const as_opts *o, as_replay *r, ms_autoscaler *a, FILE *out,
     }
     int st = ms_autoscaler_evaluate(a, now_us, 0, &d);
     if (st) {
+      r->status = st;
       fprintf(err, "mserve-autoscale: evaluation at t=%g s: %s: %s\n", r->eval_t[k], ms_status_name(st), ms_errmsg());
       return AS_EXIT_FAIL;
     }
@@ -407,9 +413,7 @@ static void print_summary(const as_replay *r, FILE *out) {
   fputc('\n', out);
 }
 
-static cJSON *json_doc(const as_opts *o, const as_replay *r, cJSON **jdec) {
-  cJSON *doc = cJSON_CreateObject();
-  if (!doc) return NULL;
+static cJSON *json_doc(const as_opts *o, const as_replay *r, cJSON *doc, cJSON **jdec) {
   cJSON_AddStringToObject(doc, "rules", o->rules_path);
   cJSON_AddStringToObject(doc, "observations", o->obs_path);
   cJSON_AddStringToObject(doc, "times", r->obs.absolute ? "epoch" : "relative");
@@ -422,7 +426,7 @@ static cJSON *json_doc(const as_opts *o, const as_replay *r, cJSON **jdec) {
   return doc;
 }
 
-int as_replay_run(const as_opts *o, as_replay *r, FILE *out, FILE *err) {
+int as_replay_run(const as_opts *o, as_replay *r, FILE *out, FILE *err, cJSON *jdoc) {
   memset(r, 0, sizeof *r);
   char msg[1024];
   if (as_rules_load(o->rules_path, &r->rules, msg, sizeof msg)) {
@@ -440,19 +444,20 @@ int as_replay_run(const as_opts *o, as_replay *r, FILE *out, FILE *err) {
   ms_store *store = NULL;
   ms_autoscaler *a = NULL;
   cJSON *doc = NULL, *jdec = NULL;
-  rc = open_store(o, &store, err);
+  rc = open_store(o, r, &store, err);
   if (rc) return rc;
   int st = ms_autoscaler_open(store, &a);
   if (st) {
+    r->status = st;
     fprintf(err, "mserve-autoscale: opening the autoscaler: %s: %s\n", ms_status_name(st), ms_errmsg());
     rc = AS_EXIT_FAIL;
     goto done;
   }
   rc = setup_engine(o, r, a, err);
   if (rc) goto done;
-  if (o->json) {
-    doc = json_doc(o, r, &jdec);
-    if (!doc || !jdec) {
+  if (jdoc) {
+    doc = json_doc(o, r, jdoc, &jdec);
+    if (!jdec) {
       fprintf(err, "mserve-autoscale: out of memory\n");
       rc = AS_EXIT_FAIL;
       goto done;
@@ -467,19 +472,10 @@ int as_replay_run(const as_opts *o, as_replay *r, FILE *out, FILE *err) {
     for (size_t i = 0; fin && i < r->rules.n_eps; i++)
       cJSON_AddNumberToObject(fin, r->rules.eps[i].name, (double)r->rules.eps[i].replicas_after[r->n_evals - 1]);
     cJSON_AddNumberToObject(doc, "changes", (double)r->n_changes);
-    char *text = cJSON_Print(doc);
-    if (!text) {
-      fprintf(err, "mserve-autoscale: out of memory\n");
-      rc = AS_EXIT_FAIL;
-      goto done;
-    }
-    fprintf(out, "%s\n", text);
-    cJSON_free(text);
   } else {
     print_summary(r, out);
   }
 done:
-  cJSON_Delete(doc);
   ms_autoscaler_close(a);
   ms_store_close(store);
   return rc;

@@ -2,13 +2,15 @@
 #ifndef AS_REPLAY_H
 #define AS_REPLAY_H
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 
 #include "obs.h"
 #include "rules.h"
 
-/* Exit statuses of the tool. */
-enum { AS_EXIT_OK = 0, AS_EXIT_FAIL = 1, AS_EXIT_INPUT = 2 };
+/* Exit statuses of the tool, as every libmserve tool's (examples/common/cli.h):
+ * a replay has no negative answer, so every failure is 2. */
+enum { AS_EXIT_OK = 0, AS_EXIT_FAIL = 2, AS_EXIT_INPUT = 2 };
 
 /* AS_REPLAY_BASE_S (obs.h): where relative times start. */
 
@@ -28,12 +30,15 @@ typedef struct as_replay {
   size_t n_evals;
   double *eval_t;   /* display seconds of each evaluation */
   size_t n_changes;
+  int status;       /* the library's status of a failure, MS_OK when the failure was the tool's */
 } as_replay;
 
-/* Load the inputs, run the replay and print the timeline on `out`. Messages
- * about bad input go to `err`. Returns an AS_EXIT_* status; `r` holds the
+/* Load the inputs, run the replay and print the timeline on `out`, or, when
+ * jdoc is not NULL, add it to that JSON document (the family's envelope)
+ * instead. Messages about bad input go to `err`. Returns an AS_EXIT_*
+ * status (r->status: the library's status of a failed call); `r` holds the
  * trace for plotting afterwards whenever the status is AS_EXIT_OK. */
-int as_replay_run(const as_opts *o, as_replay *r, FILE *out, FILE *err);
+int as_replay_run(const as_opts *o, as_replay *r, FILE *out, FILE *err, cJSON *jdoc);
 void as_replay_free(as_replay *r);
 
 /* Format display seconds compactly: "90s", "2m", "1m30s", "1h05m", "12.5s". */

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/cli.h"
+#include "../common/cli_num.h"
 #include "batch_cli.h"
 
 static const char usage_text[] =
@@ -32,8 +34,8 @@ static const char usage_text[] =
     "  --max-batch-delay MS   how long the oldest request may wait for a fuller batch, in\n"
     "                         milliseconds, fractions allowed (TorchServe maxBatchDelay)\n"
     "  --preferred N[,N...]   preferred batch sizes, sent at once (Triton preferred_batch_size)\n"
-    "  --max-queue N          the most pending requests per priority level; 0: unbounded\n"
-    "                         (TorchServe jobQueueSize)\n"
+    "  --max-queue-size N     the most pending requests per priority level; 0: unbounded\n"
+    "                         (TorchServe jobQueueSize; --max-queue is the same)\n"
     "  --timeout MS           the default request timeout in milliseconds; 0: none\n"
     "  --response-timeout S   the same in seconds (TorchServe responseTimeout)\n"
     "  --timeout-action A     reject (default: answer \"timed out\") or delay (run it last)\n"
@@ -41,12 +43,10 @@ static const char usage_text[] =
     "                         priority 0 in the CSV is the lowest level\n"
     "\n"
     "output:\n"
-    "  --json                 one JSON document on stdout: {\"ok\": bool, \"code\": \"MS_...\" and\n"
-    "                         \"message\" when not ok, \"settings\", \"batches\", \"refused\", \"summary\"}\n"
+    "  --json                 the JSON document also holds \"settings\", \"batches\", \"refused\",\n"
+    "                         \"summary\"\n"
     "  --plot FILE.svg        draw the batch sizes and the waits over time\n"
-    "  --quiet                the settings and the summary only\n"
-    "  -h, --help             this text\n"
-    "  --version              the tool's and the library's version\n"
+    "  --summary              the settings and the summary only, not every batch\n"
     "\n"
     "ARRIVALS.csv (\"-\": standard input): one request a line, in time order:\n"
     "  time_us,items[,priority[,timeout_us]]\n"
@@ -54,9 +54,6 @@ static const char usage_text[] =
     "  priority 1 is served first, 0 (default) the default level; timeout_us a timeout of\n"
     "  its own, used when shorter than the default. A header line, blank lines and lines\n"
     "  starting with # are skipped.\n"
-    "\n"
-    "exit status: 0 every request ran; 1 some request was refused (queue full) or timed out;\n"
-    "2 usage error or failure.\n"
     "\n"
     "example:\n"
     "  mserve-batch --batch-size 8 --max-batch-delay 5 --plot batches.svg arrivals.csv\n"
@@ -73,8 +70,12 @@ typedef struct opts {
   int action, levels;
 } opts;
 
-static int json_mode;
+static cli_ctx g_cli; /* the family's global options and output (examples/common/cli.h) */
 
+static const char negative_help[] = "a negative answer: a request was refused (queue full) or timed out,\n"
+                               "or the --model is not registered in --db";
+
+/* Report a failure (MS_EINVAL with exit 2 is a usage error). */
 static int fail(int code, const char *ms_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(int code, const char *ms_code, const char *fmt, ...) {
   char msg[1024];
@@ -82,31 +83,13 @@ static int fail(int code, const char *ms_code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (json_mode) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "ok", 0);
-    cJSON_AddStringToObject(o, "code", ms_code);
-    cJSON_AddStringToObject(o, "message", msg);
-    char *text = cJSON_PrintUnformatted(o);
-    if (text) puts(text);
-    cJSON_free(text);
-    cJSON_Delete(o);
-  }
-  fprintf(stderr, "mserve-batch: %s\n", msg);
-  if (code == EXIT_ERROR && !strcmp(ms_code, "MS_EINVAL")) fprintf(stderr, "(see mserve-batch --help)\n");
-  return code;
+  if (code == EXIT_ERROR && !strcmp(ms_code, "MS_EINVAL")) return cli_usage(&g_cli, "%s", msg);
+  return cli_fail(&g_cli, code, ms_code, "%s", msg);
 }
 
 /* Milliseconds (fractions allowed) to microseconds, >= 0: 0, or -1. */
 static int parse_ms(const char *s, double unit_us, int64_t *us) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (!*s || *end || errno || !isfinite(v) || v < 0 || v * unit_us > 9.0e18) return -1;
-  double r = nearbyint(v * unit_us);
-  if (r == 0 && v > 0) r = 1; /* never round a real duration down to "none" */
-  *us = (int64_t)r;
-  return 0;
+  return cli_num_parse_unit_us(s, unit_us, us) == CLI_NUM_OK ? 0 : -1;
 }
 
 static int parse_count(const char *s, int64_t lo, int64_t hi, int64_t *out) {
@@ -154,12 +137,8 @@ static int parse(int argc, char **argv, opts *o) {
 #define OPT(name) ((v = value_of(argc, argv, &i, name, &missing)) != NULL || missing)
 #define NEED(name)                                                                 \
   if (missing) return fail(EXIT_ERROR, "MS_EINVAL", "%s needs a value", name);
-    if (!strcmp(a, "--json") || !strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-      if (a[2] == 'j') o->json = 1;
-      else o->quiet = 1;
-    } else if (OPT("--db")) {
-      NEED("--db");
-      o->db = v;
+    if (!strcmp(a, "--summary")) {
+      o->quiet = 1;
     } else if (OPT("--model-version")) {
       NEED("--model-version");
       o->version = v;
@@ -182,10 +161,11 @@ static int parse(int argc, char **argv, opts *o) {
       if (parse_ms(v, 1000, &o->delay_us))
         return fail(EXIT_ERROR, "MS_EINVAL", "--max-batch-delay '%.100s': expected milliseconds, 0 or more", v);
       o->has_delay = 1;
-    } else if (OPT("--max-queue")) {
-      NEED("--max-queue");
+    } else if (OPT("--max-queue-size") || OPT("--max-queue")) {
+      NEED("--max-queue-size");
       if (parse_count(v, 0, INT64_MAX, &o->queue))
-        return fail(EXIT_ERROR, "MS_EINVAL", "--max-queue '%.100s': expected an integer, 0 (unbounded) or more", v);
+        return fail(EXIT_ERROR, "MS_EINVAL", "--max-queue-size '%.100s': expected an integer, 0 (unbounded) or more",
+                    v);
       o->has_queue = 1;
     } else if (OPT("--timeout")) {
       NEED("--timeout");
@@ -253,16 +233,18 @@ static int resolve(const opts *o, settings *s) {
     ms_store *store = NULL;
     ms_registry *reg = NULL;
     ms_model *m = NULL;
-    int rc = ms_store_open(o->db, 0, &store);
+    int setup = 1;
+    int rc = ms_store_open(o->db, MS_STORE_READONLY, &store);
+    if (rc == MS_EUNSUPPORTED) rc = ms_store_open(o->db, 0, &store); /* an older store still to migrate */
     if (!rc) rc = ms_registry_open(store, o->global_config, &reg);
-    if (!rc) rc = ms_registry_get(reg, o->model, o->version, &m);
+    if (!rc) setup = 0, rc = ms_registry_get(reg, o->model, o->version, &m);
     for (int k = 0; !rc && k < 4; k++) {
       ms_config_source src = MS_SRC_DEFAULT;
       rc = ms_model_get_int(m, keys[k], &slot[k]->value, &src);
       slot[k]->source = source_name(src);
     }
-    int code = rc == MS_ENOTFOUND ? EXIT_NEGATIVE : EXIT_ERROR;
-    if (rc) fail(code, ms_status_name(rc), "%s", ms_errmsg());
+    int code = setup ? EXIT_ERROR : cli_exit_for(rc);
+    if (rc) code = cli_fail(&g_cli, code, ms_status_name(rc), "%s", ms_errmsg());
     ms_model_free(m);
     ms_registry_close(reg);
     ms_store_close(store);
@@ -317,32 +299,33 @@ static summary summarize(const settings *s, const result *r) {
 static const char *status_word(int st) { return st == MS_OK ? "ran" : st == MS_ETIMEDOUT ? "timed out" : "canceled"; }
 
 static void print_text(const opts *o, const settings *s, const arrivals *a, const result *r, const summary *m) {
-  printf("settings: batch_size %lld (%s), max_batch_delay %.3f ms (%s), max_queue_size %lld (%s), "
+  FILE *out = g_cli.out;
+  fprintf(out, "settings: batch_size %lld (%s), max_batch_delay %.3f ms (%s), max_queue_size %lld (%s), "
          "request_timeout %.3f ms (%s)",
          (long long)s->batch_size.value, s->batch_size.source, (double)s->delay_us.value / 1000.0, s->delay_us.source,
          (long long)s->max_queue.value, s->max_queue.source, (double)s->timeout_us.value / 1000.0, s->timeout_us.source);
   if (s->n_pref) {
-    printf(", preferred");
-    for (size_t i = 0; i < s->n_pref; i++) printf("%s%lld", i ? "," : " ", (long long)s->pref[i]);
+    fprintf(out, ", preferred");
+    for (size_t i = 0; i < s->n_pref; i++) fprintf(out, "%s%lld", i ? "," : " ", (long long)s->pref[i]);
   }
-  printf(", %d priority level%s\n", r->levels, r->levels == 1 ? "" : "s");
+  fprintf(out, ", %d priority level%s\n", r->levels, r->levels == 1 ? "" : "s");
   if (!o->quiet) {
-    printf("\n%6s %12s  %-9s %6s %7s  %s\n", "batch", "at (ms)", "status", "reqs", "items", "wait min / mean / max (ms)");
+    fprintf(out, "\n%6s %12s  %-9s %6s %7s  %s\n", "batch", "at (ms)", "status", "reqs", "items", "wait min / mean / max (ms)");
     for (size_t i = 0; i < r->nb; i++) {
       const rbatch *b = &r->b[i];
-      printf("%6zu %12.3f  %-9s %6zu %7lld  %.3f / %.3f / %.3f\n", i + 1, (double)b->at_us / 1000.0,
+      fprintf(out, "%6zu %12.3f  %-9s %6zu %7lld  %.3f / %.3f / %.3f\n", i + 1, (double)b->at_us / 1000.0,
              status_word(b->status), b->n, (long long)b->items, (double)b->wait_min / 1000.0, b->wait_mean / 1000.0,
              (double)b->wait_max / 1000.0);
     }
     for (size_t i = 0; i < r->nrefused; i++)
-      printf("%6s %12.3f  %-9s %6s %7lld  line %ld: the queue was full\n", "-", (double)a->v[r->refused[i]].t_us / 1000.0,
+      fprintf(out, "%6s %12.3f  %-9s %6s %7lld  line %ld: the queue was full\n", "-", (double)a->v[r->refused[i]].t_us / 1000.0,
              "refused", "1", (long long)a->v[r->refused[i]].items, a->v[r->refused[i]].line);
-    printf("\n");
+    fprintf(out, "\n");
   }
-  printf("summary: %zu requests: %ld ran in %ld batches (mean %.1f items, %.0f%% of the batch size), %ld timed out, "
+  fprintf(out, "summary: %zu requests: %ld ran in %ld batches (mean %.1f items, %.0f%% of the batch size), %ld timed out, "
          "%zu refused\n",
          a->n, r->run, m->runs, m->mean_items, m->fill * 100, r->timed_out, r->nrefused);
-  if (m->runs) printf("waits of the requests that ran: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", m->p50, m->p99, m->max);
+  if (m->runs) fprintf(out, "waits of the requests that ran: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", m->p50, m->p99, m->max);
 }
 
 static cJSON *setting_json(const setting *v) {
@@ -353,15 +336,16 @@ static cJSON *setting_json(const setting *v) {
 }
 
 static int print_json(const settings *s, const arrivals *a, const result *r, const summary *m, int negative) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddBoolToObject(o, "ok", !negative);
+  cJSON *o;
   if (negative) {
     char msg[160];
     snprintf(msg, sizeof msg, "%zu request%s refused (queue full), %ld timed out", r->nrefused,
              r->nrefused == 1 ? "" : "s", r->timed_out);
-    cJSON_AddStringToObject(o, "code", r->nrefused ? "MS_EFULL" : "MS_ETIMEDOUT");
-    cJSON_AddStringToObject(o, "message", msg);
+    o = cli_doc_fail(&g_cli, EXIT_NEGATIVE, r->nrefused ? "MS_EFULL" : "MS_ETIMEDOUT", msg);
+  } else {
+    o = cli_doc(&g_cli);
   }
+  if (!o) return -1;
   cJSON *st = cJSON_AddObjectToObject(o, "settings");
   cJSON_AddItemToObject(st, "batch_size", setting_json(&s->batch_size));
   cJSON_AddItemToObject(st, "max_batch_delay_us", setting_json(&s->delay_us));
@@ -399,64 +383,59 @@ static int print_json(const settings *s, const arrivals *a, const result *r, con
   cJSON_AddNumberToObject(sm, "wait_p50_us", m->p50 * 1000);
   cJSON_AddNumberToObject(sm, "wait_p99_us", m->p99 * 1000);
   cJSON_AddNumberToObject(sm, "wait_max_us", m->max * 1000);
-  char *text = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  if (!text) return -1;
-  puts(text);
-  cJSON_free(text);
-  return 0;
+  return cli_emit(&g_cli, o, negative ? EXIT_NEGATIVE : EXIT_OK) == EXIT_ERROR ? -1 : 0;
 }
 
+/* The tool's options that take a value, for the family's scanner. */
+static const char *const value_opts[] = {"--model",       "--model-version",  "--global-config", "--plot",
+                                         "--batch-size",  "--max-batch-delay", "--max-queue-size", "--max-queue",
+                                         "--timeout",     "--response-timeout", "--preferred",     "--timeout-action",
+                                         "--priority-levels", NULL};
+static const cli_spec spec = {"mserve-batch", value_opts, NULL, 1};
+
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json_mode = 1;
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(usage_text, stdout);
-      return EXIT_OK;
-    }
-  }
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--version")) {
-      if (json_mode) printf("{\"ok\":true,\"tool\":\"mserve-batch\",\"version\":\"%s\"}\n", ms_version());
-      else printf("mserve-batch (libmserve %s)\n", ms_version());
-      return EXIT_OK;
-    }
-  }
+  char err[1024] = "";
+  if (cli_init(&g_cli, &spec, argc, argv, err, sizeof err)) return cli_finish(&g_cli, cli_usage(&g_cli, "%s", err));
+  if (g_cli.help) return cli_finish(&g_cli, cli_help(&g_cli, usage_text, negative_help));
+  if (g_cli.version) return cli_finish(&g_cli, cli_version(&g_cli));
   if (argc == 1) {
     fputs(usage_text, stderr);
+    fprintf(stderr, "try 'mserve-batch --help'\n");
     return EXIT_ERROR;
   }
   opts o;
   memset(&o, 0, sizeof o);
-  int rc = parse(argc, argv, &o);
-  if (rc) return rc;
+  o.db = g_cli.db;
+  o.json = g_cli.json;
+  /* parse() reads argv[1..]: the arguments left once the globals are out */
+  int rc = parse(g_cli.argc + 1, g_cli.argv - 1, &o);
+  if (rc) return cli_finish(&g_cli, rc);
   settings s;
   memset(&s, 0, sizeof s);
-  if ((rc = resolve(&o, &s)) != EXIT_OK) return rc;
+  if ((rc = resolve(&o, &s)) != EXIT_OK) return cli_finish(&g_cli, rc);
   arrivals a;
-  char err[1024] = "";
-  if (arrivals_read(o.csv, &a, err, sizeof err)) return fail(EXIT_ERROR, "MS_EINVAL", "%s", err);
+  if (arrivals_read(o.csv, &a, err, sizeof err))
+    return cli_finish(&g_cli, cli_fail(&g_cli, EXIT_ERROR, "MS_EINVAL", "%s", err));
   result r;
   int st = replay_run(&s, &a, &r, err, sizeof err);
   if (st) {
-    rc = fail(EXIT_ERROR, ms_status_name(st == MS_EINTERNAL ? MS_EINTERNAL : st), "%s", err);
+    rc = cli_fail(&g_cli, EXIT_ERROR, ms_status_name(st), "%s", err);
     result_free(&r);
     arrivals_free(&a);
-    return rc;
+    return cli_finish(&g_cli, rc);
   }
   summary m = summarize(&s, &r);
   int negative = r.nrefused || r.timed_out;
   if (o.plot && plot_svg(o.plot, &s, &a, &r, err, sizeof err)) {
-    rc = fail(EXIT_ERROR, "MS_EIO", "--plot %s", err);
+    rc = cli_fail(&g_cli, EXIT_ERROR, "MS_EIO", "--plot %s", err);
   } else if (o.json) {
-    rc = print_json(&s, &a, &r, &m, negative) ? fail(EXIT_ERROR, "MS_ENOMEM", "out of memory") : EXIT_OK;
+    rc = print_json(&s, &a, &r, &m, negative) ? EXIT_ERROR : EXIT_OK;
   } else {
     print_text(&o, &s, &a, &r, &m);
-    if (o.plot) printf("plot: wrote %s\n", o.plot);
+    if (o.plot) fprintf(g_cli.out, "plot: wrote %s\n", o.plot);
   }
   if (!rc && negative) rc = EXIT_NEGATIVE;
-  if (fflush(stdout) != 0) rc = EXIT_ERROR;
   result_free(&r);
   arrivals_free(&a);
-  return rc;
+  return cli_finish(&g_cli, rc);
 }

@@ -32,7 +32,7 @@ static int tick(ms_autoscaler *a, int64_t t0, int t, const char *ep) {
   size_t i = 0;
   char line[512];
   if (!(st = ms_decisions_find(d, ep, &i))) st = ms_decisions_explain(d, i, line, sizeof line, NULL);
-  if (!st) printf("[autoscaler] t=%3ds %s\n", t, line);
+  if (!st) demo_printf("[autoscaler] t=%3ds %s\n", t, line);
   ms_decisions_free(d);
   return st ? demo_fail("ms_decisions_explain", st) : 0;
 }
@@ -43,12 +43,12 @@ static int gpu(ms_autoscaler *a, int64_t t0) {
   if (!st) st = rule(a, "chat", "kernel", "cuda.util", MS_CMP_GT, 80, +1, 300, 4, &up);
   if (!st) st = rule(a, "chat", "proxy", "queue_len", MS_CMP_GT, 30, +2, 300, 4, &burst);
   if (st) return demo_fail("ms_autoscaler_add_rule", st);
-  printf("[autoscaler] endpoint 'chat' at 3 replicas, max 4, 5 min cooldowns: rule %lld util > 80 -> +1, "
+  demo_printf("[autoscaler] endpoint 'chat' at 3 replicas, max 4, 5 min cooldowns: rule %lld util > 80 -> +1, "
          "rule %lld queue > 30 -> +2\n",
          (long long)up, (long long)burst);
 
   st = rule(a, "chat", "kernel", "cuda.util", MS_CMP_LT, 90, -1, 60, 4, NULL);
-  printf("[autoscaler] adding util < 90 -> -1 is refused: %s\n", st == MS_ECONFLICT ? ms_errmsg() : "NOT REFUSED");
+  demo_printf("[autoscaler] adding util < 90 -> -1 is refused: %s\n", st == MS_ECONFLICT ? ms_errmsg() : "NOT REFUSED");
   if (st != MS_ECONFLICT) return 1;
 
   /* Both rules fire: 3 + 2 crosses max 4 and is clamped to it; no compounding. */
@@ -90,7 +90,7 @@ static int restart(const char *path, int64_t t0) {
   int st;
   ms_decisions *h = NULL;
   if (!(st = ms_autoscaler_get_replicas(a, "batch", &n)) && !(st = ms_autoscaler_history(a, "chat", 0, &h))) {
-    printf("[autoscaler] restarted: 'batch' wants %lld replica, 'chat' keeps its history (%zu change)\n",
+    demo_printf("[autoscaler] restarted: 'batch' wants %lld replica, 'chat' keeps its history (%zu change)\n",
            (long long)n, ms_decisions_count(h));
     ms_decisions_free(h);
     /* rule 1 applied at t=0 with a 5 min cooldown: still cooling down */

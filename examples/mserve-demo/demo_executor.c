@@ -82,15 +82,14 @@ int demo_executor(const char *workdir) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%.4000s/iris_mlp", workdir);
   if (write_model(dir)) {
-    fprintf(stderr, "[executor] cannot write the model folder %s\n", dir);
-    return 1;
+    return demo_fail_msg("the executor", "cannot write the model folder %s", dir);
   }
   ms_executor *ex = NULL;
   int st = ms_executor_open(dir, "auto", &ex);
   if (st) return demo_fail("ms_executor_open", st);
   int64_t in = 0, out = 0;
   ms_executor_dims(ex, &in, &out);
-  printf("[executor] opened %s (%lld -> %d -> %lld, relu, softmax) on \"auto\": %s\n", "iris_mlp", (long long)in, HID,
+  demo_printf("[executor] opened %s (%lld -> %d -> %lld, relu, softmax) on \"auto\": %s\n", "iris_mlp", (long long)in, HID,
          (long long)out, ms_executor_device(ex));
   const float x[4 * IN] = {5.1f, 3.5f, 1.4f, 0.2f, 6.2f, 2.9f, 4.3f, 1.3f,
                            7.7f, 3.0f, 6.1f, 2.3f, 0.0f, 0.0f, 0.0f, 0.0f};
@@ -100,15 +99,15 @@ int demo_executor(const char *workdir) {
     return demo_fail("ms_executor_run", st);
   }
   for (int r = 0; r < 4; r++)
-    printf("[executor] row %d: [%.1f %.1f %.1f %.1f] -> p = %.4f %.4f %.4f\n", r, x[r * IN], x[r * IN + 1], x[r * IN + 2],
+    demo_printf("[executor] row %d: [%.1f %.1f %.1f %.1f] -> p = %.4f %.4f %.4f\n", r, x[r * IN], x[r * IN + 1], x[r * IN + 2],
            x[r * IN + 3], y[r * OUT], y[r * OUT + 1], y[r * OUT + 2]);
   st = ms_executor_run(ex, x, 0, y);
-  printf("[executor] a batch of 0 rows: %s (%s)\n", ms_status_name(st), ms_errmsg());
+  demo_printf("[executor] a batch of 0 rows: %s (%s)\n", ms_status_name(st), ms_errmsg());
   ms_executor_close(ex);
   if (!ms_executor_cuda_available(0)) {
     ms_executor *gpu = NULL;
     st = ms_executor_open(dir, "cuda", &gpu);
-    printf("[executor] \"cuda\" here: %s: %s\n", ms_status_name(st), ms_errmsg());
+    demo_printf("[executor] \"cuda\" here: %s: %s\n", ms_status_name(st), ms_errmsg());
     ms_executor_close(gpu);
   }
   return 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "demo.h"
@@ -123,7 +124,7 @@ static int scan(ms_registry *r, const char *dir, const char *when) {
   ms_scan_report *rep = NULL;
   int st = ms_registry_scan(r, dir, &rep);
   if (st) return demo_fail("ms_registry_scan", st);
-  printf("[registry] %s scan: %zu added, %zu updated, %zu unchanged, %zu failed\n", when,
+  demo_printf("[registry] %s scan: %zu added, %zu updated, %zu unchanged, %zu failed\n", when,
          ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), ms_scan_report_count_outcome(rep, MS_SCAN_UPDATED),
          ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), ms_scan_report_count_outcome(rep, MS_SCAN_FAILED));
   ms_scan_report_free(rep);
@@ -142,7 +143,7 @@ static int materialize_default(ms_registry *r, const char *name, const char *wor
     return demo_fail("ms_registry_materialize", st);
   }
   const char *hash = ms_model_content_hash(m);
-  printf("[registry] materialized %s %s into extracted/%.12s... (sha256); a second call %s\n", ms_model_name(m),
+  demo_printf("[registry] materialized %s %s into extracted/%.12s... (sha256); a second call %s\n", ms_model_name(m),
          ms_model_version(m), hash, strcmp(out, again) == 0 ? "reused the same folder" : "DIFFERED");
   int same = strcmp(out, again) == 0;
   ms_model_free(m);
@@ -154,7 +155,7 @@ int demo_registry(const char *workdir) {
   snprintf(dir, sizeof dir, "%s/model-store", workdir);
   snprintf(db, sizeof db, "%s/registry.db", workdir);
   snprintf(global, sizeof global, "%s/models.json", workdir);
-  if (mkdir(dir, 0755) != 0) return demo_fail("mkdir model-store", MS_EIO);
+  if (mkdir(dir, 0755) != 0) return demo_fail_msg("the model store", "mkdir %s: %s", dir, strerror(errno));
 
   /* Two versions of "echo" (v1 brings its own model-config.yaml) and "noop". */
   static const char man_echo1[] =
@@ -186,8 +187,8 @@ int demo_registry(const char *workdir) {
           " \"models\": {\"echo\": {\"2.0\": {\"batchSize\": 16}}}}\n", g);
     if (fclose(g) != 0) bad = 1;
   }
-  if (bad) return demo_fail("writing the model store", MS_EIO);
-  printf("[registry] model store %s: echo-1.0.mar, echo-2.0.mar, noop.mar; global config models.json\n", dir);
+  if (bad) return demo_fail_msg("the model store", "writing the archives and models.json into %s failed", dir);
+  demo_printf("[registry] model store %s: echo-1.0.mar, echo-2.0.mar, noop.mar; global config models.json\n", dir);
 
   ms_store *s = NULL;
   ms_registry *r = NULL;
@@ -207,18 +208,18 @@ int demo_registry(const char *workdir) {
     demo_fail("ms_registry_set_default", st);
     goto fail;
   }
-  printf("[registry] set echo 1.0 max_workers=4 (api) and made echo 2.0 the default\n");
+  demo_printf("[registry] set echo 1.0 max_workers=4 (api) and made echo 2.0 the default\n");
   char *before = NULL, *after = NULL;
   if ((st = render_state(r, &before)) != MS_OK) {
     demo_fail("ms_registry_list", st);
     goto fail;
   }
-  fputs(before, stdout);
+  demo_printf("%s", before);
 
   /* "Restart": nothing survives but the database file. */
   ms_registry_close(r);
   ms_store_close(s);
-  printf("[registry] closed the store (a restart: only the database file survives) and reopened it\n");
+  demo_printf("[registry] closed the store (a restart: only the database file survives) and reopened it\n");
   if (open_registry(db, global, &s, &r)) {
     free(before);
     return 1;
@@ -229,8 +230,8 @@ int demo_registry(const char *workdir) {
     goto fail;
   }
   int same = strcmp(before, after) == 0;
-  printf("[registry] after the restart: %s\n", same ? "the same registrations, defaults and settings" : "DIFFERENT:");
-  if (!same) fputs(after, stdout);
+  demo_printf("[registry] after the restart: %s\n", same ? "the same registrations, defaults and settings" : "DIFFERENT:");
+  if (!same) demo_printf("%s", after);
   free(before);
   free(after);
 
@@ -252,7 +253,7 @@ int demo_registry(const char *workdir) {
     ms_scan_outcome o = MS_SCAN_ADDED;
     int est = 0;
     ms_scan_report_get(rep, i, &p, &o, &est, &msg);
-    if (o == MS_SCAN_FAILED) printf("[registry] broken.mar -> %s: %s\n", ms_status_name(est), msg);
+    if (o == MS_SCAN_FAILED) demo_printf("[registry] broken.mar -> %s: %s\n", ms_status_name(est), msg);
   }
   ms_scan_report_free(rep);
   ms_registry_close(r);

@@ -7,13 +7,13 @@
 int demo_store(const char *workdir) {
   char path[4096];
   snprintf(path, sizeof path, "%s/demo.db", workdir);
-  printf("[store] opening %s\n", path);
+  demo_printf("[store] opening %s\n", path);
   ms_store *s = NULL;
   int st = ms_store_open(path, 0, &s);
   if (st) return demo_fail("ms_store_open", st);
   int64_t v = 0;
   ms_store_schema_version(s, &v);
-  printf("[store] schema version %lld, WAL mode, ready for every part\n", (long long)v);
+  demo_printf("[store] schema version %lld, WAL mode, ready for every part\n", (long long)v);
   ms_store_close(s);
 
   /* Bad input never crashes: it gets a status and a message naming the cause. */
@@ -24,6 +24,6 @@ int demo_store(const char *workdir) {
     fclose(f);
   }
   st = ms_store_open(path, 0, &s);
-  printf("[store] opening a text file as a store -> %s: %s\n", ms_status_name(st), ms_errmsg());
+  demo_printf("[store] opening a text file as a store -> %s: %s\n", ms_status_name(st), ms_errmsg());
   return st == MS_ECORRUPT ? 0 : 1;
 }

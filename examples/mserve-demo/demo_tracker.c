@@ -19,20 +19,21 @@ static int run(ms_tracker *t) {
   const char *ak1[] = {"keypair:AK1", "user:alice"};
   int st = ms_tracker_set_limit(t, "keypair:AK1", MS_CLASS_COMPUTE, 2);
   if (st) return demo_fail("ms_tracker_set_limit", st);
-  printf("[tracker] keypair:AK1 may run 2 compute sessions\n");
+  demo_printf("[tracker] keypair:AK1 may run 2 compute sessions\n");
 
   if ((st = ms_tracker_admit(t, "sess-1", MS_CLASS_COMPUTE, ak1, 2, 0, now, NULL)) != MS_OK ||
       (st = ms_tracker_admit(t, "sess-1", MS_CLASS_COMPUTE, ak1, 2, 0, now, NULL)) != MS_OK)
     return demo_fail("ms_tracker_admit", st);
-  printf("[tracker] sess-1 admitted, and its retried check admitted again: used %lld (a retried INCR would say 2)\n",
+  demo_printf("[tracker] sess-1 admitted, and its retried check admitted again: used %lld (a retried INCR would say 2)\n",
          used_of(t, "keypair:AK1", now));
 
   if ((st = ms_tracker_admit(t, "sess-2", MS_CLASS_COMPUTE, ak1, 2, MS_SEC(30), now, NULL)) != MS_OK)
     return demo_fail("ms_tracker_admit", st);
   ms_denial d;
   st = ms_tracker_admit(t, "sess-3", MS_CLASS_COMPUTE, ak1, 2, 0, now, &d);
-  if (st != MS_ELIMIT) return demo_fail("the third admit should be denied", st == MS_OK ? MS_EINTERNAL : st);
-  printf("[tracker] sess-3 denied: %s is full (%lld of %lld); user:alice still counts %lld, not 3\n", d.scope,
+  if (st == MS_OK) return demo_fail_msg("the tracker", "the third admit was admitted; a limit of 2 should deny it");
+  if (st != MS_ELIMIT) return demo_fail("the third admit should be denied", st);
+  demo_printf("[tracker] sess-3 denied: %s is full (%lld of %lld); user:alice still counts %lld, not 3\n", d.scope,
          (long long)d.used, (long long)d.limit, used_of(t, "user:alice", now));
 
   /* One scheduler tick: two admits, then a later predicate fails. */
@@ -45,14 +46,14 @@ static int run(ms_tracker *t) {
     return demo_fail("ms_tracker_txn_admit", st);
   }
   ms_tracker_txn_rollback(x);
-  printf("[tracker] a tick admitted 2 sessions, then its GPU predicate failed: rolled back, keypair:AK2 uses %lld\n",
+  demo_printf("[tracker] a tick admitted 2 sessions, then its GPU predicate failed: rolled back, keypair:AK2 uses %lld\n",
          used_of(t, "keypair:AK2", now));
 
   /* sess-2's host crashed without releasing: its 30 s lease frees the slot. */
-  printf("[tracker] sess-2's host crashed; 30 s later keypair:AK1 uses %lld and sess-3 is ",
+  demo_printf("[tracker] sess-2's host crashed; 30 s later keypair:AK1 uses %lld and sess-3 is ",
          used_of(t, "keypair:AK1", now + MS_SEC(30)));
   st = ms_tracker_admit(t, "sess-3", MS_CLASS_COMPUTE, ak1, 2, 0, now + MS_SEC(30), NULL);
-  printf("%s\n", st == MS_OK ? "admitted" : ms_status_name(st));
+  demo_printf("%s\n", st == MS_OK ? "admitted" : ms_status_name(st));
   if (st) return demo_fail("ms_tracker_admit after the lease", st);
 
   /* Drift: the host's own list says only sess-1 runs. */
@@ -65,7 +66,7 @@ static int run(ms_tracker *t) {
   }
   if ((st = ms_reconcile_commit(r, now + MS_SEC(31), &added, &removed)) != MS_OK)
     return demo_fail("ms_reconcile_commit", st);
-  printf("[tracker] reconcile with the host's list (sess-1 only): %lld added, %lld removed, AK1 uses %lld\n",
+  demo_printf("[tracker] reconcile with the host's list (sess-1 only): %lld added, %lld removed, AK1 uses %lld\n",
          (long long)added, (long long)removed, used_of(t, "keypair:AK1", now + MS_SEC(31)));
   return 0;
 }

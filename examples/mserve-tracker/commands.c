@@ -83,7 +83,7 @@ int cmd_admit(cli *c) {
 int cmd_release(cli *c) {
   const char *sid = c->args[0];
   int was = 0;
-  int st = ms_tracker_release(c->t, sid, &was);
+  int st = ms_tracker_release(c->t, sid, ms_clock_realtime_us(), &was);
   if (st) return cli_fail_status(&c->ctx, st);
   if (c->json) {
     cJSON *o = cli_doc(&c->ctx);

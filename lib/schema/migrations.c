@@ -14,6 +14,7 @@ static const ms_migration migrations[] = {
     {2, "concurrency tracker", ms__schema_tracker_v1},
     {3, "model registry", ms__schema_registry_v1},
     {4, "autoscaler", ms__schema_autoscaler_v1},
+    {5, "concurrency tracker: counted sets", ms__schema_tracker_v2},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -2,14 +2,16 @@
  *
  * The list is collected in memory without touching the store, then applied
  * in one transaction as a diff, so concurrent admissions wait only for the
- * apply and the counts of added and removed memberships are exact. */
+ * apply and the counts of added and removed memberships are exact. The
+ * member counts of the pairs it touched (every pair, for a full reconcile)
+ * are then recomputed from the rows, so a reconcile also repairs counts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/text.h"
-#include "tracker_internal.h"
+#include "tracker/rows.h"
 
 /* One membership: a session counted in one (scope, class) set. */
 typedef struct rc_item {
@@ -21,24 +23,25 @@ typedef struct rc_item {
 struct ms_reconcile {
   ms_tracker *t;
   char *scope; /* NULL: every scope */
-  char what[MS_TRACKER_WHAT_LEN]; /* "tracker: reconcile [scope 'S']", heads its messages */
+  char what[MS_TRACKER_WHAT_LEN]; /* "tracker: ms_reconcile_commit: reconcile of ...": its messages */
   rc_item *items;
   size_t n, cap;
 };
 
 int ms_tracker_reconcile_begin(ms_tracker *t, const char *scope, ms_reconcile **out) {
-  if (!t || !out) return ms__fail(MS_EINVAL, "tracker: reconcile: %s is NULL", !t ? "tracker" : "out");
-  int st = scope ? ms__tracker_check_name("tracker: reconcile", "scope", scope) : MS_OK;
+  static const char call[] = "tracker: ms_tracker_reconcile_begin";
+  if (!t || !out) return ms__fail(MS_EINVAL, "%s: %s is NULL", call, !t ? "tracker" : "out");
+  int st = scope ? ms__tracker_check_name(call, "scope", scope) : MS_OK;
   if (st) return st;
   ms_reconcile *r = calloc(1, sizeof *r);
-  if (!r) return ms__fail(MS_ENOMEM, "tracker: reconcile: out of memory");
+  if (!r) return ms__fail(MS_ENOMEM, "%s: out of memory", call);
   if (scope && !(r->scope = ms__strdup(scope))) {
     free(r);
-    return ms__fail(MS_ENOMEM, "tracker: reconcile scope '%s': out of memory", scope);
+    return ms__fail(MS_ENOMEM, "%s: scope '%s': out of memory", call, scope);
   }
   r->t = t;
-  if (scope) snprintf(r->what, sizeof r->what, "tracker: reconcile scope '%s'", scope);
-  else snprintf(r->what, sizeof r->what, "tracker: reconcile");
+  if (scope) snprintf(r->what, sizeof r->what, "tracker: ms_reconcile_commit: reconcile of scope '%s'", scope);
+  else snprintf(r->what, sizeof r->what, "tracker: ms_reconcile_commit: reconcile of every scope");
   *out = r;
   return MS_OK;
 }
@@ -63,7 +66,7 @@ static int push(ms_reconcile *r, const char *session, const char *scope, int cls
   if (r->n == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
     rc_item *p = realloc(r->items, cap * sizeof *p);
-    if (!p) return ms__fail(MS_ENOMEM, "tracker: reconcile: out of memory for %zu entries", cap);
+    if (!p) return ms__fail(MS_ENOMEM, "tracker: ms_reconcile_add: out of memory for %zu entries", cap);
     r->items = p;
     r->cap = cap;
   }
@@ -72,7 +75,7 @@ static int push(ms_reconcile *r, const char *session, const char *scope, int cls
   it->scope = it->session ? ms__strdup(scope) : NULL;
   if (!it->scope) {
     free(it->session);
-    return ms__fail(MS_ENOMEM, "tracker: reconcile: out of memory for session '%s'", session);
+    return ms__fail(MS_ENOMEM, "tracker: ms_reconcile_add: session '%s': out of memory", session);
   }
   it->cls = cls;
   r->n++;
@@ -81,11 +84,9 @@ static int push(ms_reconcile *r, const char *session, const char *scope, int cls
 
 int ms_reconcile_add(ms_reconcile *r, const char *session_id, ms_session_class cls, const char *const *scopes,
                      size_t n_scopes) {
-  if (!r) return ms__fail(MS_EINVAL, "tracker: reconcile_add: reconcile is NULL");
-  int st = ms__tracker_check_name("tracker: reconcile_add", "session id", session_id);
-  if (st) return st;
-  char what[64 + MS_TRACKER_NAME_MAX];
-  snprintf(what, sizeof what, "tracker: reconcile_add '%s'", session_id);
+  if (!r) return ms__fail(MS_EINVAL, "tracker: ms_reconcile_add: reconcile is NULL");
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = ms__tracker_what(what, "ms_reconcile_add", "session", session_id);
   if (!st) st = ms__tracker_check_class(what, (int)cls);
   if (!st) st = ms__tracker_check_scopes(what, scopes, n_scopes);
   if (st) return st;
@@ -141,127 +142,229 @@ static int normalize(ms_reconcile *r) {
   return MS_OK;
 }
 
-static const char SQL_PURGE_ALL[] = "DELETE FROM tracker_members WHERE expires_us <= ?1";
-static const char SQL_SESSION_CLS[] = "SELECT cls FROM tracker_members WHERE session = ?1 LIMIT 1";
-static const char SQL_SESSION_DEL[] = "DELETE FROM tracker_members WHERE session = ?1";
-/* A session already held keeps its lease in the new membership. */
-static const char SQL_MEMBER_ADD[] =
-    "INSERT OR IGNORE INTO tracker_members(scope, cls, session, expires_us) "
-    "VALUES (?1, ?2, ?3, (SELECT expires_us FROM tracker_members WHERE session = ?3 LIMIT 1))";
-static const char SQL_MEMBERS_OF_SCOPE[] = "SELECT session, scope, cls FROM tracker_members WHERE scope = ?1";
-static const char SQL_MEMBERS_ALL[] = "SELECT session, scope, cls FROM tracker_members";
-static const char SQL_MEMBER_DEL[] = "DELETE FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND session = ?3";
+/* Expired sessions counted nowhere already: a full reconcile drops their
+ * rows at once (the recount follows); the session query uses its index. */
+static const char SQL_EXPIRED_MEMBERS_DEL[] =
+    "DELETE FROM tracker_members WHERE expires_us > 0 AND expires_us <= ?1";
+static const char SQL_EXPIRED_SESSIONS_DEL[] =
+    "DELETE FROM tracker_sessions WHERE expires_us > 0 AND expires_us <= ?1";
+static const char SQL_SESSIONS_ALL[] = "SELECT session FROM tracker_sessions";
+static const char SQL_MEMBERS_OF_SCOPE[] = "SELECT cls, session FROM tracker_members WHERE scope = ?1";
 
 typedef struct apply_ctx {
   ms_reconcile *r;
   ms_tracker *t;
   int64_t now_us, added, removed;
+  ms__tracker_session row; /* scratch: one session's row at a time */
 } apply_ctx;
 
-static sqlite3_stmt *stmt(apply_ctx *c, const char *sql, int *st) { return ms__store_stmt(c->t->store, sql, st); }
-
-/* A listed session held with another class: a full reconcile drops its rows
- * (counted as removed) so add_members re-creates them; a scoped one refuses. */
-static int check_classes(apply_ctx *c) {
+static int step_sql(apply_ctx *c, const char *sql, int64_t now_us, const char *what) {
   int st = MS_OK;
-  for (size_t i = 0; i < c->r->n && !st; i++) {
-    const rc_item *it = &c->r->items[i];
-    if (i && strcmp(c->r->items[i - 1].session, it->session) == 0) continue;
-    sqlite3_stmt *q = stmt(c, SQL_SESSION_CLS, &st);
-    if (!q) return st;
-    sqlite3_bind_text(q, 1, it->session, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    int exists = rc == SQLITE_ROW, cls = exists ? sqlite3_column_int(q, 0) : 0;
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ms__store_error(c->t->store, rc, "look a session up");
-    if (!exists || cls == it->cls) continue;
-    if (c->r->scope)
-      return ms__fail(MS_ECONFLICT,
-                      "%s: session '%s' is held with class %d, listed with %d; a full reconcile can change it",
-                      c->r->what, it->session, cls, it->cls);
-    if (!(q = stmt(c, SQL_SESSION_DEL, &st))) return st;
-    sqlite3_bind_text(q, 1, it->session, -1, SQLITE_STATIC);
-    if ((st = ms__tracker_step_done(c->t, q, "delete a session")) != MS_OK) return st;
-    c->removed += sqlite3_changes(c->t->store->db);
-  }
-  return st;
-}
-
-static int add_members(apply_ctx *c) {
-  int st = MS_OK;
-  for (size_t i = 0; i < c->r->n && !st; i++) {
-    const rc_item *it = &c->r->items[i];
-    sqlite3_stmt *q = stmt(c, SQL_MEMBER_ADD, &st);
-    if (!q) return st;
-    sqlite3_bind_text(q, 1, it->scope, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, it->cls);
-    sqlite3_bind_text(q, 3, it->session, -1, SQLITE_STATIC);
-    st = ms__tracker_step_done(c->t, q, "insert a membership");
-    if (!st) c->added += sqlite3_changes(c->t->store->db);
-  }
-  return st;
-}
-
-/* Delete the memberships of the reconciled domain that are not listed. They
- * are collected first: deleting from a table under an open SELECT on it is
- * not well defined in SQLite. */
-static int remove_unlisted(apply_ctx *c) {
-  int st = MS_OK;
-  sqlite3_stmt *q = stmt(c, c->r->scope ? SQL_MEMBERS_OF_SCOPE : SQL_MEMBERS_ALL, &st);
+  sqlite3_stmt *q = ms__store_stmt(c->t->store, sql, &st);
   if (!q) return st;
-  if (c->r->scope) sqlite3_bind_text(q, 1, c->r->scope, -1, SQLITE_STATIC);
-  ms_reconcile gone = {0};
-  int rc;
-  while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-    const char *session = (const char *)sqlite3_column_text(q, 0);
-    const char *scope = (const char *)sqlite3_column_text(q, 1);
-    int cls = sqlite3_column_int(q, 2);
-    if (!session || !scope) continue;
-    if (!listed(c->r, session, scope, cls)) st = push(&gone, session, scope, cls);
-  }
-  if (!st && rc != SQLITE_DONE) st = ms__store_error(c->t->store, rc, "list memberships");
+  sqlite3_bind_int64(q, 1, now_us);
+  int rc = sqlite3_step(q);
   sqlite3_reset(q);
+  return rc == SQLITE_DONE ? MS_OK : ms__store_error(c->t->store, rc, what);
+}
+
+/* Add or remove one membership, counting it in added or removed. */
+static int put(apply_ctx *c, const char *scope, int cls, int64_t expires_us, const char *sid, int add) {
+  int changed = 0;
+  int st = ms__tracker_member_put(c->t, scope, cls, expires_us, sid, add, &changed);
+  if (!st) *(add ? &c->added : &c->removed) += changed;
+  return st;
+}
+
+/* Delete every membership row of the session whose row is c->row. */
+static int drop_rows(apply_ctx *c, const char *sid) {
+  int st = MS_OK;
+  for (size_t i = 0; i < c->row.n && !st; i++) st = put(c, c->row.scope[i], c->row.cls, c->row.expires_us, sid, 0);
+  return st;
+}
+
+/* A full reconcile: session by session, the listed scopes (items[from..to)
+ * are one session's, sorted by scope) replace the held ones. */
+static int apply_full_session(apply_ctx *c, size_t from, size_t to) {
+  const rc_item *items = c->r->items;
+  const char *sid = items[from].session;
+  int cls = items[from].cls, found = 0;
+  size_t n = to - from;
+  if (n > MS_TRACKER_MAX_SCOPES)
+    return ms__fail(MS_EINVAL, "%s: session '%s' is listed with %zu scopes, more than MS_TRACKER_MAX_SCOPES (%d)",
+                    c->r->what, sid, n, MS_TRACKER_MAX_SCOPES);
+  const char *want[MS_TRACKER_MAX_SCOPES];
+  for (size_t i = 0; i < n; i++) want[i] = items[from + i].scope; /* sorted, distinct */
+  int st = ms__tracker_session_get(c->t, sid, &c->row, &found);
+  if (st) return st;
+  int64_t expires = 0;
+  if (found && c->row.cls != cls) { /* another class: re-admitted with the listed one, no lease */
+    if ((st = drop_rows(c, sid)) != MS_OK) return st;
+    found = 0;
+  } else if (found) {
+    expires = c->row.expires_us; /* a held session keeps its lease */
+  }
+  /* Merge the sorted held and listed lists. */
+  size_t i = 0, j = 0, held = found ? c->row.n : 0;
+  while (!st && (i < held || j < n)) {
+    int cmp = i == held ? 1 : j == n ? -1 : strcmp(c->row.scope[i], want[j]);
+    if (cmp < 0) {
+      st = put(c, c->row.scope[i++], cls, expires, sid, 0);
+    } else if (cmp > 0) {
+      st = put(c, want[j++], cls, expires, sid, 1);
+    } else {
+      i++, j++;
+    }
+  }
+  return st ? st : ms__tracker_session_put(c->t, sid, cls, expires, want, n, 1);
+}
+
+/* Sessions collected before they are changed: writing a table under an open
+ * SELECT of it is not well defined in SQLite. */
+static int collect_unlisted(apply_ctx *c, ms_reconcile *gone) {
+  int st = MS_OK, rc;
+  sqlite3_stmt *q = ms__store_stmt(c->t->store, SQL_SESSIONS_ALL, &st);
+  if (!q) return st;
+  while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    const char *sid = (const char *)sqlite3_column_text(q, 0);
+    if (!sid) continue;
+    rc_item key = {(char *)(uintptr_t)sid, NULL, 0};
+    /* items are sorted by session first: find any item of this session */
+    size_t lo = 0, hi = c->r->n;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      int cmp = strcmp(c->r->items[mid].session, key.session);
+      if (cmp == 0) break;
+      if (cmp < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= hi) st = push(gone, sid, "-", 0);
+  }
+  if (!st && rc != SQLITE_DONE) st = ms__store_error(c->t->store, rc, "list sessions");
+  sqlite3_reset(q);
+  return st;
+}
+
+static int apply_full(apply_ctx *c) {
+  int st = step_sql(c, SQL_EXPIRED_MEMBERS_DEL, c->now_us, "purge expired sessions");
+  if (!st) st = step_sql(c, SQL_EXPIRED_SESSIONS_DEL, c->now_us, "purge expired sessions");
+  ms_reconcile gone = {0};
+  if (!st) st = collect_unlisted(c, &gone);
   for (size_t i = 0; i < gone.n && !st; i++) {
-    if (!(q = stmt(c, SQL_MEMBER_DEL, &st))) break;
-    sqlite3_bind_text(q, 1, gone.items[i].scope, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, gone.items[i].cls);
-    sqlite3_bind_text(q, 3, gone.items[i].session, -1, SQLITE_STATIC);
-    st = ms__tracker_step_done(c->t, q, "delete a membership");
-    if (!st) c->removed += sqlite3_changes(c->t->store->db);
+    int found = 0;
+    st = ms__tracker_session_get(c->t, gone.items[i].session, &c->row, &found);
+    if (!st && found) st = drop_rows(c, gone.items[i].session);
+    if (!st && found) st = ms__tracker_session_put(c->t, gone.items[i].session, 0, 0, NULL, 0, 1);
   }
   drop_items(&gone, 0);
   free(gone.items);
+  for (size_t i = 0; i < c->r->n && !st;) {
+    size_t j = i + 1;
+    while (j < c->r->n && strcmp(c->r->items[j].session, c->r->items[i].session) == 0) j++;
+    st = apply_full_session(c, i, j);
+    i = j;
+  }
+  return st ? st : ms__tracker_recount(c->t, NULL);
+}
+
+/* A scoped reconcile: one (session, scope) membership at a time. */
+static int apply_scoped_item(apply_ctx *c, const rc_item *it) {
+  int found = 0;
+  int st = ms__tracker_session_get(c->t, it->session, &c->row, &found);
+  if (st) return st;
+  if (!found) {
+    const char *one[] = {it->scope};
+    st = put(c, it->scope, it->cls, 0, it->session, 1);
+    return st ? st : ms__tracker_session_put(c->t, it->session, it->cls, 0, one, 1, 0);
+  }
+  if (c->row.cls != it->cls)
+    return ms__fail(MS_ECONFLICT,
+                    "%s: session '%s' is held with class %d, listed with %d; a full reconcile can change it",
+                    c->r->what, it->session, c->row.cls, it->cls);
+  for (size_t i = 0; i < c->row.n; i++)
+    if (strcmp(c->row.scope[i], it->scope) == 0) return MS_OK;
+  if (c->row.n == MS_TRACKER_MAX_SCOPES)
+    return ms__fail(MS_EINVAL, "%s: session '%s' would be in more than MS_TRACKER_MAX_SCOPES (%d) scopes",
+                    c->r->what, it->session, MS_TRACKER_MAX_SCOPES);
+  const char *now[MS_TRACKER_MAX_SCOPES];
+  memcpy(now, c->row.scope, c->row.n * sizeof *now);
+  now[c->row.n] = it->scope;
+  size_t n = ms__tracker_sort_scopes(now, c->row.n + 1, now);
+  st = put(c, it->scope, it->cls, c->row.expires_us, it->session, 1);
+  return st ? st : ms__tracker_session_put(c->t, it->session, it->cls, c->row.expires_us, now, n, 1);
+}
+
+/* The scope's member that is not listed leaves it; a session left in no
+ * set is forgotten. */
+static int drop_scoped(apply_ctx *c, const char *sid, int cls) {
+  int found = 0;
+  int st = ms__tracker_session_get(c->t, sid, &c->row, &found);
+  if (st || !found) return st;
+  const char *rest[MS_TRACKER_MAX_SCOPES];
+  size_t n = 0;
+  for (size_t i = 0; i < c->row.n; i++)
+    if (strcmp(c->row.scope[i], c->r->scope) != 0) rest[n++] = c->row.scope[i];
+  st = put(c, c->r->scope, cls, c->row.expires_us, sid, 0);
+  return st ? st : ms__tracker_session_put(c->t, sid, c->row.cls, c->row.expires_us, rest, n, 1);
+}
+
+static int apply_scoped(apply_ctx *c) {
+  int st = MS_OK;
+  /* every expired session of any scope, counts kept exact as they go */
+  for (size_t purged = 1; purged && !st;) {
+    int64_t next;
+    st = ms__tracker_purge_any(c->t, c->now_us, 256, &purged, &next);
+  }
+  for (size_t i = 0; i < c->r->n && !st; i++) st = apply_scoped_item(c, &c->r->items[i]);
+  ms_reconcile gone = {0};
+  sqlite3_stmt *q = st ? NULL : ms__store_stmt(c->t->store, SQL_MEMBERS_OF_SCOPE, &st);
+  if (q) {
+    sqlite3_bind_text(q, 1, c->r->scope, -1, SQLITE_STATIC);
+    int rc;
+    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+      int cls = sqlite3_column_int(q, 0);
+      const char *sid = (const char *)sqlite3_column_text(q, 1);
+      if (sid && !listed(c->r, sid, c->r->scope, cls)) st = push(&gone, sid, c->r->scope, cls);
+    }
+    if (!st && rc != SQLITE_DONE) st = ms__store_error(c->t->store, rc, "list a scope's members");
+    sqlite3_reset(q);
+  }
+  for (size_t i = 0; i < gone.n && !st; i++) st = drop_scoped(c, gone.items[i].session, gone.items[i].cls);
+  drop_items(&gone, 0);
+  free(gone.items);
+  return st ? st : ms__tracker_recount(c->t, c->r->scope);
+}
+
+/* Apply the list in one long transaction of the store: batching it with
+ * other threads' writes would only hold their commits back. */
+static int apply(apply_ctx *c) {
+  ms_store_txn *sx = NULL;
+  int st = ms__store_txn_begin(c->t->store, 0, &sx);
+  if (st) return st;
+  c->added = c->removed = 0;
+  st = c->r->scope ? apply_scoped(c) : apply_full(c);
+  if (st) ms__store_txn_rollback(sx);
+  else st = ms__store_txn_commit(sx);
   return st;
 }
 
 int ms_reconcile_commit(ms_reconcile *r, int64_t now_us, int64_t *added, int64_t *removed) {
-  if (!r) return ms__fail(MS_EINVAL, "tracker: reconcile_commit: reconcile is NULL");
+  if (!r) return ms__fail(MS_EINVAL, "tracker: ms_reconcile_commit: reconcile is NULL");
   int st = ms__tracker_check_time(r->what, 0, now_us);
   if (!st) st = normalize(r);
-  apply_ctx c = {r, r->t, now_us, 0, 0};
-  if (!st) st = ms__store_begin(r->t->store);
-  if (st) {
-    st = ms__tracker_failed(r->what, st);
-    ms_reconcile_rollback(r);
-    return st;
-  }
-  /* Expired sessions counted nowhere already: purging them first means every
-   * row left is live, so the diff below counts exactly what changes. */
-  sqlite3_stmt *q = stmt(&c, SQL_PURGE_ALL, &st);
-  if (q) {
-    sqlite3_bind_int64(q, 1, now_us);
-    st = ms__tracker_step_done(r->t, q, "purge expired sessions");
-  }
-  if (!st) st = check_classes(&c);
-  if (!st) st = add_members(&c);
-  if (!st) st = remove_unlisted(&c);
-  if (st) ms__store_rollback(r->t->store);
-  else st = ms__store_commit(r->t->store);
-  st = ms__tracker_failed(r->what, st);
+  apply_ctx *c = st ? NULL : malloc(sizeof *c);
+  if (!st && !c) st = ms__fail(MS_ENOMEM, "%s: out of memory", r->what);
   if (!st) {
-    if (added) *added = c.added;
-    if (removed) *removed = c.removed;
+    c->r = r;
+    c->t = r->t;
+    c->now_us = now_us;
+    st = ms__tracker_failed(r->what, apply(c));
   }
+  if (!st) {
+    if (added) *added = c->added;
+    if (removed) *removed = c->removed;
+  }
+  free(c);
   ms_reconcile_rollback(r);
   return st;
 }

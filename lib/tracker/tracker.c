@@ -1,88 +1,13 @@
-/* The tracker handle, argument checks, limits and counting. */
-#include <stdio.h>
+/* The tracker handle, limits, counts and lookups, and the purge call. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/error.h"
-#include "tracker_internal.h"
-
-int ms__tracker_check_name(const char *what, const char *kind, const char *name) {
-  if (!name) return ms__fail(MS_EINVAL, "%s: %s is NULL", what, kind);
-  if (!*name) return ms__fail(MS_EINVAL, "%s: %s is empty", what, kind);
-  size_t n = strnlen(name, MS_TRACKER_NAME_MAX + 1);
-  if (n > MS_TRACKER_NAME_MAX)
-    return ms__fail(MS_EINVAL, "%s: %s '%.40s...' is longer than %d bytes", what, kind, name, MS_TRACKER_NAME_MAX);
-  return MS_OK;
-}
-
-int ms__tracker_check_class(const char *what, int cls) {
-  if (cls != MS_CLASS_COMPUTE && cls != MS_CLASS_SYSTEM)
-    return ms__fail(MS_EINVAL, "%s: session class %d is neither MS_CLASS_COMPUTE (0) nor MS_CLASS_SYSTEM (1)", what,
-                    cls);
-  return MS_OK;
-}
-
-int ms__tracker_check_scopes(const char *what, const char *const *scopes, size_t n_scopes) {
-  if (!scopes) return ms__fail(MS_EINVAL, "%s: scopes is NULL", what);
-  if (n_scopes == 0) return ms__fail(MS_EINVAL, "%s: no scope named (n_scopes is 0)", what);
-  if (n_scopes > MS_TRACKER_MAX_SCOPES)
-    return ms__fail(MS_EINVAL, "%s: %zu scopes named, more than MS_TRACKER_MAX_SCOPES (%d)", what, n_scopes,
-                    MS_TRACKER_MAX_SCOPES);
-  for (size_t i = 0; i < n_scopes; i++) {
-    char kind[32];
-    snprintf(kind, sizeof kind, "scope #%zu", i);
-    int st = ms__tracker_check_name(what, kind, scopes[i]);
-    if (st) return st;
-  }
-  return MS_OK;
-}
-
-int ms__tracker_check_time(const char *what, int64_t lease_us, int64_t now_us) {
-  if (now_us < 0) return ms__fail(MS_EINVAL, "%s: now_us %lld is before the Unix epoch", what, (long long)now_us);
-  if (lease_us < 0) return ms__fail(MS_EINVAL, "%s: lease %lld us is negative", what, (long long)lease_us);
-  if (lease_us > INT64_MAX - now_us)
-    return ms__fail(MS_EINVAL, "%s: lease %lld us from now_us %lld overflows", what, (long long)lease_us,
-                    (long long)now_us);
-  return MS_OK;
-}
-
-int ms__tracker_failed(const char *what, int st) {
-  if (st && strncmp(ms_errmsg(), what, strlen(what)) != 0) ms__errmsg_prefix("%s", what);
-  return st;
-}
-
-int ms__tracker_step_done(ms_tracker *t, sqlite3_stmt *st, const char *what) {
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return ms__store_error(t->store, rc, what);
-  return MS_OK;
-}
-
-/* The member rows of (scope, cls) are one range of the primary key; expired
- * ones are skipped here rather than purged, so they stop counting at once. */
-static const char SQL_COUNT[] =
-    "SELECT count(*) FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND (expires_us IS NULL OR expires_us > ?3)";
-
-int ms__tracker_count(ms_tracker *t, const char *scope, int cls, int64_t now_us, int64_t *used) {
-  int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_COUNT, &st);
-  if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, now_us);
-  int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW)
-    *used = sqlite3_column_int64(q, 0);
-  else
-    st = ms__store_error(t->store, rc, "count a scope's sessions");
-  sqlite3_reset(q);
-  return st;
-}
+#include "tracker/rows.h"
 
 int ms_tracker_open(ms_store *store, ms_tracker **out) {
-  if (!store || !out) return ms__fail(MS_EINVAL, "tracker: %s is NULL", !store ? "store" : "out");
+  if (!store || !out) return ms__fail(MS_EINVAL, "tracker: ms_tracker_open: %s is NULL", !store ? "store" : "out");
   ms_tracker *t = calloc(1, sizeof *t);
-  if (!t) return ms__fail(MS_ENOMEM, "tracker: out of memory");
+  if (!t) return ms__fail(MS_ENOMEM, "tracker: ms_tracker_open: out of memory");
   t->store = store;
   *out = t;
   return MS_OK;
@@ -90,82 +15,139 @@ int ms_tracker_open(ms_store *store, ms_tracker **out) {
 
 void ms_tracker_close(ms_tracker *t) { free(t); }
 
-static const char SQL_LIMIT_SET[] =
-    "INSERT INTO tracker_limits(scope, cls, max_sessions) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT(scope, cls) DO UPDATE SET max_sessions = excluded.max_sessions";
-static const char SQL_LIMIT_DEL[] = "DELETE FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
-static const char SQL_LIMIT_GET[] = "SELECT max_sessions FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
+/* "tracker: <call>: scope '<scope>'" and the class check. */
+static int scope_call(char *what, const char *call, const char *scope, int cls) {
+  int st = ms__tracker_what(what, call, "scope", scope);
+  return st ? st : ms__tracker_check_class(what, cls);
+}
 
-/* "tracker: <verb> '<scope>'" once the scope is known to be printable. */
-static int scope_call(char *what, size_t cap, const char *verb, const char *scope, int cls) {
-  char head[32];
-  snprintf(head, sizeof head, "tracker: %s", verb);
-  int st = ms__tracker_check_name(head, "scope", scope);
-  if (st) return st;
-  snprintf(what, cap, "%s '%s'", head, scope);
-  return ms__tracker_check_class(what, cls);
+typedef struct limit_call {
+  ms_tracker *t;
+  const char *scope;
+  int cls;
+  int64_t limit;
+} limit_call;
+
+static int set_limit_op(ms_store *s, void *arg) {
+  (void)s;
+  limit_call *c = arg;
+  return ms__tracker_pair_set_limit(c->t, c->scope, c->cls, c->limit);
 }
 
 int ms_tracker_set_limit(ms_tracker *t, const char *scope, ms_session_class cls, int64_t limit) {
-  if (!t) return ms__fail(MS_EINVAL, "tracker: set_limit: tracker is NULL");
+  if (!t) return ms__fail(MS_EINVAL, "tracker: ms_tracker_set_limit: tracker is NULL");
   char what[MS_TRACKER_WHAT_LEN];
-  int st = scope_call(what, sizeof what, "set_limit", scope, (int)cls);
+  int st = scope_call(what, "ms_tracker_set_limit", scope, (int)cls);
   if (st) return st;
   if (limit < MS_UNLIMITED)
     return ms__fail(MS_EINVAL, "%s: limit %lld is invalid (MS_UNLIMITED, 0 or a positive count)", what,
                     (long long)limit);
-  if ((st = ms__store_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
-  sqlite3_stmt *q = ms__store_stmt(t->store, limit == MS_UNLIMITED ? SQL_LIMIT_DEL : SQL_LIMIT_SET, &st);
-  if (q) {
-    sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, (int)cls);
-    if (limit != MS_UNLIMITED) sqlite3_bind_int64(q, 3, limit);
-    st = ms__tracker_step_done(t, q, "set a limit");
-  }
-  if (st) {
-    ms__store_rollback(t->store);
-    return ms__tracker_failed(what, st);
-  }
-  return ms__tracker_failed(what, ms__store_commit(t->store));
+  limit_call c = {t, scope, (int)cls, limit};
+  return ms__tracker_failed(what, ms__store_write(t->store, set_limit_op, &c));
 }
 
-/* Read-only calls take the handle lock and run in autocommit mode; statements
- * are reset before unlocking so no read transaction outlives the call. */
+/* Read-only calls hold the store for their few statements in autocommit
+ * mode; each statement is reset at once, so no read transaction outlives the
+ * call. */
 int ms_tracker_get_limit(ms_tracker *t, const char *scope, ms_session_class cls, int64_t *limit) {
-  if (!t || !limit) return ms__fail(MS_EINVAL, "tracker: get_limit: %s is NULL", !t ? "tracker" : "limit");
+  if (!t || !limit)
+    return ms__fail(MS_EINVAL, "tracker: ms_tracker_get_limit: %s is NULL", !t ? "tracker" : "limit");
   char what[MS_TRACKER_WHAT_LEN];
-  int st = scope_call(what, sizeof what, "get_limit", scope, (int)cls);
+  int st = scope_call(what, "ms_tracker_get_limit", scope, (int)cls);
   if (st) return st;
-  if ((st = ms__store_lock(t->store)) != MS_OK) return ms__tracker_failed(what, st);
-  int64_t v = MS_UNLIMITED;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_LIMIT_GET, &st);
-  if (q) {
-    sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, (int)cls);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-      v = sqlite3_column_int64(q, 0);
-    else if (rc != SQLITE_DONE)
-      st = ms__store_error(t->store, rc, "read a limit");
-    sqlite3_reset(q);
-  }
-  ms__store_unlock(t->store);
+  if ((st = ms__store_read_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
+  ms__tracker_pair p;
+  st = ms__tracker_pair_get(t, scope, (int)cls, &p);
+  ms__store_read_end(t->store);
   if (st) return ms__tracker_failed(what, st);
-  *limit = v;
+  *limit = p.limit;
   return MS_OK;
 }
 
 int ms_tracker_get_used(ms_tracker *t, const char *scope, ms_session_class cls, int64_t now_us, int64_t *used) {
-  if (!t || !used) return ms__fail(MS_EINVAL, "tracker: used: %s is NULL", !t ? "tracker" : "used");
+  if (!t || !used) return ms__fail(MS_EINVAL, "tracker: ms_tracker_get_used: %s is NULL", !t ? "tracker" : "used");
   char what[MS_TRACKER_WHAT_LEN];
-  int st = scope_call(what, sizeof what, "used", scope, (int)cls);
+  int st = scope_call(what, "ms_tracker_get_used", scope, (int)cls);
   if (!st) st = ms__tracker_check_time(what, 0, now_us);
   if (st) return st;
-  if ((st = ms__store_lock(t->store)) != MS_OK) return ms__tracker_failed(what, st);
+  if ((st = ms__store_read_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
   int64_t n = 0;
-  st = ms__tracker_count(t, scope, (int)cls, now_us, &n);
-  ms__store_unlock(t->store);
+  st = ms__tracker_pair_used(t, scope, (int)cls, now_us, &n);
+  ms__store_read_end(t->store);
   if (st) return ms__tracker_failed(what, st);
   *used = n;
+  return MS_OK;
+}
+
+int ms_tracker_get_held(ms_tracker *t, const char *session_id, int64_t now_us, int *held, ms_session_class *cls,
+                        int64_t *expires_us) {
+  if (!t || !held) return ms__fail(MS_EINVAL, "tracker: ms_tracker_get_held: %s is NULL", !t ? "tracker" : "held");
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = ms__tracker_what(what, "ms_tracker_get_held", "session", session_id);
+  if (!st) st = ms__tracker_check_time(what, 0, now_us);
+  if (st) return st;
+  if ((st = ms__store_read_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
+  ms__tracker_session *s = malloc(sizeof *s);
+  int found = 0;
+  st = s ? ms__tracker_session_get(t, session_id, s, &found) : ms__fail(MS_ENOMEM, "%s: out of memory", what);
+  ms__store_read_end(t->store);
+  if (!st) {
+    found = found && ms__tracker_live(s->expires_us, now_us);
+    *held = found;
+    if (found && cls) *cls = (ms_session_class)s->cls;
+    if (found && expires_us) *expires_us = s->expires_us;
+  }
+  free(s);
+  return ms__tracker_failed(what, st);
+}
+
+int ms_tracker_next_expiry(ms_tracker *t, int64_t *at_us) {
+  if (!t || !at_us)
+    return ms__fail(MS_EINVAL, "tracker: ms_tracker_next_expiry: %s is NULL", !t ? "tracker" : "at_us");
+  static const char what[] = "tracker: ms_tracker_next_expiry";
+  int st = ms__store_read_begin(t->store);
+  if (st) return ms__tracker_failed(what, st);
+  int64_t at = INT64_MAX;
+  st = ms__tracker_earliest_expiry(t, &at);
+  ms__store_read_end(t->store);
+  if (st) return ms__tracker_failed(what, st);
+  *at_us = at;
+  return MS_OK;
+}
+
+/* Sessions one purge step forgets; a purge call runs steps until it has
+ * forgotten max or found no more, all in one transaction. */
+#define PURGE_STEP 256
+
+typedef struct purge_call {
+  ms_tracker *t;
+  int64_t now_us, max, purged;
+} purge_call;
+
+static int purge_op(ms_store *s, void *arg) {
+  (void)s;
+  purge_call *c = arg;
+  c->purged = 0;
+  int64_t next = INT64_MAX;
+  while (c->purged < c->max) {
+    size_t step = c->max - c->purged < PURGE_STEP ? (size_t)(c->max - c->purged) : PURGE_STEP, got = 0;
+    int st = ms__tracker_purge_any(c->t, c->now_us, step, &got, &next);
+    if (st) return st;
+    c->purged += (int64_t)got;
+    if (got < step) break;
+  }
+  c->t->purge_due_us = next;
+  return MS_OK;
+}
+
+int ms_tracker_purge(ms_tracker *t, int64_t now_us, int64_t max, int64_t *purged) {
+  if (!t) return ms__fail(MS_EINVAL, "tracker: ms_tracker_purge: tracker is NULL");
+  static const char what[] = "tracker: ms_tracker_purge";
+  int st = ms__tracker_check_time(what, 0, now_us);
+  if (st) return st;
+  if (max < 1) return ms__fail(MS_EINVAL, "%s: max %lld is not a positive count", what, (long long)max);
+  purge_call c = {t, now_us, max, 0};
+  if ((st = ms__store_write(t->store, purge_op, &c)) != MS_OK) return ms__tracker_failed(what, st);
+  if (purged) *purged = c.purged;
   return MS_OK;
 }

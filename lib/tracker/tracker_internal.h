@@ -1,8 +1,17 @@
-/* Internal: the tracker's handle and the pieces its files share. */
+/* Internal: the tracker's handle and what its files share.
+ *
+ * The files form a stack, each using only those below it:
+ *   tracker.c    the handle, limits, counts and lookups, the purge call
+ *   admit.c      admission, release and renewal (one call, one write)
+ *   tick.c       tick transactions (many calls, one write)
+ *   reconcile.c  replacing the sets with the host's list
+ *   rows.c       the rows: every statement on the sets (rows.h)
+ *   check.c      argument checks and the head of every message */
 #ifndef MS_TRACKER_INTERNAL_H
 #define MS_TRACKER_INTERNAL_H
 
-#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "mserve/tracker.h"
 #include "store/store_internal.h"
@@ -10,35 +19,43 @@
 /* Longest session id or scope name, in bytes (ms_denial.scope holds 255). */
 #define MS_TRACKER_NAME_MAX 255
 
-/* Room for "tracker: <verb> '<name>'", the head of every call's messages. */
-#define MS_TRACKER_WHAT_LEN (64 + MS_TRACKER_NAME_MAX)
+/* Room for "tracker: <call>: session '<name>'", the head of every message. */
+#define MS_TRACKER_WHAT_LEN (96 + MS_TRACKER_NAME_MAX)
 
 struct ms_tracker {
   ms_store *store;
+  /* Housekeeping: no session of this store is known to expire before this
+   * instant, so writes before it skip looking for expired ones to purge.
+   * Only a hint (other handles add sessions too): counts never depend on
+   * it. Read and written under the store's lock. */
+  int64_t purge_due_us;
 };
 
-struct ms_tracker_txn {
-  ms_tracker *t;
-  pthread_t owner; /* the thread that began it: only it may use it */
-};
+/* ---- check.c ---------------------------------------------------------------- */
 
+/* "tracker: <call>: <kind> '<name>'" into what (MS_TRACKER_WHAT_LEN bytes)
+ * once name is a valid name; otherwise MS_EINVAL naming the call. */
+int ms__tracker_what(char *what, const char *call, const char *kind, const char *name);
 /* Argument checks; each fails through ms__fail with a message that starts
- * with `what` (e.g. "tracker: admit 'sess-1'"). */
+ * with `what`. */
 int ms__tracker_check_name(const char *what, const char *kind, const char *name);
 int ms__tracker_check_class(const char *what, int cls);
 int ms__tracker_check_scopes(const char *what, const char *const *scopes, size_t n_scopes);
 /* now_us >= 0, lease_us >= 0 and now_us + lease_us representable. */
 int ms__tracker_check_time(const char *what, int64_t lease_us, int64_t now_us);
-
 /* Make a failed call's message name the call: a message that does not start
  * with `what` (one from the store: "store 'x.db': ...") gets it in front.
  * Returns st; MS_OK passes through untouched. */
 int ms__tracker_failed(const char *what, int st);
 
-/* Live members of (scope, cls) at now_us. Call inside a lock or transaction. */
-int ms__tracker_count(ms_tracker *t, const char *scope, int cls, int64_t now_us, int64_t *used);
+/* ---- admit.c: the operations, inside an open write transaction ------------- */
 
-/* Run a cached statement that returns no rows; reset it afterwards. */
-int ms__tracker_step_done(ms_tracker *t, sqlite3_stmt *st, const char *what);
+/* Admit one session (the arguments checked). On MS_ELIMIT *denial is filled.
+ * Every check runs before the first write; on a failure after it *undone
+ * says whether the writes were taken back (see ms__tracker_session_hold). */
+int ms__tracker_admit_in(ms_tracker *t, const char *what, const char *sid, int cls, const char *const *scopes,
+                         size_t n, int64_t lease_us, int64_t now_us, ms_denial *denial, int *undone);
+/* Release one session: *was_held = 1 when it was live at now_us. */
+int ms__tracker_release_in(ms_tracker *t, const char *sid, int64_t now_us, int *was_held);
 
 #endif

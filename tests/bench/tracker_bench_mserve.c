@@ -105,7 +105,7 @@ static int mb_release(void *w, const char *sid, const char *const *scopes) {
   (void)scopes; /* the tracker knows them */
   mb_proc *p = w;
   int was_held = 0;
-  int st = ms_tracker_release(p->tracker, sid, &was_held);
+  int st = ms_tracker_release(p->tracker, sid, ms_clock_realtime_us(), &was_held);
   if (st) return fail("release", st);
   if (!was_held) {
     fprintf(stderr, "bench: tracker: release of '%s': it was not held\n", sid);

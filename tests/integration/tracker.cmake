@@ -1,8 +1,11 @@
 # Tracker integration tests: many processes x threads on one file, kill -9
-# durability, and the mserve-tracker CLI end to end.
+# durability, member counts that stay exact across kill -9, and the
+# mserve-tracker CLI end to end.
 ms_add_cmocka(integration_tracker_multiproc ${CMAKE_CURRENT_LIST_DIR}/tracker_multiproc.c)
 ms_add_cmocka(integration_tracker_crash ${CMAKE_CURRENT_LIST_DIR}/tracker_crash.c)
-set_tests_properties(integration_tracker_multiproc integration_tracker_crash PROPERTIES TIMEOUT 300)
+ms_add_cmocka(integration_tracker_counts ${CMAKE_CURRENT_LIST_DIR}/tracker_counts.c)
+set_tests_properties(integration_tracker_multiproc integration_tracker_crash integration_tracker_counts
+  PROPERTIES TIMEOUT 300)
 
 # The CLI test runs the built mserve-tracker (an example), so it exists only
 # when examples are built.

@@ -57,7 +57,7 @@ static void child(const char *db, int round, int fd) {
     } else if (st == MS_ELIMIT && n_held > 0) {
       int k = (int)(rnd(&seed) % (unsigned)n_held);
       say(fd, 'R', held[k]);
-      if (ms_tracker_release(t, held[k], NULL) != MS_OK) _exit(4);
+      if (ms_tracker_release(t, held[k], ms_clock_realtime_us(), NULL) != MS_OK) _exit(4);
       memmove(held[k], held[n_held - 1], sizeof held[0]);
       n_held--;
     } else if (st != MS_ELIMIT) {

@@ -118,7 +118,7 @@ static void release_one(worker *w, int i) {
   w->held[i] = w->held[--w->n_held];
   counted(&s, -1); /* before the release: the set still holds it */
   int was = -1;
-  int st = ms_tracker_release(w->t, s.id, &was);
+  int st = ms_tracker_release(w->t, s.id, ms_clock_realtime_us(), &was);
   if (st != MS_OK) note_error("release", st);
   else if (was != 1) note_error("release: a held session was not held", MS_EINTERNAL);
 }

@@ -1,0 +1,456 @@
+/* The tracker's rows (rows.h): every statement on the sets, defined once. */
+#include "tracker/rows.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+static const char SQL_SESSION_GET[] = "SELECT cls, expires_us, scopes FROM tracker_sessions WHERE session = ?1";
+static const char SQL_SESSION_ADD[] =
+    "INSERT INTO tracker_sessions(session, cls, expires_us, scopes) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_SESSION_DEL[] = "DELETE FROM tracker_sessions WHERE session = ?1";
+static const char SQL_SESSION_EXPIRY[] = "UPDATE tracker_sessions SET expires_us = ?2 WHERE session = ?1";
+static const char SQL_SESSION_PUT[] =
+    "INSERT INTO tracker_sessions(session, cls, expires_us, scopes) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT(session) DO UPDATE SET cls = excluded.cls, expires_us = excluded.expires_us, "
+    "scopes = excluded.scopes";
+static const char SQL_MEMBER_ADD[] =
+    "INSERT INTO tracker_members(scope, cls, expires_us, session) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_MEMBER_DEL[] =
+    "DELETE FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us = ?3 AND session = ?4";
+static const char SQL_PAIR_GET[] = "SELECT max_sessions, members FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
+static const char SQL_PAIR_NEW[] = "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3)";
+static const char SQL_PAIR_ADD[] = "UPDATE tracker_limits SET members = members + ?3 WHERE scope = ?1 AND cls = ?2";
+static const char SQL_PAIR_ADD_ANY[] =
+    "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT(scope, cls) DO UPDATE SET members = members + excluded.members";
+static const char SQL_PAIR_LIMIT[] =
+    "INSERT INTO tracker_limits(scope, cls, max_sessions, members) VALUES (?1, ?2, ?3, 0) "
+    "ON CONFLICT(scope, cls) DO UPDATE SET max_sessions = excluded.max_sessions";
+/* The expired members of a pair: the front of its key range. The literal
+ * "expires_us > 0" also lets the session query use its partial index. */
+static const char SQL_PAIR_EXPIRED[] =
+    "SELECT count(*) FROM (SELECT 1 FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us > 0 "
+    "AND expires_us <= ?3 LIMIT ?4)";
+static const char SQL_PAIR_EXPIRED_IDS[] =
+    "SELECT session FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us > 0 AND expires_us <= ?3 "
+    "ORDER BY expires_us LIMIT ?4";
+static const char SQL_EARLIEST[] =
+    "SELECT session, expires_us FROM tracker_sessions WHERE expires_us > 0 ORDER BY expires_us LIMIT ?1";
+
+static int step_done(ms_tracker *t, sqlite3_stmt *q, const char *what) { return ms__store_step_done(t->store, q, what); }
+
+/* Step a write that must change exactly one row: a row that is not there
+ * means the sets and their counts disagree (damage). */
+static int step_one(ms_tracker *t, sqlite3_stmt *q, const char *what) {
+  int st = step_done(t, q, what);
+  if (!st && sqlite3_changes(t->store->db) != 1)
+    st = ms__fail(MS_ECORRUPT, "store '%s': %s: the row is missing (the tracker's tables disagree)",
+                  t->store->path, what);
+  return st;
+}
+
+/* Step an insert whose row was looked up as absent: a conflict means the
+ * tracker's tables disagree (a damaged database), not a caller's error. */
+static int step_insert(ms_tracker *t, sqlite3_stmt *q, const char *what) {
+  int st = step_done(t, q, what);
+  if (st == MS_ECONFLICT) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", ms_errmsg());
+    st = ms__fail(MS_ECORRUPT, "%s (the tracker's tables disagree)", msg);
+  }
+  return st;
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+size_t ms__tracker_sort_scopes(const char *const *names, size_t n, const char **out) {
+  memcpy(out, names, n * sizeof *out);
+  qsort(out, n, sizeof *out, cmp_name);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (k == 0 || strcmp(out[k - 1], out[i]) != 0) out[k++] = out[i];
+  return k;
+}
+
+/* The blob of n sorted names into buf (MS_TRACKER_BLOB_MAX bytes). */
+static size_t encode(const char *const *scope, size_t n, char *buf) {
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(scope[i]) + 1;
+    memcpy(buf + len, scope[i], l);
+    len += l;
+  }
+  return len;
+}
+
+/* Split s->blob into s->scope (sorted: a migrated database may hold them in
+ * any order). 0, or -1 when the blob is not a list of 1..64 names. */
+static int decode(ms__tracker_session *s) {
+  s->n = 0;
+  if (s->blob_len == 0 || s->blob[s->blob_len - 1] != '\0') return -1;
+  for (size_t at = 0; at < s->blob_len;) {
+    size_t l = strlen(s->blob + at);
+    if (l == 0 || l > MS_TRACKER_NAME_MAX || s->n == MS_TRACKER_MAX_SCOPES) return -1;
+    s->scope[s->n++] = s->blob + at;
+    at += l + 1;
+  }
+  for (size_t i = 1; i < s->n; i++)
+    if (strcmp(s->scope[i - 1], s->scope[i]) >= 0) {
+      qsort(s->scope, s->n, sizeof *s->scope, cmp_name);
+      break;
+    }
+  return 0;
+}
+
+int ms__tracker_session_get(ms_tracker *t, const char *sid, ms__tracker_session *out, int *found) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_GET, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q);
+  *found = 0;
+  if (rc == SQLITE_ROW) {
+    const void *blob = sqlite3_column_blob(q, 2);
+    size_t len = (size_t)sqlite3_column_bytes(q, 2);
+    out->cls = sqlite3_column_int(q, 0);
+    out->expires_us = sqlite3_column_int64(q, 1);
+    if (len > MS_TRACKER_BLOB_MAX || (len && !blob)) {
+      st = ms__fail(MS_ECORRUPT, "store '%s': session '%s': its list of scopes is damaged (%zu bytes)",
+                    t->store->path, sid, len);
+    } else {
+      if (len) memcpy(out->blob, blob, len);
+      out->blob_len = len;
+      if (decode(out) || (out->cls != MS_CLASS_COMPUTE && out->cls != MS_CLASS_SYSTEM) || out->expires_us < 0)
+        st = ms__fail(MS_ECORRUPT, "store '%s': session '%s': its row is damaged", t->store->path, sid);
+      else
+        *found = 1;
+    }
+  } else if (rc != SQLITE_DONE) {
+    st = ms__store_error(t->store, rc, "look a session up");
+  }
+  sqlite3_reset(q);
+  return st;
+}
+
+static int member_add(ms_tracker *t, const char *scope, int cls, int64_t exp, const char *sid) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_MEMBER_ADD, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, exp);
+  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
+  return step_insert(t, q, "add a member");
+}
+
+static int member_del(ms_tracker *t, const char *scope, int cls, int64_t exp, const char *sid) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_MEMBER_DEL, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, exp);
+  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
+  return step_one(t, q, "remove a member");
+}
+
+/* Add delta to the pair's count; `exists`: its row is known to be there
+ * (1), known to be absent (0) or unknown (-1). */
+static int pair_add(ms_tracker *t, const char *scope, int cls, int64_t delta, int exists) {
+  int st = MS_OK;
+  const char *sql = exists > 0 ? SQL_PAIR_ADD : exists == 0 ? SQL_PAIR_NEW : SQL_PAIR_ADD_ANY;
+  sqlite3_stmt *q = ms__store_stmt(t->store, sql, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, delta);
+  return exists > 0 ? step_one(t, q, "count a scope's members") : step_done(t, q, "count a scope's members");
+}
+
+static int session_del(ms_tracker *t, const char *sid) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_DEL, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
+  return step_one(t, q, "remove a session");
+}
+
+int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t expires_us,
+                             const char *const *scope, const ms__tracker_pair *pair, size_t n, int *undone) {
+  char blob[MS_TRACKER_BLOB_MAX];
+  size_t len = encode(scope, n, blob);
+  *undone = 1;
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_ADD, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, expires_us);
+  sqlite3_bind_blob(q, 4, blob, (int)len, SQLITE_STATIC);
+  if ((st = step_insert(t, q, "add a session")) != MS_OK) return st;
+  /* Two writes per scope: done counts them, so a failure is taken back
+   * exactly (a tick has no savepoint per admit). */
+  size_t done = 0;
+  for (size_t i = 0; i < n && !st; i++) {
+    if ((st = member_add(t, scope[i], cls, expires_us, sid)) != MS_OK) break;
+    done++;
+    if ((st = pair_add(t, scope[i], cls, 1, pair[i].exists)) != MS_OK) break;
+    done++;
+  }
+  if (!st) {
+    if (expires_us > 0 && expires_us < t->purge_due_us) t->purge_due_us = expires_us;
+    return MS_OK;
+  }
+  /* The database may have rolled the whole transaction back by itself. */
+  if (sqlite3_get_autocommit(t->store->db)) return st;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", ms_errmsg());
+  int u = MS_OK;
+  for (size_t k = done; k-- > 0 && !u;) {
+    size_t i = k / 2;
+    u = k % 2 ? pair_add(t, scope[i], cls, -1, 1) : member_del(t, scope[i], cls, expires_us, sid);
+  }
+  if (!u) u = session_del(t, sid);
+  if (u) *undone = 0;
+  return ms__fail(st, "%s", msg);
+}
+
+int ms__tracker_session_forget(ms_tracker *t, const char *sid, const ms__tracker_session *s) {
+  int st = MS_OK;
+  for (size_t i = 0; i < s->n && !st; i++) {
+    st = member_del(t, s->scope[i], s->cls, s->expires_us, sid);
+    if (!st) st = pair_add(t, s->scope[i], s->cls, -1, 1);
+  }
+  return st ? st : session_del(t, sid);
+}
+
+int ms__tracker_session_set_expiry(ms_tracker *t, const char *sid, const ms__tracker_session *s,
+                                   int64_t expires_us) {
+  int st = MS_OK;
+  for (size_t i = 0; i < s->n && !st; i++) {
+    st = member_del(t, s->scope[i], s->cls, s->expires_us, sid);
+    if (!st) st = member_add(t, s->scope[i], s->cls, expires_us, sid);
+  }
+  sqlite3_stmt *q = st ? NULL : ms__store_stmt(t->store, SQL_SESSION_EXPIRY, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, expires_us);
+  if ((st = step_one(t, q, "renew a session")) == MS_OK && expires_us > 0 && expires_us < t->purge_due_us)
+    t->purge_due_us = expires_us;
+  return st;
+}
+
+int ms__tracker_session_put(ms_tracker *t, const char *sid, int cls, int64_t expires_us, const char *const *scope,
+                            size_t n, int exists) {
+  if (n == 0) return exists ? session_del(t, sid) : MS_OK;
+  char blob[MS_TRACKER_BLOB_MAX];
+  size_t len = encode(scope, n, blob);
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_PUT, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, expires_us);
+  sqlite3_bind_blob(q, 4, blob, (int)len, SQLITE_STATIC);
+  return step_done(t, q, "write a session");
+}
+
+static const char SQL_MEMBER_PUT[] =
+    "INSERT OR IGNORE INTO tracker_members(scope, cls, expires_us, session) VALUES (?1, ?2, ?3, ?4)";
+
+int ms__tracker_member_put(ms_tracker *t, const char *scope, int cls, int64_t expires_us, const char *sid, int add,
+                           int *changed) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, add ? SQL_MEMBER_PUT : SQL_MEMBER_DEL, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, expires_us);
+  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
+  if ((st = step_done(t, q, add ? "add a member" : "remove a member")) == MS_OK)
+    *changed = sqlite3_changes(t->store->db) > 0;
+  return st;
+}
+
+static const char SQL_RECOUNT_NEW_ALL[] =
+    "INSERT OR IGNORE INTO tracker_limits(scope, cls, members) SELECT DISTINCT scope, cls, 0 FROM tracker_members";
+static const char SQL_RECOUNT_ALL[] =
+    "UPDATE tracker_limits SET members = (SELECT count(*) FROM tracker_members m "
+    "WHERE m.scope = tracker_limits.scope AND m.cls = tracker_limits.cls)";
+static const char SQL_TIDY_ALL[] = "DELETE FROM tracker_limits WHERE members = 0 AND max_sessions IS NULL";
+static const char SQL_RECOUNT_PAIR[] =
+    "INSERT INTO tracker_limits(scope, cls, members) "
+    "VALUES (?1, ?2, (SELECT count(*) FROM tracker_members WHERE scope = ?1 AND cls = ?2)) "
+    "ON CONFLICT(scope, cls) DO UPDATE SET members = excluded.members";
+static const char SQL_TIDY_PAIR[] =
+    "DELETE FROM tracker_limits WHERE scope = ?1 AND cls = ?2 AND members = 0 AND max_sessions IS NULL";
+
+int ms__tracker_recount(ms_tracker *t, const char *scope) {
+  int st = MS_OK;
+  if (!scope) {
+    const char *const all[] = {SQL_RECOUNT_NEW_ALL, SQL_RECOUNT_ALL, SQL_TIDY_ALL};
+    for (size_t i = 0; i < 3 && !st; i++) {
+      sqlite3_stmt *q = ms__store_stmt(t->store, all[i], &st);
+      if (q) st = step_done(t, q, "recount the sets");
+    }
+    return st;
+  }
+  for (int cls = 0; cls < 2 && !st; cls++) {
+    const char *const one[] = {SQL_RECOUNT_PAIR, SQL_TIDY_PAIR};
+    for (size_t i = 0; i < 2 && !st; i++) {
+      sqlite3_stmt *q = ms__store_stmt(t->store, one[i], &st);
+      if (!q) break;
+      sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+      sqlite3_bind_int(q, 2, cls);
+      st = step_done(t, q, "recount a scope");
+    }
+  }
+  return st;
+}
+
+int ms__tracker_pair_get(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_GET, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  int rc = sqlite3_step(q);
+  out->exists = 0;
+  out->limit = MS_UNLIMITED;
+  out->members = 0;
+  if (rc == SQLITE_ROW) {
+    out->exists = 1;
+    if (sqlite3_column_type(q, 0) != SQLITE_NULL) out->limit = sqlite3_column_int64(q, 0);
+    out->members = sqlite3_column_int64(q, 1);
+  } else if (rc != SQLITE_DONE) {
+    st = ms__store_error(t->store, rc, "read a scope's limit and count");
+  }
+  sqlite3_reset(q);
+  return st;
+}
+
+int ms__tracker_pair_expired(ms_tracker *t, const char *scope, int cls, int64_t now_us, int64_t cap, int64_t *n) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_EXPIRED, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, now_us);
+  sqlite3_bind_int64(q, 4, cap < 0 ? -1 : cap);
+  int rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(q, 0);
+  else st = ms__store_error(t->store, rc, "count a scope's expired sessions");
+  sqlite3_reset(q);
+  return st;
+}
+
+int ms__tracker_pair_used(ms_tracker *t, const char *scope, int cls, int64_t now_us, int64_t *used) {
+  ms__tracker_pair p;
+  int64_t expired = 0;
+  int st = ms__tracker_pair_get(t, scope, cls, &p);
+  if (!st && p.members > 0) st = ms__tracker_pair_expired(t, scope, cls, now_us, -1, &expired);
+  if (!st) *used = p.members - expired;
+  return st;
+}
+
+int ms__tracker_pair_set_limit(ms_tracker *t, const char *scope, int cls, int64_t limit) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_LIMIT, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  if (limit != MS_UNLIMITED) sqlite3_bind_int64(q, 3, limit); /* unbound: NULL, no limit */
+  return step_done(t, q, "set a limit");
+}
+
+/* Session ids collected before forgetting them: deleting under an open
+ * SELECT of the same table is not well defined in SQLite. */
+typedef struct id_list {
+  char (*id)[MS_TRACKER_NAME_MAX + 1];
+  size_t n;
+} id_list;
+
+static int forget_ids(ms_tracker *t, const id_list *ids, size_t *purged) {
+  int st = MS_OK;
+  ms__tracker_session *s = malloc(sizeof *s);
+  if (!s) return ms__fail(MS_ENOMEM, "out of memory purging expired sessions");
+  for (size_t i = 0; i < ids->n && !st; i++) {
+    int found = 0;
+    st = ms__tracker_session_get(t, ids->id[i], s, &found);
+    if (!st && found) st = ms__tracker_session_forget(t, ids->id[i], s);
+    if (!st && found) (*purged)++;
+  }
+  free(s);
+  return st;
+}
+
+/* Run `q` (bound, its first column a session id) and collect up to max ids. */
+static int collect(ms_tracker *t, sqlite3_stmt *q, size_t max, id_list *ids, int64_t *next, int64_t now_us) {
+  int st = MS_OK, rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    if (next) {
+      int64_t exp = sqlite3_column_int64(q, 1);
+      if (exp > now_us || ids->n == max) {
+        *next = exp;
+        break;
+      }
+    }
+    const char *id = (const char *)sqlite3_column_text(q, 0);
+    if (!id || ids->n == max) break;
+    snprintf(ids->id[ids->n++], MS_TRACKER_NAME_MAX + 1, "%s", id);
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = ms__store_error(t->store, rc, "find expired sessions");
+  sqlite3_reset(q);
+  return st;
+}
+
+int ms__tracker_purge_pair(ms_tracker *t, const char *scope, int cls, int64_t now_us, size_t max, size_t *purged) {
+  *purged = 0;
+  id_list ids = {malloc(max * sizeof *ids.id), 0};
+  if (!ids.id) return ms__fail(MS_ENOMEM, "out of memory purging expired sessions");
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_EXPIRED_IDS, &st);
+  if (q) {
+    sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, cls);
+    sqlite3_bind_int64(q, 3, now_us);
+    sqlite3_bind_int64(q, 4, (int64_t)max);
+    st = collect(t, q, max, &ids, NULL, now_us);
+  }
+  if (!st) st = forget_ids(t, &ids, purged);
+  free(ids.id);
+  return st;
+}
+
+int ms__tracker_purge_any(ms_tracker *t, int64_t now_us, size_t max, size_t *purged, int64_t *next) {
+  *purged = 0;
+  *next = INT64_MAX;
+  id_list ids = {malloc((max ? max : 1) * sizeof *ids.id), 0};
+  if (!ids.id) return ms__fail(MS_ENOMEM, "out of memory purging expired sessions");
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_EARLIEST, &st);
+  if (q) {
+    /* one row more than purged: the earliest lease end left after them */
+    sqlite3_bind_int64(q, 1, (int64_t)max + 1);
+    st = collect(t, q, max, &ids, next, now_us);
+  }
+  if (!st) st = forget_ids(t, &ids, purged);
+  free(ids.id);
+  return st;
+}
+
+int ms__tracker_earliest_expiry(ms_tracker *t, int64_t *at_us) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_EARLIEST, &st);
+  if (!q) return st;
+  sqlite3_bind_int64(q, 1, 1);
+  int rc = sqlite3_step(q);
+  if (rc == SQLITE_ROW) *at_us = sqlite3_column_int64(q, 1);
+  else if (rc == SQLITE_DONE) *at_us = INT64_MAX;
+  else st = ms__store_error(t->store, rc, "find the earliest lease end");
+  sqlite3_reset(q);
+  return st;
+}

@@ -1,0 +1,113 @@
+/* Tick transactions: many admits and releases, one commit.
+ *
+ * A tick admit costs its reads and its writes and nothing else: no savepoint
+ * (an admission checks everything before it writes, so a denied or
+ * conflicting one has nothing to undo), no recount, no commit. An admit whose
+ * own writes fail takes them back (ms__tracker_session_hold); when even that
+ * fails, or a purge of expired sessions it ran failed half way, the tick is
+ * dead: every later call says so and only rollback is left. Releases, rarer
+ * in a tick, run in a savepoint. */
+#include <stdlib.h>
+
+#include "common/error.h"
+#include "tracker/tracker_internal.h"
+
+struct ms_tracker_txn {
+  ms_tracker *t;
+  ms_store_txn *sx; /* the store's long transaction, movable between threads */
+  int dead;         /* a failed write could not be undone: only rollback is left */
+};
+
+/* Every call of a tick starts here, on whatever thread it runs: that thread
+ * becomes the one holding the store. Then the tick must still be alive:
+ * after some errors (disk full, I/O, out of memory) SQLite rolls the whole
+ * transaction back by itself, and its earlier admits are gone; running more
+ * would run them outside any transaction, where a later rollback could not
+ * undo them. Refuse instead. */
+static int resume(ms_tracker_txn *x, const char *what) {
+  int st = ms__store_txn_resume(x->sx);
+  if (st) return ms__tracker_failed(what, st);
+  if (!ms__store_txn_alive(x->sx))
+    return ms__fail(MS_ECLOSED,
+                    "%s: the tick's transaction was already rolled back by the database after an earlier "
+                    "error; none of its admits stand; roll the tick back and begin a new one",
+                    what);
+  if (x->dead)
+    return ms__fail(MS_ECLOSED,
+                    "%s: an earlier call of this tick failed while writing and its writes could not be undone; "
+                    "roll the tick back and begin a new one",
+                    what);
+  return MS_OK;
+}
+
+int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out) {
+  static const char what[] = "tracker: ms_tracker_begin";
+  if (!t || !out) return ms__fail(MS_EINVAL, "%s: %s is NULL", what, !t ? "tracker" : "out");
+  ms_tracker_txn *x = calloc(1, sizeof *x);
+  if (!x) return ms__fail(MS_ENOMEM, "%s: out of memory", what);
+  int st = ms__store_txn_begin(t->store, MS__STORE_TXN_MOVABLE, &x->sx);
+  if (st) {
+    free(x);
+    return ms__tracker_failed(what, st);
+  }
+  x->t = t;
+  *out = x;
+  return MS_OK;
+}
+
+int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_session_class cls, const char *const *scopes,
+                         size_t n_scopes, int64_t lease_us, int64_t now_us, ms_denial *denial) {
+  if (!x) return ms__fail(MS_EINVAL, "tracker: ms_tracker_txn_admit: transaction is NULL");
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = ms__tracker_what(what, "ms_tracker_txn_admit", "session", session_id);
+  if (!st) st = ms__tracker_check_class(what, (int)cls);
+  if (!st) st = ms__tracker_check_scopes(what, scopes, n_scopes);
+  if (!st) st = ms__tracker_check_time(what, lease_us, now_us);
+  if (!st) st = resume(x, what);
+  if (st) return st;
+  ms_denial local;
+  int undone = 1;
+  st = ms__tracker_admit_in(x->t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, &local, &undone);
+  if (st == MS_ELIMIT && denial) *denial = local;
+  if (st && !undone) x->dead = 1;
+  return ms__tracker_failed(what, st);
+}
+
+int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int64_t now_us, int *was_held) {
+  if (!x) return ms__fail(MS_EINVAL, "tracker: ms_tracker_txn_release: transaction is NULL");
+  char what[MS_TRACKER_WHAT_LEN];
+  int st = ms__tracker_what(what, "ms_tracker_txn_release", "session", session_id);
+  if (!st) st = ms__tracker_check_time(what, 0, now_us);
+  if (!st) st = resume(x, what);
+  if (st) return st;
+  ms_store *s = x->t->store;
+  if ((st = ms__store_savepoint(s)) != MS_OK) return ms__tracker_failed(what, st);
+  int held = 0;
+  st = ms__tracker_failed(what, ms__tracker_release_in(x->t, session_id, now_us, &held));
+  if ((st = ms__tracker_failed(what, ms__store_savepoint_end(s, st))) != MS_OK) return st;
+  if (was_held) *was_held = held;
+  return MS_OK;
+}
+
+int ms_tracker_txn_commit(ms_tracker_txn *x) {
+  static const char what[] = "tracker: ms_tracker_txn_commit";
+  if (!x) return ms__fail(MS_EINVAL, "%s: transaction is NULL", what);
+  ms_tracker *t = x->t;
+  int st = resume(x, what);
+  if (st) {
+    ms__store_txn_rollback(x->sx); /* nothing to keep; leaves the store */
+    t->purge_due_us = 0;           /* what the tick purged is back */
+  } else if ((st = ms__tracker_failed(what, ms__store_txn_commit(x->sx))) != MS_OK) {
+    t->purge_due_us = 0;
+  }
+  free(x);
+  return st;
+}
+
+void ms_tracker_txn_rollback(ms_tracker_txn *x) {
+  if (!x) return;
+  ms__store_txn_resume(x->sx); /* a movable transaction: never refused */
+  ms__store_txn_rollback(x->sx);
+  x->t->purge_due_us = 0; /* what the tick purged is back */
+  free(x);
+}

@@ -54,13 +54,32 @@
  * their own name.
  * "Unset" is never a number: an unset key simply falls to the next level.
  *
- * Global config file (JSON, the shape of TorchServe's models= setting):
- *   {"defaults": {"batch_size": 4, "maxBatchDelay": 50, ...},
- *    "models": {"<name>": {"<version>": {"batchSize": 8, ...}}}}
- * Canonical and TorchServe names are accepted; other keys (TorchServe's
- * marName, defaultVersion, ...) are ignored with a debug log line; a known
- * key of the wrong type or range is refused with MS_ECORRUPT naming the file
- * and the key.
+ * Global config file, in one of two forms:
+ *  - JSON, the shape of TorchServe's models= setting:
+ *      {"defaults": {"batch_size": 4, "maxBatchDelay": 50, ...},
+ *       "models": {"<name>": {"<version>": {"batchSize": 8, ...}}}}
+ *  - TorchServe's own config.properties, or a snapshot it wrote
+ *    (*-snapshot.cfg), unchanged: Java properties syntax (key=value,
+ *    key: value, key value, '\' continuations, '#' and '!' comments,
+ *    \uXXXX and the other escapes; UTF-8, else read as ISO 8859-1 as Java
+ *    does). Its models= JSON and a snapshot's model_snapshot= JSON give the
+ *    per-model entries (model_snapshot= replaces models= version by
+ *    version); default_workers_per_model (min_workers and max_workers; 0,
+ *    TorchServe's "one per GPU or CPU", sets nothing), job_queue_size
+ *    (max_queue_size) and default_response_timeout (s, request_timeout_us)
+ *    the server-wide defaults. TorchServe has no server-wide batch size or
+ *    delay, so batch_size= and max_batch_delay= lines are unused, as there.
+ * A path ending in .properties or .cfg is read as properties, one ending in
+ * .json as JSON, any other as JSON when it starts with '{'. In per-model
+ * entries canonical and TorchServe names are accepted, and
+ * "defaultVersion": true makes that version its model's default when it is
+ * registered or scanned (one default per model; an explicit
+ * ms_registry_set_default afterwards still wins). A known key of the wrong
+ * type or range is refused with MS_ECORRUPT naming the file, the key and,
+ * for properties, the line. Every other key (TorchServe's marName,
+ * startupTimeout, inference_address, ...) is not applied but kept, with its
+ * value: ms_registry_unused_keys lists them, ms_registry_get_global reads a
+ * server-wide one (model_store, load_models) as written.
  *
  * Thread safety: an ms_registry may be used from several threads at once
  * (calls serialize on the store's lock), and several processes may open
@@ -94,6 +113,7 @@ typedef struct ms_model ms_model;            /* snapshot of one registered versi
 typedef struct ms_model_list ms_model_list;  /* snapshots from ms_registry_list */
 typedef struct ms_overrides ms_overrides;    /* runtime (management API) settings */
 typedef struct ms_scan_report ms_scan_report;
+typedef struct ms_key_list ms_key_list;      /* keys of the global config file (ms_registry_unused_keys) */
 
 /* Where a resolved setting came from (highest precedence last). */
 typedef enum ms_config_source {
@@ -121,15 +141,16 @@ typedef enum ms_scan_outcome {
 
 /*
  * ms_registry_open - open the registry kept in `store`.
- * global_config_path (may be NULL) names the JSON global config file; it is
- * read once, here. The registry borrows `store`: close the registry before
+ * global_config_path (may be NULL) names the global config file (JSON or
+ * TorchServe properties, see above); it is read once, here. The registry borrows `store`: close the registry before
  * the store. On success *out owns the registry; free it with
  * ms_registry_close.
  * Errors: MS_EINVAL (NULL store or out), MS_ENOTFOUND (no file at
  * global_config_path: a host can tell a wrong path from a broken file),
  * MS_EIO (the file exists but cannot be read, or is a folder, FIFO or
  * device: never waited on), MS_ECORRUPT (config file invalid: message names
- * the file, key and, for JSON syntax errors, the byte offset), MS_ENOMEM.
+ * the file, key and, for JSON syntax errors, the byte offset; for
+ * properties, the line), MS_ENOMEM.
  * *out untouched on failure. Stable.
  */
 MS_API int ms_registry_open(ms_store *store, const char *global_config_path, ms_registry **out);
@@ -154,6 +175,39 @@ MS_API void ms_registry_close(ms_registry *r);
  */
 MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t max_total_bytes,
                                   int64_t max_ratio);
+
+/*
+ * ms_registry_unused_keys - the keys of the global config file that the
+ * registry does not apply (not a setting, not a model's defaultVersion, not
+ * model_store or load_models), in file order, each with its value as written
+ * (JSON values as JSON text) and its line (1-based; 0 inside a JSON file).
+ * Keys inside JSON are paths: "defaults.foo", "models.\"noop\".\"1.11\".marName",
+ * "model_snapshot.modelCount". A properties key given twice is listed at its
+ * earlier lines with " (overridden by line N)" after the value. A registry
+ * without a global config gives an empty list. *out is owned by the caller:
+ * free it with ms_key_list_free. Thread safe.
+ * Errors: MS_EINVAL (NULL argument), MS_ENOMEM. Experimental.
+ */
+MS_API int ms_registry_unused_keys(ms_registry *r, ms_key_list **out);
+/* ms_key_list_count - number of keys; 0 for NULL. Experimental. */
+MS_API size_t ms_key_list_count(const ms_key_list *l);
+/* ms_key_list_get - key i: its name, value and line (each output may be
+ * NULL; strings belong to the list). Errors: MS_EINVAL (NULL list, i out of
+ * range); outputs untouched on failure. Experimental. */
+MS_API int ms_key_list_get(const ms_key_list *l, size_t i, const char **key, const char **value, int64_t *line);
+/* ms_key_list_free - NULL is a no-op. Experimental. */
+MS_API void ms_key_list_free(ms_key_list *l);
+
+/*
+ * ms_registry_get_global - the value of a top-level key of the global config
+ * file as written (a properties value after its escapes; in a JSON file a
+ * string's text, other values as JSON text); a key given twice gives its
+ * last value, as Java does. E.g. "model_store", "load_models". *value
+ * belongs to the registry and lives until ms_registry_close. Thread safe.
+ * Errors: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such key, or no
+ * global config). Experimental.
+ */
+MS_API int ms_registry_get_global(ms_registry *r, const char *key, const char **value);
 
 /*
  * ms_registry_scan - register every archive in the folder model_store_dir

@@ -38,7 +38,6 @@ static const char SQL_COLS_NAME[] =
 static const char SQL_DELETE_ALL[] = "DELETE FROM registry_models WHERE name = ?1";
 static const char SQL_DELETE_ONE[] = "DELETE FROM registry_models WHERE name = ?1 AND version = ?2";
 static const char SQL_IS_DEFAULT[] = "SELECT is_default FROM registry_models WHERE name = ?1 AND version = ?2";
-static const char SQL_CLEAR_DEFAULT[] = "UPDATE registry_models SET is_default = 0 WHERE name = ?1 AND is_default = 1";
 static const char SQL_SET_DEFAULT[] = "UPDATE registry_models SET is_default = 1 WHERE name = ?1 AND version = ?2";
 static const char SQL_GET_OV[] =
     "SELECT id, overrides FROM registry_models WHERE name = ?1 AND (version = ?2 OR (?2 IS NULL AND is_default = 1))";
@@ -322,19 +321,17 @@ static int set_default(ms_registry *r, const char *name, const char *version) {
     st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
     goto fail;
   }
-  const char *steps[2] = {SQL_CLEAR_DEFAULT, SQL_SET_DEFAULT};
-  for (int i = 0; i < 2; i++) {
-    sqlite3_stmt *q = ms__store_stmt(s, steps[i], &st);
-    if (!q) goto fail;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    if (i == 1) sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    sqlite3_clear_bindings(q);
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
-      st = ms__store_error(s, rc, "setting the default version");
-      goto fail;
-    }
+  if ((st = ms__registry_clear_default(r, name))) goto fail;
+  sqlite3_stmt *q = ms__store_stmt(s, SQL_SET_DEFAULT, &st);
+  if (!q) goto fail;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  sqlite3_clear_bindings(q);
+  sqlite3_reset(q);
+  if (rc != SQLITE_DONE) {
+    st = ms__store_error(s, rc, "setting the default version");
+    goto fail;
   }
   return ms__store_commit(s);
 fail:

@@ -16,6 +16,7 @@ static const char SQL_INSERT[] =
     "INSERT INTO registry_models (name, version, is_default, archive_path, folder, format, runtime, handler,"
     " content_hash, size, mtime_ns, ino, dev, missing, archive_settings, overrides)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15)";
+static const char SQL_CLEAR_DEFAULT[] = "UPDATE registry_models SET is_default = 0 WHERE name = ?1 AND is_default = 1";
 static const char SQL_PROMOTE[] =
     "UPDATE registry_models SET is_default = 1 WHERE id = (SELECT id FROM registry_models WHERE name = ?1"
     " ORDER BY id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM registry_models WHERE name = ?1 AND is_default = 1)";
@@ -58,7 +59,10 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
   if (rc != SQLITE_DONE) return ms__store_error(s, rc, "looking up a model");
   int64_t others = 0;
   if ((st = ms__registry_count_versions(r, name, &others))) return st;
-  int first = others == 0;
+  /* The first version of a name is its default, and so is a version the
+   * global config marks "defaultVersion": true. */
+  int make_default = others == 0 || ms__registry_global_is_default(r->global, name, version);
+  if (others && make_default && (st = ms__registry_clear_default(r, name))) return st;
   char *archive_json = ms__registry_settings_to_json(&meta->config);
   char *folder = ms__fs_parent_dir(abs_path);
   if (!archive_json || !folder) {
@@ -73,7 +77,7 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
   }
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 3, first);
+  sqlite3_bind_int(q, 3, make_default);
   sqlite3_bind_text(q, 4, abs_path, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 5, folder, -1, SQLITE_STATIC);
   sqlite3_bind_int(q, 6, meta->format);
@@ -92,7 +96,7 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
   free(archive_json);
   free(folder);
   if (rc != SQLITE_DONE) return ms__store_error(s, rc, "inserting a model");
-  if (is_default) *is_default = first;
+  if (is_default) *is_default = make_default;
   return MS_OK;
 }
 
@@ -116,4 +120,15 @@ int ms__registry_count_versions(ms_registry *r, const char *name, int64_t *n) {
   sqlite3_clear_bindings(q);
   sqlite3_reset(q);
   return rc == SQLITE_ROW ? MS_OK : ms__store_error(r->store, rc, "counting versions");
+}
+
+int ms__registry_clear_default(ms_registry *r, const char *name) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_CLEAR_DEFAULT, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q);
+  sqlite3_clear_bindings(q);
+  sqlite3_reset(q);
+  return rc == SQLITE_DONE ? MS_OK : ms__store_error(r->store, rc, "clearing the default version");
 }

@@ -215,10 +215,8 @@ static int range_fail(int status, const char *origin, const char *name, const ch
                   (long long)lo, (long long)hi, unit ? " " : "", unit ? unit : "");
 }
 
-int ms__registry_settings_set_int(ms__settings *s, const char *name, int64_t raw, const char *origin) {
-  int64_t factor = 1;
-  int k = ms__registry_key_map_external(name, &factor);
-  if (k < 0) return 1;
+int ms__registry_settings_set_scaled(ms__settings *s, int k, int64_t factor, const char *unit, const char *name,
+                                     int64_t raw, const char *origin) {
   char shown[160];
   if (keys[k].is_str)
     return ms__fail(MS_ECORRUPT, "%s: '%s' must be a non-empty string", origin, ms__text_show(name, shown, sizeof shown));
@@ -227,12 +225,19 @@ int ms__registry_settings_set_int(ms__settings *s, const char *name, int64_t raw
                     keys[k].name);
   int64_t v = 0;
   /* Checked both ways: -18446744073709 s must not wrap into a small positive number. */
-  int st = ms__units_to_us(raw, factor, factor == 1 ? keys[k].unit : keys[k].ts_unit, keys[k].min, MS__INT_MAX,
-                           MS_ECORRUPT, origin, name, &v);
+  int st = ms__units_to_us(raw, factor, unit, keys[k].min, MS__INT_MAX, MS_ECORRUPT, origin, name, &v);
   if (st) return st;
   s->ival[k] = v;
   s->set |= 1u << k;
   return MS_OK;
+}
+
+int ms__registry_settings_set_int(ms__settings *s, const char *name, int64_t raw, const char *origin) {
+  int64_t factor = 1;
+  int k = ms__registry_key_map_external(name, &factor);
+  if (k < 0) return 1;
+  return ms__registry_settings_set_scaled(s, k, factor, factor == 1 ? keys[k].unit : keys[k].ts_unit, name, raw,
+                                          origin);
 }
 
 int ms__registry_settings_set_json(ms__settings *s, const char *name, const cJSON *v, const char *origin) {

@@ -63,6 +63,11 @@ int ms__registry_settings_set_json(ms__settings *s, const char *name, const cJSO
  * whose canonical form does not fit is MS_ECORRUPT, never a wrapped number.
  * A key already set at this level (under either spelling) is MS_ECORRUPT. */
 int ms__registry_settings_set_int(ms__settings *s, const char *name, int64_t raw, const char *origin);
+/* The same for key k written as `name` (in messages) in a unit of `factor`
+ * canonical units named `unit` (NULL: a count), e.g. TorchServe's
+ * default_response_timeout (seconds) for request_timeout_us. */
+int ms__registry_settings_set_scaled(ms__settings *s, int k, int64_t factor, const char *unit, const char *name,
+                                     int64_t raw, const char *origin);
 
 void ms__registry_settings_init(ms__settings *s);
 void ms__registry_settings_free(ms__settings *s);

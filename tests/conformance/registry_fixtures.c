@@ -1,7 +1,7 @@
 /* Conformance: the registry reads every TorchServe / MMS fixture with the
  * right name, version, handler and runtime (table written from the files),
  * parses every model-config.yaml fixture, scans the archive folder, and
- * reads TorchServe's models= / model_snapshot= settings as the global config.
+ * reads every TorchServe config.properties and snapshot as the global config.
  * Skips (77) when the fixtures folder is absent. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,9 +301,9 @@ static const gexpect gtable[] = {
 };
 
 /* TorchServe's models= (and a snapshot's model_snapshot=, whose "models"
- * has the same shape) read as the global config, with names and units
- * mapped; TorchServe-only keys (marName, defaultVersion, startupTimeout,
- * runtimeType) are ignored. Then end to end: noop.mar registered under that
+ * has the same shape) taken out of the file and read as the JSON form of
+ * the global config, with names and units mapped; TorchServe-only keys
+ * (marName, startupTimeout, runtimeType) apply to nothing. Then end to end: noop.mar registered under that
  * config takes its settings from it (source global) where the archive is silent. */
 static void torchserve_models_setting_is_a_global_config(void **state) {
   (void)state;
@@ -320,7 +321,9 @@ static void torchserve_models_setting_is_a_global_config(void **state) {
     if (strcmp(x->key, "models") == 0) sprintf(wrapped, "{\"models\": %s}", json);
     else strcpy(wrapped, json);
     ms__global_config *g = NULL;
-    int st = ms__registry_global_parse(wrapped, strlen(wrapped), x->file, &g);
+    char origin[300]; /* parsed as the JSON form of the global config */
+    snprintf(origin, sizeof origin, "%s.json", x->file);
+    int st = ms__registry_global_parse(wrapped, strlen(wrapped), origin, &g);
     if (st) fail_msg("%s: %s", x->file, ms_errmsg());
     const ms__settings *e = ms__registry_global_lookup(g, x->model, x->version);
     if (!e) fail_msg("%s: no entry %s %s", x->file, x->model, x->version);
@@ -367,6 +370,135 @@ static void torchserve_models_setting_is_a_global_config(void **state) {
   free(tmp);
 }
 
+/* ---- TorchServe's own files, unchanged, as the global config ---------------- */
+
+static int has_unused(ms_registry *r, const char *key, const char *value) {
+  ms_key_list *l = NULL;
+  assert_int_equal(ms_registry_unused_keys(r, &l), MS_OK);
+  int found = 0;
+  for (size_t i = 0; i < ms_key_list_count(l) && !found; i++) {
+    const char *k = NULL, *v = NULL;
+    assert_int_equal(ms_key_list_get(l, i, &k, &v, NULL), MS_OK);
+    found = strcmp(k, key) == 0 && (!value || strcmp(v, value) == 0);
+  }
+  ms_key_list_free(l);
+  return found;
+}
+
+static void expect_setting(const ms_model *m, const char *key, int64_t value, ms_config_source src) {
+  int64_t v = -1;
+  ms_config_source s = MS_SRC_API;
+  assert_int_equal(ms_model_get_int(m, key, &v, &s), MS_OK);
+  if (v != value || s != src)
+    fail_msg("%s %s: %s = %lld (source %d), expected %lld (source %d)", ms_model_name(m), ms_model_version(m), key,
+             (long long)v, (int)s, (long long)value, (int)src);
+}
+
+/* Every file of torchserve/config/ (config.properties and the *.cfg
+ * snapshots) opens as the global config, as it is. Then what each says:
+ * models= and model_snapshot= entries with TorchServe's units, the
+ * server-wide defaults, the default version, every key the registry does
+ * not apply listed with its value, model_store and load_models as written. */
+static void torchserve_config_files_open_unchanged(void **state) {
+  (void)state;
+  char *dir = fx("torchserve/config");
+  DIR *d = opendir(dir);
+  if (!d) fail_msg("no folder %s", dir);
+  size_t opened = 0;
+  struct dirent *de;
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(":memory:", 0, &s), MS_OK);
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' || strcmp(de->d_name, "LICENSE") == 0) continue;
+    char *p = ms_test_path(dir, de->d_name);
+    ms_registry *r = NULL;
+    int st = ms_registry_open(s, p, &r);
+    if (st) fail_msg("%s: %s %s", de->d_name, ms_status_name(st), ms_errmsg());
+    assert_true(has_unused(r, "inference_address", NULL));
+    const char *v = NULL;
+    assert_int_equal(ms_registry_get_global(r, "model_store", &v), MS_OK);
+    assert_string_equal(v, "../archive/src/test/resources/models");
+    assert_int_equal(ms_registry_get_global(r, "load_models", &v), MS_OK);
+    assert_string_equal(v, "noop.mar");
+    ms_registry_close(r);
+    free(p);
+    opened++;
+  }
+  closedir(d);
+  assert_true(opened >= 4);
+
+  /* config.properties: models= (continued over lines) and the defaults. */
+  char *p = ms_test_path(dir, "config.properties");
+  ms_registry *r = NULL;
+  assert_int_equal(ms_registry_open(s, p, &r), MS_OK);
+  assert_true(has_unused(r, "inference_address", "https://127.0.0.1:8443"));
+  assert_true(has_unused(r, "models.\"noop\".\"1.11\".marName", "noop.mar"));
+  assert_false(has_unused(r, "models.\"noop\".\"1.11\".defaultVersion", NULL));
+  assert_false(has_unused(r, "default_response_timeout", NULL));
+  char *mar = fx("torchserve/archives/noop.mar");
+  ms_model *m = NULL;
+  assert_int_equal(ms_registry_register(r, mar, NULL, &m), MS_OK);
+  expect_setting(m, "batch_size", 4, MS_SRC_GLOBAL);
+  expect_setting(m, "max_batch_delay_us", 100000, MS_SRC_GLOBAL);
+  expect_setting(m, "request_timeout_us", 120000000, MS_SRC_GLOBAL);
+  assert_int_equal(ms_model_is_default(m), 1);
+  ms_model_free(m);
+  free(mar);
+  mar = fx("torchserve/archives/echo.mar"); /* not listed: default_response_timeout=120 */
+  assert_int_equal(ms_registry_register(r, mar, NULL, &m), MS_OK);
+  expect_setting(m, "request_timeout_us", 120000000, MS_SRC_GLOBAL);
+  expect_setting(m, "min_workers", 1, MS_SRC_DEFAULT); /* default_workers_per_model is commented out */
+  ms_model_free(m);
+  free(mar);
+  ms_registry_close(r);
+  free(p);
+
+  /* snapshot9.cfg: model_snapshot= (escaped JSON), default_workers_per_model=4,
+   * a model with two versions and its default. */
+  ms_store_close(s);
+  assert_int_equal(ms_store_open(":memory:", 0, &s), MS_OK);
+  p = ms_test_path(dir, "snapshot9.cfg");
+  assert_int_equal(ms_registry_open(s, p, &r), MS_OK);
+  assert_true(has_unused(r, "model_snapshot.modelCount", "4"));
+  assert_true(has_unused(r, "model_snapshot.models.\"noop_v1.0\".\"1.11\".startupTimeout", "120"));
+  assert_true(has_unused(r, "number_of_gpu", "0"));
+  char *archives = fx("torchserve/archives");
+  ms_scan_report *rep = NULL;
+  assert_int_equal(ms_registry_scan(r, archives, &rep), MS_OK);
+  ms_scan_report_free(rep);
+  assert_int_equal(ms_registry_get(r, "noop", "1.11", &m), MS_OK);
+  assert_int_equal(ms_model_is_default(m), 1); /* "defaultVersion": true */
+  expect_setting(m, "min_workers", 1, MS_SRC_GLOBAL);
+  ms_model_free(m);
+  assert_int_equal(ms_registry_get(r, "echo", NULL, &m), MS_OK);
+  expect_setting(m, "min_workers", 4, MS_SRC_GLOBAL); /* default_workers_per_model */
+  expect_setting(m, "max_workers", 4, MS_SRC_GLOBAL);
+  ms_model_free(m);
+  free(archives);
+  ms_registry_close(r);
+  free(p);
+  ms_store_close(s);
+
+  /* The snapshot entries themselves, through the parser. */
+  p = ms_test_path(dir, "snapshot9.cfg");
+  FILE *f = fopen(p, "rb");
+  assert_non_null(f);
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof text, f);
+  fclose(f);
+  ms__global_config *g = NULL;
+  assert_int_equal(ms__registry_global_parse(text, n, p, &g), MS_OK);
+  assert_int_equal(ms__registry_global_is_default(g, "noopversioned", "1.2.1"), 1);
+  assert_int_equal(ms__registry_global_is_default(g, "noopversioned", "1.11"), 0);
+  const ms__settings *e = ms__registry_global_lookup(g, "noop_v1.0", "1.11");
+  assert_non_null(e);
+  assert_int_equal(e->ival[MS__K_MIN_WORKERS], 2);
+  assert_int_equal(g->defaults.ival[MS__K_MAX_WORKERS], 4);
+  ms__registry_global_free(g);
+  free(p);
+  free(dir);
+}
+
 int main(void) {
   if (!ms_test_fixtures()) {
     printf("fixtures folder absent: skipping\n");
@@ -377,6 +509,7 @@ int main(void) {
       cmocka_unit_test(scan_of_archive_folder),     cmocka_unit_test(fixtures_materialize),
       cmocka_unit_test(every_model_config_parses),
       cmocka_unit_test(torchserve_models_setting_is_a_global_config),
+      cmocka_unit_test(torchserve_config_files_open_unchanged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,9 @@
  *
  * The work is spread so that no single call pays for many endpoints:
  *  - An endpoint whose data is on the heap (created, loaded, or moved out of
- *    its segment because its arrays had to grow, see as_ep_reserve) is
- *    "loose": it joins the tail of the loose list and is evaluated where it
- *    is, only a little slower.
+ *    its segment because its arrays had to grow, see
+ *    ms__autoscaler_endpoint_reserve) is "loose": it joins the tail of the
+ *    loose list and is evaluated where it is, only a little slower.
  *  - Configuration calls end with ms__autoscaler_arena_maintain: once
  *    2 * AS_SEGMENT_EPS endpoints are loose, the AS_SEGMENT_EPS that became
  *    loose first are packed into a new segment. The ones left loose are the
@@ -32,12 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "autoscaler_internal.h"
+#include "autoscaler/arena.h"
+#include "common/error.h"
 
 enum { LINE = 64 };
 
-/* What the layout promises an evaluation (autoscaler_internal.h). */
+/* What the layout promises an evaluation (model.h). */
 _Static_assert(sizeof(as_series) == LINE, "a series' hot part is one cache line");
 _Static_assert(sizeof(as_rule) <= LINE, "a rule's hot part fits a cache line");
 _Static_assert(offsetof(as_endpoint, name) <= LINE, "an endpoint's hot part is its first cache line");
@@ -58,40 +58,40 @@ static size_t header(size_t packed) { return up(sizeof(as_segment) + packed * si
 
 /* ---- the loose list: endpoints on the heap, oldest first */
 
-static void link_tail(ms_autoscaler *a, as_endpoint *ep) {
-  ep->loose_prev = a->loose_tail;
+static void link_tail(as_model *m, as_endpoint *ep) {
+  ep->loose_prev = m->loose_tail;
   ep->loose_next = NULL;
-  if (a->loose_tail) a->loose_tail->loose_next = ep;
-  else a->loose_head = ep;
-  a->loose_tail = ep;
+  if (m->loose_tail) m->loose_tail->loose_next = ep;
+  else m->loose_head = ep;
+  m->loose_tail = ep;
   ep->is_loose = 1;
-  a->n_loose++;
+  m->n_loose++;
 }
 
-static void unlink_loose(ms_autoscaler *a, as_endpoint *ep) {
+static void unlink_loose(as_model *m, as_endpoint *ep) {
   if (ep->loose_prev) ep->loose_prev->loose_next = ep->loose_next;
-  else a->loose_head = ep->loose_next;
+  else m->loose_head = ep->loose_next;
   if (ep->loose_next) ep->loose_next->loose_prev = ep->loose_prev;
-  else a->loose_tail = ep->loose_prev;
+  else m->loose_tail = ep->loose_prev;
   ep->loose_prev = ep->loose_next = NULL;
   ep->is_loose = 0;
-  a->n_loose--;
+  m->n_loose--;
 }
 
-void ms__autoscaler_arena_attach(ms_autoscaler *a, as_endpoint *ep) { link_tail(a, ep); }
+void ms__autoscaler_arena_attach(as_model *m, as_endpoint *ep) { link_tail(m, ep); }
 
 /* ---- leaving a segment */
 
 /* Give ep heap copies of its hot arrays, sized to the cold arrays' capacity,
  * and make it loose. The segment is not freed here. */
-static int move_out(ms_autoscaler *a, as_endpoint *ep) {
+static int move_out(as_model *m, as_endpoint *ep) {
   size_t cr = ep->cap_rules ? ep->cap_rules : 1, cs = ep->cap_series ? ep->cap_series : 1;
   as_rule *r = malloc(cr * sizeof *r);
   as_series *s = malloc(cs * sizeof *s);
   if (!r || !s) {
     free(r);
     free(s);
-    return ms__fail(MS_ENOMEM, "autoscaler: endpoint '%s': out of memory", ep->name);
+    return ms__fail(MS_ENOMEM, "out of memory moving the endpoint's data out of its segment");
   }
   if (ep->n_rules) memcpy(r, ep->rules, ep->n_rules * sizeof *r);
   if (ep->n_series) memcpy(s, ep->series, ep->n_series * sizeof *s);
@@ -102,35 +102,35 @@ static int move_out(ms_autoscaler *a, as_endpoint *ep) {
   ep->series = s;
   ep->hot_name = ep->name;
   ep->seg = NULL;
-  link_tail(a, ep);
+  link_tail(m, ep);
   return MS_OK;
 }
 
 /* After an endpoint left seg: free it when empty; move the rest out once half
  * have left (stopping, harmlessly, if memory runs out). */
-static void settle(ms_autoscaler *a, as_segment *seg) {
-  if (seg->live && seg->live * 2 <= seg->packed && !a->closing)
+static void settle(as_model *m, as_segment *seg) {
+  if (seg->live && seg->live * 2 <= seg->packed && !m->closing)
     for (size_t i = 0; i < seg->packed && seg->live; i++)
-      if (seg->member[i] && move_out(a, seg->member[i])) break;
+      if (seg->member[i] && move_out(m, seg->member[i])) break;
   if (!seg->live) free(seg);
 }
 
-int ms__autoscaler_arena_leave(ms_autoscaler *a, as_endpoint *ep) {
+int ms__autoscaler_arena_leave(as_model *m, as_endpoint *ep) {
   as_segment *seg = ep->seg;
   if (!seg) return MS_OK;
-  int st = move_out(a, ep);
-  if (!st) settle(a, seg);
+  int st = move_out(m, ep);
+  if (!st) settle(m, seg);
   return st;
 }
 
-void ms__autoscaler_arena_forget(ms_autoscaler *a, as_endpoint *ep) {
-  if (ep->is_loose) unlink_loose(a, ep);
+void ms__autoscaler_arena_forget(as_model *m, as_endpoint *ep) {
+  if (ep->is_loose) unlink_loose(m, ep);
   as_segment *seg = ep->seg;
   if (!seg) return;
   seg->member[ep->seg_slot] = NULL;
   seg->live--;
   ep->seg = NULL;
-  settle(a, seg);
+  settle(m, seg);
 }
 
 /* ---- packing */
@@ -141,17 +141,17 @@ static int by_id(const void *x, const void *y) {
 }
 
 /* Pack the k oldest loose endpoints (k <= n_loose) into one new segment. */
-static int pack(ms_autoscaler *a, size_t k) {
+static int pack(as_model *m, size_t k) {
   if (!k) return MS_OK;
   size_t total = header(k);
-  const as_endpoint *ep = a->loose_head;
+  const as_endpoint *ep = m->loose_head;
   for (size_t i = 0; i < k; i++, ep = ep->loose_next) total += footprint(ep);
   as_segment *seg = aligned_alloc(LINE, total);
   if (!seg) return MS_ENOMEM; /* no message: the caller carries on without it */
   seg->packed = seg->live = k;
   for (size_t i = 0; i < k; i++) {
-    seg->member[i] = a->loose_head;
-    unlink_loose(a, a->loose_head);
+    seg->member[i] = m->loose_head;
+    unlink_loose(m, m->loose_head);
   }
   qsort(seg->member, k, sizeof seg->member[0], by_id); /* evaluation order */
   unsigned char *at = (unsigned char *)seg + header(k);
@@ -177,15 +177,15 @@ static int pack(ms_autoscaler *a, size_t k) {
   return MS_OK;
 }
 
-void ms__autoscaler_arena_maintain(ms_autoscaler *a) {
-  if (a->n_loose >= 2 * AS_SEGMENT_EPS) (void)pack(a, AS_SEGMENT_EPS);
+void ms__autoscaler_arena_maintain(as_model *m) {
+  if (m->n_loose >= 2 * AS_SEGMENT_EPS) (void)pack(m, AS_SEGMENT_EPS);
 }
 
-void ms__autoscaler_arena_pack_some(ms_autoscaler *a) {
-  (void)pack(a, a->n_loose < AS_SEGMENT_EPS ? a->n_loose : AS_SEGMENT_EPS);
+void ms__autoscaler_arena_pack_some(as_model *m) {
+  (void)pack(m, m->n_loose < AS_SEGMENT_EPS ? m->n_loose : AS_SEGMENT_EPS);
 }
 
-void ms__autoscaler_arena_pack_all(ms_autoscaler *a) {
-  while (a->n_loose && !pack(a, a->n_loose < AS_SEGMENT_EPS ? a->n_loose : AS_SEGMENT_EPS)) {
+void ms__autoscaler_arena_pack_all(as_model *m) {
+  while (m->n_loose && !pack(m, m->n_loose < AS_SEGMENT_EPS ? m->n_loose : AS_SEGMENT_EPS)) {
   }
 }

@@ -1,11 +1,12 @@
-/* Internal: byte-level primitives of the autoscaler's persisted blobs
- * (history entries, cooldown stamps). Little-endian fixed 64-bit words and
- * LEB128 varints, so a blob reads back the same on any host, and small
+/* Internal (autoscaler, layer 0): byte-level primitives of the persisted
+ * blobs (history entries, cooldown stamps). Little-endian fixed 64-bit words
+ * and LEB128 varints, so a blob reads back the same on any host, and small
  * numbers (replica counts, steps, rule-id deltas) take one byte.
  *
  * Writers are given a buffer sized with the *_MAX constants. Readers take a
  * cursor that never moves past its end: every get returns 0 on a truncated or
- * malformed input, so a damaged row is reported, never read out of bounds. */
+ * malformed input, so a damaged row is reported, never read out of bounds.
+ * Header only (static inline); depends on nothing of the part. */
 #ifndef MS_AUTOSCALER_CODEC_H
 #define MS_AUTOSCALER_CODEC_H
 

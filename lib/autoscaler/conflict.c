@@ -25,8 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../common/error.h"
-#include "autoscaler_internal.h"
+#include "autoscaler/conflict.h"
+#include "autoscaler/rule.h"
+#include "common/error.h"
 
 static int is_up(int64_t step) { return step > 0; }
 static int is_above(int cmp) { return cmp == MS_CMP_GT || cmp == MS_CMP_GE; }
@@ -56,7 +57,7 @@ static int before(const as_centry *x, const as_centry *y) {
 }
 
 static void set_pos(as_endpoint *ep, int64_t id, uint32_t pos) {
-  ep->rules_cold[as_rule_index(ep, id)].heap_pos = pos;
+  ep->rules_cold[ms__autoscaler_rule_index(ep, id)].heap_pos = pos;
 }
 
 static void put(as_endpoint *ep, as_cheap *h, uint32_t at, as_centry e) {
@@ -89,7 +90,7 @@ static void sift_down(as_endpoint *ep, as_cheap *h, uint32_t at) {
 }
 
 static int no_memory(const as_series_cold *c) {
-  return ms__fail(MS_ENOMEM, "autoscaler: out of memory indexing the rules of '%s/%s'", c->source, c->metric);
+  return ms__fail(MS_ENOMEM, "out of memory indexing the rules of '%s/%s'", c->source, c->metric);
 }
 
 int ms__autoscaler_conflicts_reserve(as_series_cold *c, int agg, int cmp, int64_t step) {
@@ -198,8 +199,8 @@ static void format_interval(interval v, char *buf, size_t cap) {
   snprintf(buf, cap, "%s, %s", lo, hi);
 }
 
-int as_check_conflicts(const as_endpoint *ep, size_t series, int agg, int cmp, double threshold, int64_t step,
-                       int64_t self_id) {
+int ms__autoscaler_conflicts_check(const as_endpoint *ep, size_t series, int agg, int cmp, double threshold,
+                                   int64_t step, int64_t self_id) {
   if (series >= ep->n_series) return MS_OK; /* a metric no rule watches yet */
   const as_series_cold *c = &ep->series_cold[series];
   int opp = !is_up(step), side = is_above(cmp);
@@ -213,14 +214,14 @@ int as_check_conflicts(const as_endpoint *ep, size_t series, int agg, int cmp, d
     if (meets && (!hit || y->id < hit->id)) hit = y;
   }
   if (!hit) return MS_OK;
-  const as_rule *o = &ep->rules[as_rule_index(ep, hit->id)];
+  const as_rule *o = &ep->rules[ms__autoscaler_rule_index(ep, hit->id)];
   char range[112], self[48];
   format_interval(intersect(trigger_set(cmp, threshold), trigger_set(o->cmp, o->threshold)), range, sizeof range);
   if (self_id >= 0) snprintf(self, sizeof self, "rule %lld", (long long)self_id);
   else snprintf(self, sizeof self, "the new rule");
-  return ms__fail(MS_ECONFLICT,
-                  "autoscaler: endpoint '%s': %s (%s/%s %s %s %g, step %+lld) conflicts with rule %lld "
-                  "(%s %g, step %+lld): both fire for values in %s",
-                  ep->name, self, c->source, c->metric, as_agg_name(agg), as_cmp_symbol(cmp), threshold,
-                  (long long)step, (long long)o->id, as_cmp_symbol(o->cmp), o->threshold, (long long)o->step, range);
+  return ms__fail(MS_ECONFLICT, "%s (%s/%s %s %s %g, step %+lld) conflicts with rule %lld (%s %g, step %+lld): both "
+                  "fire for values in %s",
+                  self, c->source, c->metric, ms__autoscaler_agg_name(agg), ms__autoscaler_cmp_symbol(cmp), threshold,
+                  (long long)step, (long long)o->id, ms__autoscaler_cmp_symbol(o->cmp), o->threshold,
+                  (long long)o->step, range);
 }

@@ -1,5 +1,6 @@
 /* ms_decisions: a self-contained result (entries, rule outcomes and endpoint
- * names copied into three arrays), so it outlives any change to the engine. */
+ * names copied into three arrays), so it outlives any change to the engine.
+ * Messages: "autoscaler: <call>: <cause>". */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -7,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "autoscaler_internal.h"
+#include "autoscaler/decisions.h"
+#include "autoscaler/rule.h"
+#include "common/error.h"
 
-ms_decisions *as_decisions_new(size_t entries, size_t rules, size_t name_bytes) {
+ms_decisions *ms__autoscaler_decisions_new(size_t entries, size_t rules, size_t name_bytes) {
   ms_decisions *d = calloc(1, sizeof *d);
   if (!d) return NULL;
   d->cap = entries ? entries : 1;
@@ -31,14 +33,14 @@ static int ensure(void **p, size_t *cap, size_t need, size_t elem) {
   size_t c = *cap * 2;
   while (c < need) c *= 2;
   void *q = realloc(*p, c * elem);
-  if (!q) return ms__fail(MS_ENOMEM, "autoscaler: out of memory building decisions");
+  if (!q) return ms__fail(MS_ENOMEM, "out of memory building decisions");
   *p = q;
   *cap = c;
   return MS_OK;
 }
 
-int as_decisions_add(ms_decisions *d, const char *name, size_t name_len, int64_t at, int64_t from, int64_t to,
-                     int64_t applied, const as_dec_rule *rules, size_t n_rules) {
+int ms__autoscaler_decisions_add(ms_decisions *d, const char *name, size_t name_len, int64_t at, int64_t from,
+                                 int64_t to, int64_t applied, const as_dec_rule *rules, size_t n_rules) {
   int st;
   if ((st = ensure((void **)&d->e, &d->cap, d->n + 1, sizeof *d->e)) ||
       (st = ensure((void **)&d->r, &d->cap_r, d->nr + n_rules, sizeof *d->r)) ||
@@ -72,8 +74,9 @@ size_t ms_decisions_count(const ms_decisions *d) { return d ? d->n : 0; }
 
 int ms_decisions_get(const ms_decisions *d, size_t i, const char **endpoint, int64_t *at_us, int64_t *from,
                      int64_t *to, int64_t *applied_rule_id) {
-  if (!d) return ms__fail(MS_EINVAL, "decisions: NULL decisions");
-  if (i >= d->n) return ms__fail(MS_EINVAL, "decisions: entry %zu out of range (%zu entries)", i, d->n);
+  if (!d) return ms__fail(MS_EINVAL, "autoscaler: ms_decisions_get: NULL decisions");
+  if (i >= d->n)
+    return ms__fail(MS_EINVAL, "autoscaler: ms_decisions_get: entry %zu out of range (%zu entries)", i, d->n);
   const as_dec_entry *e = &d->e[i];
   if (endpoint) *endpoint = d->names + e->name_off;
   if (at_us) *at_us = e->at;
@@ -85,25 +88,25 @@ int ms_decisions_get(const ms_decisions *d, size_t i, const char **endpoint, int
 
 size_t ms_decisions_rule_count(const ms_decisions *d, size_t i) { return d && i < d->n ? d->e[i].n_rules : 0; }
 
-static const as_dec_rule *rule_at(const ms_decisions *d, size_t i, size_t j) {
+static const as_dec_rule *rule_at(const ms_decisions *d, size_t i, size_t j, const char *call) {
   if (!d) {
-    ms__fail(MS_EINVAL, "decisions: NULL decisions");
+    ms__fail(MS_EINVAL, "autoscaler: %s: NULL decisions", call);
     return NULL;
   }
   if (i >= d->n) {
-    ms__fail(MS_EINVAL, "decisions: entry %zu out of range (%zu entries)", i, d->n);
+    ms__fail(MS_EINVAL, "autoscaler: %s: entry %zu out of range (%zu entries)", call, i, d->n);
     return NULL;
   }
   if (j >= d->e[i].n_rules) {
-    ms__fail(MS_EINVAL, "decisions: entry %zu has %zu rules, no rule %zu", i, d->e[i].n_rules, j);
+    ms__fail(MS_EINVAL, "autoscaler: %s: entry %zu has %zu rules, no rule %zu", call, i, d->e[i].n_rules, j);
     return NULL;
   }
   return &d->r[d->e[i].rule_first + j];
 }
 
 int ms_decisions_get_rule(const ms_decisions *d, size_t i, size_t j, int64_t *rule_id, ms_rule_outcome *outcome,
-                      double *metric_value) {
-  const as_dec_rule *r = rule_at(d, i, j);
+                          double *metric_value) {
+  const as_dec_rule *r = rule_at(d, i, j, "ms_decisions_get_rule");
   if (!r) return MS_EINVAL;
   if (rule_id) *rule_id = r->rule_id;
   if (outcome) *outcome = (ms_rule_outcome)r->outcome;
@@ -112,8 +115,8 @@ int ms_decisions_get_rule(const ms_decisions *d, size_t i, size_t j, int64_t *ru
 }
 
 int ms_decisions_get_rule_detail(const ms_decisions *d, size_t i, size_t j, ms_comparator *cmp, double *threshold,
-                             int64_t *step, int64_t *proposed) {
-  const as_dec_rule *r = rule_at(d, i, j);
+                                 int64_t *step, int64_t *proposed) {
+  const as_dec_rule *r = rule_at(d, i, j, "ms_decisions_get_rule_detail");
   if (!r) return MS_EINVAL;
   if (cmp) *cmp = (ms_comparator)r->cmp;
   if (threshold) *threshold = r->threshold;
@@ -123,14 +126,16 @@ int ms_decisions_get_rule_detail(const ms_decisions *d, size_t i, size_t j, ms_c
 }
 
 int ms_decisions_find(const ms_decisions *d, const char *endpoint, size_t *index) {
-  if (!d || !endpoint || !index) return ms__fail(MS_EINVAL, "decisions: NULL argument");
+  if (!d || !endpoint || !index)
+    return ms__fail(MS_EINVAL, "autoscaler: ms_decisions_find: NULL %s",
+                    !d ? "decisions" : !endpoint ? "endpoint" : "index");
   for (size_t i = 0; i < d->n; i++) {
     if (strcmp(d->names + d->e[i].name_off, endpoint) == 0) {
       *index = i;
       return MS_OK;
     }
   }
-  return ms__fail(MS_ENOTFOUND, "decisions: no entry for endpoint '%s'", endpoint);
+  return ms__fail(MS_ENOTFOUND, "autoscaler: ms_decisions_find: endpoint '%s': no entry", endpoint);
 }
 
 const char *ms_rule_outcome_name(int outcome) {
@@ -169,9 +174,10 @@ static void put_value(sink *s, double v) {
 }
 
 int ms_decisions_explain(const ms_decisions *d, size_t i, char *buf, size_t buf_len, size_t *needed) {
-  if (!d) return ms__fail(MS_EINVAL, "decisions: NULL decisions");
-  if (i >= d->n) return ms__fail(MS_EINVAL, "decisions: entry %zu out of range (%zu entries)", i, d->n);
-  if (!buf && buf_len) return ms__fail(MS_EINVAL, "decisions: NULL buffer");
+  if (!d) return ms__fail(MS_EINVAL, "autoscaler: ms_decisions_explain: NULL decisions");
+  if (i >= d->n)
+    return ms__fail(MS_EINVAL, "autoscaler: ms_decisions_explain: entry %zu out of range (%zu entries)", i, d->n);
+  if (!buf && buf_len) return ms__fail(MS_EINVAL, "autoscaler: ms_decisions_explain: NULL buffer");
   const as_dec_entry *e = &d->e[i];
   sink s = {buf, buf_len, 0};
   if (buf_len) buf[0] = '\0';
@@ -183,11 +189,15 @@ int ms_decisions_explain(const ms_decisions *d, size_t i, char *buf, size_t buf_
     const as_dec_rule *r = &d->r[e->rule_first + j];
     put(&s, "; rule %" PRId64 " %s (", r->rule_id, ms_rule_outcome_name(r->outcome));
     put_value(&s, r->value);
-    put(&s, " %s %g, step %+" PRId64, as_cmp_symbol(r->cmp), r->threshold, r->step);
+    put(&s, " %s %g, step %+" PRId64, ms__autoscaler_cmp_symbol(r->cmp), r->threshold, r->step);
     if (r->outcome == MS_RULE_APPLIED || r->outcome == MS_RULE_OUTVOTED || r->outcome == MS_RULE_AT_BOUND)
       put(&s, ", proposes %" PRId64, r->proposed);
     put(&s, ")");
   }
   if (needed) *needed = s.len;
+  if (s.len >= buf_len)
+    return ms__fail(MS_EINVAL,
+                    "autoscaler: ms_decisions_explain: entry %zu: the explanation needs a %zu-byte buffer, got %zu",
+                    i, s.len + 1, buf_len);
   return MS_OK;
 }

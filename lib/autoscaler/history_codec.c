@@ -18,10 +18,10 @@
  * ids): svar id - previous id, u64 last_applied_us. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "../common/error.h"
-#include "autoscaler_internal.h"
-#include "codec.h"
+#include "autoscaler/history_codec.h"
+#include "common/error.h"
 
 #define ENTRY_VERSION 1u
 #define STAMPS_VERSION 1u
@@ -29,7 +29,9 @@
 #define KIND_INT 1u
 #define KIND_F64 2u
 
-size_t as_entry_max(size_t n_rules) { return 1 + 8 + 4 * AS_VARINT_MAX + n_rules * (1 + 5 * AS_VARINT_MAX); }
+size_t ms__autoscaler_entry_max(size_t n_rules) {
+  return 1 + 8 + 4 * AS_VARINT_MAX + n_rules * (1 + 5 * AS_VARINT_MAX);
+}
 
 static int exact_int(double v, int64_t *out) {
   if (!(v >= -9007199254740992.0 && v <= 9007199254740992.0)) return 0; /* also false for NaN */
@@ -75,8 +77,8 @@ static int get_num(as_reader *r, unsigned kind, double *v) {
   return 1;
 }
 
-size_t as_entry_encode(unsigned char *out, int64_t at, int64_t from, int64_t to, int64_t applied,
-                       const as_dec_rule *rules, size_t n_rules) {
+size_t ms__autoscaler_entry_encode(unsigned char *out, int64_t at, int64_t from, int64_t to, int64_t applied,
+                                   const as_dec_rule *rules, size_t n_rules) {
   size_t n = 0;
   out[n++] = ENTRY_VERSION;
   n += as_put_u64(out + n, (uint64_t)at);
@@ -102,7 +104,8 @@ size_t as_entry_encode(unsigned char *out, int64_t at, int64_t from, int64_t to,
 
 static int corrupt(void) { return MS_ECORRUPT; }
 
-int as_entry_decode(const unsigned char *blob, size_t len, as_entry_head *h, as_dec_rule **buf, size_t *cap) {
+int ms__autoscaler_entry_decode(const unsigned char *blob, size_t len, as_entry_head *h, as_dec_rule **buf,
+                                size_t *cap) {
   if (!blob) return corrupt(); /* SQLite gives NULL for an empty blob */
   as_reader r = {blob, blob + len};
   unsigned version = 0;
@@ -115,7 +118,7 @@ int as_entry_decode(const unsigned char *blob, size_t len, as_entry_head *h, as_
   if (from > INT64_MAX || to > INT64_MAX || n > len / 5) return corrupt();
   if (n > *cap) {
     as_dec_rule *p = realloc(*buf, (size_t)n * sizeof *p);
-    if (!p) return ms__fail(MS_ENOMEM, "autoscaler: out of memory reading history");
+    if (!p) return ms__fail(MS_ENOMEM, "out of memory reading history");
     *buf = p;
     *cap = (size_t)n;
   }
@@ -147,9 +150,9 @@ int as_entry_decode(const unsigned char *blob, size_t len, as_entry_head *h, as_
   return MS_OK;
 }
 
-size_t as_stamps_max(size_t n_rules) { return 1 + n_rules * (AS_VARINT_MAX + 8); }
+size_t ms__autoscaler_stamps_max(size_t n_rules) { return 1 + n_rules * (AS_VARINT_MAX + 8); }
 
-size_t as_stamps_encode(unsigned char *out, const as_endpoint *ep, size_t applied, int64_t now) {
+size_t ms__autoscaler_stamps_encode(unsigned char *out, const as_endpoint *ep, size_t applied, int64_t now) {
   size_t n = 0;
   out[n++] = STAMPS_VERSION;
   int64_t prev = 0;
@@ -163,7 +166,7 @@ size_t as_stamps_encode(unsigned char *out, const as_endpoint *ep, size_t applie
   return n;
 }
 
-int as_stamps_begin(as_stamp_iter *it, const unsigned char *blob, size_t len) {
+int ms__autoscaler_stamps_begin(as_stamp_iter *it, const unsigned char *blob, size_t len) {
   if (!blob) return MS_ECORRUPT;
   it->r = (as_reader){blob, blob + len};
   it->prev = 0;
@@ -171,7 +174,7 @@ int as_stamps_begin(as_stamp_iter *it, const unsigned char *blob, size_t len) {
   return as_get_u8(&it->r, &version) && version == STAMPS_VERSION ? MS_OK : MS_ECORRUPT;
 }
 
-int as_stamps_next(as_stamp_iter *it, int64_t *rule_id, int64_t *at) {
+int ms__autoscaler_stamps_next(as_stamp_iter *it, int64_t *rule_id, int64_t *at) {
   if (it->r.p == it->r.end) return 0;
   int64_t delta;
   uint64_t u;

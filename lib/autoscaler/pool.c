@@ -1,4 +1,4 @@
-/* Fixed-size object pools (see autoscaler_internal.h for why). Objects are
+/* Fixed-size object pools (see pool.h for why). Objects are
  * carved in order from chunks of `per_chunk` objects; a freed object goes on a
  * free list threaded through its first bytes and is handed out again first.
  * Objects are cache-line aligned, so an object's first line holds its first 64
@@ -7,19 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "autoscaler_internal.h"
+#include "autoscaler/pool.h"
+#include "common/error.h"
 
 enum { AS_LINE = 64 };
 
-void as_pool_init(as_pool *p, size_t obj_size, size_t per_chunk) {
+void ms__autoscaler_pool_init(as_pool *p, size_t obj_size, size_t per_chunk) {
   memset(p, 0, sizeof *p);
   if (obj_size < sizeof(void *)) obj_size = sizeof(void *);
   p->obj_size = (obj_size + AS_LINE - 1) / AS_LINE * AS_LINE;
   p->per_chunk = per_chunk ? per_chunk : 1;
 }
 
-void *as_pool_alloc(as_pool *p) {
+void *ms__autoscaler_pool_alloc(as_pool *p) {
   void *obj = p->free_list;
   if (obj) {
     memcpy(&p->free_list, obj, sizeof p->free_list);
@@ -29,7 +29,7 @@ void *as_pool_alloc(as_pool *p) {
         size_t cap = p->cap_chunks ? p->cap_chunks * 2 : 8;
         unsigned char **c = realloc(p->chunks, cap * sizeof *c);
         if (!c) {
-          ms__fail(MS_ENOMEM, "autoscaler: out of memory");
+          ms__fail(MS_ENOMEM, "out of memory");
           return NULL;
         }
         p->chunks = c;
@@ -37,7 +37,7 @@ void *as_pool_alloc(as_pool *p) {
       }
       unsigned char *chunk = aligned_alloc(AS_LINE, p->obj_size * p->per_chunk);
       if (!chunk) {
-        ms__fail(MS_ENOMEM, "autoscaler: out of memory");
+        ms__fail(MS_ENOMEM, "out of memory");
         return NULL;
       }
       p->chunks[p->n_chunks++] = chunk;
@@ -49,13 +49,13 @@ void *as_pool_alloc(as_pool *p) {
   return obj;
 }
 
-void as_pool_free(as_pool *p, void *obj) {
+void ms__autoscaler_pool_free(as_pool *p, void *obj) {
   if (!obj) return;
   memcpy(obj, &p->free_list, sizeof p->free_list);
   p->free_list = obj;
 }
 
-void as_pool_destroy(as_pool *p) {
+void ms__autoscaler_pool_destroy(as_pool *p) {
   for (size_t i = 0; i < p->n_chunks; i++) free(p->chunks[i]);
   free(p->chunks);
   memset(p, 0, sizeof *p);

@@ -1,4 +1,5 @@
-/* Tables of the autoscaler (migration entry in lib/store/migrations.c).
+/* Tables of the autoscaler (declared in schema.h; lib/schema/ orders the
+ * migrations).
  *
  * What a tick writes decides the layout. A tick that changes 10 % of 100,000
  * endpoints writes, per changed endpoint, one state row and one history row,
@@ -28,7 +29,8 @@
  *   bounded sweep (trim.c). No foreign key and no index on endpoint_id: either
  *   would cost every tick a lookup or a scattered index write; the engine
  *   deletes an endpoint's rows itself by walking its chain. */
-extern const char ms__schema_autoscaler_v1[];
+#include "autoscaler/schema.h"
+
 const char ms__schema_autoscaler_v1[] =
     "CREATE TABLE autoscaler_endpoint ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "autoscaler_internal.h"
+#include "autoscaler/table.h"
+#include "common/error.h"
 
 /* FNV-1a, then a final avalanche (the low bits index the table). */
 static uint64_t mix(uint64_t h) {
@@ -24,18 +24,18 @@ static uint64_t fnv(uint64_t h, const char *s) {
   return h;
 }
 
-uint64_t as_hash_str(const char *s) { return mix(fnv(0xcbf29ce484222325ULL, s)); }
+uint64_t ms__autoscaler_hash_str(const char *s) { return mix(fnv(0xcbf29ce484222325ULL, s)); }
 
-uint64_t as_hash_pair(const char *a, const char *b) {
+uint64_t ms__autoscaler_hash_pair(const char *a, const char *b) {
   uint64_t h = fnv(0xcbf29ce484222325ULL, a);
   h ^= 0xff; /* separator: ("ab","c") and ("a","bc") differ */
   h *= 0x100000001b3ULL;
   return mix(fnv(h, b));
 }
 
-uint64_t as_hash_i64(int64_t v) { return mix((uint64_t)v * 0x9e3779b97f4a7c15ULL + 1); }
+uint64_t ms__autoscaler_hash_i64(int64_t v) { return mix((uint64_t)v * 0x9e3779b97f4a7c15ULL + 1); }
 
-void *as_table_find(const as_table *t, uint64_t h, as_eq_fn eq, const void *key) {
+void *ms__autoscaler_table_find(const as_table *t, uint64_t h, as_eq_fn eq, const void *key) {
   if (!t->cap) return NULL;
   size_t mask = t->cap - 1;
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
@@ -52,7 +52,7 @@ static void put(void **items, uint64_t *hashes, size_t cap, uint64_t h, void *it
   hashes[i] = h;
 }
 
-int as_table_reserve(as_table *t, size_t extra) {
+int ms__autoscaler_table_reserve(as_table *t, size_t extra) {
   size_t need = (t->n + extra) * 2;
   if (need <= t->cap) return MS_OK;
   size_t cap = t->cap ? t->cap : 16;
@@ -62,7 +62,7 @@ int as_table_reserve(as_table *t, size_t extra) {
   if (!items || !hashes) {
     free(items);
     free(hashes);
-    return ms__fail(MS_ENOMEM, "autoscaler: out of memory growing a table to %zu slots", cap);
+    return ms__fail(MS_ENOMEM, "out of memory growing a table to %zu slots", cap);
   }
   for (size_t i = 0; i < t->cap; i++)
     if (t->items[i]) put(items, hashes, cap, t->hashes[i], t->items[i]);
@@ -74,12 +74,12 @@ int as_table_reserve(as_table *t, size_t extra) {
   return MS_OK;
 }
 
-void as_table_insert(as_table *t, uint64_t h, void *item) {
+void ms__autoscaler_table_insert(as_table *t, uint64_t h, void *item) {
   put(t->items, t->hashes, t->cap, h, item);
   t->n++;
 }
 
-void as_table_remove(as_table *t, uint64_t h, const void *item) {
+void ms__autoscaler_table_remove(as_table *t, uint64_t h, const void *item) {
   if (!t->cap) return;
   size_t mask = t->cap - 1;
   size_t i = (size_t)h & mask;
@@ -102,7 +102,7 @@ void as_table_remove(as_table *t, uint64_t h, const void *item) {
   }
 }
 
-void as_table_free(as_table *t) {
+void ms__autoscaler_table_free(as_table *t) {
   free(t->items);
   free(t->hashes);
   memset(t, 0, sizeof *t);

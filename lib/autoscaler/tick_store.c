@@ -2,7 +2,9 @@
  * state row (count, history head and length, cooldown stamps) and one history
  * row appended at the end of the log; then, when some endpoint has outgrown
  * its bound, a bounded sweep of old rows (trim.c). All in ONE transaction;
- * memory is the caller's to update after the commit.
+ * memory is the caller's to update after the commit. The transaction is a
+ * long one of its own (ms__store_txn_begin), not a group-committed write: a
+ * tick writes thousands of rows, other threads' writes would only wait. 
  *
  * Rows go in batches of BATCH per statement: at ~10,000 changed endpoints,
  * SQLite's fixed cost per statement execution (bind, step, reset) is a third
@@ -11,8 +13,10 @@
  * every endpoint has its state row, so each one resolves to the update. */
 #include <limits.h>
 
-#include "../common/error.h"
-#include "autoscaler_internal.h"
+#include "autoscaler/history_codec.h"
+#include "autoscaler/tick_store.h"
+#include "autoscaler/trim.h"
+#include "common/error.h"
 
 #define BATCH 64
 #define ROW5 "(?,?,?,?,?)"
@@ -26,10 +30,10 @@
   " history_count = excluded.history_count, cooldowns = excluded.cooldowns"
 #define HIST_INSERT "INSERT INTO autoscaler_history(seq, endpoint_id, ordinal, prev, entry) VALUES "
 
-static const char Q_STATE_1[] = STATE_INSERT ROW5 STATE_UPSERT;
-static const char Q_STATE_N[] = STATE_INSERT ROW5x64 STATE_UPSERT;
-static const char Q_HIST_1[] = HIST_INSERT ROW5;
-static const char Q_HIST_N[] = HIST_INSERT ROW5x64;
+static const char SQL_STATE_1[] = STATE_INSERT ROW5 STATE_UPSERT;
+static const char SQL_STATE_N[] = STATE_INSERT ROW5x64 STATE_UPSERT;
+static const char SQL_HIST_1[] = HIST_INSERT ROW5;
+static const char SQL_HIST_N[] = HIST_INSERT ROW5x64;
 
 /* Rows the sweep may visit in a tick: twice the rows this tick appends, so it
  * outruns the garbage they create, and never fewer than 1024, so a small store
@@ -43,17 +47,18 @@ static int write_batch(ms_autoscaler *a, const ms_decisions *d, const as_change 
                        int64_t now, size_t slot) {
   ms_store *s = a->store;
   int st = MS_OK;
-  sqlite3_stmt *q_state = ms__store_stmt(s, k == 1 ? Q_STATE_1 : Q_STATE_N, &st), *q_hist = NULL;
-  if (q_state) q_hist = ms__store_stmt(s, k == 1 ? Q_HIST_1 : Q_HIST_N, &st);
+  sqlite3_stmt *q_state = ms__store_stmt(s, k == 1 ? SQL_STATE_1 : SQL_STATE_N, &st), *q_hist = NULL;
+  if (q_state) q_hist = ms__store_stmt(s, k == 1 ? SQL_HIST_1 : SQL_HIST_N, &st);
   if (!q_hist) return st;
   for (size_t j = 0; j < k; j++) {
     const as_change *c = &ch[first + j];
-    const as_endpoint *ep = a->eps[c->ep];
+    const as_endpoint *ep = a->m.eps[c->ep];
     const as_dec_entry *e = &d->e[c->ep];
     int64_t seq = a->next_seq + (int64_t)(first + j), ordinal = ep->hist_count + 1;
     unsigned char *buf = a->buf + j * slot;
-    size_t ns = as_stamps_encode(buf, ep, c->rule, now);
-    size_t ne = as_entry_encode(buf + ns, now, e->from, e->to, e->applied, d->r + e->rule_first, e->n_rules);
+    size_t ns = ms__autoscaler_stamps_encode(buf, ep, c->rule, now);
+    size_t ne =
+        ms__autoscaler_entry_encode(buf + ns, now, e->from, e->to, e->applied, d->r + e->rule_first, e->n_rules);
     int p = (int)j * 5;
     sqlite3_bind_int64(q_state, p + 1, ep->id);
     sqlite3_bind_int64(q_state, p + 2, e->to);
@@ -66,11 +71,11 @@ static int write_batch(ms_autoscaler *a, const ms_decisions *d, const as_change 
     sqlite3_bind_int64(q_hist, p + 4, ep->hist_head);
     sqlite3_bind_blob(q_hist, p + 5, buf + ns, (int)ne, SQLITE_STATIC);
   }
-  if ((st = as_step_done(s, q_state, "autoscaler: updating endpoint state"))) {
+  if ((st = ms__store_step_done(s, q_state, "updating endpoint state"))) {
     sqlite3_clear_bindings(q_hist);
     return st;
   }
-  return as_step_done(s, q_hist, "autoscaler: appending history");
+  return ms__store_step_done(s, q_hist, "appending history");
 }
 
 static int write_rows(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, size_t n, int64_t now,
@@ -82,29 +87,30 @@ static int write_rows(ms_autoscaler *a, const ms_decisions *d, const as_change *
   return st;
 }
 
-int as_persist_tick(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, size_t n, int64_t now,
-                    int64_t *trim_cursor) {
+int ms__autoscaler_persist_tick(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, size_t n, int64_t now,
+                                int64_t *trim_cursor) {
   size_t most = 0, crossing = 0;
   for (size_t i = 0; i < n; i++) {
-    const as_endpoint *ep = a->eps[ch[i].ep];
+    const as_endpoint *ep = a->m.eps[ch[i].ep];
     if (ep->n_rules > most) most = ep->n_rules;
     if (ep->hist_count == MS_AUTOSCALER_HISTORY_MAX) crossing++;
   }
-  size_t slot = as_stamps_max(most) + as_entry_max(most);
+  size_t slot = ms__autoscaler_stamps_max(most) + ms__autoscaler_entry_max(most);
   if (slot > INT_MAX / BATCH)
-    return ms__fail(MS_EINVAL, "autoscaler: an endpoint has too many rules (%zu) to record", most);
-  int st = as_reserve_buf(a, slot * BATCH);
-  if (st || (st = ms__store_begin(a->store))) return st;
+    return ms__fail(MS_EINVAL, "an endpoint has too many rules (%zu) to record", most);
+  ms_store_txn *x = NULL;
+  int st = ms__autoscaler_reserve_buf(a, slot * BATCH);
+  if (st || (st = ms__store_txn_begin(a->store, 0, &x))) return st;
   st = write_rows(a, d, ch, n, now, slot);
   if (!st && a->over_bound + crossing > 0) {
     /* The sweep counts the rows just written (see is_garbage in trim.c). */
-    for (size_t i = 0; i < n; i++) a->eps[ch[i].ep]->tick_seq = a->next_seq + (int64_t)i;
-    st = as_trim_history(a, trim_budget(n), trim_cursor);
-    for (size_t i = 0; i < n; i++) a->eps[ch[i].ep]->tick_seq = 0;
+    for (size_t i = 0; i < n; i++) a->m.eps[ch[i].ep]->tick_seq = a->next_seq + (int64_t)i;
+    st = ms__autoscaler_trim_history(a->store, &a->m, trim_budget(n), trim_cursor);
+    for (size_t i = 0; i < n; i++) a->m.eps[ch[i].ep]->tick_seq = 0;
   }
   if (st) {
-    ms__store_rollback(a->store);
+    ms__store_txn_rollback(x);
     return st;
   }
-  return ms__store_commit(a->store);
+  return ms__store_txn_commit(x);
 }

@@ -13,8 +13,11 @@
  * Storage stays bounded: each tick appends n rows and the sweep visits at least
  * 2n, so it laps the log faster than rows fall past their bound. What
  * ms_autoscaler_history reports is exact regardless: it stops at the bound. */
-#include "../common/error.h"
-#include "autoscaler_internal.h"
+#include "autoscaler/autoscaler_internal.h"
+#include "autoscaler/endpoint.h"
+#include "autoscaler/history_store.h"
+#include "autoscaler/trim.h"
+#include "common/error.h"
 
 enum { BATCH = 256 };
 
@@ -24,22 +27,21 @@ typedef struct row {
 
 /* Read up to `want` rows after `after` into rows[]; *got receives the count. */
 static int scan(ms_store *s, int64_t after, size_t want, row *rows, size_t *got) {
-  static const char *const Q =
+  static const char SQL_SCAN[] =
       "SELECT seq, endpoint_id, ordinal, prev FROM autoscaler_history WHERE seq > ?1 ORDER BY seq LIMIT ?2";
-  int st = MS_OK, rc = SQLITE_DONE;
-  sqlite3_stmt *q = ms__store_stmt(s, Q, &st);
+  int st = MS_OK, more = 0;
+  sqlite3_stmt *q = ms__store_stmt(s, SQL_SCAN, &st);
   if (!q) return st;
   sqlite3_bind_int64(q, 1, after);
   sqlite3_bind_int64(q, 2, (int64_t)want);
   size_t k = 0;
-  while (k < want && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+  while (k < want && !(st = ms__store_step_row(s, q, "sweeping history", &more)) && more) {
     rows[k].seq = sqlite3_column_int64(q, 0);
     rows[k].endpoint_id = sqlite3_column_int64(q, 1);
     rows[k].ordinal = sqlite3_column_int64(q, 2);
     rows[k].prev = sqlite3_column_int64(q, 3);
     k++;
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = ms__store_error(s, rc, "autoscaler: sweeping history");
   sqlite3_reset(q);
   sqlite3_clear_bindings(q);
   *got = k;
@@ -47,14 +49,14 @@ static int scan(ms_store *s, int64_t after, size_t want, row *rows, size_t *got)
 }
 
 static int exists(ms_store *s, int64_t seq, int *yes) {
-  static const char *const Q = "SELECT 1 FROM autoscaler_history WHERE seq = ?1";
+  static const char SQL_EXISTS[] = "SELECT 1 FROM autoscaler_history WHERE seq = ?1";
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, Q, &st);
+  sqlite3_stmt *q = ms__store_stmt(s, SQL_EXISTS, &st);
   if (!q) return st;
   sqlite3_bind_int64(q, 1, seq);
-  int rc = sqlite3_step(q);
-  *yes = rc == SQLITE_ROW;
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = ms__store_error(s, rc, "autoscaler: sweeping history");
+  int found = 0;
+  st = ms__store_step_row(s, q, "sweeping history", &found);
+  *yes = found;
   sqlite3_reset(q);
   sqlite3_clear_bindings(q);
   return st;
@@ -63,11 +65,11 @@ static int exists(ms_store *s, int64_t seq, int *yes) {
 /* Whether `r` is past its endpoint's bound and first in its chain. Rows of
  * endpoints this engine does not know (created by another engine on the same
  * store since this one opened) are left alone. */
-static int is_garbage(ms_autoscaler *a, const row *r, int *yes) {
+static int is_garbage(ms_store *s, const as_model *m, const row *r, int *yes) {
   *yes = 0;
-  size_t at = as_ep_index(a, r->endpoint_id);
-  if (at == a->n_eps) return MS_OK;
-  const as_endpoint *ep = a->eps[at];
+  size_t at = ms__autoscaler_endpoint_index(m, r->endpoint_id);
+  if (at == m->n_eps) return MS_OK;
+  const as_endpoint *ep = m->eps[at];
   int64_t count = ep->hist_count + (ep->tick_seq != 0);
   if (r->ordinal > count - MS_AUTOSCALER_HISTORY_MAX) return MS_OK;
   if (r->prev == 0) {
@@ -75,14 +77,12 @@ static int is_garbage(ms_autoscaler *a, const row *r, int *yes) {
     return MS_OK;
   }
   int has_prev = 0;
-  int st = exists(a->store, r->prev, &has_prev);
+  int st = exists(s, r->prev, &has_prev);
   *yes = !st && !has_prev;
   return st;
 }
 
-int as_trim_history(ms_autoscaler *a, size_t budget, int64_t *cursor) {
-  static const char *const Q_DEL = "DELETE FROM autoscaler_history WHERE seq = ?1";
-  ms_store *s = a->store;
+int ms__autoscaler_trim_history(ms_store *s, const as_model *m, size_t budget, int64_t *cursor) {
   row rows[BATCH];
   int64_t at = *cursor;
   int st = MS_OK;
@@ -91,11 +91,8 @@ int as_trim_history(ms_autoscaler *a, size_t budget, int64_t *cursor) {
     if ((st = scan(s, at, want, rows, &got))) break;
     for (size_t i = 0; !st && i < got; i++) {
       int garbage = 0;
-      if ((st = is_garbage(a, &rows[i], &garbage)) || !garbage) continue;
-      sqlite3_stmt *q = ms__store_stmt(s, Q_DEL, &st);
-      if (!q) break;
-      sqlite3_bind_int64(q, 1, rows[i].seq);
-      st = as_step_done(s, q, "autoscaler: trimming history");
+      if ((st = is_garbage(s, m, &rows[i], &garbage)) || !garbage) continue;
+      st = ms__autoscaler_history_delete_row(s, rows[i].seq, "trimming history");
     }
     visited += got;
     if (got < want) { /* the end of the log: the next pass starts over */

@@ -366,10 +366,14 @@ static void sub_microsecond_durations_round_up(void **state) {
   ms_autoscaler *a = NULL;
   assert_int_equal(ms_store_open(db, 0, &s), MS_OK);
   assert_int_equal(ms_autoscaler_open(s, &a), MS_OK);
-  int64_t ids[4];
-  size_t n = 0;
-  assert_int_equal(ms_autoscaler_rule_ids(a, "e", ids, 4, &n), MS_OK);
-  assert_int_equal(n, 1);
+  ms_rule_list *l = NULL;
+  const ms_rule *first = NULL;
+  int64_t ids[1];
+  assert_int_equal(ms_autoscaler_list_rules(a, "e", &l), MS_OK);
+  assert_int_equal(ms_rule_list_count(l), 1);
+  assert_int_equal(ms_rule_list_get(l, 0, &first), MS_OK);
+  assert_int_equal(ms_rule_get_state(first, &ids[0], NULL, NULL, NULL), MS_OK);
+  ms_rule_list_free(l);
   ms_rule *r = NULL;
   assert_int_equal(ms_autoscaler_get_rule(a, ids[0], &r), MS_OK);
   int64_t cooldown = -1;

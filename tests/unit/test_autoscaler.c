@@ -14,64 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoscaler_testutil.h"
 #include "mserve.h"
 #include "mserve/autoscaler.h"
 #include "store/store_internal.h"
 #include "testutil.h"
 
-typedef struct fx {
-  char *dir;
-  char *db;
-  ms_store *store;
-  ms_autoscaler *as;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  f->dir = ms_test_tmpdir("autoscaler");
-  f->db = ms_test_path(f->dir, "as.db");
-  *state = f;
-  if (!f->dir || ms_store_open(f->db, 0, &f->store) || ms_autoscaler_open(f->store, &f->as)) return -1;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  ms_test_rmtree(f->dir);
-  free(f->dir);
-  free(f->db);
-  free(f);
-  return 0;
-}
-
-/* Close and reopen the engine (and the store) on the same file. */
-static void reopen(fx *f) {
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  f->as = NULL;
-  f->store = NULL;
-  assert_int_equal(ms_store_open(f->db, 0, &f->store), MS_OK);
-  assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
-}
-
 static int64_t add(ms_autoscaler *a, const char *ep, const char *src, const char *met, ms_comparator cmp, double thr,
                    int64_t step, int64_t cooldown_s, int64_t lo, int64_t hi, ms_aggregation agg) {
-  ms_rule *r = NULL;
-  assert_int_equal(ms_rule_new(&r), MS_OK);
-  assert_int_equal(ms_rule_set_metric(r, src, met), MS_OK);
-  assert_int_equal(ms_rule_set_trigger(r, cmp, thr), MS_OK);
-  assert_int_equal(ms_rule_set_step(r, step), MS_OK);
-  assert_int_equal(ms_rule_set_cooldown(r, MS_SEC(cooldown_s)), MS_OK);
-  assert_int_equal(ms_rule_set_bounds(r, lo, hi), MS_OK);
-  assert_int_equal(ms_rule_set_aggregation(r, agg), MS_OK);
-  int64_t id = -1;
-  int st = ms_autoscaler_add_rule(a, ep, r, &id);
-  ms_rule_free(r);
-  assert_int_equal(st, MS_OK);
-  assert_true(id > 0);
-  return id;
+  return fx_add_rule(a, ep,
+                     (fx_rule){.source = src, .metric = met, .cmp = cmp, .threshold = thr, .step = step,
+                               .cooldown_us = MS_SEC(cooldown_s), .bounded = 1, .min = lo, .max = hi, .agg = agg});
 }
 
 static int64_t reps(ms_autoscaler *a, const char *ep) {
@@ -187,12 +140,9 @@ static void add_rule_refuses_incomplete_rules_and_unknown_endpoints(void **state
   assert_int_equal(ms_autoscaler_add_rule(f->as, "ep", NULL, &id), MS_EINVAL);
   assert_int_equal(ms_autoscaler_add_rule(NULL, "ep", r, &id), MS_EINVAL);
   assert_int_equal(id, 77); /* untouched */
-  size_t n = 9;
-  assert_int_equal(ms_autoscaler_rule_ids(f->as, "ep", NULL, 0, &n), MS_OK);
-  assert_int_equal(n, 0);
+  assert_int_equal(fx_rule_count(f->as, "ep"), 0);
   assert_int_equal(ms_autoscaler_add_rule(f->as, "ep", r, &id), MS_OK);
-  assert_int_equal(ms_autoscaler_rule_ids(f->as, "ep", NULL, 0, &n), MS_OK);
-  assert_int_equal(n, 1);
+  assert_int_equal(fx_rule_count(f->as, "ep"), 1);
   ms_rule_free(r);
 }
 
@@ -203,16 +153,23 @@ static void endpoints_are_created_listed_and_removed(void **state) {
   assert_int_equal(ms_autoscaler_set_replicas(f->as, "b", 5), MS_OK);
   assert_int_equal(reps(f->as, "b"), 5);
   assert_int_equal(reps(f->as, "a"), 0);
-  size_t n = 0;
-  assert_int_equal(ms_autoscaler_endpoint_count(f->as, &n), MS_OK);
-  assert_int_equal(n, 2);
-  char buf[8];
-  assert_int_equal(ms_autoscaler_endpoint_name(f->as, 0, buf, sizeof buf), MS_OK);
-  assert_string_equal(buf, "b"); /* creation order */
-  assert_int_equal(ms_autoscaler_endpoint_name(f->as, 1, buf, sizeof buf), MS_OK);
-  assert_string_equal(buf, "a");
-  assert_int_equal(ms_autoscaler_endpoint_name(f->as, 2, buf, sizeof buf), MS_ENOTFOUND);
-  assert_int_equal(ms_autoscaler_endpoint_name(f->as, 0, buf, 1), MS_EINVAL);
+  ms_endpoint_list *l = NULL;
+  assert_int_equal(ms_autoscaler_list_endpoints(f->as, &l), MS_OK);
+  assert_int_equal(ms_endpoint_list_count(l), 2);
+  const char *name = NULL;
+  assert_int_equal(ms_endpoint_list_get(l, 0, &name), MS_OK);
+  assert_string_equal(name, "b"); /* creation order */
+  assert_int_equal(ms_endpoint_list_get(l, 1, &name), MS_OK);
+  assert_string_equal(name, "a");
+  name = "untouched";
+  assert_int_equal(ms_endpoint_list_get(l, 2, &name), MS_EINVAL);
+  assert_non_null(strstr(ms_errmsg(), "index 2 out of range (2 endpoints)"));
+  assert_string_equal(name, "untouched");
+  assert_int_equal(ms_endpoint_list_get(l, 0, NULL), MS_EINVAL);
+  assert_int_equal(ms_endpoint_list_get(NULL, 0, &name), MS_EINVAL);
+  assert_int_equal(ms_endpoint_list_count(NULL), 0);
+  assert_int_equal(ms_autoscaler_list_endpoints(f->as, NULL), MS_EINVAL);
+  assert_int_equal(ms_autoscaler_list_endpoints(NULL, &l), MS_EINVAL);
 
   /* Bad input: a status, a message, and nothing changes. */
   assert_int_equal(ms_autoscaler_set_replicas(f->as, "b", -1), MS_EINVAL);
@@ -232,16 +189,19 @@ static void endpoints_are_created_listed_and_removed(void **state) {
   assert_int_equal(ms_autoscaler_get_replicas(f->as, "b", &r), MS_ENOTFOUND);
   ms_rule *snap = NULL;
   assert_int_equal(ms_autoscaler_get_rule(f->as, id, &snap), MS_ENOTFOUND);
-  assert_int_equal(ms_autoscaler_endpoint_count(f->as, &n), MS_OK);
-  assert_int_equal(n, 1);
-  reopen(f);
-  assert_int_equal(ms_autoscaler_endpoint_count(f->as, &n), MS_OK);
-  assert_int_equal(n, 1);
+  assert_int_equal(fx_endpoint_count(f->as), 1);
+  /* The list taken before is a snapshot: the removal does not shift it. */
+  assert_int_equal(ms_endpoint_list_count(l), 2);
+  assert_int_equal(ms_endpoint_list_get(l, 1, &name), MS_OK);
+  assert_string_equal(name, "a");
+  ms_endpoint_list_free(l);
+  ms_endpoint_list_free(NULL);
+  fx_reopen(f);
+  assert_int_equal(fx_endpoint_count(f->as), 1);
   assert_int_equal(ms_autoscaler_get_rule(f->as, id, &snap), MS_ENOTFOUND);
   /* A re-created endpoint starts fresh. */
   assert_int_equal(ms_autoscaler_set_replicas(f->as, "b", 1), MS_OK);
-  assert_int_equal(ms_autoscaler_rule_ids(f->as, "b", NULL, 0, &n), MS_OK);
-  assert_int_equal(n, 0);
+  assert_int_equal(fx_rule_count(f->as, "b"), 0);
 }
 
 static void observe_refuses_bad_input(void **state) {
@@ -375,8 +335,17 @@ static void outcomes_cooldown_bounds_and_winner(void **state) {
   assert_non_null(strstr(line, "outvoted"));
   assert_non_null(strstr(line, "disabled"));
   char tiny[8];
-  assert_int_equal(ms_decisions_explain(d, i, tiny, sizeof tiny, &need), MS_OK);
-  assert_int_equal(strlen(tiny), 7);
+  size_t full = need;
+  need = 0;
+  assert_int_equal(ms_decisions_explain(d, i, tiny, sizeof tiny, &need), MS_EINVAL);
+  assert_int_equal(strlen(tiny), 7); /* cut, NUL-terminated */
+  assert_int_equal(need, full);      /* the full length all the same */
+  char want[64];
+  snprintf(want, sizeof want, "needs a %zu-byte buffer, got 8", full + 1);
+  assert_non_null(strstr(ms_errmsg(), want));
+  assert_int_equal(ms_decisions_explain(d, i, NULL, 0, &need), MS_EINVAL);
+  assert_int_equal(need, full);
+  assert_int_equal(ms_decisions_explain(d, i, line, full + 1, NULL), MS_OK);
   ms_decisions_free(d);
   assert_int_equal(reps(a, "ep"), 3);
 
@@ -488,11 +457,10 @@ static void state_persists_across_reopen(void **state) {
   ms_decisions_free(d);
   assert_int_equal(reps(f->as, "ep"), 3);
 
-  reopen(f);
+  fx_reopen(f);
   assert_int_equal(reps(f->as, "ep"), 3);
   int64_t ids[4] = {0};
-  size_t n = 0;
-  assert_int_equal(ms_autoscaler_rule_ids(f->as, "ep", ids, 4, &n), MS_OK);
+  size_t n = fx_rule_ids(f->as, "ep", ids, 4);
   assert_int_equal(n, 2);
   assert_int_equal(ids[0], up);
   assert_int_equal(ids[1], down);
@@ -540,7 +508,7 @@ static void state_persists_across_reopen(void **state) {
   assert_int_equal(reps(f->as, "ep"), 5);
 
   /* The same history after reopening, with every rule's outcome. */
-  reopen(f);
+  fx_reopen(f);
   ms_decisions *h = NULL;
   assert_int_equal(ms_autoscaler_history(f->as, "ep", 0, &h), MS_OK);
   assert_int_equal(ms_decisions_count(h), 2);
@@ -639,9 +607,7 @@ static void failed_evaluation_changes_nothing(void **state) {
   assert_int_equal(reps(a, "ep"), 1);
   int64_t v = 0;
   assert_int_equal(ms_autoscaler_get_replicas(a, "new", &v), MS_ENOTFOUND);
-  size_t n = 0;
-  assert_int_equal(ms_autoscaler_rule_ids(a, "ep", NULL, 0, &n), MS_OK);
-  assert_int_equal(n, 1);
+  assert_int_equal(fx_rule_count(a, "ep"), 1);
   size_t i = 0;
   d = eval(a, 1, 0, "ep", &i);
   assert_int_equal(outcome(d, i, 0, NULL), MS_RULE_APPLIED);
@@ -659,7 +625,7 @@ static void removed_rule_ids_are_not_reused(void **state) {
   int64_t a1 = add(f->as, "ep", "k", "u", MS_CMP_GT, 50, 1, 0, -1, -1, MS_AGG_MEAN);
   assert_int_equal(ms_autoscaler_remove_rule(f->as, a1), MS_OK);
   assert_int_equal(ms_autoscaler_remove_rule(f->as, a1), MS_ENOTFOUND);
-  reopen(f);
+  fx_reopen(f);
   int64_t a2 = add(f->as, "ep", "k", "u", MS_CMP_GT, 50, 1, 0, -1, -1, MS_AGG_MEAN);
   assert_true(a2 > a1);
 }
@@ -709,20 +675,21 @@ static void observers_run_concurrently_with_evaluation(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(rule_builder_validates_and_reports, setup, teardown),
-      cmocka_unit_test_setup_teardown(add_rule_refuses_incomplete_rules_and_unknown_endpoints, setup, teardown),
-      cmocka_unit_test_setup_teardown(endpoints_are_created_listed_and_removed, setup, teardown),
-      cmocka_unit_test_setup_teardown(observe_refuses_bad_input, setup, teardown),
-      cmocka_unit_test_setup_teardown(aggregation_ttl_and_endpoint_wide_values, setup, teardown),
-      cmocka_unit_test_setup_teardown(outcomes_cooldown_bounds_and_winner, setup, teardown),
-      cmocka_unit_test_setup_teardown(rule_bounds_never_move_against_the_step, setup, teardown),
-      cmocka_unit_test_setup_teardown(endpoint_without_rules_is_listed_unchanged, setup, teardown),
-      cmocka_unit_test_setup_teardown(dry_run_changes_nothing, setup, teardown),
-      cmocka_unit_test_setup_teardown(state_persists_across_reopen, setup, teardown),
-      cmocka_unit_test_setup_teardown(history_keeps_the_last_1000, setup, teardown),
-      cmocka_unit_test_setup_teardown(failed_evaluation_changes_nothing, setup, teardown),
-      cmocka_unit_test_setup_teardown(removed_rule_ids_are_not_reused, setup, teardown),
-      cmocka_unit_test_setup_teardown(observers_run_concurrently_with_evaluation, setup, teardown),
+      cmocka_unit_test_setup_teardown(rule_builder_validates_and_reports, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(add_rule_refuses_incomplete_rules_and_unknown_endpoints,
+                                          fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(endpoints_are_created_listed_and_removed, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(observe_refuses_bad_input, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(aggregation_ttl_and_endpoint_wide_values, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(outcomes_cooldown_bounds_and_winner, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(rule_bounds_never_move_against_the_step, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(endpoint_without_rules_is_listed_unchanged, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(dry_run_changes_nothing, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(state_persists_across_reopen, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(history_keeps_the_last_1000, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(failed_evaluation_changes_nothing, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(removed_rule_ids_are_not_reused, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(observers_run_concurrently_with_evaluation, fx_setup_file, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

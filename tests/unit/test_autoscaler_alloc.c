@@ -10,8 +10,10 @@
  * conflict) exactly as before. Allocations the engine may do without (its
  * memory compaction) may fail while the call still succeeds. The engine
  * holds many endpoints, so compaction, leaving a segment and the conflict
- * index all meet failures. Sanitizer builds bring their own malloc: there the
- * program skips. */
+ * index all meet failures, and so does the deadline index (the fingerprint
+ * asks for the next deadline, so the index is built from the first call on
+ * and every call keeps it up to date under injection). Sanitizer builds
+ * bring their own malloc: there the program skips. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoscaler_testutil.h"
 #include "mserve.h"
 #include "mserve/autoscaler.h"
 
@@ -138,21 +141,22 @@ static void put(text *t, const char *fmt, ...) {
   t->n += (size_t)k;
 }
 
-/* Endpoints, counts, every rule's settings and state, and (with `decide`) a
- * dry run's explanation of every endpoint at NOW; disarmed. */
+/* Endpoints, counts, every rule's settings and state, and (with `decide`)
+ * the next deadline and a dry run's explanation of every endpoint at NOW;
+ * disarmed. */
 static char *fingerprint(ms_autoscaler *a, int decide) {
   disarm();
   text t = {0};
-  size_t n = 0;
-  assert_int_equal(ms_autoscaler_endpoint_count(a, &n), MS_OK);
+  ms_endpoint_list *eps = NULL;
+  assert_int_equal(ms_autoscaler_list_endpoints(a, &eps), MS_OK);
+  size_t n = ms_endpoint_list_count(eps);
   put(&t, "%zu endpoints\n", n);
   for (size_t i = 0; i < n; i++) {
-    char name[64];
+    const char *name = NULL;
     int64_t reps = 0, ids[64];
-    size_t nr = 0;
-    assert_int_equal(ms_autoscaler_endpoint_name(a, i, name, sizeof name), MS_OK);
+    assert_int_equal(ms_endpoint_list_get(eps, i, &name), MS_OK);
     assert_int_equal(ms_autoscaler_get_replicas(a, name, &reps), MS_OK);
-    assert_int_equal(ms_autoscaler_rule_ids(a, name, ids, 64, &nr), MS_OK);
+    size_t nr = fx_rule_ids(a, name, ids, 64);
     assert_true(nr <= 64);
     put(&t, "%s %lld:", name, (long long)reps);
     for (size_t j = 0; j < nr; j++) {
@@ -175,7 +179,11 @@ static char *fingerprint(ms_autoscaler *a, int decide) {
     }
     put(&t, "\n");
   }
+  ms_endpoint_list_free(eps);
   if (decide) {
+    int64_t due = 0;
+    assert_int_equal(ms_autoscaler_next_deadline(a, NOW, &due), MS_OK);
+    put(&t, "next deadline %lld\n", (long long)due);
     ms_decisions *d = NULL;
     assert_int_equal(ms_autoscaler_evaluate(a, NOW, MS_EVAL_DRY_RUN, &d), MS_OK);
     for (size_t i = 0; i < ms_decisions_count(d); i++) {
@@ -190,30 +198,17 @@ static char *fingerprint(ms_autoscaler *a, int decide) {
 
 /* ---- fixture -------------------------------------------------------------- */
 
-typedef struct fx {
-  ms_store *store;
-  ms_autoscaler *as;
-  int64_t probe; /* a disabled rule that conflicts with rule `up` when enabled */
-  int64_t up;
-} fx;
+/* The shared fixture over ":memory:", plus two rules of ep-0000: */
+static int64_t probe_id; /* a disabled rule that conflicts with rule up_id when enabled */
+static int64_t up_id;
 
 static ms_rule *mk(const char *met, ms_comparator cmp, double thr, int64_t step, int enabled) {
-  ms_rule *r = NULL;
-  assert_int_equal(ms_rule_new(&r), MS_OK);
-  assert_int_equal(ms_rule_set_metric(r, "k", met), MS_OK);
-  assert_int_equal(ms_rule_set_trigger(r, cmp, thr), MS_OK);
-  assert_int_equal(ms_rule_set_step(r, step), MS_OK);
-  assert_int_equal(ms_rule_set_enabled(r, enabled), MS_OK);
-  return r;
+  return fx_rule_new(&(fx_rule){.metric = met, .cmp = cmp, .threshold = thr, .step = step, .disabled = !enabled});
 }
 
 static int64_t add(ms_autoscaler *a, const char *ep, const char *met, ms_comparator cmp, double thr, int64_t step,
                    int enabled) {
-  ms_rule *r = mk(met, cmp, thr, step, enabled);
-  int64_t id = 0;
-  assert_int_equal(ms_autoscaler_add_rule(a, ep, r, &id), MS_OK);
-  ms_rule_free(r);
-  return id;
+  return fx_add_rule(a, ep, (fx_rule){.metric = met, .cmp = cmp, .threshold = thr, .step = step, .disabled = !enabled});
 }
 
 static int setup(void **state) {
@@ -222,9 +217,8 @@ static int setup(void **state) {
           SQLITE_OK &&
       sqlite3_initialize() != SQLITE_OK)
     return -1;
-  fx *f = calloc(1, sizeof *f);
-  *state = f;
-  if (ms_store_open(":memory:", 0, &f->store) || ms_autoscaler_open(f->store, &f->as)) return -1;
+  if (fx_setup_memory(state)) return -1;
+  fx *f = *state;
   ms_autoscaler *a = f->as;
   for (int i = 0; i < N_EPS; i++) {
     char ep[16];
@@ -234,24 +228,20 @@ static int setup(void **state) {
     add(a, ep, "util", MS_CMP_LT, 20, -1, 1);
     if (ms_autoscaler_observe(a, ep, "k", "util", "r0", i % 3 ? 50 : 90, NOW)) return -1;
   }
-  f->up = add(a, "ep-0000", "q", MS_CMP_GT, 10, 1, 1);
-  f->probe = add(a, "ep-0000", "q", MS_CMP_LT, 50, -1, 0);
+  up_id = add(a, "ep-0000", "q", MS_CMP_GT, 10, 1, 1);
+  probe_id = add(a, "ep-0000", "q", MS_CMP_LT, 50, -1, 0);
   return 0;
 }
 
 static int teardown(void **state) {
-  fx *f = *state;
   disarm();
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  free(f);
-  return 0;
+  return fx_teardown(state);
 }
 
 /* The conflict index still refuses the probe (and changes nothing). */
 static void probe_still_conflicts(fx *f) {
   disarm();
-  assert_int_equal(ms_autoscaler_set_rule_enabled(f->as, f->probe, 1), MS_ECONFLICT);
+  assert_int_equal(ms_autoscaler_set_rule_enabled(f->as, probe_id, 1), MS_ECONFLICT);
 }
 
 /* One call under injection. */
@@ -436,6 +426,43 @@ static void open_fails_cleanly(void **state) {
   probe_still_conflicts(f);
 }
 
+/* Building the deadline index on a freshly opened engine: failures give
+ * MS_ENOMEM and leave *at_us alone; the first success gives the right
+ * answer, and so does a later call. */
+static void deadline_index_fails_cleanly(void **state) {
+  fx *f = *state;
+  disarm();
+  int64_t want = 0;
+  assert_int_equal(ms_autoscaler_next_deadline(f->as, NOW, &want), MS_OK);
+  assert_true(want == NOW + MS_SEC(60) + 1); /* the setup's observations go stale */
+  ms_autoscaler *b = NULL;
+  assert_int_equal(ms_autoscaler_open(f->store, &b), MS_OK);
+  /* observations are not persisted: b sees only these */
+  assert_int_equal(ms_autoscaler_observe(b, "ep-0001", "k", "util", "r1", 85, NOW + 5), MS_OK);
+  assert_int_equal(ms_autoscaler_observe(b, "ep-0002", "k", "util", "r1", 85, NOW + 7), MS_OK);
+  long failures = 0;
+  for (long n = 0;; n++) {
+    int64_t at = 42;
+    arm(n);
+    int st = ms_autoscaler_next_deadline(b, NOW, &at);
+    int hit = injected;
+    disarm();
+    if (st == MS_OK) {
+      assert_true(at == NOW + 5 + MS_SEC(60) + 1);
+      break;
+    }
+    assert_true(hit);
+    assert_int_equal(st, MS_ENOMEM);
+    assert_true(at == 42);
+    failures++;
+  }
+  assert_true(failures > 0);
+  int64_t at = 0;
+  assert_int_equal(ms_autoscaler_next_deadline(b, NOW + 5 + MS_SEC(60) + 1, &at), MS_OK);
+  assert_true(at == NOW + 7 + MS_SEC(60) + 1);
+  ms_autoscaler_close(b);
+}
+
 #endif /* NO_INJECTION */
 
 int main(void) {
@@ -447,6 +474,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(every_call_fails_cleanly, setup, teardown),
       cmocka_unit_test_setup_teardown(leaving_segments_fails_cleanly, setup, teardown),
       cmocka_unit_test_setup_teardown(open_fails_cleanly, setup, teardown),
+      cmocka_unit_test_setup_teardown(deadline_index_fails_cleanly, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 #endif

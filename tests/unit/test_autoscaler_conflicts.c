@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoscaler_testutil.h"
 #include "mserve.h"
 #include "mserve/autoscaler.h"
 #include "testutil.h"
@@ -54,34 +55,8 @@ static const row table[] = {
     {GE, LE, 40, 0, NULL}, {GE, LE, 50, 1, "[50, 50]"}, {GE, LE, 60, 1, "[50, 60]"},
 };
 
-typedef struct fx {
-  ms_store *store;
-  ms_autoscaler *as;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  *state = f;
-  if (ms_store_open(":memory:", 0, &f->store) || ms_autoscaler_open(f->store, &f->as)) return -1;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  free(f);
-  return 0;
-}
-
 static ms_rule *mk(const char *src, const char *met, ms_comparator c, double t, int64_t step, ms_aggregation agg) {
-  ms_rule *r = NULL;
-  assert_int_equal(ms_rule_new(&r), MS_OK);
-  assert_int_equal(ms_rule_set_metric(r, src, met), MS_OK);
-  assert_int_equal(ms_rule_set_trigger(r, c, t), MS_OK);
-  assert_int_equal(ms_rule_set_step(r, step), MS_OK);
-  assert_int_equal(ms_rule_set_aggregation(r, agg), MS_OK);
-  return r;
+  return fx_rule_new(&(fx_rule){.source = src, .metric = met, .cmp = c, .threshold = t, .step = step, .agg = agg});
 }
 
 static int try_add(ms_autoscaler *a, const char *ep, const char *src, const char *met, ms_comparator c, double t,
@@ -90,12 +65,6 @@ static int try_add(ms_autoscaler *a, const char *ep, const char *src, const char
   int st = ms_autoscaler_add_rule(a, ep, r, id);
   ms_rule_free(r);
   return st;
-}
-
-static size_t rule_count(ms_autoscaler *a, const char *ep) {
-  size_t n = 0;
-  assert_int_equal(ms_autoscaler_rule_ids(a, ep, NULL, 0, &n), MS_OK);
-  return n;
 }
 
 /* Every row, in both orders of addition, and with the signs swapped. */
@@ -126,9 +95,9 @@ static void every_comparator_pair(void **state) {
           assert_non_null(strstr(msg, t->range));
           assert_non_null(strstr(msg, ep));
           assert_int_equal(second, -7); /* untouched */
-          assert_int_equal(rule_count(f->as, ep), 1);
+          assert_int_equal(fx_rule_count(f->as, ep), 1);
         } else {
-          assert_int_equal(rule_count(f->as, ep), 2);
+          assert_int_equal(fx_rule_count(f->as, ep), 2);
         }
         /* Same direction never conflicts, whatever the triggers. */
         char same[80];
@@ -311,13 +280,10 @@ static void random_operations_match_the_oracle(void **state) {
         x->enabled = 0;
       }
     }
-    if (op % 1000 == 999) {
-      ms_autoscaler_close(f->as);
-      assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
-    }
+    if (op % 1000 == 999) fx_reopen(f);
   }
   /* The engine holds exactly the model's rules, enabled as in the model. */
-  assert_int_equal(rule_count(f->as, "ep"), n);
+  assert_int_equal(fx_rule_count(f->as, "ep"), n);
   for (size_t k = 0; k < n; k++) {
     ms_rule *snap = NULL;
     int en = -1;
@@ -372,14 +338,13 @@ static void rules_and_metrics_per_endpoint_are_limited(void **state) {
   assert_non_null(strstr(ms_errmsg(), "'full'"));
   assert_non_null(strstr(ms_errmsg(), "16384"));
   assert_int_equal(id, -3);
-  assert_int_equal(rule_count(a, "full"), MAX_RULES);
+  assert_int_equal(fx_rule_count(a, "full"), MAX_RULES);
   assert_int_equal(ms_autoscaler_add_rule(a, "other", r, NULL), MS_OK);
   assert_int_equal(ms_autoscaler_remove_rule(a, first), MS_OK);
   assert_int_equal(ms_autoscaler_add_rule(a, "full", r, NULL), MS_OK);
   assert_int_equal(ms_autoscaler_add_rule(a, "full", r, NULL), MS_EFULL);
   /* and after a reopen */
-  ms_autoscaler_close(a);
-  assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
+  fx_reopen(f);
   a = f->as;
   assert_int_equal(ms_autoscaler_add_rule(a, "full", r, NULL), MS_EFULL);
   ms_rule_free(r);
@@ -399,10 +364,11 @@ static void rules_and_metrics_per_endpoint_are_limited(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(every_comparator_pair, setup, teardown),
-      cmocka_unit_test_setup_teardown(other_metric_aggregation_or_disabled_never_conflict, setup, teardown),
-      cmocka_unit_test_setup_teardown(random_operations_match_the_oracle, setup, teardown),
-      cmocka_unit_test_setup_teardown(rules_and_metrics_per_endpoint_are_limited, setup, teardown),
+      cmocka_unit_test_setup_teardown(every_comparator_pair, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(other_metric_aggregation_or_disabled_never_conflict,
+                                          fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(random_operations_match_the_oracle, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(rules_and_metrics_per_endpoint_are_limited, fx_setup_memory, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

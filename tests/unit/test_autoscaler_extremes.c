@@ -15,57 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoscaler_testutil.h"
 #include "mserve.h"
 #include "mserve/autoscaler.h"
 #include "testutil.h"
 
-typedef struct fx {
-  ms_store *store;
-  ms_autoscaler *as;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  *state = f;
-  if (ms_store_open(":memory:", 0, &f->store) || ms_autoscaler_open(f->store, &f->as)) return -1;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  free(f);
-  return 0;
-}
-
 static int64_t add(ms_autoscaler *a, const char *ep, const char *met, ms_comparator cmp, double thr, int64_t step,
                    int64_t cooldown_us, ms_aggregation agg) {
-  ms_rule *r = NULL;
-  assert_int_equal(ms_rule_new(&r), MS_OK);
-  assert_int_equal(ms_rule_set_metric(r, "k", met), MS_OK);
-  assert_int_equal(ms_rule_set_trigger(r, cmp, thr), MS_OK);
-  assert_int_equal(ms_rule_set_step(r, step), MS_OK);
-  assert_int_equal(ms_rule_set_cooldown(r, cooldown_us), MS_OK);
-  assert_int_equal(ms_rule_set_aggregation(r, agg), MS_OK);
-  int64_t id = 0;
-  assert_int_equal(ms_autoscaler_add_rule(a, ep, r, &id), MS_OK);
-  ms_rule_free(r);
-  return id;
+  return fx_add_rule(a, ep,
+                     (fx_rule){.metric = met, .cmp = cmp, .threshold = thr, .step = step, .cooldown_us = cooldown_us,
+                               .agg = agg});
 }
 
 /* Rule j of `ep` in an evaluation at now (dry run unless `real`). */
 static double rule_at(ms_autoscaler *a, const char *ep, size_t j, int64_t now, int real, ms_rule_outcome *o) {
-  ms_decisions *d = NULL;
-  size_t i = 0;
-  assert_int_equal(ms_autoscaler_evaluate(a, now, real ? 0 : MS_EVAL_DRY_RUN, &d), MS_OK);
-  assert_int_equal(ms_decisions_find(d, ep, &i), MS_OK);
-  double v = 0;
-  ms_rule_outcome out = MS_RULE_DISABLED;
-  assert_int_equal(ms_decisions_get_rule(d, i, j, NULL, &out, &v), MS_OK);
-  if (o) *o = out;
-  ms_decisions_free(d);
-  return v;
+  return fx_rule_value(a, ep, j, now, real ? 0 : MS_EVAL_DRY_RUN, o);
 }
 
 static void same_bits(double got, double want, const char *what, int n) {
@@ -212,8 +176,7 @@ static void cooldown_at_the_end_of_time(void **state) {
     rule_at(a, "huge", 0, INT64_MAX, 0, &o);
     assert_int_equal(o, MS_RULE_APPLIED);
     /* the same after a reopen (observations are not persisted) */
-    ms_autoscaler_close(a);
-    assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
+    fx_reopen(f);
     a = f->as;
     assert_int_equal(ms_autoscaler_set_metric_ttl(a, INT64_MAX), MS_OK);
     for (int i = 0; i < 3; i++) assert_int_equal(ms_autoscaler_observe(a, eps[i], "k", "u", "r", 90, 0), MS_OK);
@@ -233,10 +196,10 @@ static void cooldown_at_the_end_of_time(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(mean_of_huge_values_stays_finite, setup, teardown),
-      cmocka_unit_test_setup_teardown(mean_without_overflow_is_the_plain_one, setup, teardown),
-      cmocka_unit_test_setup_teardown(endpoint_wide_extremes, setup, teardown),
-      cmocka_unit_test_setup_teardown(cooldown_at_the_end_of_time, setup, teardown),
+      cmocka_unit_test_setup_teardown(mean_of_huge_values_stays_finite, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(mean_without_overflow_is_the_plain_one, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(endpoint_wide_extremes, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(cooldown_at_the_end_of_time, fx_setup_memory, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,57 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoscaler/arena.h"
 #include "autoscaler/autoscaler_internal.h"
+#include "autoscaler_testutil.h"
 #include "mserve.h"
 #include "mserve/autoscaler.h"
 #include "testutil.h"
 
-typedef struct fx {
-  ms_store *store;
-  ms_autoscaler *as;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  *state = f;
-  if (ms_store_open(":memory:", 0, &f->store) || ms_autoscaler_open(f->store, &f->as)) return -1;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  free(f);
-  return 0;
-}
-
 static int64_t add(ms_autoscaler *a, const char *ep, const char *met, ms_comparator cmp, double thr, int64_t step,
                    ms_aggregation agg) {
-  ms_rule *r = NULL;
-  assert_int_equal(ms_rule_new(&r), MS_OK);
-  assert_int_equal(ms_rule_set_metric(r, "k", met), MS_OK);
-  assert_int_equal(ms_rule_set_trigger(r, cmp, thr), MS_OK);
-  assert_int_equal(ms_rule_set_step(r, step), MS_OK);
-  assert_int_equal(ms_rule_set_aggregation(r, agg), MS_OK);
-  int64_t id = 0;
-  assert_int_equal(ms_autoscaler_add_rule(a, ep, r, &id), MS_OK);
-  ms_rule_free(r);
-  return id;
+  return fx_add_rule(a, ep, (fx_rule){.metric = met, .cmp = cmp, .threshold = thr, .step = step, .agg = agg});
 }
 
 /* The value and outcome of rule j of `ep` in a dry run at now. */
 static double value_at(ms_autoscaler *a, const char *ep, size_t j, int64_t now, ms_rule_outcome *o) {
-  ms_decisions *d = NULL;
-  size_t i = 0;
-  assert_int_equal(ms_autoscaler_evaluate(a, now, MS_EVAL_DRY_RUN, &d), MS_OK);
-  assert_int_equal(ms_decisions_find(d, ep, &i), MS_OK);
-  double v = 0;
-  ms_rule_outcome out = MS_RULE_DISABLED;
-  assert_int_equal(ms_decisions_get_rule(d, i, j, NULL, &out, &v), MS_OK);
-  if (o) *o = out;
-  ms_decisions_free(d);
-  return v;
+  return fx_rule_value(a, ep, j, now, MS_EVAL_DRY_RUN, o);
 }
 
 /* Mean, max and min of `n` replicas, with values whose sum depends on the
@@ -183,9 +147,9 @@ static void configuration_changes_between_evaluations(void **state) {
     assert_int_equal(ms_autoscaler_observe(a, ep, "k", "u", "r", 0, 0), MS_OK);
   }
   const char *check[] = {"a", "b", "c", "d", "filler-0", "filler-35"};
-  assert_int_equal(a->n_loose, 40);
+  assert_int_equal(a->m.n_loose, 40);
   expect(a, 0, 40, check, (const int64_t[]){2, 2, 2, 2, 7, 7}, 6);
-  assert_int_equal(a->n_loose, 0); /* packed by that evaluation */
+  assert_int_equal(a->m.n_loose, 0); /* packed by that evaluation */
 
   /* a: one more rule (its arrays grow); b: new metrics observed, then a rule
    * on one; c: its rule removed; d: removed; e: created with a rule. */
@@ -197,9 +161,8 @@ static void configuration_changes_between_evaluations(void **state) {
     assert_int_equal(ms_autoscaler_observe(a, "b", "k", met, "r", m, 1), MS_OK);
   }
   add(a, "b", "m7", MS_CMP_GE, 7, 2, MS_AGG_MIN);
-  size_t n = 0;
   int64_t ids[4];
-  assert_int_equal(ms_autoscaler_rule_ids(a, "c", ids, 4, &n), MS_OK);
+  assert_int_equal(fx_rule_ids(a, "c", ids, 4), 1);
   assert_int_equal(ms_autoscaler_remove_rule(a, ids[0]), MS_OK);
   assert_int_equal(ms_autoscaler_remove_endpoint(a, "d"), MS_OK);
   assert_int_equal(ms_autoscaler_set_replicas(a, "e", 5), MS_OK);
@@ -207,11 +170,11 @@ static void configuration_changes_between_evaluations(void **state) {
   assert_int_equal(ms_autoscaler_observe(a, "e", "k", "u", "r", 10, 1), MS_OK);
   const char *after[] = {"a", "b", "c", "e", "filler-0", "filler-35"};
   /* a: +1 and +3 fire, +3 wins; b: +1 and +2 fire; c: no rules; e: 5 - 2 */
-  assert_int_equal(a->n_loose, 3); /* a, b (their arrays grew) and e (new) */
+  assert_int_equal(a->m.n_loose, 3); /* a, b (their arrays grew) and e (new) */
   expect_with(a, 1, MS_EVAL_DRY_RUN, 40, after, (const int64_t[]){5, 4, 2, 3, 7, 7}, 6);
-  assert_int_equal(a->n_loose, 3); /* evaluated where they are */
+  assert_int_equal(a->m.n_loose, 3); /* evaluated where they are */
   expect(a, 1, 40, after, (const int64_t[]){5, 4, 2, 3, 7, 7}, 6);
-  assert_int_equal(a->n_loose, 0);
+  assert_int_equal(a->m.n_loose, 0);
   expect(a, 2, 40, after, (const int64_t[]){8, 6, 2, 1, 7, 7}, 6);
   /* Disabling a rule moves nothing. */
   assert_int_equal(ms_autoscaler_set_rule_enabled(a, a2, 0), MS_OK);
@@ -224,12 +187,11 @@ static void configuration_changes_between_evaluations(void **state) {
     assert_int_equal(ms_autoscaler_observe(a, ep, "k", "v", "r", 1, 4), MS_OK);
   }
   for (size_t i = 0; i < 4; i++) assert_int_equal(ms_autoscaler_observe(a, after[i], "k", "u", "r", 90, 4), MS_OK);
-  assert_true(a->n_loose >= FILLERS / 2);
+  assert_true(a->m.n_loose >= FILLERS / 2);
   expect(a, 4, 40, after, (const int64_t[]){10, 10, 2, 0, 8, 7}, 6);
-  assert_int_equal(a->n_loose, 0);
+  assert_int_equal(a->m.n_loose, 0);
   /* Everything after a reopen of the engine on the same store. */
-  ms_autoscaler_close(a);
-  assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
+  fx_reopen(f);
   a = f->as;
   for (size_t i = 0; i < 4; i++) assert_int_equal(ms_autoscaler_observe(a, after[i], "k", "u", "r", 90, 5), MS_OK);
   assert_int_equal(ms_autoscaler_observe(a, "b", "k", "m7", "r", 7, 5), MS_OK);
@@ -242,19 +204,19 @@ static int packed(const as_endpoint *ep) { return ep->seg != NULL; }
 /* Count the endpoints outside the arena; with `flags`, record each one's state. */
 static size_t loose(const ms_autoscaler *a, unsigned char *flags) {
   size_t n = 0;
-  for (size_t i = 0; i < a->n_eps; i++) {
-    n += !packed(a->eps[i]);
-    if (flags) flags[i] = (unsigned char)packed(a->eps[i]);
+  for (size_t i = 0; i < a->m.n_eps; i++) {
+    n += !packed(a->m.eps[i]);
+    if (flags) flags[i] = (unsigned char)packed(a->m.eps[i]);
   }
   return n;
 }
 
 /* How many endpoints an evaluation moved into or out of the arena. */
 static size_t moved_by_evaluation(ms_autoscaler *a, int64_t now) {
-  unsigned char *before = calloc(a->n_eps + 1, 1), *after = calloc(a->n_eps + 1, 1);
+  unsigned char *before = calloc(a->m.n_eps + 1, 1), *after = calloc(a->m.n_eps + 1, 1);
   assert_non_null(before);
   assert_non_null(after);
-  size_t n = a->n_eps;
+  size_t n = a->m.n_eps;
   loose(a, before);
   ms_decisions *d = NULL;
   assert_int_equal(ms_autoscaler_evaluate(a, now, 0, &d), MS_OK);
@@ -292,10 +254,9 @@ static void bulk_setup_is_compacted_before_the_first_evaluation(void **state) {
   if (moved > N / 8) fail_msg("the first evaluation moved %zu of %d endpoints", moved, N);
   assert_true(moved_by_evaluation(a, MS_SEC(2)) <= N / 8);
 
-  ms_autoscaler_close(a);
-  assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
+  fx_reopen(f);
   a = f->as;
-  assert_int_equal(a->n_eps, (size_t)N);
+  assert_int_equal(a->m.n_eps, (size_t)N);
   out = loose(a, NULL);
   if (out > N / 4) fail_msg("%zu of %d endpoints are outside the arena after a reopen", out, N);
   for (int i = 0; i < N; i += 7) {
@@ -317,8 +278,8 @@ static void bulk_setup_is_compacted_before_the_first_evaluation(void **state) {
    * segment. Once half of the first segment's endpoints left it (a new rule
    * makes their arrays grow), the other half is moved out too, and the
    * segment is gone (ASan sees any read of it). */
-  assert_int_equal(a->n_loose, 0);
-  const as_endpoint *stay = a->eps[AS_SEGMENT_EPS - 1];
+  assert_int_equal(a->m.n_loose, 0);
+  const as_endpoint *stay = a->m.eps[AS_SEGMENT_EPS - 1];
   for (int i = 0; i < AS_SEGMENT_EPS / 2; i++) {
     assert_true(packed(stay) && !stay->is_loose);
     char ep[16];
@@ -327,13 +288,13 @@ static void bulk_setup_is_compacted_before_the_first_evaluation(void **state) {
     assert_int_equal(ms_autoscaler_observe(a, ep, "k", "extra", "r", 90, MS_SEC(4)), MS_OK);
   }
   assert_true(!packed(stay) && stay->is_loose);
-  assert_int_equal(a->n_loose, AS_SEGMENT_EPS);
+  assert_int_equal(a->m.n_loose, AS_SEGMENT_EPS);
   moved = moved_by_evaluation(a, MS_SEC(4)); /* packs them again, and decides the same */
   assert_int_equal(moved, AS_SEGMENT_EPS);
-  assert_int_equal(a->n_loose, 0);
+  assert_int_equal(a->m.n_loose, 0);
   for (int i = 0; i < AS_SEGMENT_EPS; i++) {
     int64_t r = 0;
-    assert_int_equal(ms_autoscaler_get_replicas(a, a->eps[i]->name, &r), MS_OK);
+    assert_int_equal(ms_autoscaler_get_replicas(a, a->m.eps[i]->name, &r), MS_OK);
     /* +2 by the new rule, else +1 where util is still high (never both) */
     assert_int_equal(r, (i % 7 == 0 ? 5 : 4) + (i < AS_SEGMENT_EPS / 2 ? 2 : i % 7 == 0));
   }
@@ -341,10 +302,12 @@ static void bulk_setup_is_compacted_before_the_first_evaluation(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(aggregates_agree_on_every_path, setup, teardown),
-      cmocka_unit_test_setup_teardown(cached_aggregates_follow_updates_and_replaced_replicas, setup, teardown),
-      cmocka_unit_test_setup_teardown(configuration_changes_between_evaluations, setup, teardown),
-      cmocka_unit_test_setup_teardown(bulk_setup_is_compacted_before_the_first_evaluation, setup, teardown),
+      cmocka_unit_test_setup_teardown(aggregates_agree_on_every_path, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(cached_aggregates_follow_updates_and_replaced_replicas,
+                                          fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(configuration_changes_between_evaluations, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(bulk_setup_is_compacted_before_the_first_evaluation,
+                                          fx_setup_memory, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * times (seconds), with the expected replica count and every rule's outcome
  * after each evaluation. A small interpreter runs each timeline against a
  * fresh engine and, at the end, checks the persisted history against the
- * changes it saw. */
+ * changes it saw. After each evaluation it also checks what
+ * ms_autoscaler_next_deadline promises: until the deadline, time alone
+ * changes nothing (a dry run just before it decides as one at that moment). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoscaler_testutil.h"
 #include "mserve.h"
 #include "mserve/autoscaler.h"
 #include "testutil.h"
@@ -60,25 +63,44 @@ typedef struct scenario {
   size_t n_events;
 } scenario;
 
+/* The explanation of a dry run of `ep` at `at`. */
+static void dry_line(ms_autoscaler *a, const char *ep, int64_t at, char *line, size_t cap) {
+  ms_decisions *d = NULL;
+  size_t i = 0;
+  assert_int_equal(ms_autoscaler_evaluate(a, at, MS_EVAL_DRY_RUN, &d), MS_OK);
+  assert_int_equal(ms_decisions_find(d, ep, &i), MS_OK);
+  assert_int_equal(ms_decisions_explain(d, i, line, cap, NULL), MS_OK);
+  ms_decisions_free(d);
+}
+
+/* Right after an evaluation at `now`: a dry run at now and one just before
+ * the next deadline (or much later when there is none) decide the same. */
+static void check_deadline(ms_autoscaler *a, const char *ep, int64_t now, size_t k) {
+  int64_t due = 0;
+  assert_int_equal(ms_autoscaler_next_deadline(a, now, &due), MS_OK);
+  assert_true(due > now);
+  int64_t last = due == INT64_MAX ? now + MS_SEC(1000000) : due - 1;
+  char at_now[1024], before[1024];
+  dry_line(a, ep, now, at_now, sizeof at_now);
+  dry_line(a, ep, last, before, sizeof before);
+  if (strcmp(at_now, before) != 0)
+    fail_msg("%s: event %zu: next deadline %lld, but a dry run at %lld decides\n  %s\nand at %lld\n  %s", ep, k,
+             (long long)due, (long long)now, at_now, (long long)last, before);
+}
+
 static void run(const scenario *sc) {
-  ms_store *s = NULL;
-  ms_autoscaler *a = NULL;
-  assert_int_equal(ms_store_open(":memory:", 0, &s), MS_OK);
-  assert_int_equal(ms_autoscaler_open(s, &a), MS_OK);
-  assert_int_equal(ms_autoscaler_set_metric_ttl(a, MS_SEC(sc->ttl_s)), MS_OK);
+  fx *f = fx_new(NULL, MS_SEC(sc->ttl_s));
+  assert_non_null(f);
+  ms_autoscaler *a = f->as;
   assert_int_equal(ms_autoscaler_set_replicas(a, sc->name, sc->start_replicas), MS_OK);
   int64_t ids[MAXR];
   assert_true(sc->n_rules <= MAXR);
   for (size_t i = 0; i < sc->n_rules; i++) {
     const rule_spec *rs = &sc->rules[i];
-    ms_rule *r = NULL;
-    assert_int_equal(ms_rule_new(&r), MS_OK);
-    assert_int_equal(ms_rule_set_metric(r, rs->source, rs->metric), MS_OK);
-    assert_int_equal(ms_rule_set_trigger(r, rs->cmp, rs->threshold), MS_OK);
-    assert_int_equal(ms_rule_set_step(r, rs->step), MS_OK);
-    assert_int_equal(ms_rule_set_cooldown(r, MS_SEC(rs->cooldown_s)), MS_OK);
-    assert_int_equal(ms_rule_set_bounds(r, rs->min, rs->max), MS_OK);
-    assert_int_equal(ms_rule_set_aggregation(r, rs->agg), MS_OK);
+    ms_rule *r = fx_rule_new(&(fx_rule){.source = rs->source, .metric = rs->metric, .cmp = rs->cmp,
+                                        .threshold = rs->threshold, .step = rs->step,
+                                        .cooldown_us = MS_SEC(rs->cooldown_s), .bounded = 1, .min = rs->min,
+                                        .max = rs->max, .agg = rs->agg});
     if (ms_autoscaler_add_rule(a, sc->name, r, &ids[i])) fail_msg("%s: rule %zu: %s", sc->name, i, ms_errmsg());
     ms_rule_free(r);
   }
@@ -129,13 +151,13 @@ static void run(const scenario *sc) {
     assert_int_equal(now, e->want);
     if (from != to) changes++;
     ms_decisions_free(d);
+    check_deadline(a, sc->name, MS_SEC(e->t), k);
   }
   ms_decisions *h = NULL;
   assert_int_equal(ms_autoscaler_history(a, sc->name, 0, &h), MS_OK);
   assert_int_equal(ms_decisions_count(h), changes);
   ms_decisions_free(h);
-  ms_autoscaler_close(a);
-  ms_store_close(s);
+  fx_free(f);
 }
 
 #define RUN(name, start, ttl, rules, events)                                                                    \

@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include "autoscaler/autoscaler_internal.h"
+#include "autoscaler/history_codec.h"
+#include "autoscaler/trim.h"
+#include "autoscaler_testutil.h"
 #include "mserve.h"
 #include "mserve/autoscaler.h"
 #include "store/store_internal.h"
@@ -27,41 +30,7 @@ enum { MAX = MS_AUTOSCALER_HISTORY_MAX };
  * so an endpoint nobody observes stops changing. */
 #define TTL (MS_SEC(1) - 1)
 
-typedef struct fx {
-  char *dir, *db;
-  ms_store *store;
-  ms_autoscaler *as;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  f->dir = ms_test_tmpdir("autoscaler-store");
-  f->db = ms_test_path(f->dir, "as.db");
-  *state = f;
-  if (!f->dir || ms_store_open(f->db, 0, &f->store) || ms_autoscaler_open(f->store, &f->as)) return -1;
-  return ms_autoscaler_set_metric_ttl(f->as, TTL);
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  ms_test_rmtree(f->dir);
-  free(f->dir);
-  free(f->db);
-  free(f);
-  return 0;
-}
-
-static void reopen(fx *f) {
-  ms_autoscaler_close(f->as);
-  ms_store_close(f->store);
-  f->as = NULL;
-  f->store = NULL;
-  assert_int_equal(ms_store_open(f->db, 0, &f->store), MS_OK);
-  assert_int_equal(ms_autoscaler_open(f->store, &f->as), MS_OK);
-  assert_int_equal(ms_autoscaler_set_metric_ttl(f->as, TTL), MS_OK);
-}
+static int setup(void **state) { return (*state = fx_new("autoscaler-store", TTL)) ? 0 : -1; }
 
 /* Close the engine, run SQL on the store, and try to open the engine again. */
 static int damage_and_open(fx *f, const char *sql) {
@@ -158,13 +127,13 @@ static void codec_round_trips_every_value(void **state) {
     if (!isfinite(in[j].threshold)) in[j].threshold = -7;
   }
   unsigned char buf[4096];
-  assert_true(as_entry_max(N) <= sizeof buf);
+  assert_true(ms__autoscaler_entry_max(N) <= sizeof buf);
   const int64_t ats[] = {0, -5, INT64_MIN, INT64_MAX, MS_SEC(1700000000)};
   for (size_t k = 0; k < sizeof ats / sizeof ats[0]; k++) {
-    size_t len = as_entry_encode(buf, ats[k], 7, INT64_MAX, k ? 42 : -1, in, N);
-    assert_true(len <= as_entry_max(N));
+    size_t len = ms__autoscaler_entry_encode(buf, ats[k], 7, INT64_MAX, k ? 42 : -1, in, N);
+    assert_true(len <= ms__autoscaler_entry_max(N));
     as_entry_head h;
-    assert_int_equal(as_entry_decode(buf, len, &h, &out, &cap), MS_OK);
+    assert_int_equal(ms__autoscaler_entry_decode(buf, len, &h, &out, &cap), MS_OK);
     assert_int_equal(h.at, ats[k]);
     assert_int_equal(h.from, 7);
     assert_int_equal(h.to, INT64_MAX);
@@ -186,7 +155,7 @@ static void codec_round_trips_every_value(void **state) {
   for (size_t j = 0; j < 4; j++)
     four[j] = (as_dec_rule){.rule_id = 400001 + (int64_t)j, .value = 50, .threshold = 80, .step = 1,
                             .proposed = 4, .outcome = MS_RULE_NOT_TRIGGERED, .cmp = MS_CMP_GT};
-  size_t small = as_entry_encode(buf, MS_SEC(1700000000), 4, 5, 400001, four, 4);
+  size_t small = ms__autoscaler_entry_encode(buf, MS_SEC(1700000000), 4, 5, 400001, four, 4);
   assert_true(small <= 48);
   free(out);
 }
@@ -197,28 +166,28 @@ static void codec_refuses_damaged_entries(void **state) {
                        {2, 87.25, 10.5, -1, 1, MS_RULE_NOT_TRIGGERED, MS_CMP_LT},
                        {3, NAN, 70, 1, 1, MS_RULE_NO_METRIC, MS_CMP_GE}};
   unsigned char buf[512], bad[512];
-  size_t len = as_entry_encode(buf, 100, 1, 2, 1, in, 3);
+  size_t len = ms__autoscaler_entry_encode(buf, 100, 1, 2, 1, in, 3);
   as_dec_rule *out = NULL;
   size_t cap = 0;
   as_entry_head h;
   /* Every truncation, and one byte too many. */
-  for (size_t n = 0; n < len; n++) assert_int_equal(as_entry_decode(buf, n, &h, &out, &cap), MS_ECORRUPT);
+  for (size_t n = 0; n < len; n++) assert_int_equal(ms__autoscaler_entry_decode(buf, n, &h, &out, &cap), MS_ECORRUPT);
   memcpy(bad, buf, len);
   bad[len] = 0;
-  assert_int_equal(as_entry_decode(bad, len + 1, &h, &out, &cap), MS_ECORRUPT);
+  assert_int_equal(ms__autoscaler_entry_decode(bad, len + 1, &h, &out, &cap), MS_ECORRUPT);
   /* An unknown version. */
   memcpy(bad, buf, len);
   bad[0] = 2;
-  assert_int_equal(as_entry_decode(bad, len, &h, &out, &cap), MS_ECORRUPT);
+  assert_int_equal(ms__autoscaler_entry_decode(bad, len, &h, &out, &cap), MS_ECORRUPT);
   /* A rule count far beyond what the bytes can hold (no huge allocation). */
   unsigned char huge[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0xff, 0xff, 0xff, 0xff, 0x0f};
-  assert_int_equal(as_entry_decode(huge, sizeof huge, &h, &out, &cap), MS_ECORRUPT);
+  assert_int_equal(ms__autoscaler_entry_decode(huge, sizeof huge, &h, &out, &cap), MS_ECORRUPT);
   /* Every single-byte change either decodes to valid fields or is refused. */
   for (size_t i = 0; i < len; i++) {
     for (unsigned v = 0; v < 256; v += 17) {
       memcpy(bad, buf, len);
       bad[i] = (unsigned char)v;
-      int st = as_entry_decode(bad, len, &h, &out, &cap);
+      int st = ms__autoscaler_entry_decode(bad, len, &h, &out, &cap);
       assert_true(st == MS_OK || st == MS_ECORRUPT);
       if (st == MS_OK)
         for (size_t j = 0; j < h.n_rules; j++) {
@@ -227,19 +196,19 @@ static void codec_refuses_damaged_entries(void **state) {
         }
     }
   }
-  assert_int_equal(as_entry_decode(NULL, 0, &h, &out, &cap), MS_ECORRUPT);
+  assert_int_equal(ms__autoscaler_entry_decode(NULL, 0, &h, &out, &cap), MS_ECORRUPT);
   free(out);
 
   as_stamp_iter it;
   unsigned char stamps[] = {1, 2, 1, 2, 3, 4, 5, 6, 7, 8, 2, 9};
   int64_t id = 0, at = 0;
-  assert_int_equal(as_stamps_begin(&it, stamps, sizeof stamps), MS_OK);
-  assert_int_equal(as_stamps_next(&it, &id, &at), 1);
+  assert_int_equal(ms__autoscaler_stamps_begin(&it, stamps, sizeof stamps), MS_OK);
+  assert_int_equal(ms__autoscaler_stamps_next(&it, &id, &at), 1);
   assert_int_equal(id, 1);
-  assert_int_equal(as_stamps_next(&it, &id, &at), -1); /* truncated second stamp */
-  assert_int_equal(as_stamps_begin(&it, stamps, 0), MS_ECORRUPT);
+  assert_int_equal(ms__autoscaler_stamps_next(&it, &id, &at), -1); /* truncated second stamp */
+  assert_int_equal(ms__autoscaler_stamps_begin(&it, stamps, 0), MS_ECORRUPT);
   stamps[0] = 9;
-  assert_int_equal(as_stamps_begin(&it, stamps, sizeof stamps), MS_ECORRUPT);
+  assert_int_equal(ms__autoscaler_stamps_begin(&it, stamps, sizeof stamps), MS_ECORRUPT);
 }
 
 /* One endpoint, far past the bound: the log holds exactly its last 1000
@@ -261,7 +230,7 @@ static void a_long_history_keeps_exactly_the_last_1000_rows(void **state) {
   assert_int_equal(ms_decisions_get(h, 0, NULL, &at, NULL, NULL, NULL), MS_OK);
   assert_int_equal(at, MS_SEC(n - 3));
   ms_decisions_free(h);
-  reopen(f);
+  fx_reopen(f);
   assert_history(f->as, "ep", n - MAX, n - 1);
   for (int64_t t = n; t < n + 5; t++) tick(f->as, eps, 1, t);
   assert_history(f->as, "ep", n + 5 - MAX, n + 4);
@@ -281,7 +250,7 @@ static void many_long_histories_stay_bounded(void **state) {
     tick(f->as, eps, N, t);
     if (t % 97 == 0 || t == n - 1)
       for (size_t i = 0; i < N; i++) assert_true(stored_rows(f, eps[i]) <= 2 * MAX);
-    if (t == n / 2) reopen(f); /* the sweep goes on in a new engine */
+    if (t == n / 2) fx_reopen(f); /* the sweep goes on in a new engine */
   }
   for (size_t i = 0; i < N; i++) assert_history(f->as, eps[i], n - MAX, n - 1);
   /* With the flapping stopped, ticks that change only one endpoint sweep
@@ -313,11 +282,9 @@ static void removing_an_endpoint_removes_its_whole_history(void **state) {
   snprintf(sql, sizeof sql, "SELECT count(*) FROM autoscaler_state WHERE endpoint_id = %lld", (long long)gone);
   assert_int_equal(sql_int(f, sql), 0);
   assert_history(f->as, "kept", 0, MAX / 2 - 1);
-  reopen(f);
+  fx_reopen(f);
   assert_history(f->as, "kept", 0, MAX / 2 - 1);
-  size_t count = 0;
-  assert_int_equal(ms_autoscaler_endpoint_count(f->as, &count), MS_OK);
-  assert_int_equal(count, 1);
+  assert_int_equal(fx_endpoint_count(f->as), 1);
   /* A new endpoint of the same name starts with no history. */
   flapper(f->as, "gone");
   ms_decisions *h = NULL;
@@ -348,15 +315,15 @@ static void the_sweep_never_breaks_a_chain(void **state) {
            "UPDATE autoscaler_state SET history_head = 4005, history_count = 1015 WHERE endpoint_id = %lld;",
            (long long)ep, (long long)ep);
   assert_int_equal(damage_and_open(f, sql), MS_OK);
-  as_endpoint *e = f->as->eps[0];
+  as_endpoint *e = f->as->m.eps[0];
   assert_int_equal(e->hist_count, 1015);
   int64_t cursor = 0;
   e->hist_count = 1009; /* rows 1-9 are past the bound */
   assert_int_equal(ms__store_begin(f->store), MS_OK);
-  assert_int_equal(as_trim_history(f->as, 10, &cursor), MS_OK);
+  assert_int_equal(ms__autoscaler_trim_history(f->store, &f->as->m, 10, &cursor), MS_OK);
   assert_int_equal(cursor, 10);
   e->hist_count = 1011; /* two ticks later: rows 10 and 11 are */
-  assert_int_equal(as_trim_history(f->as, 5000, &cursor), MS_OK);
+  assert_int_equal(ms__autoscaler_trim_history(f->store, &f->as->m, 5000, &cursor), MS_OK);
   assert_int_equal(cursor, 0); /* reached the end: the next pass starts over */
   assert_int_equal(ms__store_commit(f->store), MS_OK);
   snprintf(sql, sizeof sql,
@@ -366,7 +333,7 @@ static void the_sweep_never_breaks_a_chain(void **state) {
   assert_int_equal(sql_int(f, sql), (1015 - 10 + 1) * 1000000 + 10 * 1000 + 15); /* rows 10-1015 */
   /* The next pass takes 10, then 11. */
   assert_int_equal(ms__store_begin(f->store), MS_OK);
-  assert_int_equal(as_trim_history(f->as, 5000, &cursor), MS_OK);
+  assert_int_equal(ms__autoscaler_trim_history(f->store, &f->as->m, 5000, &cursor), MS_OK);
   assert_int_equal(ms__store_commit(f->store), MS_OK);
   assert_int_equal(sql_int(f, sql), (1015 - 12 + 1) * 1000000 + 12 * 1000 + 15);
   assert_int_equal(sql_int(f, "SELECT count(*) FROM autoscaler_history WHERE endpoint_id = 999999"), 2990);
@@ -410,7 +377,7 @@ static void every_cooldown_stamp_and_count_persists(void **state) {
     assert_int_equal(ms_autoscaler_evaluate(a, MS_SEC(10 * (k + 1)), 0, NULL), MS_OK);
   }
   assert_int_equal(ms_autoscaler_set_replicas(a, "manual", 7), MS_OK);
-  reopen(f);
+  fx_reopen(f);
   a = f->as;
   assert_int_equal(stamp_of(a, ids[2]), MS_SEC(10));
   assert_int_equal(stamp_of(a, ids[1]), MS_SEC(20));
@@ -436,7 +403,7 @@ static void every_cooldown_stamp_and_count_persists(void **state) {
   assert_int_equal(ms_autoscaler_remove_rule(a, ids[1]), MS_OK);
   assert_int_equal(ms_autoscaler_observe(a, "ep", "k", "x", "r", 90, MS_SEC(130)), MS_OK);
   assert_int_equal(ms_autoscaler_evaluate(a, MS_SEC(130), 0, NULL), MS_OK);
-  reopen(f);
+  fx_reopen(f);
   assert_int_equal(stamp_of(f->as, ids[0]), MS_SEC(130));
   assert_int_equal(stamp_of(f->as, ids[2]), MS_SEC(115));
   assert_int_equal(sql_int(f, "SELECT length(cooldowns) FROM autoscaler_state WHERE cooldowns IS NOT NULL"), 1 + 2 * 9);
@@ -482,12 +449,12 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(codec_round_trips_every_value),
       cmocka_unit_test(codec_refuses_damaged_entries),
-      cmocka_unit_test_setup_teardown(a_long_history_keeps_exactly_the_last_1000_rows, setup, teardown),
-      cmocka_unit_test_setup_teardown(many_long_histories_stay_bounded, setup, teardown),
-      cmocka_unit_test_setup_teardown(removing_an_endpoint_removes_its_whole_history, setup, teardown),
-      cmocka_unit_test_setup_teardown(the_sweep_never_breaks_a_chain, setup, teardown),
-      cmocka_unit_test_setup_teardown(every_cooldown_stamp_and_count_persists, setup, teardown),
-      cmocka_unit_test_setup_teardown(damaged_rows_are_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_long_history_keeps_exactly_the_last_1000_rows, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(many_long_histories_stay_bounded, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(removing_an_endpoint_removes_its_whole_history, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(the_sweep_never_breaks_a_chain, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(every_cooldown_stamp_and_count_persists, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(damaged_rows_are_refused, setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,15 @@
+/* Internal (autoscaler, layer 4): reading the persisted state into a fresh
+ * engine at open (load.c). Depends on the engine, the model's operations and
+ * the codec. */
+#ifndef MS_AUTOSCALER_LOAD_H
+#define MS_AUTOSCALER_LOAD_H
+
+#include "autoscaler/autoscaler_internal.h"
+
+/* Load every endpoint, rule, cooldown stamp and where the history log ends
+ * into a's empty model, in one read transaction, then pack the arena.
+ * MS_ECORRUPT naming the store and the row, MS_ENOMEM, store errors (cause
+ * only); a's model may hold part of the state then: close it. */
+int ms__autoscaler_load(ms_autoscaler *a);
+
+#endif

@@ -25,6 +25,13 @@
  *            (observations are not persisted), and the first tick after that,
  *            which must not pay for the compaction either (with --db :memory:
  *            only the engine is reopened);
+ *   deadline ms_autoscaler_next_deadline after the ticks and one untimed
+ *            observe round: its first call (it builds the index over every
+ *            metric), a call when nothing changed, then a full observe round
+ *            with the index on (its throughput next to the plain one) and the
+ *            call after it, which moves every metric's entry (each observe
+ *            left it behind); the answer is checked. A host without it would poll with
+ *            a dry-run evaluation: that is the baseline column;
  *   baseline the per-rule query approach (autoscaler_baseline.c) on the same
  *            store and data: its observe round and its tick, same semantics.
  * Both sides must agree on every endpoint's final count, else the run fails.
@@ -138,6 +145,7 @@ typedef struct results {
   double tick_s[MAX_REPEAT], bl_tick_s[MAX_REPEAT], dry_s[MAX_REPEAT];
   size_t changed[MAX_REPEAT], bl_changed[MAX_REPEAT];
   int ticks;
+  double dl_build_s, dl_idle_s, dl_after_round_s, dl_observe_vps; /* the deadline section */
 } results;
 
 static int setup_engine(ms_autoscaler *a, char **names, size_t n, double *secs) {
@@ -253,6 +261,36 @@ static int reopen_and_tick(const cfg *c, ms_store **s, const char *db, ms_autosc
   return st;
 }
 
+/* The deadline section (see the file comment), at `at`, after the ticks. */
+enum { DL_IDLE_CALLS = 10000 };
+static int deadline_section(ms_autoscaler *a, char **names, size_t n, int64_t at, int64_t ttl, results *res) {
+  printf("deadline: first call, %d idle calls, an observe round and the call after it ...\n", DL_IDLE_CALLS);
+  fflush(stdout);
+  int64_t due = 0;
+  double secs = 0;
+  int st = observe_round(a, names, n, at, &secs); /* untimed: every metric has a fresh value */
+  if (st) return st;
+  double t0 = now_s();
+  st = check(ms_autoscaler_next_deadline(a, at, &due), "next_deadline (first)");
+  res->dl_build_s = now_s() - t0;
+  t0 = now_s();
+  for (int i = 0; i < DL_IDLE_CALLS && !st; i++) st = check(ms_autoscaler_next_deadline(a, at, &due), "next_deadline");
+  res->dl_idle_s = (now_s() - t0) / DL_IDLE_CALLS;
+  if (!st) st = observe_round(a, names, n, at + MS_SEC(1), &secs);
+  if (st) return st;
+  res->dl_observe_vps = (double)(n * N_METRICS * N_REPLICAS) / secs;
+  t0 = now_s();
+  st = check(ms_autoscaler_next_deadline(a, at + MS_SEC(1), &due), "next_deadline (after a round)");
+  res->dl_after_round_s = now_s() - t0;
+  /* every observation was made at `at` + 1 s; the ticks' stamps are older */
+  if (!st && due != at + MS_SEC(1) + ttl + 1) {
+    fprintf(stderr, "bench-autoscaler: next deadline %lld, expected %lld\n", (long long)due,
+            (long long)(at + MS_SEC(1) + ttl + 1));
+    st = MS_EINTERNAL;
+  }
+  return st;
+}
+
 /* Add `n` rules to a new endpoint `name`, alternating up rules (> 60..99) and
  * down rules (< 0..39) on one metric: no two conflict. */
 static int many_rules(ms_autoscaler *a, const char *name, int n, double *secs) {
@@ -342,6 +380,7 @@ static int run(const cfg *c, ms_store **sp, const char *db, char **names, result
     st = MS_EINTERNAL;
     goto out;
   }
+  if ((st = deadline_section(a, names, n, t0 + MS_SEC(10 + c->repeat + 60), ttl, res))) goto out;
   st = reopen_and_tick(c, sp, db, &a, names, c->repeat, t0 + MS_SEC(10 + c->repeat + 120), res);
   if (st) goto out;
   printf("rules: %d, then %d on one endpoint ...\n", MANY_SMALL, MANY_LARGE);
@@ -376,6 +415,11 @@ static void report(const cfg *c, const results *r, const char *db) {
   printf("%-34s %13.2f us %16s\n", "add_rule, 1,000 on one endpoint", r->many_small_s / MANY_SMALL * 1e6, "-");
   printf("%-34s %13.2f us %16s\n", "add_rule, 8,000 on one endpoint", r->many_large_s / MANY_LARGE * 1e6, "-");
   printf("%-34s %13.2f s  %16s\n", "  all 8,000", r->many_large_s, "-");
+  printf("%-34s %13.2f ms %16s\n", "next_deadline, first (builds)", r->dl_build_s * 1e3, "-");
+  printf("%-34s %13.2f us %13.2f ms %9.0fx\n", "  nothing changed / dry-run poll", r->dl_idle_s * 1e6,
+         median(r->dry_s, k) * 1e3, median(r->dry_s, k) / r->dl_idle_s);
+  printf("%-34s %13.2f ms %16s\n", "  after a full observe round", r->dl_after_round_s * 1e3, "-");
+  printf("%-34s %12.2f M/s %16s\n", "  observe with its index on", r->dl_observe_vps / 1e6, "-");
   printf("%-34s %16zu %16zu\n", "endpoints changed per tick", r->changed[0], r->bl_changed[0]);
   printf("\ntargets: observe >= 2 M/s: %s; every tick <= 100 ms: %s; >= 20x baseline: %s\n",
          obs >= 2e6 ? "met" : "MISSED", slowest <= 0.1 ? "met" : "MISSED", ratio >= 20 ? "met" : "MISSED");
@@ -406,6 +450,10 @@ static void report(const cfg *c, const results *r, const char *db) {
   fprintf(f, "  \"add_rule_us_at_%d_rules\": %.3f,\n  \"add_rule_us_at_%d_rules\": %.3f,\n", MANY_SMALL,
           r->many_small_s / MANY_SMALL * 1e6, MANY_LARGE, r->many_large_s / MANY_LARGE * 1e6);
   fprintf(f, "  \"add_%d_rules_s\": %.4f,\n", MANY_LARGE, r->many_large_s);
+  fprintf(f,
+          "  \"next_deadline\": {\"first_call_ms\": %.3f, \"idle_call_us\": %.3f, \"after_observe_round_ms\": %.3f, "
+          "\"observe_values_per_s_with_index\": %.0f},\n",
+          r->dl_build_s * 1e3, r->dl_idle_s * 1e6, r->dl_after_round_s * 1e3, r->dl_observe_vps);
   fprintf(f, "  \"changed_per_tick\": %zu,\n  \"tick_speedup_vs_baseline\": %.2f,\n", r->changed[0], ratio);
   fprintf(f,
           "  \"targets\": {\"observe_2M_per_s\": %s, \"tick_100ms\": %s, \"every_tick_100ms\": %s, "

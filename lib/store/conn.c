@@ -139,5 +139,6 @@ int ms__store_refresh_immutable(ms_store *s) {
   s->immutable = immutable;
   sqlite3_extended_result_codes(s->db, 1);
   sqlite3_busy_handler(s->db, ms__store_busy_handler, s);
-  return ms__store_pragma(s, "PRAGMA foreign_keys=ON", "enable foreign keys");
+  static const char SQL_FOREIGN_KEYS[] = "PRAGMA foreign_keys=ON";
+  return ms__store_pragma(s, SQL_FOREIGN_KEYS, "enable foreign keys");
 }

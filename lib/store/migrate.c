@@ -31,22 +31,27 @@ typedef struct db_info {
   int64_t version, app_id, n_tables;
 } db_info;
 
+static const char SQL_USER_VERSION[] = "PRAGMA user_version";
+static const char SQL_APPLICATION_ID[] = "PRAGMA application_id";
+static const char SQL_COUNT_OBJECTS[] = "SELECT count(*) FROM sqlite_schema";
+static const char SQL_READ_BEGIN[] = "BEGIN";
+static const char SQL_READ_END[] = "ROLLBACK";
+
+/* The one integer `sql` returns (0 when it returns no row). */
 static int read_int(ms_store *s, const char *sql, int64_t *v) {
-  int st = MS_OK;
+  int st = MS_OK, row = 0;
   sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
-  if (!q) return st;
-  int rc = sqlite3_step(q);
-  *v = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-  sqlite3_reset(q);
-  return rc == SQLITE_ROW ? MS_OK : ms__store_error(s, rc, "read schema information");
+  if (!q || (st = ms__store_step_row(s, q, "read schema information", &row)) != MS_OK) return st;
+  *v = row ? sqlite3_column_int64(q, 0) : 0;
+  if (row) sqlite3_reset(q);
+  return MS_OK;
 }
 
 static int read_info(ms_store *s, db_info *i) {
   int st;
-  if ((st = read_int(s, "PRAGMA user_version", &i->version)) ||
-      (st = read_int(s, "PRAGMA application_id", &i->app_id)))
+  if ((st = read_int(s, SQL_USER_VERSION, &i->version)) || (st = read_int(s, SQL_APPLICATION_ID, &i->app_id)))
     return st;
-  return read_int(s, "SELECT count(*) FROM sqlite_schema", &i->n_tables);
+  return read_int(s, SQL_COUNT_OBJECTS, &i->n_tables);
 }
 
 /* Can this library use a database that says `i`? */
@@ -97,11 +102,11 @@ static int apply(ms_store *s, const ms_migration *m, int64_t from) {
 static int look(ms_store *s, int64_t target, int64_t latest, db_info *i, int *current) {
   int st = ms__store_lock_take(s);
   if (st) return st;
-  if (!(st = ms__store_exec(s, "BEGIN")) && !(st = read_info(s, i)) && !(st = judge(s, i, latest))) {
+  if (!(st = ms__store_exec(s, SQL_READ_BEGIN)) && !(st = read_info(s, i)) && !(st = judge(s, i, latest))) {
     *current = i->version >= target;
     if (*current) st = ms__store_verify_schema(s, i->version);
   }
-  if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, SQL_READ_END, NULL, NULL, NULL);
   ms__store_lock_drop(s);
   return st;
 }

@@ -16,6 +16,12 @@
 
 #define DEFAULT_BUSY_TIMEOUT_US MS_SEC(5)
 
+static const char SQL_FOREIGN_KEYS[] = "PRAGMA foreign_keys=ON";
+static const char SQL_PAGE_SIZE[] = "PRAGMA page_size=2048";
+static const char SQL_WAL[] = "PRAGMA journal_mode=WAL";
+static const char SQL_SYNC_FULL[] = "PRAGMA synchronous=FULL";
+static const char SQL_SYNC_NORMAL[] = "PRAGMA synchronous=NORMAL";
+
 static void destroy(ms_store *s) {
   if (s->in_txn) ms__store_sql_rollback(s, 0); /* closed with a transaction open: never committed */
   ms__store_checkpoint_close(s);
@@ -59,7 +65,7 @@ static int open_connection(ms_store *s, int64_t version) {
 
   if (flags & MS_STORE_READONLY) {
     /* nothing that writes: no page size, no journal mode, no side files */
-    st = ms__store_pragma(s, "PRAGMA foreign_keys=ON", "enable foreign keys");
+    st = ms__store_pragma(s, SQL_FOREIGN_KEYS, "enable foreign keys");
   } else {
     /* A new database gets 2 KiB pages (an existing one keeps its own: the
      * pragma is a no-op then). Every commit appends each page it changed to
@@ -69,12 +75,10 @@ static int open_connection(ms_store *s, int64_t version) {
      * per commit (tracker: about 1.3x the admissions per second), while the
      * autoscaler's bulk ticks, which favour big pages, stay well within
      * their target. */
-    st = ms__store_pragma(s, "PRAGMA page_size=2048", "set the page size");
-    if (!st) st = ms__store_pragma(s, "PRAGMA journal_mode=WAL", "switch to WAL mode");
-    if (!st)
-      st = ms__store_pragma(s, (flags & MS_STORE_DURABLE) ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-                            "set synchronous");
-    if (!st) st = ms__store_pragma(s, "PRAGMA foreign_keys=ON", "enable foreign keys");
+    st = ms__store_pragma(s, SQL_PAGE_SIZE, "set the page size");
+    if (!st) st = ms__store_pragma(s, SQL_WAL, "switch to WAL mode");
+    if (!st) st = ms__store_pragma(s, (flags & MS_STORE_DURABLE) ? SQL_SYNC_FULL : SQL_SYNC_NORMAL, "set synchronous");
+    if (!st) st = ms__store_pragma(s, SQL_FOREIGN_KEYS, "enable foreign keys");
     if (!st) {
       /* Only a file has a WAL to checkpoint and other processes to queue
        * with; the journal_mode switch above has proven it is a database, so

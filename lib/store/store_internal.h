@@ -88,9 +88,12 @@ ms_store *ms__store_txn_store(const ms_store_txn *x);
  * it with ms__store_txn_rollback. */
 int ms__store_txn_alive(const ms_store_txn *x);
 /* COMMIT and leave the store. On failure x is rolled back, so the store is
- * as before it began, and the status returned. Ends x either way. */
+ * as before it began, and the status returned. Ends x either way, except
+ * when x is not movable and this is not its thread: MS_EINVAL, x left open
+ * for its thread to end (a bug of the caller, refused without harm). */
 int ms__store_txn_commit(ms_store_txn *x);
-/* ROLLBACK and leave the store. Never fails. Ends x. */
+/* ROLLBACK and leave the store. Never fails. Ends x (refused, logged at
+ * ERROR, in the case just named). */
 void ms__store_txn_rollback(ms_store_txn *x);
 
 /* ---- reads (access.c) -------------------------------------------------------- */

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
-#include "text.h"
+#include "common/error.h"
+#include "common/text.h"
 
 /* Large enough for a path plus a cause; longer messages are cut, never overrun. */
 #define MS_ERRMSG_MAX 1024

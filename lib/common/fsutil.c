@@ -1,5 +1,5 @@
 /* Small file-system utilities (see fsutil.h). */
-#include "fsutil.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "common/error.h"
 
 int ms__fs_open_regular(const char *path, int *fd, struct stat *sb) {
   int d = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);

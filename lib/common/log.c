@@ -3,7 +3,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /* The callback and its user pointer are swapped under a tiny spinlock so a
  * reader never pairs one host's fn with another's user pointer; the level is
@@ -15,7 +15,7 @@ static void *log_user;
 
 int ms_set_log(ms_log_fn fn, int min_level, void *user) {
   if (min_level < MS_LOG_DEBUG || min_level > MS_LOG_OFF)
-    return ms__fail(MS_EINVAL, "log: level %d is not an ms_log_level", min_level);
+    return ms__fail(MS_EINVAL, "log: ms_set_log: level %d is not an ms_log_level", min_level);
   while (atomic_flag_test_and_set_explicit(&log_lock, memory_order_acquire)) {
   }
   log_fn = fn;

@@ -7,7 +7,7 @@
  * SHA256MSG1/MSG2 the message schedule), compiled with a target attribute so
  * the rest of the library needs no special flags, and picked at run time
  * from CPUID. */
-#include "sha256.h"
+#include "common/sha256.h"
 
 #include <stdatomic.h>
 #include <string.h>

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/error.h"
 #include "mserve.h"
 
 static void every_status_has_a_distinct_name(void **state) {
@@ -111,9 +112,27 @@ static void log_hook_is_silent_by_default_and_filters(void **state) {
 
   assert_int_equal(ms_set_log(capture, 99, &c), MS_EINVAL);
   assert_non_null(strstr(ms_errmsg(), "99"));
+  assert_string_equal(ms_errmsg(), "log: ms_set_log: level 99 is not an ms_log_level");
   assert_int_equal(ms_set_log(NULL, MS_LOG_DEBUG, NULL), MS_OK);
   assert_int_equal(ms_store_open(NULL, 0, &s), MS_EINVAL);
   assert_int_equal(c.calls, 1);
+}
+
+/* A lower layer's cause is wrapped, not rewritten: the part's head goes in
+ * front (common/error.h), and a message too long for the buffer is cut,
+ * never overrun. */
+static void a_cause_is_wrapped_with_the_callers_head(void **state) {
+  (void)state;
+  assert_int_equal(ms__fail(MS_EIO, "store '%s': commit: disk I/O error", "x.db"), MS_EIO);
+  ms__errmsg_prefix("tracker: ms_tracker_admit: session '%s'", "s1");
+  assert_string_equal(ms_errmsg(), "tracker: ms_tracker_admit: session 's1': store 'x.db': commit: disk I/O error");
+  char big[3000];
+  memset(big, 'a', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  ms__fail(MS_EINVAL, "%s", big);
+  ms__errmsg_prefix("head");
+  assert_true(strlen(ms_errmsg()) < sizeof big);
+  assert_memory_equal(ms_errmsg(), "head: aaa", 9);
 }
 
 int main(void) {
@@ -123,6 +142,7 @@ int main(void) {
       cmocka_unit_test(version_matches_macros),
       cmocka_unit_test(clocks_are_sane),
       cmocka_unit_test(log_hook_is_silent_by_default_and_filters),
+      cmocka_unit_test(a_cause_is_wrapped_with_the_callers_head),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

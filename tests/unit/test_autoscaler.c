@@ -1,6 +1,7 @@
 /* Unit tests of the autoscaler: rule builder, endpoints, observations and
  * aggregation, each evaluation outcome, dry runs, persistence across reopen,
- * the bounded history, failure atomicity and concurrent observers. */
+ * the bounded history, failure atomicity, concurrent observers, and
+ * configuration writes sharing the store with another part. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -673,6 +674,70 @@ static void observers_run_concurrently_with_evaluation(void **state) {
   ms_decisions_free(d);
 }
 
+/* The store's writers of one process share transactions (group commit): a
+ * configuration call's write may run on another part's thread. Here a
+ * tracker on the same store admits and releases sessions on another thread
+ * while this one creates endpoints and rules; every one of them is there,
+ * with its own id, after a reopen. */
+typedef struct admit_arg {
+  ms_store *store;
+  int n, failures;
+} admit_arg;
+
+static void *admitter(void *p) {
+  admit_arg *x = p;
+  ms_tracker *t = NULL;
+  if (ms_tracker_open(x->store, &t)) {
+    x->failures++;
+    return NULL;
+  }
+  const char *scopes[] = {"user:u"};
+  for (int k = 0; k < x->n; k++) {
+    char sid[32];
+    snprintf(sid, sizeof sid, "s%d", k);
+    if (ms_tracker_admit(t, sid, MS_CLASS_COMPUTE, scopes, 1, 0, k, NULL) ||
+        ms_tracker_release(t, sid, k, NULL))
+      x->failures++;
+  }
+  ms_tracker_close(t);
+  return NULL;
+}
+
+static void configuration_writes_share_the_store(void **state) {
+  fx *f = *state;
+  enum { N = 150 };
+  admit_arg x = {f->store, ms_test_scale(1500), 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, admitter, &x), 0);
+  int64_t ids[N];
+  for (int i = 0; i < N; i++) {
+    char ep[16];
+    snprintf(ep, sizeof ep, "ep-%03d", i);
+    assert_int_equal(ms_autoscaler_set_replicas(f->as, ep, i), MS_OK);
+    ids[i] = add(f->as, ep, "k", "u", MS_CMP_GT, 50, 1, 0, -1, -1, MS_AGG_MEAN);
+    if (i % 10 == 0) assert_int_equal(ms_autoscaler_set_rule_enabled(f->as, ids[i], 0), MS_OK);
+    if (i > 0) assert_true(ids[i] > ids[i - 1]);
+  }
+  pthread_join(th, NULL);
+  assert_int_equal(x.failures, 0);
+  fx_reopen(f);
+  assert_int_equal(fx_endpoint_count(f->as), N);
+  for (int i = 0; i < N; i++) {
+    char ep[16];
+    snprintf(ep, sizeof ep, "ep-%03d", i);
+    int64_t id = 0;
+    assert_int_equal(fx_rule_ids(f->as, ep, &id, 1), 1);
+    assert_int_equal(id, ids[i]);
+    assert_int_equal(reps(f->as, ep), i);
+    ms_rule *r = NULL;
+    int en = -1;
+    assert_int_equal(ms_autoscaler_get_rule(f->as, id, &r), MS_OK);
+    assert_int_equal(ms_rule_get_enabled(r, &en), MS_OK);
+    assert_int_equal(en, i % 10 != 0);
+    ms_rule_free(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(rule_builder_validates_and_reports, fx_setup_file, fx_teardown),
@@ -690,6 +755,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(failed_evaluation_changes_nothing, fx_setup_file, fx_teardown),
       cmocka_unit_test_setup_teardown(removed_rule_ids_are_not_reused, fx_setup_file, fx_teardown),
       cmocka_unit_test_setup_teardown(observers_run_concurrently_with_evaluation, fx_setup_file, fx_teardown),
+      cmocka_unit_test_setup_teardown(configuration_writes_share_the_store, fx_setup_file, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

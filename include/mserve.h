@@ -1,7 +1,9 @@
 /*
  * libmserve — umbrella header. Include this to get every public part:
- * common (status codes, errors, clocks, logging), store, tracker, registry
- * and autoscaler. Each part's header can also be included on its own.
+ * common (status codes, errors, clocks, logging), store, tracker, registry,
+ * autoscaler (Stable), batcher and executor (Experimental). Each part's
+ * header can also be included on its own, and marks each of its functions
+ * Stable or Experimental (common.h says what each promises).
  */
 #ifndef MSERVE_H
 #define MSERVE_H

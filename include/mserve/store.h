@@ -6,15 +6,23 @@
  * synchronous=NORMAL, or FULL with MS_STORE_DURABLE, foreign keys on; its
  * schema is migrated atomically on open, keyed on PRAGMA user_version.
  *
- * Thread safety: an ms_store may be used from several threads at once. Work
- * on one handle is serialized in-process; writes that several threads make
- * at once are committed together in one transaction where the part allows it
- * (group commit: each in its own savepoint, so each succeeds or fails alone). Writers of several processes queue
+ * Thread safety: an ms_store may be used from several threads at once, and
+ * nothing of it is bound to the thread that opened it. Work on one handle is
+ * serialized in-process; one-shot writes that several threads make at once
+ * are committed together in one transaction (group commit: each in its own
+ * savepoint, so each succeeds or fails alone), and may be carried out by
+ * another of the writing threads. A thread that holds the store in an open
+ * transaction (a tracker tick: the thread that began it or worked in it
+ * last) and calls into it again gets MS_EBUSY at once rather than waiting
+ * for itself. Writers of several processes queue
  * on a robust process-shared mutex kept in a small side file,
  * "<path>-mslock", so a waiter is woken as soon as the holder finishes (and
  * a holder killed mid-write passes the lock on); without that file, and
  * against programs other than libmserve, a busy handler polls in short
- * sub-millisecond steps. Either wait ends after the busy timeout (default
+ * sub-millisecond steps. A transaction that spans calls and may move between
+ * threads (a tracker tick) leaves that queue as soon as it holds SQLite's
+ * write lock, so while it is open another process's next writer waits for
+ * it in those polls. Either wait ends after the busy timeout (default
  * 5 s) with MS_EBUSY. The side file, like SQLite's "-wal" and "-shm", belongs
  * with the database; it may be deleted while no process has the store open.
  * A side file copied while a writer held it (a backup, a VM or volume
@@ -30,7 +38,12 @@
  * piece gone later (e.g. "store 'x.db': ...: table 'tracker_members' is
  * missing"); MS_EINTERNAL is kept for bugs in libmserve itself.
  *
- * Stability: everything in this header is Stable.
+ * Messages of the calls below start "store: <call>: '<path>': " (see
+ * ms_errmsg); the store's failures inside another part's call are wrapped by
+ * that part ("tracker: ms_tracker_admit: session 's1': store 'x.db': ...").
+ *
+ * Stability: everything in this header is Stable (common.h says what that
+ * promises while the version is 0.x).
  */
 #ifndef MSERVE_STORE_H
 #define MSERVE_STORE_H
@@ -43,8 +56,10 @@ extern "C" {
 
 typedef struct ms_store ms_store;
 
-/* fsync every commit; the default is WAL + synchronous=NORMAL, which can lose
- * the last commits on power loss (never on a process crash). */
+/* Flags of ms_store_open (Stable).
+ * MS_STORE_DURABLE: fsync every commit; the default is WAL +
+ * synchronous=NORMAL, which can lose the last commits on power loss (never
+ * on a process crash). */
 #define MS_STORE_DURABLE 1u
 /* Open an existing database only; never create one. */
 #define MS_STORE_NOCREATE 2u
@@ -85,13 +100,14 @@ typedef struct ms_store ms_store;
  * newer libmserve schema, another application's SQLite database, or, with
  * MS_STORE_READONLY, one that would need migrating), MS_EBUSY (another
  * process held the database past the busy timeout), MS_ENOMEM. *out is
- * untouched on failure. Stable.
+ * untouched on failure. Thread safe (opens a new handle). Stable.
  */
 MS_API int ms_store_open(const char *path, unsigned flags, ms_store **out);
 
 /*
  * ms_store_close - close the store. NULL is a no-op. Objects opened over the
- * store must be closed first. Not to be called while another thread uses it.
+ * store must be closed first (a tick still open is rolled back). Not to be
+ * called while another thread uses it. Stable.
  */
 MS_API void ms_store_close(ms_store *store);
 
@@ -99,14 +115,15 @@ MS_API void ms_store_close(ms_store *store);
  * ms_store_set_busy_timeout - how long an operation waits for another process
  * holding the write lock before it fails with MS_EBUSY (default 5 s;
  * 0 = fail at once). Thread safe.
- * Errors: MS_EINVAL for a NULL store or a negative timeout.
+ * Errors: MS_EINVAL for a NULL store or a negative timeout. Stable.
  */
 MS_API int ms_store_set_busy_timeout(ms_store *store, int64_t timeout_us);
 
 /*
  * ms_store_schema_version - the schema version of the open database (the
  * PRAGMA user_version libmserve migrated it to). Thread safe.
- * Errors: MS_EINVAL for NULL arguments.
+ * Errors: MS_EINVAL for NULL arguments, MS_EBUSY (the calling thread holds
+ * the store in an open transaction), MS_ECORRUPT, MS_EIO. Stable.
  */
 MS_API int ms_store_schema_version(ms_store *store, int64_t *version);
 
@@ -121,7 +138,7 @@ MS_API int ms_store_schema_version(ms_store *store, int64_t *version);
  * (another process's reader may pin some). A no-op for ":memory:". Thread
  * safe; concurrent calls of one process run one after the other.
  * Errors: MS_EINVAL for a NULL store or one opened with MS_STORE_READONLY,
- * MS_EIO, MS_ECORRUPT, MS_ENOMEM.
+ * MS_EBUSY, MS_EIO, MS_ECORRUPT, MS_ENOMEM. Stable.
  */
 MS_API int ms_store_checkpoint(ms_store *store, int64_t *frames_left);
 
@@ -129,11 +146,13 @@ MS_API int ms_store_checkpoint(ms_store *store, int64_t *frames_left);
  * ms_store_set_autocheckpoint - the log size, in frames (pages), past which
  * a write of this handle triggers a checkpoint (default 1000, SQLite's own;
  * 0 = never automatically: the host calls ms_store_checkpoint). Thread safe.
- * Errors: MS_EINVAL for a NULL store or a negative count.
+ * Errors: MS_EINVAL for a NULL store or a negative count. Stable.
  */
 MS_API int ms_store_set_autocheckpoint(ms_store *store, int64_t frames);
 
-/* ms_store_latest_schema - the schema version this library writes. */
+/* ms_store_latest_schema - the schema version this library writes (the
+ * PRAGMA user_version of a store it created or migrated). Thread safe.
+ * Stable. */
 MS_API int64_t ms_store_latest_schema(void);
 
 #ifdef __cplusplus

@@ -1,7 +1,22 @@
 /* mserve-autoscale: the SVG plot, written with plain fprintf so the tool
- * needs nothing beyond libmserve. Layout: a title, then one panel per
- * endpoint stacked vertically; each panel has its own legend, a metric axis
- * on the left and a replica axis on the right. */
+ * needs nothing beyond libmserve.
+ *
+ * Layout: a title, then per endpoint a header and a stack of panels that
+ * share one time axis:
+ *   - the replica count, a step line on its own integer axis, with the
+ *     rules' bounds shaded (the counts they never go past) and each change
+ *     marked and labelled with the rule that made it;
+ *   - one panel per metric (the rules that read the same source, metric and
+ *     aggregation see the same value), each on its own y axis, holding that
+ *     metric's line, its rules' thresholds and their cooldown windows.
+ * Metrics with different units never share an axis, so a 0-100 utilisation
+ * is not squashed under a 0-600 queue time, and a threshold sits beside the
+ * metric it applies to. Times are replay seconds, or clock times (UTC) when
+ * the observations were Unix-epoch times.
+ *
+ * Every panel is a <g class="panel" data-kind="replicas|metric" ...> group,
+ * thresholds, bounds, cooldowns and changes carry a class and data-rule, so
+ * a test can check what is drawn where. */
 #include "plot.h"
 
 #include <errno.h>
@@ -9,18 +24,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mserve.h>
+#include <mserve/autoscaler.h>
+#include <time.h>
 
 enum { MAX_SERIES = 8, MAX_LABEL = 192 };
 
-static const double W = 1000, L = 78, R = 70;      /* canvas width, plot margins */
-static const double PANEL_H = 350, PLOT_TOP = 66, PLOT_H = 226;
-static const double TITLE_H = 56;
+static const double W = 1000, L = 78, R = 40;   /* canvas width, plot margins */
+static const double TITLE_H = 56;               /* the replay's title */
+static const double HEAD_H = 50;                /* an endpoint's name, summary and legend */
+static const double REPL_H = 150, METRIC_H = 170; /* plot heights */
+static const double GAP = 34;                   /* between panels: the panel's own title */
+static const double AXIS_H = 44;                /* the time axis under an endpoint's last panel */
 static const char *const palette[MAX_SERIES] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                                 "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 static const char *const REPLICA_COLOR = "#222222";
 
-/* A metric line: the rules of one endpoint sharing (source, metric, aggregation)
- * have the same value at every evaluation, so they share one line. */
+/* A metric: the rules of one endpoint sharing (source, metric, aggregation)
+ * have the same value at every evaluation, so they share one line and one
+ * panel. */
 typedef struct series {
   const as_rule *rule; /* first rule of the group */
   int endpoint_wide;
@@ -64,14 +86,40 @@ static void fmt_num(double v, char *buf, size_t cap) {
   snprintf(buf, cap, "%.6g", v);
 }
 
+/* A time on the axis: replay time ("2m30s"), or the clock (UTC) of a
+ * Unix-epoch replay ("14:02:30", with the date when the day changes). */
+static void fmt_time(const as_replay *r, double t, int with_date, char *buf, size_t cap) {
+  if (!r->obs.absolute) {
+    as_fmt_duration(t, buf, cap);
+    return;
+  }
+  double at = r->origin_s + t;
+  time_t secs = (time_t)floor(at);
+  struct tm tmv;
+  if (!gmtime_r(&secs, &tmv)) {
+    snprintf(buf, cap, "%.0f", at);
+    return;
+  }
+  char clock[32];
+  if (tmv.tm_sec == 0 && at == floor(at)) strftime(clock, sizeof clock, "%H:%M", &tmv);
+  else strftime(clock, sizeof clock, "%H:%M:%S", &tmv);
+  if (with_date) {
+    char day[32];
+    strftime(day, sizeof day, "%Y-%m-%d", &tmv);
+    snprintf(buf, cap, "%s %s", day, clock);
+  } else {
+    snprintf(buf, cap, "%s", clock);
+  }
+}
+
 typedef struct frame {
   double x0, x1, y0, y1; /* plot area in pixels (y0 top) */
-  double tmin, tmax, vmin, vmax, rmax;
+  double tmin, tmax, vmin, vmax;
 } frame;
 
 static double px(const frame *fr, double t) { return fr->x0 + (t - fr->tmin) / (fr->tmax - fr->tmin) * (fr->x1 - fr->x0); }
 static double py(const frame *fr, double v) { return fr->y1 - (v - fr->vmin) / (fr->vmax - fr->vmin) * (fr->y1 - fr->y0); }
-static double pr(const frame *fr, double n) { return fr->y1 - n / fr->rmax * (fr->y1 - fr->y0); }
+static double clampx(const frame *fr, double x) { return x < fr->x0 ? fr->x0 : x > fr->x1 ? fr->x1 : x; }
 
 static int endpoint_wide(const as_replay *r, const as_endpoint *e, const as_rule *u) {
   for (size_t i = 0; i < r->obs.n; i++) {
@@ -113,114 +161,232 @@ static int series_value(const as_endpoint *e, const size_t *rule_series, size_t 
   return 0;
 }
 
-static void scale(const as_replay *r, const as_endpoint *e, frame *fr) {
-  fr->tmin = r->eval_t[0];
-  fr->tmax = r->eval_t[r->n_evals - 1];
-  if (fr->tmax <= fr->tmin) fr->tmax = fr->tmin + 1;
-  double lo = 0, hi = 0;
-  int64_t rmax = e->replicas;
-  for (size_t j = 0; j < e->n_rules; j++) {
-    const as_rule *u = &e->rules[j];
-    lo = fmin(lo, u->threshold);
-    hi = fmax(hi, u->threshold);
-    for (size_t i = 0; i < r->n_evals; i++) {
-      if (!u->has_value[i]) continue;
-      lo = fmin(lo, u->values[i]);
-      hi = fmax(hi, u->values[i]);
-    }
-  }
-  for (size_t i = 0; i < r->n_evals; i++)
-    if (e->replicas_after[i] > rmax) rmax = e->replicas_after[i];
-  if (hi <= lo) hi = lo + 1;
-  double step = nice_step(hi - lo, 5);
-  fr->vmin = floor(lo / step) * step;
-  fr->vmax = ceil(hi * 1.05 / step) * step;
-  if (fr->vmax <= hi) fr->vmax += step;
-  /* headroom above the largest count so the step line never hugs the frame */
-  fr->rmax = (double)rmax + 1 + floor((double)rmax / 4);
-  if (fr->rmax < 2) fr->rmax = 2;
-}
-
-static void axes(FILE *f, const frame *fr, const char *metric_label) {
-  char buf[64];
-  /* horizontal grid + left ticks */
-  double vs = nice_step(fr->vmax - fr->vmin, 5);
-  for (double v = fr->vmin; v <= fr->vmax + vs * 1e-6; v += vs) {
-    double y = py(fr, v);
-    fmt_num(v, buf, sizeof buf);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e6e6e6\"/>\n", fr->x0, y, fr->x1, y);
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#444\">%s</text>\n", fr->x0 - 6, y + 4, buf);
-  }
-  /* right ticks: integer replica counts */
-  double rs = fr->rmax <= 10 ? 1 : ceil(fr->rmax / 8);
-  for (double n = 0; n <= fr->rmax + 1e-9; n += rs) {
-    double y = pr(fr, n);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", fr->x1, y, fr->x1 + 4, y,
-            REPLICA_COLOR);
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">%.0f</text>\n", fr->x1 + 7, y + 4, REPLICA_COLOR, n);
-  }
-  /* time ticks */
-  double ts = time_step(fr->tmax - fr->tmin);
-  for (double t = ceil(fr->tmin / ts - 1e-9) * ts; t <= fr->tmax + ts * 1e-6; t += ts) {
-    double x = px(fr, t);
-    as_fmt_duration(t, buf, sizeof buf);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>\n", x, fr->y0, x, fr->y1);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x, fr->y1, x, fr->y1 + 4);
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n", x, fr->y1 + 17, buf);
-  }
-  fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888\"/>\n", fr->x0,
-          fr->y0, fr->x1 - fr->x0, fr->y1 - fr->y0);
-  double ym = (fr->y0 + fr->y1) / 2;
-  fprintf(f,
-          "<text x=\"%.1f\" y=\"%.1f\" transform=\"rotate(-90 %.1f %.1f)\" text-anchor=\"middle\" "
-          "fill=\"#444\">",
-          fr->x0 - 52, ym, fr->x0 - 52, ym);
-  xml_text(f, metric_label);
-  fprintf(f, "</text>\n");
-  fprintf(f,
-          "<text x=\"%.1f\" y=\"%.1f\" transform=\"rotate(90 %.1f %.1f)\" text-anchor=\"middle\" "
-          "fill=\"%s\">replicas</text>\n",
-          fr->x1 + 40, ym, fr->x1 + 40, ym, REPLICA_COLOR);
-  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444\">replay time</text>\n",
-          (fr->x0 + fr->x1) / 2, fr->y1 + 34);
-}
-
 static void series_name(const series *s, char *buf, size_t cap) {
   snprintf(buf, cap, "%s %s/%s%s", as_agg_text(s->rule->agg), s->rule->source, s->rule->metric,
            s->endpoint_wide ? " (endpoint-wide \xC3\xB7 replicas)" : "");
-}
-
-static void metric_lines(FILE *f, const as_replay *r, const as_endpoint *e, const frame *fr, const series *s,
-                         size_t ns, const size_t *rule_series) {
-  int dots = r->n_evals <= 150;
-  for (size_t k = 0; k < ns; k++) {
-    fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\" d=\"", s[k].color);
-    int pen = 0;
-    for (size_t i = 0; i < r->n_evals; i++) {
-      double v;
-      if (!series_value(e, rule_series, k, i, &v)) {
-        pen = 0; /* a missing metric is a gap, not a zero */
-        continue;
-      }
-      fprintf(f, "%s%.1f %.1f ", pen ? "L" : "M", px(fr, r->eval_t[i]), py(fr, v));
-      pen = 1;
-    }
-    fprintf(f, "\"/>\n");
-    if (!dots) continue;
-    fprintf(f, "<g fill=\"%s\">", s[k].color);
-    for (size_t i = 0; i < r->n_evals; i++) {
-      double v;
-      if (series_value(e, rule_series, k, i, &v))
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\"/>", px(fr, r->eval_t[i]), py(fr, v));
-    }
-    fprintf(f, "</g>\n");
-  }
 }
 
 static const char *cmp_xml(as_cmp c) {
   static const char *const t[] = {"&lt;", "&lt;=", "&gt;", "&gt;="};
   return (unsigned)c < 4 ? t[c] : "?";
 }
+
+/* ---- the shared pieces of a panel ---------------------------------------- */
+
+/* The frame, its horizontal grid and y tick labels, the vertical time grid
+ * (labels only when `labels`), and the panel's title above it. */
+static void panel_frame(FILE *f, const as_replay *r, const frame *fr, double ystep, int integer_ticks, int labels,
+                        const char *title, const char *title_color) {
+  char buf[64];
+  for (double v = fr->vmin; v <= fr->vmax + ystep * 1e-6; v += ystep) {
+    double y = py(fr, v);
+    if (integer_ticks) snprintf(buf, sizeof buf, "%.0f", v);
+    else fmt_num(v, buf, sizeof buf);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e6e6e6\"/>\n", fr->x0, y, fr->x1, y);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#444\">%s</text>\n", fr->x0 - 6, y + 4, buf);
+  }
+  /* ticks on round replay times, or on round clock times for epoch inputs */
+  double ts = time_step(fr->tmax - fr->tmin), off = r->obs.absolute ? r->origin_s : 0;
+  for (double a = ceil((fr->tmin + off) / ts - 1e-9) * ts; a - off <= fr->tmax + ts * 1e-6; a += ts) {
+    double t = a - off, x = px(fr, t);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>\n", x, fr->y0, x, fr->y1);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x, fr->y1, x, fr->y1 + 4);
+    if (labels) {
+      fmt_time(r, t, 0, buf, sizeof buf);
+      fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n", x,
+              fr->y1 + 17, buf);
+    }
+  }
+  fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888\"/>\n", fr->x0,
+          fr->y0, fr->x1 - fr->x0, fr->y1 - fr->y0);
+  fprintf(f, "<text class=\"panel-title\" x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\" fill=\"%s\">", fr->x0,
+          fr->y0 - 8, title_color);
+  xml_text(f, title);
+  fprintf(f, "</text>\n");
+}
+
+/* The time axis' title under an endpoint's last panel. */
+static void time_title(FILE *f, const as_replay *r, const frame *fr) {
+  char day[128] = "";
+  if (r->obs.absolute) {
+    char first[64];
+    fmt_time(r, fr->tmin, 1, first, sizeof first);
+    snprintf(day, sizeof day, "time (UTC), from %s", first);
+  } else {
+    snprintf(day, sizeof day, "replay time");
+  }
+  fprintf(f, "<text class=\"time-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n",
+          (fr->x0 + fr->x1) / 2, fr->y1 + 34, day);
+}
+
+static void clip_begin(FILE *f, const char *id, const frame *fr) {
+  fprintf(f,
+          "<clipPath id=\"%s\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath>\n"
+          "<g clip-path=\"url(#%s)\">\n",
+          id, fr->x0, fr->y0 - 1, fr->x1 - fr->x0, fr->y1 - fr->y0 + 2, id);
+}
+
+/* ---- the replicas panel ---------------------------------------------------- */
+
+/* The rule that applied at evaluation i (the reason for a change), or -1. */
+static long applied_rule(const as_endpoint *e, size_t i) {
+  for (size_t j = 0; j < e->n_rules; j++)
+    if (e->rules[j].outcome[i] == MS_RULE_APPLIED) return (long)j;
+  return -1;
+}
+
+/* The bounds a rule keeps the count within: scale-up rules stop at their
+ * max, scale-down rules at their min (and at 0). */
+static void bounds(const as_endpoint *e, int64_t *lo, int64_t *hi) {
+  *lo = -1, *hi = -1;
+  for (size_t j = 0; j < e->n_rules; j++) {
+    const as_rule *u = &e->rules[j];
+    if (u->step > 0 && u->max >= 0 && (*hi < 0 || u->max > *hi)) *hi = u->max;
+    if (u->step < 0 && u->min >= 0 && (*lo < 0 || u->min < *lo)) *lo = u->min;
+  }
+}
+
+/* Which rules set a bound at `v` (max when is_max), as "rule#1, rule#3". */
+static void bound_rules(const as_endpoint *e, int64_t v, int is_max, char *buf, size_t cap) {
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t j = 0; j < e->n_rules; j++) {
+    const as_rule *u = &e->rules[j];
+    int hit = is_max ? u->step > 0 && u->max == v : u->step < 0 && u->min == v;
+    if (hit && n + 12 < cap) n += (size_t)snprintf(buf + n, cap - n, "%srule#%zu", n ? ", " : "", j + 1);
+  }
+}
+
+static void replicas_panel(FILE *f, const as_replay *r, size_t idx, const frame *base, int labels) {
+  const as_endpoint *e = &r->rules.eps[idx];
+  int64_t rmax = e->replicas, lo = -1, hi = -1;
+  for (size_t i = 0; i < r->n_evals; i++)
+    if (e->replicas_after[i] > rmax) rmax = e->replicas_after[i];
+  bounds(e, &lo, &hi);
+  if (hi > rmax) rmax = hi;
+  frame fr = *base;
+  fr.vmin = 0;
+  fr.vmax = (double)rmax + 1 + floor((double)rmax / 6);
+  if (fr.vmax < 2) fr.vmax = 2;
+  double ystep = fr.vmax <= 8 ? 1 : ceil(fr.vmax / 6);
+  fprintf(f, "<g class=\"panel\" data-kind=\"replicas\" data-endpoint=\"");
+  xml_text(f, e->name);
+  fprintf(f, "\">\n");
+  panel_frame(f, r, &fr, ystep, 1, labels, "replicas", REPLICA_COLOR);
+  char id[48];
+  snprintf(id, sizeof id, "clip-r%zu", idx);
+  clip_begin(f, id, &fr);
+  /* the bounds: the counts past them are shaded, the line labelled */
+  char who[160];
+  double bound_box[2][4]; /* the bound labels, so change labels keep off them */
+  size_t n_bound = 0;
+  if (hi >= 0) {
+    double y = py(&fr, (double)hi);
+    bound_rules(e, hi, 1, who, sizeof who);
+    fprintf(f,
+            "<rect class=\"bound\" data-bound=\"max\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+            "fill=\"#9e9e9e\" fill-opacity=\"0.22\"/>\n",
+            fr.x0, fr.y0, fr.x1 - fr.x0, y - fr.y0);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" stroke-width=\"1\"/>\n", fr.x0, y,
+            fr.x1, y);
+    fprintf(f,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#555\">max %lld (%s)</text>\n",
+            fr.x1 - 6, y - 4, (long long)hi, who);
+    double bw = 6.2 * (double)(strlen(who) + 10);
+    bound_box[n_bound][0] = fr.x1 - 6 - bw, bound_box[n_bound][1] = fr.x1, bound_box[n_bound][2] = y - 15;
+    bound_box[n_bound++][3] = y - 1;
+  }
+  if (lo > 0) {
+    double y = py(&fr, (double)lo);
+    bound_rules(e, lo, 0, who, sizeof who);
+    fprintf(f,
+            "<rect class=\"bound\" data-bound=\"min\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+            "fill=\"#9e9e9e\" fill-opacity=\"0.22\"/>\n",
+            fr.x0, y, fr.x1 - fr.x0, fr.y1 - y);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" stroke-width=\"1\"/>\n", fr.x0, y,
+            fr.x1, y);
+    fprintf(f,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" fill=\"#555\">min %lld (%s)</text>\n",
+            fr.x1 - 6, y + 13, (long long)lo, who);
+    double bw = 6.2 * (double)(strlen(who) + 10);
+    bound_box[n_bound][0] = fr.x1 - 6 - bw, bound_box[n_bound][1] = fr.x1, bound_box[n_bound][2] = y + 2;
+    bound_box[n_bound++][3] = y + 16;
+  }
+  /* the count before the first evaluation, then one step per evaluation:
+   * a light fill under it, then the line */
+  double x = px(&fr, r->eval_t[0]), y = py(&fr, (double)e->replicas);
+  fprintf(f, "<path fill=\"%s\" fill-opacity=\"0.06\" stroke=\"none\" d=\"M%.1f %.1f L%.1f %.1f ", REPLICA_COLOR, x,
+          fr.y1, x, y);
+  for (size_t i = 0; i < r->n_evals; i++) {
+    double xi = px(&fr, r->eval_t[i]), yi = py(&fr, (double)e->replicas_after[i]);
+    double xn = i + 1 < r->n_evals ? px(&fr, r->eval_t[i + 1]) : fr.x1;
+    fprintf(f, "L%.1f %.1f L%.1f %.1f ", xi, yi, xn, yi);
+  }
+  fprintf(f, "L%.1f %.1f Z\"/>\n", fr.x1, fr.y1);
+  fprintf(f, "<path class=\"replicas\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" d=\"M%.1f %.1f ", REPLICA_COLOR,
+          x, y);
+  for (size_t i = 0; i < r->n_evals; i++) {
+    x = px(&fr, r->eval_t[i]);
+    y = py(&fr, (double)e->replicas_after[i]);
+    double xn = i + 1 < r->n_evals ? px(&fr, r->eval_t[i + 1]) : fr.x1;
+    fprintf(f, "L%.1f %.1f L%.1f %.1f ", x, y, xn, y);
+  }
+  fprintf(f, "\"/>\n</g>\n");
+  /* each change, marked and labelled with the rule that made it (drawn last,
+   * unclipped, so no line crosses a label) */
+  size_t changes = 0;
+  int64_t prev = e->replicas;
+  for (size_t i = 0; i < r->n_evals; prev = e->replicas_after[i], i++) changes += e->replicas_after[i] != prev;
+  prev = e->replicas;
+  /* labels go where they overlap no other: above or below the marker, a
+   * little further out each try, inside the panel */
+  typedef struct box {
+    double x0, x1, y0, y1;
+  } box;
+  box *placed = calloc(changes + 2, sizeof *placed);
+  size_t n_placed = 0;
+  for (size_t b = 0; placed && b < n_bound; b++)
+    placed[n_placed++] = (box){bound_box[b][0], bound_box[b][1], bound_box[b][2], bound_box[b][3]};
+  for (size_t i = 0; i < r->n_evals; prev = e->replicas_after[i], i++) {
+    int64_t now = e->replicas_after[i];
+    if (now == prev) continue;
+    long j = applied_rule(e, i);
+    x = px(&fr, r->eval_t[i]);
+    y = py(&fr, (double)now);
+    fprintf(f, "<circle class=\"change\" data-rule=\"%ld\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#fff\" stroke=\"%s\" "
+               "stroke-width=\"2\"/>\n",
+            j + 1, x, y, REPLICA_COLOR);
+    if (changes > 30 || !placed) continue; /* a marker each, labels only while they fit */
+    char text[64];
+    int len = snprintf(text, sizeof text, "%lld\xE2\x86\x92%lld", (long long)prev, (long long)now);
+    if (j >= 0) len += snprintf(text + len, sizeof text - (size_t)len, " rule#%ld", j + 1);
+    double w = 6.6 * (double)(len - 2), cx = x;
+    if (cx - w / 2 < fr.x0 + 2) cx = fr.x0 + 2 + w / 2;
+    if (cx + w / 2 > fr.x1 - 2) cx = fr.x1 - 2 - w / 2;
+    double best = now > prev ? y - 9 : y + 17;
+    for (int t = 0; t < 12; t++) {
+      double off = 9 + 13.0 * (t / 2);
+      double ly = ((t % 2 == 0) == (now > prev)) ? y - off : y + off + 8;
+      if (ly - 10 < fr.y0 || ly + 2 > fr.y1) continue;
+      int clash = 0;
+      for (size_t b = 0; b < n_placed && !clash; b++)
+        clash = cx - w / 2 < placed[b].x1 && cx + w / 2 > placed[b].x0 && ly - 10 < placed[b].y1 && ly + 2 > placed[b].y0;
+      if (!clash) {
+        best = ly;
+        break;
+      }
+    }
+    placed[n_placed++] = (box){cx - w / 2, cx + w / 2, best - 10, best + 2};
+    fprintf(f,
+            "<text class=\"change-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" "
+            "font-weight=\"bold\" fill=\"%s\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">%s</text>\n",
+            cx, best, REPLICA_COLOR, text);
+  }
+  free(placed);
+  fprintf(f, "</g>\n");
+}
+
+/* ---- a metric panel ---------------------------------------------------------- */
 
 typedef struct tlabel {
   double y;
@@ -232,170 +398,195 @@ static int cmp_label(const void *a, const void *b) {
   return d < 0 ? -1 : d > 0;
 }
 
-/* How much data lies under a label box spanning [xa, xb] around baseline y:
- * replica steps count double, as the label would hide the count. */
-static int crowding(const as_replay *r, const as_endpoint *e, const frame *fr, double xa, double xb, double y) {
-  int n = 0;
-  double mid = y - 4;
-  for (size_t i = 0; i < r->n_evals; i++) {
-    double x = px(fr, r->eval_t[i]);
-    if (x < xa || x > xb) continue;
-    if (fabs(pr(fr, (double)e->replicas_after[i]) - mid) < 10) n += 2;
-    for (size_t j = 0; j < e->n_rules; j++)
-      if (e->rules[j].has_value[i] && fabs(py(fr, e->rules[j].values[i]) - mid) < 10) n++;
+static void metric_panel(FILE *f, const as_replay *r, size_t idx, size_t k, const series *s, const size_t *rule_series,
+                         const frame *base, int labels) {
+  const as_endpoint *e = &r->rules.eps[idx];
+  frame fr = *base;
+  /* this metric's own scale: its values and its rules' thresholds */
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t j = 0; j < e->n_rules; j++) {
+    if (rule_series[j] != k) continue;
+    lo = fmin(lo, e->rules[j].threshold);
+    hi = fmax(hi, e->rules[j].threshold);
   }
-  return n;
-}
-
-static void thresholds(FILE *f, const as_replay *r, const as_endpoint *e, const frame *fr, const series *s,
-                       const size_t *rule_series) {
-  tlabel *lab = calloc(e->n_rules ? e->n_rules : 1, sizeof *lab);
-  if (!lab) return;
+  for (size_t i = 0; i < r->n_evals; i++) {
+    double v;
+    if (series_value(e, rule_series, k, i, &v)) lo = fmin(lo, v), hi = fmax(hi, v);
+  }
+  if (lo > 0) lo = 0; /* from zero, unless the metric goes below it */
+  if (!(hi > lo)) hi = lo + 1;
+  double step = nice_step(hi - lo, 5);
+  fr.vmin = floor(lo / step) * step;
+  fr.vmax = ceil((hi + (hi - lo) * 0.06) / step) * step;
+  if (fr.vmax <= hi) fr.vmax += step;
+  char name[MAX_LABEL];
+  series_name(&s[k], name, sizeof name);
+  fprintf(f, "<g class=\"panel\" data-kind=\"metric\" data-metric=\"");
+  xml_text(f, s[k].rule->source);
+  fputc('/', f);
+  xml_text(f, s[k].rule->metric);
+  fprintf(f, "\" data-aggregation=\"%s\">\n", as_agg_text(s[k].rule->agg));
+  panel_frame(f, r, &fr, step, 0, labels, name, s[k].color);
+  char id[48];
+  snprintf(id, sizeof id, "clip-m%zu-%zu", idx, k);
+  clip_begin(f, id, &fr);
+  /* cooldown windows: after each time one of this metric's rules applied,
+   * overlapping windows of one rule merged; lightly shaded over the whole
+   * height, and a bar per rule in a lane of its own at the top, named where
+   * it fits */
+  int lane = 0;
   for (size_t j = 0; j < e->n_rules; j++) {
     const as_rule *u = &e->rules[j];
-    double y = py(fr, u->threshold);
-    fprintf(f,
-            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.3\" "
-            "stroke-dasharray=\"7 5\"%s/>\n",
-            fr->x0, y, fr->x1, y, s[rule_series[j]].color, u->enabled ? "" : " stroke-opacity=\"0.35\"");
-    lab[j].y = y - 5;
-    lab[j].rule = j;
+    if (rule_series[j] != k || u->cooldown_s <= 0) continue;
+    int used = 0;
+    double ly = fr.y0 + 1 + 12.0 * lane;
+    for (size_t i = 0; i < r->n_evals; i++) {
+      if (u->outcome[i] != MS_RULE_APPLIED) continue;
+      double ta = r->eval_t[i], tb = ta + u->cooldown_s;
+      size_t n2 = i + 1;
+      for (; n2 < r->n_evals && r->eval_t[n2] <= tb; n2++)
+        if (u->outcome[n2] == MS_RULE_APPLIED) tb = r->eval_t[n2] + u->cooldown_s;
+      double xa = px(&fr, ta), xb = clampx(&fr, px(&fr, tb));
+      fprintf(f,
+              "<rect class=\"cooldown\" data-rule=\"%zu\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+              "fill=\"%s\" fill-opacity=\"0.07\"/>\n",
+              j + 1, xa, fr.y0, xb - xa, fr.y1 - fr.y0, s[k].color);
+      fprintf(f,
+              "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" fill=\"%s\" fill-opacity=\"0.30\"/>\n", xa,
+              ly, xb - xa, s[k].color);
+      if (xb - xa > 24)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9.5\" fill=\"#123\">%s%zu%s</text>\n", xa + 3, ly + 9,
+                xb - xa > 100 ? "rule#" : "#", j + 1, xb - xa > 100 ? " cooldown" : "");
+      used = 1;
+      i = n2 - 1;
+    }
+    lane += used;
   }
-  /* labels sit just above their line; from the bottom up, a label that
-   * would overlap the one below it moves up, and none leaves the plot */
-  qsort(lab, e->n_rules, sizeof *lab, cmp_label);
-  double below = fr->y1 + 10;
-  for (size_t j = e->n_rules; j-- > 0;) {
-    double y = fmin(lab[j].y, below - 13);
-    if (y > fr->y1 - 3) y = fr->y1 - 3;
-    if (y < fr->y0 + 12) y = fr->y0 + 12;
-    lab[j].y = below = y;
-  }
-  for (size_t j = 0; j < e->n_rules; j++) {
-    const as_rule *u = &e->rules[lab[j].rule];
-    char cd[32], text[160];
-    as_fmt_duration(u->cooldown_s, cd, sizeof cd);
-    int len = snprintf(text, sizeof text, "rule#%zu: %s %.6g -> %+lld (cooldown %s)%s", lab[j].rule + 1,
-                       as_cmp_text(u->cmp), u->threshold, (long long)u->step, cd, u->enabled ? "" : " disabled");
-    /* whichever end of the line hides less data */
-    double w = 6.3 * (len > 0 ? len : 40);
-    int left = crowding(r, e, fr, fr->x0, fr->x0 + w + 6, lab[j].y) < crowding(r, e, fr, fr->x1 - w - 6, fr->x1, lab[j].y);
-    fprintf(f,
-            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"%s\" font-size=\"11\" stroke=\"#fff\" "
-            "stroke-width=\"3\" paint-order=\"stroke\">rule#%zu: %s %.6g \xE2\x86\x92 %+lld (cooldown %s)%s</text>\n",
-            left ? fr->x0 + 6 : fr->x1 - 6, lab[j].y, left ? "start" : "end", s[rule_series[lab[j].rule]].color,
-            lab[j].rule + 1, cmp_xml(u->cmp), u->threshold, (long long)u->step, cd, u->enabled ? "" : " disabled");
-  }
-  free(lab);
-}
-
-static void replica_line(FILE *f, const as_replay *r, const as_endpoint *e, const frame *fr) {
-  /* the count before the first evaluation, then one step per evaluation */
-  double x = px(fr, r->eval_t[0]);
-  double y = pr(fr, (double)e->replicas);
-  fprintf(f, "<path fill=\"%s\" fill-opacity=\"0.06\" stroke=\"none\" d=\"M%.1f %.1f L%.1f %.1f ", REPLICA_COLOR,
-          x, fr->y1, x, y);
+  /* the metric: a gap where it is missing, dots while they fit */
+  fprintf(f, "<path class=\"metric\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\" d=\"",
+          s[k].color);
+  int pen = 0;
   for (size_t i = 0; i < r->n_evals; i++) {
-    x = px(fr, r->eval_t[i]);
-    y = pr(fr, (double)e->replicas_after[i]);
-    double xn = i + 1 < r->n_evals ? px(fr, r->eval_t[i + 1]) : fr->x1;
-    fprintf(f, "L%.1f %.1f L%.1f %.1f ", x, y, xn, y);
-  }
-  fprintf(f, "L%.1f %.1f Z\"/>\n", fr->x1, fr->y1);
-  x = px(fr, r->eval_t[0]);
-  y = pr(fr, (double)e->replicas);
-  fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" d=\"M%.1f %.1f ", REPLICA_COLOR, x, y);
-  for (size_t i = 0; i < r->n_evals; i++) {
-    x = px(fr, r->eval_t[i]);
-    y = pr(fr, (double)e->replicas_after[i]);
-    double xn = i + 1 < r->n_evals ? px(fr, r->eval_t[i + 1]) : fr->x1;
-    fprintf(f, "L%.1f %.1f L%.1f %.1f ", x, y, xn, y);
+    double v;
+    if (!series_value(e, rule_series, k, i, &v)) {
+      pen = 0;
+      continue;
+    }
+    fprintf(f, "%s%.1f %.1f ", pen ? "L" : "M", px(&fr, r->eval_t[i]), py(&fr, v));
+    pen = 1;
   }
   fprintf(f, "\"/>\n");
-}
-
-/* Drawn last, so no line crosses the change labels. */
-static void change_marks(FILE *f, const as_replay *r, const as_endpoint *e, const frame *fr) {
-  double x, y;
-  /* mark and label each change; labels only while they fit */
-  size_t changes = 0;
-  int64_t prev = e->replicas;
-  for (size_t i = 0; i < r->n_evals; prev = e->replicas_after[i], i++) changes += e->replicas_after[i] != prev;
-  prev = e->replicas;
-  for (size_t i = 0; i < r->n_evals; prev = e->replicas_after[i], i++) {
-    int64_t now = e->replicas_after[i];
-    if (now == prev) continue;
-    x = px(fr, r->eval_t[i]);
-    y = pr(fr, (double)now);
-    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#fff\" stroke=\"%s\" stroke-width=\"2\"/>\n", x, y,
-            REPLICA_COLOR);
-    if (changes <= 24)
-      fprintf(f,
-              "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" font-weight=\"bold\" fill=\"%s\" "
-              "stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">%lld\xE2\x86\x92%lld</text>\n",
-              x, now > prev || y + 17 > fr->y1 - 2 ? y - 9 : y + 17, REPLICA_COLOR, (long long)prev,
-              (long long)now);
+  if (r->n_evals <= 150) {
+    fprintf(f, "<g fill=\"%s\">", s[k].color);
+    for (size_t i = 0; i < r->n_evals; i++) {
+      double v;
+      if (series_value(e, rule_series, k, i, &v))
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\"/>", px(&fr, r->eval_t[i]), py(&fr, v));
+    }
+    fprintf(f, "</g>\n");
   }
-}
-
-static void legend(FILE *f, double x, double y, const series *s, size_t ns) {
-  char name[MAX_LABEL];
-  for (size_t k = 0; k < ns; k++) {
-    series_name(&s[k], name, sizeof name);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", x, y - 4,
-            x + 22, y - 4, s[k].color);
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">", x + 27, y);
-    xml_text(f, name);
-    fprintf(f, "</text>\n");
-    x += 44 + 7.0 * (double)strlen(name);
+  /* this metric's thresholds, dashed, labelled just above (pushed apart) */
+  size_t n = 0;
+  tlabel lab[64];
+  for (size_t j = 0; j < e->n_rules && n < 64; j++) {
+    if (rule_series[j] != k) continue;
+    const as_rule *u = &e->rules[j];
+    double y = py(&fr, u->threshold);
+    fprintf(f,
+            "<line class=\"threshold\" data-rule=\"%zu\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+            "stroke-width=\"1.3\" stroke-dasharray=\"7 5\"%s/>\n",
+            j + 1, fr.x0, y, fr.x1, y, s[k].color, u->enabled ? "" : " stroke-opacity=\"0.35\"");
+    lab[n].y = y - 5;
+    lab[n].rule = j;
+    n++;
   }
-  fprintf(f,
-          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#666\" stroke-width=\"1.3\" "
-          "stroke-dasharray=\"7 5\"/>\n",
-          x, y - 4, x + 22, y - 4);
-  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">rule threshold</text>\n", x + 27, y);
-  x += 130;
-  fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"/>\n", x, y - 4,
-          x + 22, y - 4, REPLICA_COLOR);
-  fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">replicas (right axis)</text>\n", x + 27, y);
+  qsort(lab, n, sizeof *lab, cmp_label);
+  double below = fr.y1 + 10;
+  for (size_t j = n; j-- > 0;) {
+    double y = fmin(lab[j].y, below - 13);
+    if (y > fr.y1 - 3) y = fr.y1 - 3;
+    if (y < fr.y0 + 12) y = fr.y0 + 12;
+    lab[j].y = below = y;
+  }
+  for (size_t j = 0; j < n; j++) {
+    const as_rule *u = &e->rules[lab[j].rule];
+    char cd[32];
+    as_fmt_duration(u->cooldown_s, cd, sizeof cd);
+    fprintf(f,
+            "<text class=\"threshold-label\" data-rule=\"%zu\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"%s\" "
+            "font-size=\"11\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">rule#%zu: %s %.6g "
+            "\xE2\x86\x92 %+lld (cooldown %s)%s</text>\n",
+            lab[j].rule + 1, fr.x1 - 6, lab[j].y, s[k].color, lab[j].rule + 1, cmp_xml(u->cmp), u->threshold,
+            (long long)u->step, cd, u->enabled ? "" : " disabled");
+  }
+  fprintf(f, "</g>\n</g>\n");
 }
 
-static void panel(FILE *f, const as_replay *r, size_t idx, double top) {
+/* ---- an endpoint --------------------------------------------------------------- */
+
+/* The height an endpoint takes: its header, the replicas panel, one panel
+ * per metric and the time axis. */
+static double endpoint_height(const as_replay *r, const as_endpoint *e) {
+  series s[MAX_SERIES];
+  size_t *rule_series = calloc(e->n_rules ? e->n_rules : 1, sizeof *rule_series);
+  size_t ns = rule_series ? group_series(r, e, s, rule_series) : 0;
+  free(rule_series);
+  return HEAD_H + GAP + REPL_H + (double)ns * (GAP + METRIC_H) + AXIS_H;
+}
+
+static void endpoint(FILE *f, const as_replay *r, size_t idx, double top) {
   const as_endpoint *e = &r->rules.eps[idx];
   series s[MAX_SERIES];
   size_t *rule_series = calloc(e->n_rules ? e->n_rules : 1, sizeof *rule_series);
   if (!rule_series) return;
   size_t ns = group_series(r, e, s, rule_series);
-  frame fr = {L, W - R, top + PLOT_TOP, top + PLOT_TOP + PLOT_H, 0, 0, 0, 0, 0};
-  scale(r, e, &fr);
-
   int64_t last = e->replicas_after[r->n_evals - 1], peak = e->replicas, prev = e->replicas;
   size_t changes = 0;
   for (size_t i = 0; i < r->n_evals; prev = e->replicas_after[i], i++) {
     changes += e->replicas_after[i] != prev;
     if (e->replicas_after[i] > peak) peak = e->replicas_after[i];
   }
-  fprintf(f, "<g>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\" fill=\"#111\">", L, top + 22);
+  fprintf(f, "<g class=\"endpoint\">\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\" fill=\"#111\">",
+          L, top + 20);
   xml_text(f, e->name);
   fprintf(f,
           "</text>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#444\">replicas %lld \xE2\x86\x92 %lld, "
           "peak %lld, %zu change%s</text>\n",
-          W - R, top + 22, (long long)e->replicas, (long long)last, (long long)peak, changes, changes == 1 ? "" : "s");
-  legend(f, L, top + 44, s, ns);
-
-  char metric_label[MAX_LABEL] = "metric value";
-  if (ns == 1) snprintf(metric_label, sizeof metric_label, "%s", s[0].rule->metric);
-  axes(f, &fr, metric_label);
-  /* clip the data to the plot area so out-of-range points never spill */
+          W - R, top + 20, (long long)e->replicas, (long long)last, (long long)peak, changes, changes == 1 ? "" : "s");
+  /* the legend of what the panels draw */
+  double ly = top + 40, lx = L;
   fprintf(f,
-          "<clipPath id=\"clip%zu\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath>\n"
-          "<g clip-path=\"url(#clip%zu)\">\n",
-          idx, fr.x0, fr.y0 - 1, fr.x1 - fr.x0, fr.y1 - fr.y0 + 2, idx);
-  replica_line(f, r, e, &fr);
-  metric_lines(f, r, e, &fr, s, ns, rule_series);
-  thresholds(f, r, e, &fr, s, rule_series);
-  change_marks(f, r, e, &fr);
-  fprintf(f, "</g>\n");
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#666\" stroke-width=\"1.3\" "
+          "stroke-dasharray=\"7 5\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">rule threshold</text>\n",
+          lx, ly - 4, lx + 22, ly - 4, lx + 27, ly);
+  lx += 135;
+  fprintf(f,
+          "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"10\" fill=\"#1f77b4\" fill-opacity=\"0.18\"/>\n"
+          "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">cooldown after the rule applied</text>\n",
+          lx, ly - 9, lx + 27, ly);
+  lx += 250;
+  fprintf(f,
+          "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"10\" fill=\"#9e9e9e\" fill-opacity=\"0.35\"/>\n"
+          "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">past the rules' bounds</text>\n",
+          lx, ly - 9, lx + 27, ly);
+  lx += 200;
+  fprintf(f,
+          "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"#fff\" stroke=\"%s\" stroke-width=\"2\"/>\n"
+          "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">a change, by the rule named</text>\n",
+          lx + 8, ly - 4, REPLICA_COLOR, lx + 18, ly);
+
+  double y = top + HEAD_H + GAP;
+  frame fr = {L, W - R, y, y + REPL_H, r->eval_t[0], r->eval_t[r->n_evals - 1], 0, 1};
+  if (fr.tmax <= fr.tmin) fr.tmax = fr.tmin + 1;
+  replicas_panel(f, r, idx, &fr, ns == 0);
+  frame last_fr = fr;
+  for (size_t k = 0; k < ns; k++) {
+    y += (k == 0 ? REPL_H : METRIC_H) + GAP;
+    frame m = {L, W - R, y, y + METRIC_H, fr.tmin, fr.tmax, 0, 1};
+    metric_panel(f, r, idx, k, s, rule_series, &m, k + 1 == ns);
+    last_fr = m;
+  }
+  time_title(f, r, &last_fr);
   if (e->n_rules == 0)
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#888\">no rules</text>\n",
             (fr.x0 + fr.x1) / 2, (fr.y0 + fr.y1) / 2);
@@ -414,7 +605,8 @@ int as_plot_svg(const as_opts *o, const as_replay *r, const char *path, char *er
     snprintf(err, errlen, "--plot %s: cannot write: %s", path, strerror(errno));
     return -1;
   }
-  double h = TITLE_H + PANEL_H * (double)r->rules.n_eps + 10;
+  double h = TITLE_H + 10;
+  for (size_t i = 0; i < r->rules.n_eps; i++) h += endpoint_height(r, &r->rules.eps[i]);
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
   fprintf(f,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
@@ -435,8 +627,18 @@ int as_plot_svg(const as_opts *o, const as_replay *r, const char *path, char *er
   fprintf(f, "</text>\n<text x=\"%.1f\" y=\"44\" fill=\"#555\">", L);
   if (o->each_row) fprintf(f, "evaluated after each observation time");
   else fprintf(f, "evaluated every %s", step);
-  fprintf(f, ", metric TTL %s</text>\n", ttl);
-  for (size_t i = 0; i < r->rules.n_eps; i++) panel(f, r, i, TITLE_H + PANEL_H * (double)i);
+  fprintf(f, ", metric TTL %s", ttl);
+  if (r->obs.absolute) {
+    char first[64];
+    fmt_time(r, r->eval_t[0], 1, first, sizeof first);
+    fprintf(f, "; Unix-epoch times, from %s UTC", first);
+  }
+  fprintf(f, "</text>\n");
+  double top = TITLE_H;
+  for (size_t i = 0; i < r->rules.n_eps; i++) {
+    endpoint(f, r, i, top);
+    top += endpoint_height(r, &r->rules.eps[i]);
+  }
   fprintf(f, "</svg>\n");
   int bad = ferror(f);
   if (fclose(f) != 0 || bad) {

@@ -175,8 +175,9 @@ static int plan(const as_opts *o, as_replay *r, FILE *err) {
       as_rule *u = &e->rules[j];
       u->values = calloc(n, sizeof *u->values);
       u->has_value = calloc(n, 1);
-      u->outcome = calloc(n, 1);
+      u->outcome = malloc(n);
       if (!u->values || !u->has_value || !u->outcome) goto oom;
+      memset(u->outcome, AS_OUTCOME_NONE, n); /* 0 is MS_RULE_APPLIED: "not reported" must differ */
     }
   }
   return AS_EXIT_OK;

@@ -12,6 +12,8 @@
 typedef enum as_cmp { AS_LT = 0, AS_LE = 1, AS_GT = 2, AS_GE = 3 } as_cmp;   /* same order as ms_comparator */
 typedef enum as_agg { AS_MEAN = 0, AS_MAX = 1, AS_MIN = 2 } as_agg;         /* same order as ms_aggregation */
 
+#define AS_OUTCOME_NONE 0xFF
+
 typedef struct as_rule {
   char *source, *metric;
   as_cmp cmp;
@@ -25,7 +27,8 @@ typedef struct as_rule {
   int64_t rule_id;
   double last_applied_t; /* display seconds; < -1e300 when never applied */
   double *values;        /* per evaluation; only meaningful where has_value */
-  unsigned char *has_value, *outcome;
+  unsigned char *has_value;
+  unsigned char *outcome; /* per evaluation: an ms_rule_outcome, or AS_OUTCOME_NONE when not reported */
 } as_rule;
 
 typedef struct as_endpoint {

@@ -140,7 +140,8 @@ static void check_svg(const char *path, size_t n_rules, size_t n_changes) {
   size_t marks = 0;
   for (const char *p = strstr(svg, "r=\"4\" fill=\"#fff\""); p; p = strstr(p + 1, "r=\"4\" fill=\"#fff\"")) marks++;
   assert_int_equal(marks, n_changes);
-  assert_contains(svg, "replicas (right axis)");
+  /* the replica count in a panel of its own (one per endpoint) */
+  assert_contains(svg, "<g class=\"panel\" data-kind=\"replicas\"");
   free(svg);
 }
 

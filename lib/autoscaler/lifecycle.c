@@ -1,6 +1,7 @@
 /* The engine's lifetime: open (loading the persisted state, load.c), close,
  * and the metric TTL. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "autoscaler/autoscaler_internal.h"
 #include "autoscaler/endpoint.h"
@@ -29,7 +30,9 @@ int ms_autoscaler_open(ms_store *store, ms_autoscaler **out) {
   ms__autoscaler_model_init(&a->m);
   int st = ms__autoscaler_load(a);
   if (st) {
-    ms__errmsg_prefix("autoscaler: ms_autoscaler_open");
+    /* the store's own causes name it already ("store '<path>': ...") */
+    if (strncmp(ms_errmsg(), "store '", 7) == 0) ms__errmsg_prefix("autoscaler: ms_autoscaler_open");
+    else ms__errmsg_prefix("autoscaler: ms_autoscaler_open: store '%s'", store->path);
     ms_autoscaler_close(a);
     return st;
   }

@@ -183,6 +183,15 @@ int cli_emit(cli_ctx *c, cJSON *doc, int exit_code) {
     say(c, "MS_ENOMEM", "out of memory for the JSON output");
     return CLI_EXIT_FAIL;
   }
+  if (c->extra) {
+    for (cJSON *it = c->extra->child; it;) {
+      cJSON *next = it->next;
+      cJSON_AddItemToObject(doc, it->string, cJSON_DetachItemViaPointer(c->extra, it));
+      it = next;
+    }
+    cJSON_Delete(c->extra);
+    c->extra = NULL;
+  }
   if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "ok"))) {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(doc, "code");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
@@ -248,6 +257,8 @@ int cli_usage(cli_ctx *c, const char *fmt, ...) {
 }
 
 int cli_finish(cli_ctx *c, int rc) {
+  cJSON_Delete(c->extra);
+  c->extra = NULL;
   if (c->out && c->out != stdout && c->out != stderr) fclose(c->out);
   c->out = stdout;
   errno = 0;

@@ -50,6 +50,7 @@ typedef struct cli_ctx {
   char **argv;
   FILE *out;  /* text output: stdout, or /dev/null with --quiet (never NULL) */
   int reported; /* a failure or a JSON document was printed */
+  cJSON *extra; /* NULL, or an object whose members cli_emit adds to the document (success or failure) */
 } cli_ctx;
 
 /* Take the global options out of argv (anywhere on the line: before, after
@@ -85,7 +86,8 @@ cJSON *cli_doc(cli_ctx *c);
 cJSON *cli_doc_fail(cli_ctx *c, int exit_code, const char *code, const char *message);
 /* Print doc (one line) and free it; returns exit_code, or 2 when doc is
  * NULL (out of memory: reported). A failure document also prints its
- * message on stderr. */
+ * message on stderr. The members of c->extra (taken, c->extra freed) are
+ * added first. */
 int cli_emit(cli_ctx *c, cJSON *doc, int exit_code);
 
 /* Report a failure: with --json one failure document on stdout; always

@@ -22,7 +22,8 @@ static const char usage_text[] =
     "folders) with their settings resolved api > archive > global > default.\n"
     "\n"
     "commands:\n"
-    "  scan DIR                      register every archive of a model store folder; unchanged\n"
+    "  scan [DIR]                    register every archive of a model store folder (default: the\n"
+    "                                model_store= of a TorchServe --global-config); unchanged\n"
     "                                ones are skipped, changed ones re-read, vanished ones marked\n"
     "                                missing. Exit 1 when any archive failed (the scan still\n"
     "                                registered the others).\n"
@@ -46,9 +47,12 @@ static const char usage_text[] =
     "  min_workers above max_workers is refused, as TorchServe does.\n"
     "\n"
     "options:\n"
-    "  --global-config FILE  the server-wide settings: JSON {\"defaults\": {...}, \"models\":\n"
-    "                        {\"<name>\": {\"<version>\": {...}}}} (TorchServe's config.properties\n"
-    "                        and snapshots once the library reads them)\n"
+    "  --global-config FILE  the server-wide settings: TorchServe's config.properties or a\n"
+    "                        snapshot (*.cfg: Java properties, models= / model_snapshot=\n"
+    "                        JSON, defaultVersion honoured), or JSON {\"defaults\": {...},\n"
+    "                        \"models\": {\"<name>\": {\"<version>\": {...}}}}\n"
+    "  --verbose             list the global config's keys the registry does not use\n"
+    "                        (stderr; \"unused_config_keys\" in the JSON document)\n"
     "  --root DIR            where materialize extracts (created when missing)\n"
     "\n"
     "Text output shows every setting under its canonical key (max_batch_delay_us) with\n"
@@ -94,7 +98,16 @@ static const char *outcome_name(ms_scan_outcome o) {
 }
 
 static int cmd_scan(reg_cli *c, int argc, char **argv) {
-  if (argc != 1) return cli_usage(c->x, "scan takes one folder");
+  /* no folder: the model_store of TorchServe's config, as the server does */
+  const char *store_dir = NULL;
+  if (argc == 0 && c->a->global_config && ms_registry_get_global(c->reg, "model_store", &store_dir) == MS_OK &&
+      store_dir && *store_dir) {
+    static char *one[1];
+    one[0] = (char *)store_dir;
+    argv = one;
+    argc = 1;
+  }
+  if (argc != 1) return cli_usage(c->x, "scan takes one folder (or a --global-config with model_store=)");
   ms_scan_report *rep = NULL;
   int st = ms_registry_scan(c->reg, argv[0], &rep);
   if (st) return cli_fail_status(c->x, st);
@@ -358,6 +371,40 @@ static int cmd_materialize(reg_cli *c, int argc, char **argv) {
   return code;
 }
 
+/* --verbose: the keys of the global config the registry does not apply,
+ * never dropped in silence: on stderr, and in the JSON document. */
+static void report_unused_keys(reg_cli *c) {
+  ms_key_list *l = NULL;
+  if (!c->a->global_config || ms_registry_unused_keys(c->reg, &l) != MS_OK) return;
+  size_t n = ms_key_list_count(l);
+  cJSON *arr = c->x->json ? cJSON_CreateArray() : NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *key = NULL, *value = NULL;
+    int64_t line = 0;
+    if (ms_key_list_get(l, i, &key, &value, &line) != MS_OK) continue;
+    if (line > 0)
+      fprintf(stderr, "mserve-registry: %s:%lld: '%s' is not used by the registry (value %s)\n", tx(c->a->global_config),
+              (long long)line, tx(key), tx(value));
+    else
+      fprintf(stderr, "mserve-registry: %s: '%s' is not used by the registry (value %s)\n", tx(c->a->global_config),
+              tx(key), tx(value));
+    cJSON *o = arr ? cJSON_CreateObject() : NULL;
+    if (o) {
+      json_add_str(o, "key", key);
+      json_add_str(o, "value", value);
+      cJSON_AddNumberToObject(o, "line", (double)line);
+      cJSON_AddItemToArray(arr, o);
+    }
+  }
+  if (!n) fprintf(stderr, "mserve-registry: %s: every key is used\n", tx(c->a->global_config));
+  ms_key_list_free(l);
+  if (arr) {
+    if (!c->x->extra) c->x->extra = cJSON_CreateObject();
+    if (c->x->extra) cJSON_AddItemToObject(c->x->extra, "unused_config_keys", arr);
+    else cJSON_Delete(arr);
+  }
+}
+
 int main(int argc, char **argv) {
   registry_args a;
   char err[1024] = "";
@@ -397,6 +444,7 @@ int main(int argc, char **argv) {
     ms_store_close(store);
     return cli_finish(x, cli_fail_setup(x, st));
   }
+  if (a.verbose) report_unused_keys(&c);
   int code = cmds[k].fn(&c, a.argc, a.argv);
   ms_registry_close(c.reg);
   ms_store_close(store);

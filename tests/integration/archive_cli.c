@@ -357,6 +357,51 @@ static void registry_units_clear_workers_materialize(void **state) {
   CHECK_RC(1, REGISTRY("--db", "r.db", "materialize", "nosuch", "--root", "extracted"), "materialize nosuch");
 }
 
+/* TorchServe's config.properties as the global config: its model_store is
+ * what scan reads without a folder, its models= settings apply, and the
+ * keys the registry does not use are listed with --verbose. */
+static void torchserve_config_properties(void **state) {
+  (void)state;
+  setup_model_files();
+  char *store = wp("models");
+  mkdir(store, 0755);
+  free(store);
+  CHECK_RC(0, ARCHIVE("create", "--model-name", "noop", "--version", "1.11", "--handler", "model/handler.py",
+                      "--export-path", "models"),
+           "create noop");
+  write_in("config.properties",
+           "inference_address=http://127.0.0.1:8080\n"
+           "model_store=models\n"
+           "load_models=noop.mar\n"
+           "models={\\\n"
+           "  \"noop\": {\\\n"
+           "    \"1.11\": {\"defaultVersion\": true, \"marName\": \"noop.mar\", \"minWorkers\": 2,\\\n"
+           "             \"maxWorkers\": 3, \"batchSize\": 4, \"maxBatchDelay\": 100, \"responseTimeout\": 120}\\\n"
+           "  }\\\n"
+           "}\n");
+  CHECK_RC(0, REGISTRY("--db", "ts.db", "--global-config", "config.properties", "--verbose", "scan"),
+           "scan the config's model_store");
+  assert_contains(out, "1 added");
+  assert_contains(err, "inference_address");
+  assert_contains(err, "is not used");
+  CHECK_RC(0, REGISTRY("--db", "ts.db", "--global-config", "config.properties", "show", "noop", "--json", "--verbose"),
+           "show noop");
+  cJSON *j = cJSON_Parse(out);
+  assert_non_null(j);
+  cJSON *s = cJSON_GetObjectItem(j, "settings");
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "min_workers"), "value")->valueint, 2);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "min_workers"), "source")->valuestring, "global");
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "max_batch_delay_us"), "value")->valueint, 100000);
+  cJSON *unused = cJSON_GetObjectItem(j, "unused_config_keys");
+  assert_true(cJSON_IsArray(unused) && cJSON_GetArraySize(unused) >= 1);
+  int found = 0;
+  for (cJSON *it = unused->child; it; it = it->next)
+    found |= strcmp(cJSON_GetObjectItem(it, "key")->valuestring, "inference_address") == 0 &&
+             cJSON_GetObjectItem(it, "line")->valueint == 1;
+  assert_true(found);
+  cJSON_Delete(j);
+}
+
 static int reset(void **state) {
   (void)state;
   ms_test_rmtree(work);
@@ -378,6 +423,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup(output_name_picks_the_format, reset),
       cmocka_unit_test_setup(validate_checks_named_files, reset),
       cmocka_unit_test_setup(registry_units_clear_workers_materialize, reset),
+      cmocka_unit_test_setup(torchserve_config_properties, reset),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   ms_test_rmtree(work);

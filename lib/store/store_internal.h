@@ -79,7 +79,12 @@ int ms__store_txn_begin(ms_store *s, unsigned flags, ms_store_txn **out);
 /* Every call that works in x after the one that began it starts here, on
  * whatever thread it runs: the caller becomes x's holder, so it, and not the
  * thread before, gets MS_EBUSY if it re-enters the store. MS_EINVAL, x left
- * as it is, when x is not movable and this is not its thread. */
+ * as it is, when x is not movable and this is not its thread.
+ * One call at a time: the store does not make calls that overlap on one
+ * transaction wait for each other (it cannot tell when a call ends), and two
+ * threads working in x at once would share one SQLite connection. A part
+ * whose API lets a host overlap them serializes them itself, e.g. with a
+ * mutex of its own taken for the whole of each call. */
 int ms__store_txn_resume(ms_store_txn *x);
 /* The store x is a transaction of. */
 ms_store *ms__store_txn_store(const ms_store_txn *x);

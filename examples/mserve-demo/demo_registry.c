@@ -1,8 +1,8 @@
 /* Demo: a model store of generated .mar archives (two versions of one model),
  * scanned into the registry, then the process "restarts" (store closed and
  * reopened) and shows the same registrations and settings, each with the
- * level it came from. The archives are written by a tiny stored-zip writer
- * below so the demo needs nothing but libmserve. */
+ * level it came from. The archives are written by the tools' archive writer
+ * (examples/common/archive_write.h, libarchive). */
 #include <mserve/registry.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,59 +11,27 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "archive_write.h"
 #include "demo.h"
 
-/* ---- a minimal zip writer (method 0 "stored"), enough for small demo archives */
+/* ---- the archives, through the tools' shared writer (examples/common) ---- */
 
 typedef struct zfile {
   const char *name, *data;
 } zfile;
 
-static uint32_t crc32_of(const char *p, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= (unsigned char)p[i];
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return ~c;
-}
-
-static void put16(FILE *f, unsigned v) {
-  fputc((int)(v & 0xFF), f);
-  fputc((int)((v >> 8) & 0xFF), f);
-}
-static void put32(FILE *f, uint32_t v) {
-  put16(f, v & 0xFFFF);
-  put16(f, v >> 16);
-}
-
 static int write_zip(const char *path, const zfile *files, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return -1;
-  uint32_t offsets[8];
-  if (n > 8) n = 8;
-  for (size_t i = 0; i < n; i++) { /* local headers + data */
-    size_t nl = strlen(files[i].name), dl = strlen(files[i].data);
-    offsets[i] = (uint32_t)ftell(f);
-    put32(f, 0x04034b50u), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0x5C21);
-    put32(f, crc32_of(files[i].data, dl)), put32(f, (uint32_t)dl), put32(f, (uint32_t)dl);
-    put16(f, (unsigned)nl), put16(f, 0);
-    fwrite(files[i].name, 1, nl, f);
-    fwrite(files[i].data, 1, dl, f);
+  aw_writer *w = NULL;
+  int st = aw_open(path, AW_ZIP, 0, &w);
+  for (size_t i = 0; st == MS_OK && i < n; i++) {
+    aw_entry e = {files[i].name, AW_FILE, 0644, 1700000000, NULL, 0};
+    st = aw_add(w, &e, files[i].data, strlen(files[i].data));
   }
-  uint32_t cd = (uint32_t)ftell(f);
-  for (size_t i = 0; i < n; i++) { /* central directory */
-    size_t nl = strlen(files[i].name), dl = strlen(files[i].data);
-    put32(f, 0x02014b50u), put16(f, 20), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0x5C21);
-    put32(f, crc32_of(files[i].data, dl)), put32(f, (uint32_t)dl), put32(f, (uint32_t)dl);
-    put16(f, (unsigned)nl), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0), put32(f, 0100644u << 16);
-    put32(f, offsets[i]);
-    fwrite(files[i].name, 1, nl, f);
+  if (st != MS_OK) {
+    aw_abort(w);
+    return -1;
   }
-  uint32_t cd_len = (uint32_t)ftell(f) - cd;
-  put32(f, 0x06054b50u), put16(f, 0), put16(f, 0), put16(f, (unsigned)n), put16(f, (unsigned)n);
-  put32(f, cd_len), put32(f, cd), put16(f, 0);
-  return fclose(f) == 0 ? 0 : -1;
+  return aw_close(w) == MS_OK ? 0 : -1;
 }
 
 /* ---- the demo ------------------------------------------------------------ */

@@ -10,7 +10,7 @@
 #include "tracker/schema.h"
 
 static const ms_migration migrations[] = {
-    {1, "store metadata", ms__schema_store_v1},
+    {1, "store metadata", ms__store_schema_v1},
     {2, "concurrency tracker", ms__schema_tracker_v1},
     {3, "model registry", ms__schema_registry_v1},
     {4, "autoscaler", ms__schema_autoscaler_v1},

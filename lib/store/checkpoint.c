@@ -90,7 +90,7 @@ static int pass(ms_store *s, sqlite3 *db, int *log, int *done) {
     *log = *done = 0;
     return MS_OK;
   }
-  if (rc != SQLITE_OK) return ms__fail(ms__sqlite_status(rc), "store '%s': checkpoint: %s", s->path, sqlite3_errmsg(db));
+  if (rc != SQLITE_OK) return ms__fail(ms__store_sqlite_status(rc), "store '%s': checkpoint: %s", s->path, sqlite3_errmsg(db));
   if (*log >= 0) atomic_store_explicit(&s->ckpt_base, *done, memory_order_relaxed);
   return MS_OK;
 }
@@ -117,9 +117,9 @@ static int run(ms_store *s, int64_t restart, int64_t *left) {
     st = pass(s, db, &log, &done);
     if (!st && restart > 0 && log >= restart && done == log) {
       if ((st = ms__store_lock_take(s))) return st;
-      if (!s->xlock || !(st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path))) {
+      if (!s->xlock || !(st = ms__store_xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path))) {
         st = pass(s, db, &log, &done);
-        if (s->xlock) ms__xlock_release(s->xlock, 0);
+        if (s->xlock) ms__store_xlock_release(s->xlock, 0);
       }
       ms__store_lock_drop(s);
     }

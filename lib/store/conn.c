@@ -94,7 +94,7 @@ static int open_readonly(ms_store *s, sqlite3 **db, int *immutable) {
   char why[256];
   ms__strlcpy(why, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc), sizeof why);
   if (!ms__store_cannot_write(rc) || *db == NULL)
-    return ms__fail(ms__sqlite_status(rc), "store '%s': cannot open for reading: %s", s->path, why);
+    return ms__fail(ms__store_sqlite_status(rc), "store '%s': cannot open for reading: %s", s->path, why);
   if (wal_has_frames(s->path))
     return ms__fail(MS_EIO, "store '%s': cannot read it here: its write-ahead log '%s-wal' holds commits that SQLite "
                             "reads only through '%s-shm', which is missing and cannot be created (%s); open it once "
@@ -110,7 +110,7 @@ static int open_readonly(ms_store *s, sqlite3 **db, int *immutable) {
   if (rc != SQLITE_OK) {
     if ((rc & 0xff) == SQLITE_NOTADB)
       return ms__fail(MS_ECORRUPT, "store '%s': the file is not an SQLite database", s->path);
-    return ms__fail(ms__sqlite_status(rc), "store '%s': cannot open for reading: %s", s->path,
+    return ms__fail(ms__store_sqlite_status(rc), "store '%s': cannot open for reading: %s", s->path,
                     *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
   }
   *immutable = 1;

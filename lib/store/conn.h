@@ -54,7 +54,7 @@ int ms__store_fail_sqlite(ms_store *s, int sqlite_rc, const char *what, const ch
 /* MS_EINVAL for a write through a MS_STORE_READONLY store. */
 int ms__store_refuse_write(ms_store *s);
 /* Map an SQLite primary result code to an ms_status. */
-int ms__sqlite_status(int sqlite_rc);
+int ms__store_sqlite_status(int sqlite_rc);
 /* A public store call failed with st: turn this thread's message into
  * "store: <call>: '<path>': <cause>" (a cause that starts "store '<path>': "
  * loses that head; path NULL: "store: <call>: <cause>"). Returns st. */

@@ -16,7 +16,7 @@
 #include "common/text.h"
 #include "store/conn.h"
 
-int ms__sqlite_status(int rc) {
+int ms__store_sqlite_status(int rc) {
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -48,7 +48,7 @@ int ms__store_fail_sqlite(ms_store *s, int rc, const char *what, const char *sql
   }
   if (s && (s->flags & MS_STORE_READONLY) && (rc & 0xff) == SQLITE_READONLY)
     return ms__fail(MS_EINVAL, "store '%s': %s: the store was opened read-only (MS_STORE_READONLY)", path, what);
-  return ms__fail(ms__sqlite_status(rc), "store '%s': %s: %s", path, what, detail);
+  return ms__fail(ms__store_sqlite_status(rc), "store '%s': %s: %s", path, what, detail);
 }
 
 int ms__store_error(ms_store *s, int rc, const char *what) {

@@ -3,6 +3,6 @@
  * names a schema. */
 #include "store/schema.h"
 
-const char ms__schema_store_v1[] =
+const char ms__store_schema_v1[] =
     "CREATE TABLE ms_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "INSERT INTO ms_meta(key, value) VALUES ('created_by', 'libmserve');";

@@ -29,7 +29,7 @@ static void destroy(ms_store *s) {
     if (s->stmts[i].stmt) sqlite3_finalize(s->stmts[i].stmt);
   free(s->stmts);
   if (s->db) sqlite3_close_v2(s->db);
-  ms__xlock_close(s->xlock);
+  ms__store_xlock_close(s->xlock);
   ms__store_lock_destroy(s);
   pthread_mutex_destroy(&s->ckpt_mu);
   free(s->path);
@@ -51,7 +51,7 @@ static int open_connection(ms_store *s, int64_t version) {
       if ((flags & MS_STORE_NOCREATE) && rc == SQLITE_CANTOPEN)
         st = ms__fail(MS_ENOTFOUND, "store '%s': no such database (MS_STORE_NOCREATE)", path);
       else
-        st = ms__fail(ms__sqlite_status(rc), "store '%s': cannot open: %s", path,
+        st = ms__fail(ms__store_sqlite_status(rc), "store '%s': cannot open: %s", path,
                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     } else if (sqlite3_db_readonly(s->db, "main") == 1) {
       /* SQLite quietly opens a file it may not write for reading only */
@@ -92,7 +92,7 @@ static int open_connection(ms_store *s, int64_t version) {
       }
       if (s->on_disk) {
         ms__store_checkpoint_init(s);
-        s->xlock = ms__xlock_open(file);
+        s->xlock = ms__store_xlock_open(file);
       }
     }
   }

@@ -79,7 +79,7 @@ int ms__store_sql_begin(ms_store *s, int hold_queue) {
   int st = MS_OK;
   if (s->flags & MS_STORE_READONLY) return ms__store_refuse_write(s);
   if (held_through_another_handle(s)) return busy_self_elsewhere(s);
-  if (s->xlock && (st = ms__xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) return st;
+  if (s->xlock && (st = ms__store_xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) return st;
   sqlite3_stmt *b = ms__store_stmt(s, SQL_BEGIN, &st);
   int rc = b ? sqlite3_step(b) : SQLITE_OK;
   if (b && rc != SQLITE_DONE)
@@ -87,12 +87,12 @@ int ms__store_sql_begin(ms_store *s, int hold_queue) {
                                                   : "begin transaction");
   if (b) sqlite3_reset(b);
   if (st) {
-    if (s->xlock) ms__xlock_release(s->xlock, 0);
+    if (s->xlock) ms__store_xlock_release(s->xlock, 0);
     return st;
   }
   s->in_txn = 1;
   if (!hold_queue) {
-    if (s->xlock) ms__xlock_release(s->xlock, 0); /* the queue's mutex is this thread's; the transaction may move */
+    if (s->xlock) ms__store_xlock_release(s->xlock, 0); /* the queue's mutex is this thread's; the transaction may move */
     list_add(s);
   }
   return MS_OK;
@@ -104,7 +104,7 @@ int ms__store_sql_begin(ms_store *s, int hold_queue) {
 static void leave(ms_store *s, int more_coming) {
   s->in_txn = 0;
   list_remove(s);
-  if (s->xlock) ms__xlock_release(s->xlock, more_coming);
+  if (s->xlock) ms__store_xlock_release(s->xlock, more_coming);
 }
 
 int ms__store_sql_commit(ms_store *s, int more_coming) {

@@ -190,7 +190,7 @@ static ident self_ident(void) {
   return id;
 }
 
-void ms__xlock_test_identity(const ms__xlock_identity *fake) {
+void ms__store_xlock_test_identity(const ms__store_xlock_identity *fake) {
   pthread_mutex_lock(&ident_mu);
   if (fake) {
     ident_fake.boot[0] = fake->boot_id[0];
@@ -368,7 +368,7 @@ static int init_page(int fd, xlock_page *p) {
   return rc;
 }
 
-ms_xlock *ms__xlock_open(const char *db_path) {
+ms_xlock *ms__store_xlock_open(const char *db_path) {
   if (!db_path || !*db_path) return NULL;
   size_t n = strlen(db_path);
   char *path = malloc(n + sizeof "-mslock");
@@ -411,7 +411,7 @@ ms_xlock *ms__xlock_open(const char *db_path) {
   return x;
 }
 
-void ms__xlock_close(ms_xlock *x) {
+void ms__store_xlock_close(ms_xlock *x) {
   if (!x) return;
   munmap(x->page, x->map_len);
   free(x->path);
@@ -616,7 +616,7 @@ static int wait_for(ms_xlock *x, uint32_t me, int32_t tid, int64_t timeout_us, c
   }
 }
 
-int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
+int ms__store_xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
   xlock_page *p = x->page;
   uint32_t me = process_token();
   int32_t tid = (int32_t)syscall(SYS_gettid);
@@ -645,7 +645,7 @@ int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
   }
 }
 
-void ms__xlock_release(ms_xlock *x, int more_coming) {
+void ms__store_xlock_release(ms_xlock *x, int more_coming) {
   xlock_page *p = x->page;
   xlock_slot *sl = x->held;
   if (!sl) return;
@@ -657,10 +657,10 @@ void ms__xlock_release(ms_xlock *x, int more_coming) {
   if (!more_coming && atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0) wake_a_waiter(p);
 }
 
-int32_t ms__xlock_waiters(const ms_xlock *x) { return atomic_load(&x->page->waiting); }
+int32_t ms__store_xlock_waiters(const ms_xlock *x) { return atomic_load(&x->page->waiting); }
 
-uint32_t ms__xlock_generation(const ms_xlock *x) { return atomic_load(&x->page->gen); }
+uint32_t ms__store_xlock_generation(const ms_xlock *x) { return atomic_load(&x->page->gen); }
 
-void ms__xlock_test_forget_owner(ms_xlock *x) {
+void ms__store_xlock_test_forget_owner(ms_xlock *x) {
   if (x && x->held) record_release(x->held);
 }

@@ -39,35 +39,35 @@ typedef struct ms_xlock ms_xlock;
 /* Map (creating if needed) the lock beside the database file `db_path`.
  * Returns NULL when the side file cannot be used (read-only folder, another
  * layout version); the caller then relies on SQLite's locking alone. */
-ms_xlock *ms__xlock_open(const char *db_path);
-void ms__xlock_close(ms_xlock *x);
+ms_xlock *ms__store_xlock_open(const char *db_path);
+void ms__store_xlock_close(ms_xlock *x);
 
 /* Take the lock, waiting at most timeout_us (a holder that cannot exist is
  * recognised and the lock recovered within it, even with a timeout of 0).
  * MS_OK, MS_EBUSY on timeout or when this thread already holds it,
  * MS_EINTERNAL otherwise (ms_errmsg set, naming `store_path`). */
-int ms__xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path);
+int ms__store_xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path);
 /* more_coming: this process has more writes queued and will take the lock
  * again at once (then no other process's waiter is woken yet). */
-void ms__xlock_release(ms_xlock *x, int more_coming);
+void ms__store_xlock_release(ms_xlock *x, int more_coming);
 /* Writers counted as waiting, in every process (tests). */
-int32_t ms__xlock_waiters(const ms_xlock *x);
+int32_t ms__store_xlock_waiters(const ms_xlock *x);
 /* Times the lock of this file was recovered from a holder that could not
  * exist (tests). */
-uint32_t ms__xlock_generation(const ms_xlock *x);
+uint32_t ms__store_xlock_generation(const ms_xlock *x);
 
 /* Tests: what this process records about itself when it takes a lock, to
  * play an owner of another boot or a pid that was reused. Fields left 0 keep
  * the real value; NULL restores the real identity. */
-typedef struct ms__xlock_identity {
+typedef struct ms__store_xlock_identity {
   uint64_t boot_id[2];  /* /proc/sys/kernel/random/boot_id as two words */
   uint64_t pid_ns;      /* inode of /proc/self/ns/pid */
   int32_t pid;
   uint64_t start_ticks; /* process start, clock ticks after boot */
-} ms__xlock_identity;
-void ms__xlock_test_identity(const ms__xlock_identity *id);
+} ms__store_xlock_identity;
+void ms__store_xlock_test_identity(const ms__store_xlock_identity *id);
 /* Tests: mark the record of the lock held through x as released, as if its
  * holder had died between taking the mutex and writing the record. */
-void ms__xlock_test_forget_owner(ms_xlock *x);
+void ms__store_xlock_test_forget_owner(ms_xlock *x);
 
 #endif

@@ -402,7 +402,7 @@ static const char SQL_TEST_TABLE[] = "CREATE TABLE t_extra (x INTEGER NOT NULL)"
 static void a_store_migrates_with_the_list_it_is_given(void **state) {
   fx *f = *state;
   static const ms_migration mine[] = {
-      {1, "store metadata", ms__schema_store_v1},
+      {1, "store metadata", ms__store_schema_v1},
       {2, "a test table", SQL_TEST_TABLE},
   };
   ms_store *s = NULL;

@@ -110,20 +110,20 @@ static void make_store(const char *db) { assert_int_equal(ms_test_make_store(db)
  * write lock) and waits until killed. Returns its pid once it holds them. */
 enum { HOLD_SQLITE = 1, HOLD_FORGET = 2 };
 
-static pid_t spawn_holder_as(const char *db, int how, const ms__xlock_identity *as) {
+static pid_t spawn_holder_as(const char *db, int how, const ms__store_xlock_identity *as) {
   int ready[2];
   assert_int_equal(pipe(ready), 0);
   pid_t kid = fork();
   assert_true(kid >= 0);
   if (kid == 0) {
     close(ready[0]);
-    if (as) ms__xlock_test_identity(as);
+    if (as) ms__store_xlock_test_identity(as);
     if (how & HOLD_SQLITE) {
       _exit(ms_test_child_hold_write((void *)(uintptr_t)db, ready[1])); /* writes the byte, never returns */
     } else {
-      ms_xlock *x = ms__xlock_open(db);
-      if (!x || ms__xlock_acquire(x, MS_SEC(5), db)) _exit(3);
-      if (how & HOLD_FORGET) ms__xlock_test_forget_owner(x);
+      ms_xlock *x = ms__store_xlock_open(db);
+      if (!x || ms__store_xlock_acquire(x, MS_SEC(5), db)) _exit(3);
+      if (how & HOLD_FORGET) ms__store_xlock_test_forget_owner(x);
     }
     if (write(ready[1], "x", 1) != 1) _exit(5);
     for (;;) pause();
@@ -161,8 +161,8 @@ static void leave_lock_held_by_dead_process(const char *db) {
   pid_t kid = fork();
   assert_true(kid >= 0);
   if (kid == 0) {
-    ms_xlock *x = ms__xlock_open(db);
-    if (!x || ms__xlock_acquire(x, MS_SEC(5), db)) _exit(3);
+    ms_xlock *x = ms__store_xlock_open(db);
+    if (!x || ms__store_xlock_acquire(x, MS_SEC(5), db)) _exit(3);
     static struct robust_head empty;
     empty.next = &empty;
     if (syscall(SYS_set_robust_list, &empty, sizeof empty) != 0) _exit(4);
@@ -330,10 +330,10 @@ static int open_and_put(const char *db, int64_t timeout_us, const char *key) {
 }
 
 static uint32_t generation(const char *db) {
-  ms_xlock *x = ms__xlock_open(db);
+  ms_xlock *x = ms__store_xlock_open(db);
   assert_non_null(x);
-  uint32_t g = ms__xlock_generation(x);
-  ms__xlock_close(x);
+  uint32_t g = ms__store_xlock_generation(x);
+  ms__store_xlock_close(x);
   return g;
 }
 
@@ -343,7 +343,7 @@ static uint32_t generation(const char *db) {
 static void holder_of_another_boot_is_recovered(void **state) {
   fx *f = *state;
   make_store(f->db);
-  ms__xlock_identity other = {{0x0123456789abcdefull, 0xfedcba9876543210ull}, 0, 0, 0};
+  ms__store_xlock_identity other = {{0x0123456789abcdefull, 0xfedcba9876543210ull}, 0, 0, 0};
   pid_t kid = spawn_holder_as(f->db, 0, &other);
   log_reset();
   assert_int_equal(open_and_put(f->db, MS_SEC(3), "after"), MS_OK);
@@ -363,7 +363,7 @@ static void holder_of_another_boot_is_recovered(void **state) {
 static void holder_whose_pid_was_reused_is_recovered(void **state) {
   fx *f = *state;
   make_store(f->db);
-  ms__xlock_identity reused = {{0, 0}, 0, 0, 1}; /* started at tick 1: not this process */
+  ms__store_xlock_identity reused = {{0, 0}, 0, 0, 1}; /* started at tick 1: not this process */
   pid_t kid = spawn_holder_as(f->db, 0, &reused);
   log_reset();
   assert_int_equal(open_and_put(f->db, MS_SEC(3), "after"), MS_OK);
@@ -377,7 +377,7 @@ static void holder_whose_pid_was_reused_is_recovered(void **state) {
 static void holder_of_another_pid_namespace_is_respected(void **state) {
   fx *f = *state;
   make_store(f->db);
-  ms__xlock_identity container = {{0, 0}, 4026530000ull, 0x3ffffff0, 0};
+  ms__store_xlock_identity container = {{0, 0}, 4026530000ull, 0x3ffffff0, 0};
   pid_t kid = spawn_holder_as(f->db, 0, &container);
   log_reset();
   assert_int_equal(open_and_put(f->db, 200000, "blocked"), MS_EBUSY);
@@ -394,7 +394,7 @@ static void holder_of_another_pid_namespace_is_respected(void **state) {
 static void holder_without_record_is_judged_by_the_machine(void **state) {
   fx *f = *state;
   make_store(f->db);
-  ms__xlock_identity other = {{0x0123456789abcdefull, 0xfedcba9876543210ull}, 0, 0, 0};
+  ms__store_xlock_identity other = {{0x0123456789abcdefull, 0xfedcba9876543210ull}, 0, 0, 0};
   pid_t kid = spawn_holder_as(f->db, HOLD_FORGET, &other);
   log_reset();
   assert_int_equal(open_and_put(f->db, MS_SEC(3), "after"), MS_OK);

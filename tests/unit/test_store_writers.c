@@ -130,7 +130,7 @@ static void writer_killed_while_waiting_costs_no_hang(void **state) {
   assert_int_equal(count_keys(s, "after-%"), 200);
   /* the dead waiter's count was forgotten after one pause, not paid per write */
   assert_non_null(s->xlock);
-  assert_int_equal(ms__xlock_waiters(s->xlock), 0);
+  assert_int_equal(ms__store_xlock_waiters(s->xlock), 0);
   ms_store_close(s);
 }
 

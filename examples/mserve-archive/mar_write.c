@@ -521,6 +521,54 @@ static int copy_into(ctx *c, const char *dir, const char *arc, const char *disk,
   return rc;
 }
 
+/* The folder out_path goes into, created when missing (parents too, as
+ * --export-path names a folder to write into); the folders made are kept in
+ * made[] (at most 32) so a failure can remove them again. */
+typedef struct made_dirs {
+  char *v[32];
+  size_t n;
+} made_dirs;
+
+static int make_parent(ctx *c, const char *out_path, made_dirs *made) {
+  char *dir = strdup(out_path);
+  if (!dir) return fail(c, MS_ENOMEM, "out of memory");
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) {
+    free(dir);
+    return MS_OK;
+  }
+  *slash = '\0';
+  int rc = MS_OK;
+  for (char *p = dir + 1;; p++) {
+    int last = *p == '\0';
+    if (*p != '/' && !last) continue;
+    *p = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+      if (mkdir(dir, 0755) != 0) {
+        rc = fail(c, MS_EIO, "'%s': cannot create the folder: %s", dir, strerror(errno));
+        break;
+      }
+      if (made->n < 32) made->v[made->n++] = strdup(dir);
+    } else if (!S_ISDIR(st.st_mode)) {
+      rc = fail(c, MS_EIO, "'%s': not a folder", dir);
+      break;
+    }
+    if (last) break;
+    *p = '/';
+  }
+  free(dir);
+  return rc;
+}
+
+static void unmake(made_dirs *made, int remove_them) {
+  for (size_t i = made->n; i-- > 0;) {
+    if (remove_them && made->v[i]) rmdir(made->v[i]);
+    free(made->v[i]);
+  }
+  made->n = 0;
+}
+
 int mar_create(const mar_spec *spec, mar_format format, const char *src_dir, const char *out_path, int force,
                mar_result *res, char *err, size_t errlen) {
   ctx c = {err, errlen, 0, 0, 0};
@@ -550,6 +598,7 @@ int mar_create(const mar_spec *spec, mar_format format, const char *src_dir, con
   named nm = {0};
   char *manifest = NULL, *yaml = NULL, *tmp = NULL, *hfile = NULL;
   aw_writer *w = NULL;
+  made_dirs made = {{0}, 0};
   int fd = -1;
   int rc = src_dir ? walk(&c, &l, src_dir, "", 0, 1, "SRC_DIR") : MS_OK;
   /* the handler: a file when one exists under that name (it goes in, the
@@ -590,6 +639,7 @@ int mar_create(const mar_spec *spec, mar_format format, const char *src_dir, con
     const src_file *cfg = yaml ? NULL : find(&l, nm.config);
     rc = validate_first(&c, spec, &nm, cfg ? cfg->disk : NULL, manifest, yaml, out_path);
   }
+  if (rc == MS_OK) rc = make_parent(&c, out_path, &made);
   if (rc != MS_OK) goto done;
   qsort(l.v, l.n, sizeof *l.v, cmp_arc);
 
@@ -689,6 +739,7 @@ int mar_create(const mar_spec *spec, mar_format format, const char *src_dir, con
     res->bytes_out = bytes_out;
   }
 done:
+  unmake(&made, rc != MS_OK);
   aw_abort(w);
   if (fd >= 0) close(fd);
   if (tmp) {

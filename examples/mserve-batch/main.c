@@ -57,7 +57,7 @@ static const char usage_text[] =
     "\n"
     "example:\n"
     "  mserve-batch --batch-size 8 --max-batch-delay 5 --plot batches.svg arrivals.csv\n"
-    "  mserve-batch --db models.db --model resnet --max-batch-delay 10 --json arrivals.csv\n";
+    "  mserve-batch --db models.db --model echo --max-batch-delay 10 --json arrivals.csv\n";
 
 typedef struct opts {
   const char *db, *model, *version, *global_config, *csv, *plot;

@@ -213,13 +213,27 @@ static void torch_model_archiver_flags(void **state) {
                       "--serialized-file", "model/model.pt", "--export-path", "."),
            "create with a built-in handler");
   CHECK_RC(0, ARCHIVE("validate", "builtin.mar"), "validate a built-in handler");
+  /* --export-path: a folder that is missing is made; a refused archive
+   * leaves no folder behind */
+  CHECK_RC(0, ARCHIVE("create", "--model-name", "deep", "--version", "1", "--handler", "model/handler.py",
+                      "--export-path", "fresh/deeper"),
+           "create into a missing --export-path");
+  char *deep = wp("fresh/deeper/deep.mar"), *never = wp("never");
+  assert_int_equal(stat(deep, &sb), 0);
+  CHECK_RC(2, ARCHIVE("create", "--model-name", "deep", "--version", "1 0", "--handler", "model/handler.py",
+                      "--export-path", "never/made"),
+           "a refused create into a missing --export-path");
+  assert_int_not_equal(stat(never, &sb), 0);
+  free(deep), free(never);
   /* two different files under one name: refused, nothing written */
   write_in("extra/model.pt", "other weights");
   CHECK_RC(1, ARCHIVE("create", "--model-name", "clash", "--version", "1", "--handler", "model/handler.py",
                       "--serialized-file", "model/model.pt", "--extra-files", "extra/model.pt"),
            "two files named model.pt");
   assert_contains(err, "model.pt");
-  assert_int_not_equal(stat("clash.mar", &sb), 0);
+  char *clash = wp("clash.mar");
+  assert_int_not_equal(stat(clash, &sb), 0);
+  free(clash);
   /* the same file named twice goes in once */
   CHECK_RC(0, ARCHIVE("create", "--model-name", "twice", "--version", "1", "--handler", "model/handler.py",
                       "--serialized-file", "model/model.pt", "--extra-files", "model/model.pt,model/handler.py"),

@@ -93,6 +93,8 @@ static const char *outcome_name(ms_scan_outcome o) {
     case MS_SCAN_UNCHANGED: return "unchanged";
     case MS_SCAN_FAILED: return "failed";
     case MS_SCAN_MISSING: return "missing";
+    case MS_SCAN_SKIPPED: return "skipped";
+    case MS_SCAN_CONFLICT: return "conflict";
   }
   return "unknown";
 }

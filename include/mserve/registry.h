@@ -129,7 +129,12 @@ typedef enum ms_scan_outcome {
   MS_SCAN_UPDATED = 1,   /* the archive changed (or came back) and was re-read */
   MS_SCAN_UNCHANGED = 2, /* same size, mtime, inode and device as recorded: skipped */
   MS_SCAN_FAILED = 3,    /* unreadable or invalid: the status and message say why */
-  MS_SCAN_MISSING = 4    /* registered from this folder but gone; kept, marked missing */
+  MS_SCAN_MISSING = 4,   /* registered from this folder but gone; kept, marked missing */
+  MS_SCAN_SKIPPED = 5,   /* not read, and why: not a model archive or folder (a .zip, another file, a
+                          * folder without a manifest, models one level down), or unregistered through
+                          * the API and unchanged since. Status MS_OK. Experimental. */
+  MS_SCAN_CONFLICT = 6   /* declares the name and version of another archive, which is registered
+                          * instead; the message names it and why. Status MS_EEXIST. Experimental. */
 } ms_scan_outcome;
 
 /* Built-in materialize limits (see ms_registry_set_limits). */
@@ -212,9 +217,12 @@ MS_API int ms_registry_get_global(ms_registry *r, const char *key, const char **
 /*
  * ms_registry_scan - register every archive in the folder model_store_dir
  * (not its sub-folders' contents): its *.mar, *.tar.gz and *.tgz files and
- * sub-folders holding a manifest; other files and hidden names are ignored,
- * except that a registration made from this folder with
- * ms_registry_register (a .zip, say) is checked too. An archive whose size,
+ * sub-folders holding a manifest. Every other name is one SKIPPED entry
+ * saying why (a .zip, another file, a folder without a manifest — "it holds
+ * a model one level down ('noop')" when its models sit one level too deep
+ * —, a link that cannot be followed); hidden names are not read nor
+ * reported. A registration made from this folder with ms_registry_register
+ * (a .zip, say) is checked like the listed ones. An archive whose size,
  * mtime, inode and device equal the recorded ones is skipped without being
  * opened (folders are always re-read: their stat does not cover the files
  * inside); a changed one is re-read and, when its content hash or manifest
@@ -224,37 +232,60 @@ MS_API int ms_registry_get_global(ms_registry *r, const char *key, const char **
  * file of the folder now declares the same name and version: the archive
  * was moved or renamed, and its registration (overrides and default flag
  * included) follows it, reported UPDATED under the new path. A bad archive
- * is reported and the scan goes on. All changes of one scan commit in one
- * transaction. Scanning an unchanged folder twice changes nothing in the
- * store. When two files declare the same name and version, the one already
- * registered keeps it (in a first scan: the first in name order) and the
- * other FAILS with MS_EEXIST, at every scan, until one of them changes.
+ * is reported and the scan goes on. An archive unregistered through the API
+ * (ms_registry_unregister) is SKIPPED, saying so, while its content stays
+ * the one unregistered; once it changes (another content hash) it is
+ * registered as a new one. Two files of the folder that declare the same
+ * name and version: the one with the newest createdOn in its manifest wins
+ * (torch-model-archiver's "22/04/2023 23:03:58", or ISO 8601; a createdOn
+ * that is absent or not a date is older than any), then the first path; the
+ * winner is registered (taking over the registration a loser held, with its
+ * overrides and default flag) and each loser is one CONFLICT entry (status
+ * MS_EEXIST) naming the winner and why, at every scan, whatever the order
+ * the files came in. A name and version registered from a file outside the
+ * folder keeps its registration; the scanned archive is the CONFLICT. All
+ * changes of one scan commit in one transaction. Scanning an unchanged
+ * folder twice changes nothing in the store. A newly read archive whose
+ * files resolve min_workers above max_workers is registered as resolved
+ * (TorchServe warns and loads it) and its entry's message says so
+ * ("...; warning: min_workers 2 (archive) is greater than max_workers 1
+ * (default) (before runtime overrides)").
  * out (may be NULL) receives the report, owned by the caller (free with
- * ms_scan_report_free), listing every archive path with its outcome.
+ * ms_scan_report_free): every archive and skipped name in path order, then
+ * every vanished registration, each with its outcome.
  * Cost: a .mar reads its central directory, manifest and config (a few KiB);
  * a .tar.gz has no index, so it is read once front to back, hashed
  * (SHA-256) and decompressed to its end (every header and the gzip trailer
  * checked): its cost grows with its size, and the stat identity above is
- * what keeps re-scans cheap. A FIFO, device or socket named like an archive,
- * and a folder model whose manifest or config is not a regular file, are
- * one FAILED entry each (MS_EUNSUPPORTED / MS_ECORRUPT, "not a regular
- * file (a FIFO)"), never waited on; the scan goes on.
+ * what keeps re-scans cheap (also for conflicts and unregistered archives,
+ * except that every member of a conflict is read at every scan). A FIFO,
+ * device or socket named like an archive, and a folder model whose manifest
+ * or config is not a regular file, are one FAILED entry each
+ * (MS_EUNSUPPORTED / MS_ECORRUPT, "not a regular file (a FIFO)"), never
+ * waited on; the scan goes on.
  * Thread safety: as every registry call; concurrent scans of one folder
  * from several processes are safe (each archive is registered once).
- * Returns MS_OK even when some archives failed; errors are for the whole
- * scan: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such folder), MS_EIO
- * (folder unreadable), MS_EBUSY, MS_ENOMEM — then nothing changed (the
- * report is built before the scan's transaction commits) and *out is
- * untouched. Stable.
+ * Returns MS_OK even when some archives failed, were skipped or conflict
+ * (a store that is otherwise fine boots: whether a FAILED or CONFLICT
+ * entry is fatal is the host's call); errors are for the whole scan:
+ * MS_EINVAL (NULL argument), MS_ENOTFOUND (no such folder), MS_EIO (folder
+ * unreadable), MS_EBUSY, MS_ENOMEM — then nothing changed (the report is
+ * built before the scan's transaction commits) and *out is untouched.
+ * Stable (the SKIPPED and CONFLICT outcomes: Experimental).
  */
 MS_API int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out);
 
 /*
  * ms_registry_register - register the archive at archive_path (a .mar,
  * .tar.gz/.tgz or a folder) with runtime overrides `ov` (may be NULL). The
- * path is stored canonical (absolute, symbolic links resolved). The first version registered of a
- * name becomes its default. out (may be NULL) receives a snapshot of the
- * registration (free with ms_model_free).
+ * path is stored canonical (absolute, symbolic links resolved). The first
+ * version registered of a name becomes its default, and so does a version
+ * the global config marks "defaultVersion": true. Registering a path
+ * unregistered before clears its "removed through the API" mark. When the
+ * settings resolve min_workers above max_workers the registration is made
+ * as asked and a warning logged (ms_registry_update refuses it instead).
+ * out (may be NULL) receives a snapshot of the registration (free with
+ * ms_model_free).
  * Errors: MS_EINVAL (NULL argument), MS_ENOTFOUND (no such file), MS_EIO
  * (unreadable), MS_ECORRUPT (bad archive, manifest or config: message names
  * the file and cause; for a .tar.gz also one that cannot be read to its
@@ -273,7 +304,11 @@ MS_API int ms_registry_register(ms_registry *r, const char *archive_path, const 
  * ms_registry_unregister - remove one version, or every version when
  * version is NULL. Removing the default version while other versions remain
  * is refused with MS_ECONFLICT (set another default first). Extracted
- * folders are not deleted (they may be in use).
+ * folders are not deleted (they may be in use). The archives stay out of
+ * later scans of their folder, across restarts, as a TorchServe operator
+ * expects after DELETE /models/x/1.0: the store keeps a "removed through the
+ * API" mark per archive path, which a changed archive (another content
+ * hash) or ms_registry_register of the path clears.
  * Errors: MS_EINVAL, MS_ENOTFOUND (no such name or version), MS_ECONFLICT,
  * MS_EBUSY. Stable.
  */
@@ -289,6 +324,10 @@ MS_API int ms_registry_set_default(ms_registry *r, const char *name, const char 
  * ms_registry_update - merge runtime overrides into a registration
  * (version NULL: the default version): keys set in `ov` replace stored
  * ones, keys cleared with ms_overrides_clear are removed, others stay.
+ * Refused, as TorchServe refuses it, when the settings would then resolve
+ * min_workers above max_workers with either of them set by the API level:
+ * MS_EINVAL naming both values and their sources ("min_workers 4 (API) is
+ * greater than max_workers 2 (archive)").
  * Errors: MS_EINVAL, MS_ENOTFOUND, MS_EBUSY. Nothing changes on failure. Stable.
  */
 MS_API int ms_registry_update(ms_registry *r, const char *name, const char *version,
@@ -430,6 +469,24 @@ MS_API int ms_model_get_int(const ms_model *m, const char *key, int64_t *value,
  */
 MS_API int ms_model_get_str(const ms_model *m, const char *key, const char **value,
                                ms_config_source *source);
+
+/*
+ * Every setting of a snapshot with its source, for showing them all: the
+ * canonical keys in the order of the header's table (resolved: value and
+ * source as ms_model_get_int / _str give them; integers as decimal text),
+ * then every other key of the archive's model-config.yaml in file order
+ * (TorchServe's clientTimeoutInMills, parallelType, handler: {...}, ...;
+ * scalars as written, mappings and sequences as JSON text; source
+ * MS_SRC_ARCHIVE).
+ * ms_model_setting_count - the number of settings (0 for NULL). Experimental.
+ * ms_model_get_setting - setting i: its key, its value as text and its
+ * source (each output may be NULL; strings belong to the snapshot).
+ * Errors: MS_EINVAL (NULL model, i out of range); outputs untouched on
+ * failure. Experimental.
+ */
+MS_API size_t ms_model_setting_count(const ms_model *m);
+MS_API int ms_model_get_setting(const ms_model *m, size_t i, const char **key, const char **value,
+                                ms_config_source *source);
 
 /* ms_model_free - NULL is a no-op. Stable. */
 MS_API void ms_model_free(ms_model *m);

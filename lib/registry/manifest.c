@@ -49,6 +49,10 @@ void ms__registry_manifest_free(ms__manifest *m) {
   free(m->runtime);
   free(m->handler);
   free(m->config_file);
+  free(m->created_on);
+  free(m->serialized_file);
+  free(m->model_file);
+  free(m->requirements_file);
   ms__registry_settings_free(&m->batch);
   memset(m, 0, sizeof *m);
 }
@@ -71,6 +75,55 @@ static int opt_string(const cJSON *obj, const char *key, const char *def, const 
                     ms__text_show(v->valuestring, shown, sizeof shown));
   }
   return (*out = ms__strdup(v->valuestring)) ? MS_OK : MS_ENOMEM;
+}
+
+/* A field read leniently: kept when it is UTF-8 text, else left NULL. */
+static int lenient_string(const cJSON *obj, const char *key, char **out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!cJSON_IsString(v) || ms__registry_json_text_problem(v->valuestring)) return MS_OK;
+  return (*out = ms__strdup(v->valuestring)) ? MS_OK : MS_ENOMEM;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+/* n digits at s into *v; 0 or -1. */
+static int digits(const char *s, int n, int64_t *v) {
+  int64_t x = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    x = x * 10 + (s[i] - '0');
+  }
+  *v = x;
+  return 0;
+}
+
+int64_t ms__registry_parse_created_on(const char *t) {
+  if (!t) return -1;
+  int64_t y, mo, d, h, mi, se;
+  size_t n = strlen(t);
+  if (n == 19 && t[2] == '/' && t[5] == '/' && t[10] == ' ' && t[13] == ':' && t[16] == ':') {
+    if (digits(t, 2, &d) || digits(t + 3, 2, &mo) || digits(t + 6, 4, &y)) return -1;
+  } else if ((n == 19 || (n == 20 && t[19] == 'Z')) && t[4] == '-' && t[7] == '-' && (t[10] == ' ' || t[10] == 'T') &&
+             t[13] == ':' && t[16] == ':') {
+    if (digits(t, 4, &y) || digits(t + 5, 2, &mo) || digits(t + 8, 2, &d)) return -1;
+  } else {
+    return -1;
+  }
+  if (digits(t + 11, 2, &h) || digits(t + 14, 2, &mi) || digits(t + 17, 2, &se)) return -1;
+  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)) || h > 23 || mi > 59 || se > 60)
+    return -1;
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 }
 
 static int parse_legacy(const cJSON *root, const char *what, ms__manifest *m) {
@@ -98,6 +151,12 @@ static int parse_current(const cJSON *root, const char *what, ms__manifest *m) {
   if ((st = opt_string(model, "handler", "", what, "model.handler", &m->handler))) return st;
   if ((st = opt_string(model, "configFile", NULL, what, "model.configFile", &m->config_file))) return st;
   if ((st = opt_string(root, "runtime", "", what, "runtime", &m->runtime))) return st;
+  if ((st = lenient_string(root, "createdOn", &m->created_on)) ||
+      (st = lenient_string(model, "serializedFile", &m->serialized_file)) ||
+      (st = lenient_string(model, "modelFile", &m->model_file)) ||
+      (st = lenient_string(model, "requirementsFile", &m->requirements_file)))
+    return st;
+  m->created_at = ms__registry_parse_created_on(m->created_on);
   /* Batch settings in the manifest (the MMS issue's proposal). */
   char w[700];
   snprintf(w, sizeof w, "%s: model", what);
@@ -122,6 +181,7 @@ int ms__registry_manifest_parse(const char *json, size_t len, const char *origin
   if (!root) return st;
   ms__manifest m;
   memset(&m, 0, sizeof m);
+  m.created_at = -1;
   if (!cJSON_IsObject(root)) {
     st = ms__fail(MS_ECORRUPT, "%s: the top level must be a JSON object", what);
   } else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "Model")) ||

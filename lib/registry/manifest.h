@@ -9,6 +9,7 @@
 #define MS_REGISTRY_MANIFEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "registry/settings.h"
 
@@ -19,6 +20,11 @@ typedef struct ms__manifest {
   char *handler;     /* model.handler ("" when absent) */
   char *config_file; /* model.configFile, or NULL */
   int legacy;        /* 1 for an MMS 0.1 manifest */
+  /* Read leniently (a field that is not UTF-8 text is left NULL, as before
+   * these were read at all): */
+  char *created_on;  /* top-level createdOn as written, or NULL */
+  int64_t created_at;/* createdOn in seconds since the epoch (UTC), -1 when absent or not a date */
+  char *serialized_file, *model_file, *requirements_file; /* model.serializedFile ..., or NULL */
   ms__settings batch;/* batchSize/maxBatchDelay/... found in the "model" object */
 } ms__manifest;
 
@@ -30,6 +36,11 @@ int ms__registry_version_valid(const char *version);
 /* `name` past its leading "./" components (configFile values and archive
  * entry names may carry them). */
 const char *ms__registry_skip_dot_slash(const char *name);
+
+/* torch-model-archiver's createdOn ("22/04/2023 23:03:58", day first) or an
+ * ISO 8601 date and time ("2023-04-22 23:03:58", "2023-04-22T23:03:58Z") in
+ * seconds since the epoch, taken as UTC; -1 for anything else. */
+int64_t ms__registry_parse_created_on(const char *text);
 
 /*
  * ms__registry_manifest_parse - parse a manifest held in json[len] (need not be

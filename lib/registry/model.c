@@ -20,6 +20,7 @@ void ms_model_free(ms_model *m) {
   free(m->path);
   free(m->hash);
   free(m->device);
+  free(m->extra_items);
   cJSON_Delete(m->extra);
   free(m);
 }
@@ -50,9 +51,17 @@ int ms__registry_model_build(const ms__model_row *row, const ms__global_config *
       if (!(m->device = ms__strdup(from && from->device ? from->device : "cpu"))) goto oom;
     } else {
       m->ival[k] = from ? from->ival[k] : ms__registry_key_default_int(k);
+      snprintf(m->itext[k], sizeof m->itext[k], "%lld", (long long)m->ival[k]);
     }
   }
   if (row->archive && row->archive->extra && !(m->extra = cJSON_Duplicate(row->archive->extra, 1))) goto oom;
+  /* The archive's other keys, indexed for ms_model_get_setting: strings only
+   * (the parsers store nothing else; anything else is skipped). */
+  size_t n = 0;
+  for (const cJSON *it = m->extra ? m->extra->child : NULL; it; it = it->next) n += cJSON_IsString(it) != 0;
+  if (n && !(m->extra_items = malloc(n * sizeof *m->extra_items))) goto oom;
+  for (const cJSON *it = m->extra ? m->extra->child : NULL; it; it = it->next)
+    if (cJSON_IsString(it)) m->extra_items[m->n_extra++] = it;
   *out = m;
   return MS_OK;
 oom:
@@ -110,6 +119,49 @@ int ms_model_get_str(const ms_model *m, const char *key, const char **value, ms_
   *value = v->valuestring;
   if (source) *source = MS_SRC_ARCHIVE;
   return MS_OK;
+}
+
+size_t ms_model_setting_count(const ms_model *m) { return m ? (size_t)MS__K_COUNT + m->n_extra : 0; }
+
+int ms_model_get_setting(const ms_model *m, size_t i, const char **key, const char **value,
+                         ms_config_source *source) {
+  if (!m) return ms__fail(MS_EINVAL, "registry: ms_model_get_setting: NULL model");
+  size_t n = (size_t)MS__K_COUNT + m->n_extra;
+  if (i >= n)
+    return ms__fail(MS_EINVAL,
+                    "registry: ms_model_get_setting: model '%s' version '%s': index %zu is out of range (the model "
+                    "has %zu settings)",
+                    m->name, m->version, i, n);
+  if (i < (size_t)MS__K_COUNT) {
+    int k = (int)i;
+    if (key) *key = ms__registry_key_name(k);
+    if (value) *value = ms__registry_key_is_str(k) ? m->device : m->itext[k];
+    if (source) *source = m->src[k];
+    return MS_OK;
+  }
+  const cJSON *it = m->extra_items[i - (size_t)MS__K_COUNT];
+  if (key) *key = it->string;
+  if (value) *value = it->valuestring;
+  if (source) *source = MS_SRC_ARCHIVE;
+  return MS_OK;
+}
+
+/* The name of a source in messages. */
+static const char *source_name(ms_config_source s) {
+  switch (s) {
+    case MS_SRC_API: return "API";
+    case MS_SRC_ARCHIVE: return "archive";
+    case MS_SRC_GLOBAL: return "global config";
+    default: return "default";
+  }
+}
+
+const char *ms__registry_model_workers_problem(const ms_model *m, char *buf, size_t cap) {
+  int64_t lo = m->ival[MS__K_MIN_WORKERS], hi = m->ival[MS__K_MAX_WORKERS];
+  if (lo <= hi) return NULL;
+  snprintf(buf, cap, "min_workers %lld (%s) is greater than max_workers %lld (%s)", (long long)lo,
+           source_name(m->src[MS__K_MIN_WORKERS]), (long long)hi, source_name(m->src[MS__K_MAX_WORKERS]));
+  return buf;
 }
 
 /* ---- lists --------------------------------------------------------------- */

@@ -21,7 +21,10 @@ struct ms_model {
   int64_t ival[MS__K_COUNT];
   char *device;
   ms_config_source src[MS__K_COUNT];
-  cJSON *extra; /* archive keys that are not settings: strings */
+  char itext[MS__K_COUNT][24]; /* integer settings as decimal text (ms_model_get_setting) */
+  cJSON *extra;                /* archive keys that are not settings: strings */
+  const cJSON **extra_items;   /* extra's members, for indexed access */
+  size_t n_extra;
 };
 
 struct ms_model_list {
@@ -40,5 +43,10 @@ typedef struct ms__model_row {
  * built-in) and copy the row into a new snapshot (*out, owned by the
  * caller). MS_ENOMEM naming the model; *out untouched on failure. */
 int ms__registry_model_build(const ms__model_row *row, const ms__global_config *g, ms_model **out);
+
+/* NULL when the resolved min_workers <= max_workers; else buf (cap bytes),
+ * saying both values and their sources ("min_workers 4 (API) is greater
+ * than max_workers 2 (archive)"). */
+const char *ms__registry_model_workers_problem(const ms_model *m, char *buf, size_t cap);
 
 #endif

@@ -40,7 +40,8 @@ static const char SQL_DELETE_ONE[] = "DELETE FROM registry_models WHERE name = ?
 static const char SQL_IS_DEFAULT[] = "SELECT is_default FROM registry_models WHERE name = ?1 AND version = ?2";
 static const char SQL_SET_DEFAULT[] = "UPDATE registry_models SET is_default = 1 WHERE name = ?1 AND version = ?2";
 static const char SQL_GET_OV[] =
-    "SELECT id, overrides FROM registry_models WHERE name = ?1 AND (version = ?2 OR (?2 IS NULL AND is_default = 1))";
+    "SELECT id, overrides, archive_settings, name, version FROM registry_models"
+    " WHERE name = ?1 AND (version = ?2 OR (?2 IS NULL AND is_default = 1))";
 static const char SQL_SET_OV[] = "UPDATE registry_models SET overrides = ?2 WHERE id = ?1";
 
 static const char *col(sqlite3_stmt *q, int i) {
@@ -162,6 +163,49 @@ static int load_archive(const char *archive_path, const ms__read_limits *lim, ch
   return MS_OK;
 }
 
+/* min_workers > max_workers after resolution. ms_registry_update refuses it
+ * when the API level sets one of them (the caller asked for it, as
+ * TorchServe's management API refuses it): warn NULL. Everywhere else
+ * (files and defaults, or the overrides given at registration) it is
+ * reported, as TorchServe warns and loads the model: *warn gets the text. */
+static int check_workers(const ms_model *m, const char *what, char *warn, size_t cap) {
+  char why[200];
+  if (warn) warn[0] = '\0';
+  if (!ms__registry_model_workers_problem(m, why, sizeof why)) return MS_OK;
+  if (!warn && (m->src[MS__K_MIN_WORKERS] == MS_SRC_API || m->src[MS__K_MAX_WORKERS] == MS_SRC_API))
+    return ms__fail(MS_EINVAL, "%s: %s", what, why);
+  if (warn) snprintf(warn, cap, "%s", why);
+  return MS_OK;
+}
+
+/* One registration, as one atomic write (ms__store_write: may run on another
+ * writer's thread; touches only what it is given). The snapshot is built
+ * inside it, so failing to build it (MS_ENOMEM) undoes the registration. */
+typedef struct reg_op {
+  ms_registry *r;
+  const char *abs, *api_json;
+  const ms__archive_meta *meta;
+  const ms__stat *id;
+  const ms__settings *api;
+  ms_model *snap;
+  char warn[200];
+} reg_op;
+
+static int reg_fn(ms_store *s, void *arg) {
+  (void)s;
+  reg_op *o = arg;
+  int is_default = 0;
+  int st = ms__registry_insert(o->r, o->abs, o->meta, o->id, o->api_json, &is_default);
+  if (st) return st;
+  const ms__archive_meta *meta = o->meta;
+  ms__model_row row = {meta->manifest.name, meta->manifest.version, meta->manifest.runtime, meta->manifest.handler,
+                       o->abs, meta->hash, meta->format, is_default, 0, &meta->config, o->api};
+  if ((st = ms__registry_model_build(&row, o->r->global, &o->snap))) return st;
+  char what[400];
+  model_what(meta->manifest.name, meta->manifest.version, what, sizeof what);
+  return check_workers(o->snap, what, o->warn, sizeof o->warn);
+}
+
 static int register_archive(ms_registry *r, const char *archive_path, const ms_overrides *ov, ms_model **out) {
   if (!r || !archive_path) return ms__fail(MS_EINVAL, "NULL registry or archive_path");
   char *abs = NULL;
@@ -172,25 +216,23 @@ static int register_archive(ms_registry *r, const char *archive_path, const ms_o
   if (st) return st;
   ms__settings none;
   ms__registry_settings_init(&none);
-  const ms__settings *api = ov ? &ov->set : &none;
-  char *api_json = ms__registry_settings_to_json(api);
-  int is_default = 0;
-  ms_model *snap = NULL;
+  reg_op o;
+  memset(&o, 0, sizeof o);
+  o.r = r;
+  o.abs = abs;
+  o.meta = &meta;
+  o.id = &id;
+  o.api = ov ? &ov->set : &none;
+  char *api_json = ms__registry_settings_to_json(o.api);
+  o.api_json = api_json;
   if (!api_json) st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", abs);
-  if (!st && !(st = ms__store_begin(r->store))) {
-    st = ms__registry_insert(r, abs, &meta, &id, api_json, &is_default);
-    /* The snapshot is built before the commit, so failing to build it
-     * (MS_ENOMEM) rolls the registration back: a failure never reports a
-     * registration that happened. */
-    if (!st && out) {
-      ms__model_row row = {meta.manifest.name, meta.manifest.version, meta.manifest.runtime, meta.manifest.handler,
-                           abs, meta.hash, meta.format, is_default, 0, &meta.config, api};
-      st = ms__registry_model_build(&row, r->global, &snap);
-    }
-    st = st ? (ms__store_rollback(r->store), st) : ms__store_commit(r->store);
-  }
-  if (st) ms_model_free(snap);
-  else if (out) *out = snap;
+  if (!st) st = ms__store_write(r->store, reg_fn, &o);
+  if (!st && o.warn[0])
+    ms__log(MS_LOG_WARN, "registry: ms_registry_register: archive '%s': %s (the settings are kept as resolved)", abs,
+            o.warn);
+  if (st) ms_model_free(o.snap);
+  else if (out) *out = o.snap;
+  else ms_model_free(o.snap);
   free(api_json);
   free(abs);
   ms__registry_archive_meta_free(&meta);
@@ -230,76 +272,59 @@ int ms_archive_inspect(const char *archive_path, const char *global_config_path,
 
 /* ---- versions ------------------------------------------------------------ */
 
-/* 1 + the default flag of name/version in *is_default, 0 when it is not
- * registered, or a negative store error (-status). */
+/* 1 with the default flag of name/version in *is_default, 0 when it is not
+ * registered, -1 on a store error (*st set). */
 static int lookup_default(ms_store *s, const char *name, const char *version, int *is_default, int *st) {
+  int row = 0;
   sqlite3_stmt *q = ms__store_stmt(s, SQL_IS_DEFAULT, st);
   if (!q) return -1;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW) *is_default = sqlite3_column_int(q, 0);
-  sqlite3_clear_bindings(q);
+  if ((*st = ms__store_step_row(s, q, "looking up a model", &row))) return -1;
+  if (!row) return 0;
+  *is_default = sqlite3_column_int(q, 0);
   sqlite3_reset(q);
-  if (rc == SQLITE_ROW) return 1;
-  if (rc == SQLITE_DONE) return 0;
-  *st = ms__store_error(s, rc, "looking up a model");
-  return -1;
+  sqlite3_clear_bindings(q);
+  return 1;
+}
+
+typedef struct name_op {
+  ms_registry *r;
+  const char *name, *version, *what;
+  const ms_overrides *ov;
+} name_op;
+
+static int unregister_fn(ms_store *s, void *arg) {
+  name_op *o = arg;
+  int st = MS_OK;
+  if (o->version) {
+    int is_default = 0, found = lookup_default(s, o->name, o->version, &is_default, &st);
+    if (found < 0) return st;
+    if (!found) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
+    if (is_default) {
+      int64_t n = 0;
+      if ((st = ms__registry_count_versions(o->r, o->name, &n))) return st;
+      if (n > 1)
+        return ms__fail(MS_ECONFLICT, "%s is the default and %lld other version(s) remain; set another default first",
+                        o->what, (long long)(n - 1));
+    }
+  }
+  /* A scan must not bring the archives back while they stay as they are. */
+  if ((st = ms__registry_mark_removed(o->r, o->name, o->version))) return st;
+  sqlite3_stmt *q = ms__store_stmt(s, o->version ? SQL_DELETE_ONE : SQL_DELETE_ALL, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, o->name, -1, SQLITE_STATIC);
+  if (o->version) sqlite3_bind_text(q, 2, o->version, -1, SQLITE_STATIC);
+  if ((st = ms__store_step_done(s, q, o->version ? "removing a version" : "removing a model"))) return st;
+  if (sqlite3_changes(s->db) == 0) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
+  return MS_OK;
 }
 
 static int unregister(ms_registry *r, const char *name, const char *version) {
   if (!r || !name) return ms__fail(MS_EINVAL, "NULL registry or name");
   char what[400];
-  model_what(name, version, what, sizeof what);
-  ms_store *s = r->store;
-  int st = ms__store_begin(s), rc;
-  if (st) return st;
-  sqlite3_stmt *q;
-  if (!version) {
-    if (!(q = ms__store_stmt(s, SQL_DELETE_ALL, &st))) goto fail;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    sqlite3_clear_bindings(q);
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
-      st = ms__store_error(s, rc, "removing a model");
-      goto fail;
-    }
-    if (sqlite3_changes(s->db) == 0) {
-      st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
-      goto fail;
-    }
-    return ms__store_commit(s);
-  }
-  int is_default = 0, found = lookup_default(s, name, version, &is_default, &st);
-  if (found < 0) goto fail;
-  if (!found) {
-    st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
-    goto fail;
-  }
-  if (is_default) {
-    int64_t n = 0;
-    if ((st = ms__registry_count_versions(r, name, &n))) goto fail;
-    if (n > 1) {
-      st = ms__fail(MS_ECONFLICT, "%s is the default and %lld other version(s) remain; set another default first",
-                    what, (long long)(n - 1));
-      goto fail;
-    }
-  }
-  if (!(q = ms__store_stmt(s, SQL_DELETE_ONE, &st))) goto fail;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  sqlite3_clear_bindings(q);
-  sqlite3_reset(q);
-  if (rc != SQLITE_DONE) {
-    st = ms__store_error(s, rc, "removing a version");
-    goto fail;
-  }
-  return ms__store_commit(s);
-fail:
-  ms__store_rollback(s);
-  return st;
+  name_op o = {r, name, version, model_what(name, version, what, sizeof what), NULL};
+  return ms__store_write(r->store, unregister_fn, &o);
 }
 
 int ms_registry_unregister(ms_registry *r, const char *name, const char *version) {
@@ -308,35 +333,24 @@ int ms_registry_unregister(ms_registry *r, const char *name, const char *version
   return st;
 }
 
+static int set_default_fn(ms_store *s, void *arg) {
+  name_op *o = arg;
+  int st = MS_OK, is_default = 0, found = lookup_default(s, o->name, o->version, &is_default, &st);
+  if (found < 0) return st;
+  if (!found) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
+  if ((st = ms__registry_clear_default(o->r, o->name))) return st;
+  sqlite3_stmt *q = ms__store_stmt(s, SQL_SET_DEFAULT, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, o->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, o->version, -1, SQLITE_STATIC);
+  return ms__store_step_done(s, q, "setting the default version");
+}
+
 static int set_default(ms_registry *r, const char *name, const char *version) {
   if (!r || !name || !version) return ms__fail(MS_EINVAL, "NULL registry, name or version");
   char what[400];
-  model_what(name, version, what, sizeof what);
-  ms_store *s = r->store;
-  int st = ms__store_begin(s), rc;
-  if (st) return st;
-  int is_default = 0, found = lookup_default(s, name, version, &is_default, &st);
-  if (found < 0) goto fail;
-  if (!found) {
-    st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
-    goto fail;
-  }
-  if ((st = ms__registry_clear_default(r, name))) goto fail;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_SET_DEFAULT, &st);
-  if (!q) goto fail;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  sqlite3_clear_bindings(q);
-  sqlite3_reset(q);
-  if (rc != SQLITE_DONE) {
-    st = ms__store_error(s, rc, "setting the default version");
-    goto fail;
-  }
-  return ms__store_commit(s);
-fail:
-  ms__store_rollback(s);
-  return st;
+  name_op o = {r, name, version, model_what(name, version, what, sizeof what), NULL};
+  return ms__store_write(r->store, set_default_fn, &o);
 }
 
 int ms_registry_set_default(ms_registry *r, const char *name, const char *version) {
@@ -347,35 +361,30 @@ int ms_registry_set_default(ms_registry *r, const char *name, const char *versio
 
 /* ---- overrides ----------------------------------------------------------- */
 
-static int update(ms_registry *r, const char *name, const char *version, const ms_overrides *ov) {
-  if (!r || !name || !ov) return ms__fail(MS_EINVAL, "NULL registry, name or overrides");
-  char what[400];
-  model_what(name, version, what, sizeof what);
-  ms_store *s = r->store;
-  int st = ms__store_begin(s), rc;
-  if (st) return st;
-  ms__settings cur;
+static int update_fn(ms_store *s, void *arg) {
+  name_op *o = arg;
+  const ms_overrides *ov = o->ov;
+  ms__settings cur, archive;
   ms__registry_settings_init(&cur);
+  ms__registry_settings_init(&archive);
   char *json = NULL;
+  ms_model *m = NULL;
+  int st = MS_OK, row = 0;
   sqlite3_stmt *q = ms__store_stmt(s, SQL_GET_OV, &st);
-  if (!q) goto fail;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  if (version) sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, o->name, -1, SQLITE_STATIC);
+  if (o->version) sqlite3_bind_text(q, 2, o->version, -1, SQLITE_STATIC);
   else sqlite3_bind_null(q, 2);
-  rc = sqlite3_step(q);
-  int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-  if (rc == SQLITE_ROW) st = ms__registry_settings_from_json(col(q, 1), what, &cur);
-  sqlite3_clear_bindings(q);
+  if ((st = ms__store_step_row(s, q, "looking up a model", &row))) return st;
+  if (!row) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
+  int64_t id = sqlite3_column_int64(q, 0);
+  char *version = ms__strdup(col(q, 4));
+  st = ms__registry_settings_from_json(col(q, 1), o->what, &cur);
+  if (!st) st = ms__registry_settings_from_json(col(q, 2), o->what, &archive);
   sqlite3_reset(q);
-  if (rc == SQLITE_DONE) {
-    st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
-    goto fail;
-  }
-  if (rc != SQLITE_ROW) {
-    st = ms__store_error(s, rc, "looking up a model");
-    goto fail;
-  }
-  if (st) goto fail;
+  sqlite3_clear_bindings(q);
+  if (!st && !version) st = ms__fail(MS_ENOMEM, "%s: out of memory", o->what);
+  if (st) goto done;
   for (int k = 0; k < MS__K_COUNT; k++)
     if (ov->clear & (1u << k)) {
       cur.set &= ~(1u << k);
@@ -384,29 +393,34 @@ static int update(ms_registry *r, const char *name, const char *version, const m
         cur.device = NULL;
       }
     }
-  if ((st = ms__registry_settings_merge(&cur, &ov->set))) goto fail;
+  if ((st = ms__registry_settings_merge(&cur, &ov->set))) goto done;
+  /* The settings as they would resolve: refused when the API level makes
+   * min_workers exceed max_workers. */
+  ms__model_row mrow = {o->name, version, "", "", "", "", 0, 0, 0, &archive, &cur};
+  if ((st = ms__registry_model_build(&mrow, o->r->global, &m))) goto done;
+  if ((st = check_workers(m, o->what, NULL, 0))) goto done;
   if (!(json = ms__registry_settings_to_json(&cur))) {
-    st = MS_ENOMEM;
-    goto fail;
+    st = ms__fail(MS_ENOMEM, "%s: out of memory", o->what);
+    goto done;
   }
-  if (!(q = ms__store_stmt(s, SQL_SET_OV, &st))) goto fail;
+  if (!(q = ms__store_stmt(s, SQL_SET_OV, &st))) goto done;
   sqlite3_bind_int64(q, 1, id);
   sqlite3_bind_text(q, 2, json, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  sqlite3_clear_bindings(q);
-  sqlite3_reset(q);
-  if (rc != SQLITE_DONE) {
-    st = ms__store_error(s, rc, "writing overrides");
-    goto fail;
-  }
+  st = ms__store_step_done(s, q, "writing overrides");
+done:
   free(json);
+  free(version);
+  ms_model_free(m);
   ms__registry_settings_free(&cur);
-  return ms__store_commit(s);
-fail:
-  free(json);
-  ms__registry_settings_free(&cur);
-  ms__store_rollback(s);
+  ms__registry_settings_free(&archive);
   return st;
+}
+
+static int update(ms_registry *r, const char *name, const char *version, const ms_overrides *ov) {
+  if (!r || !name || !ov) return ms__fail(MS_EINVAL, "NULL registry, name or overrides");
+  char what[400];
+  name_op o = {r, name, version, model_what(name, version, what, sizeof what), ov};
+  return ms__store_write(r->store, update_fn, &o);
 }
 
 int ms_registry_update(ms_registry *r, const char *name, const char *version, const ms_overrides *ov) {
@@ -419,26 +433,28 @@ int ms_registry_update(ms_registry *r, const char *name, const char *version, co
 
 static int get(ms_registry *r, const char *name, const char *version, ms_model **out) {
   if (!r || !name || !out) return ms__fail(MS_EINVAL, "NULL registry, name or out");
+  char what[400];
+  model_what(name, version, what, sizeof what);
   ms_store *s = r->store;
-  int st = ms__store_lock(s);
+  int st = ms__store_read_begin(s), row = 0;
   if (st) return st;
   sqlite3_stmt *q = ms__store_stmt(s, version ? SQL_COLS_BY_NAME_VERSION : SQL_COLS_DEFAULT, &st);
   if (q) {
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     if (version) sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-      st = row_to_model(r, q, out);
-    } else if (rc == SQLITE_DONE) {
-      char what[400];
-      st = ms__fail(MS_ENOTFOUND, "%s: not registered", model_what(name, version, what, sizeof what));
+    if (!(st = ms__store_step_row(s, q, "reading a model", &row))) {
+      if (row) {
+        st = row_to_model(r, q, out);
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
+      } else {
+        st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
+      }
     } else {
-      st = ms__store_error(s, rc, "reading a model");
+      ms__errmsg_prefix("%s", what);
     }
-    sqlite3_clear_bindings(q);
-    sqlite3_reset(q);
   }
-  ms__store_unlock(s);
+  ms__store_read_end(s);
   return st;
 }
 
@@ -453,7 +469,7 @@ static int list(ms_registry *r, const char *name, ms_model_list **out) {
   ms_model_list *l = calloc(1, sizeof *l);
   if (!l) return ms__fail(MS_ENOMEM, "out of memory");
   ms_store *s = r->store;
-  int st = ms__store_lock(s);
+  int st = ms__store_read_begin(s), row = 1;
   if (st) {
     free(l);
     return st;
@@ -462,8 +478,7 @@ static int list(ms_registry *r, const char *name, ms_model_list **out) {
   sqlite3_stmt *q = ms__store_stmt(s, name ? SQL_COLS_NAME : SQL_COLS_ALL, &st);
   if (q) {
     if (name) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    int rc = SQLITE_DONE;
-    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (!st && !(st = ms__store_step_row(s, q, "listing models", &row)) && row) {
       if (l->n == cap) {
         cap = cap ? cap * 2 : 16;
         ms_model **g = realloc(l->items, cap * sizeof *g);
@@ -475,11 +490,10 @@ static int list(ms_registry *r, const char *name, ms_model_list **out) {
       }
       if (!(st = row_to_model(r, q, &l->items[l->n]))) l->n++;
     }
-    if (!st && rc != SQLITE_DONE) st = ms__store_error(s, rc, "listing models");
-    sqlite3_clear_bindings(q);
     sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
   }
-  ms__store_unlock(s);
+  ms__store_read_end(s);
   if (st) {
     ms_model_list_free(l);
     return st;

@@ -21,6 +21,14 @@ static const char SQL_PROMOTE[] =
     "UPDATE registry_models SET is_default = 1 WHERE id = (SELECT id FROM registry_models WHERE name = ?1"
     " ORDER BY id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM registry_models WHERE name = ?1 AND is_default = 1)";
 
+static const char SQL_MARK_REMOVED[] =
+    "INSERT OR REPLACE INTO registry_removed (archive_path, folder, name, version, content_hash, size, mtime_ns,"
+    " ino, dev) SELECT archive_path, folder, name, version, content_hash, size, mtime_ns, ino, dev"
+    " FROM registry_models WHERE name = ?1 AND (?2 IS NULL OR version = ?2)";
+static const char SQL_CLEAR_MARK[] = "DELETE FROM registry_removed WHERE archive_path = ?1";
+static const char SQL_TOUCH_MARK[] =
+    "UPDATE registry_removed SET size = ?2, mtime_ns = ?3, ino = ?4, dev = ?5 WHERE archive_path = ?1";
+
 static const char *col(sqlite3_stmt *q, int i) {
   const char *s = (const char *)sqlite3_column_text(q, i);
   return s ? s : "";
@@ -29,46 +37,44 @@ static const char *col(sqlite3_stmt *q, int i) {
 int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_meta *meta, const ms__stat *id,
                         const char *api_json, int *is_default) {
   ms_store *s = r->store;
-  int st = MS_OK, rc;
+  int st = MS_OK, row = 0;
   const char *name = meta->manifest.name, *version = meta->manifest.version;
   sqlite3_stmt *q = ms__store_stmt(s, SQL_FIND_PATH, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, abs_path, -1, SQLITE_STATIC);
-  if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+  if ((st = ms__store_step_row(s, q, "looking up an archive path", &row))) return st;
+  if (row) {
     st = ms__fail(MS_EEXIST, "archive '%s': already registered as model '%s' version '%s'", abs_path, col(q, 0),
                   col(q, 1));
-    sqlite3_clear_bindings(q);
     sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
     return st;
   }
-  sqlite3_clear_bindings(q);
-  sqlite3_reset(q);
-  if (rc != SQLITE_DONE) return ms__store_error(s, rc, "looking up an archive path");
   if (!(q = ms__store_stmt(s, SQL_FIND_NAME_VERSION, &st))) return st;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+  if ((st = ms__store_step_row(s, q, "looking up a model", &row))) return st;
+  if (row) {
     st = ms__fail(MS_EEXIST, "archive '%s': model '%s' version '%s' is already registered from '%s'", abs_path,
                   name, version, col(q, 0));
-    sqlite3_clear_bindings(q);
     sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
     return st;
   }
-  sqlite3_clear_bindings(q);
-  sqlite3_reset(q);
-  if (rc != SQLITE_DONE) return ms__store_error(s, rc, "looking up a model");
   int64_t others = 0;
   if ((st = ms__registry_count_versions(r, name, &others))) return st;
   /* The first version of a name is its default, and so is a version the
    * global config marks "defaultVersion": true. */
   int make_default = others == 0 || ms__registry_global_is_default(r->global, name, version);
   if (others && make_default && (st = ms__registry_clear_default(r, name))) return st;
+  /* Registered now: an earlier "removed through the API" mark is void. */
+  if ((st = ms__registry_clear_mark(r, abs_path))) return st;
   char *archive_json = ms__registry_settings_to_json(&meta->config);
   char *folder = ms__fs_parent_dir(abs_path);
   if (!archive_json || !folder) {
     free(archive_json);
     free(folder);
-    return MS_ENOMEM;
+    return ms__fail(MS_ENOMEM, "archive '%s': out of memory", abs_path);
   }
   if (!(q = ms__store_stmt(s, SQL_INSERT, &st))) {
     free(archive_json);
@@ -90,12 +96,10 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
   sqlite3_bind_int64(q, 13, id->dev);
   sqlite3_bind_text(q, 14, archive_json, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 15, api_json ? api_json : "{}", -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  sqlite3_clear_bindings(q);
-  sqlite3_reset(q);
+  st = ms__store_step_done(s, q, "inserting a model");
   free(archive_json);
   free(folder);
-  if (rc != SQLITE_DONE) return ms__store_error(s, rc, "inserting a model");
+  if (st) return st;
   if (is_default) *is_default = make_default;
   return MS_OK;
 }
@@ -105,21 +109,19 @@ int ms__registry_promote_default(ms_registry *r, const char *name) {
   sqlite3_stmt *q = ms__store_stmt(r->store, SQL_PROMOTE, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  return rc == SQLITE_DONE ? MS_OK : ms__store_error(r->store, rc, "choosing a default version");
+  return ms__store_step_done(r->store, q, "choosing a default version");
 }
 
 int ms__registry_count_versions(ms_registry *r, const char *name, int64_t *n) {
-  int st = MS_OK;
+  int st = MS_OK, row = 0;
   sqlite3_stmt *q = ms__store_stmt(r->store, SQL_COUNT_NAME, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(q, 0);
-  sqlite3_clear_bindings(q);
+  if ((st = ms__store_step_row(r->store, q, "counting versions", &row))) return st;
+  *n = row ? sqlite3_column_int64(q, 0) : 0;
   sqlite3_reset(q);
-  return rc == SQLITE_ROW ? MS_OK : ms__store_error(r->store, rc, "counting versions");
+  sqlite3_clear_bindings(q);
+  return MS_OK;
 }
 
 int ms__registry_clear_default(ms_registry *r, const char *name) {
@@ -127,8 +129,35 @@ int ms__registry_clear_default(ms_registry *r, const char *name) {
   sqlite3_stmt *q = ms__store_stmt(r->store, SQL_CLEAR_DEFAULT, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
-  sqlite3_clear_bindings(q);
-  sqlite3_reset(q);
-  return rc == SQLITE_DONE ? MS_OK : ms__store_error(r->store, rc, "clearing the default version");
+  return ms__store_step_done(r->store, q, "clearing the default version");
+}
+
+int ms__registry_mark_removed(ms_registry *r, const char *name, const char *version) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_MARK_REMOVED, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+  if (version) sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(q, 2);
+  return ms__store_step_done(r->store, q, "marking an archive removed");
+}
+
+int ms__registry_clear_mark(ms_registry *r, const char *abs_path) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_CLEAR_MARK, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, abs_path, -1, SQLITE_STATIC);
+  return ms__store_step_done(r->store, q, "clearing an archive's removal mark");
+}
+
+int ms__registry_touch_mark(ms_registry *r, const char *abs_path, const ms__stat *id) {
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_TOUCH_MARK, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, abs_path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, id->size);
+  sqlite3_bind_int64(q, 3, id->mtime_ns);
+  sqlite3_bind_int64(q, 4, id->ino);
+  sqlite3_bind_int64(q, 5, id->dev);
+  return ms__store_step_done(r->store, q, "updating an archive's removal mark");
 }

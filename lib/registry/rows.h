@@ -1,6 +1,7 @@
-/* Internal: the registry's rows in the store — table registry_models
- * (schema.c) — as the registry's calls write them (rows.c). Every function
- * runs inside a transaction the caller holds.
+/* Internal: the registry's rows in the store — tables registry_models and
+ * registry_removed (schema.c) — as the registry's calls write them
+ * (rows.c). Every function runs inside a write the caller holds (an
+ * ms__store_write callback or a long transaction).
  *
  * Layer: above archive.h (what a row records) and the store; below the
  * calls that write (registry.c, scan.c). */
@@ -23,5 +24,15 @@ int ms__registry_clear_default(ms_registry *r, const char *name);
 /* After removing a default row of `name`, make its oldest remaining version
  * the default. */
 int ms__registry_promote_default(ms_registry *r, const char *name);
+
+/* Record that the registrations of name/version (version NULL: every
+ * version) are being removed through the API: a scan skips their files
+ * until their content changes. Call before deleting the rows. */
+int ms__registry_mark_removed(ms_registry *r, const char *name, const char *version);
+/* Forget the mark of abs_path (registered again, or its content changed). */
+int ms__registry_clear_mark(ms_registry *r, const char *abs_path);
+/* The marked file is still the removed content under a new stat identity:
+ * record the identity, so the next scan skips it without reading it. */
+int ms__registry_touch_mark(ms_registry *r, const char *abs_path, const ms__stat *id);
 
 #endif

@@ -33,3 +33,24 @@ const char ms__schema_registry_v1[] =
     ");"
     "CREATE UNIQUE INDEX registry_models_default ON registry_models(name) WHERE is_default = 1;"
     "CREATE INDEX registry_models_folder ON registry_models(folder);";
+
+/* registry_removed: one row per archive unregistered through the API
+ * (ms_registry_unregister) whose file a scan would otherwise register
+ * again. The scan skips a file with a mark while its content is the one
+ * recorded here (stat identity first, then content hash); a changed
+ * archive, or ms_registry_register of the path, deletes the mark. Existing
+ * registrations need no conversion: nothing was unregistered with a mark
+ * before this version. */
+const char ms__schema_registry_v2[] =
+    "CREATE TABLE registry_removed ("
+    "  archive_path TEXT PRIMARY KEY,"
+    "  folder TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  content_hash TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  mtime_ns INTEGER NOT NULL,"
+    "  ino INTEGER NOT NULL,"
+    "  dev INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX registry_removed_folder ON registry_removed(folder);";

@@ -1,5 +1,8 @@
-/* The SQL of the model registry's tables, version 1 (lib/schema/ orders the migrations). */
+/* The SQL of the model registry's tables (schema.c; lib/schema/ orders the
+ * migrations). Version 1: registry_models. Version 2: registry_removed, the
+ * archives unregistered through the API. */
 #ifndef MS_REGISTRY_SCHEMA_H
 #define MS_REGISTRY_SCHEMA_H
 extern const char ms__schema_registry_v1[];
+extern const char ms__schema_registry_v2[];
 #endif

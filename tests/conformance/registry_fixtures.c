@@ -98,7 +98,8 @@ static void archive_config_files_are_read(void **state) {
 }
 
 /* Every archive of the folder registers; the two archives that declare
- * custom_python_dep 1.0 collide (the second in name order fails). */
+ * custom_python_dep 1.0 collide: neither has a createdOn, so the first by
+ * path wins and the other is one CONFLICT entry naming it. */
 static void scan_of_archive_folder(void **state) {
   (void)state;
   ms_store *s = NULL;
@@ -110,16 +111,18 @@ static void scan_of_archive_folder(void **state) {
   assert_int_equal(ms_registry_scan(r, dir, &rep), MS_OK);
   assert_int_equal(ms_scan_report_count(rep), 18);
   assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 17);
-  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_CONFLICT), 1);
   for (size_t i = 0; i < ms_scan_report_count(rep); i++) {
     const char *path, *msg;
     ms_scan_outcome o;
     int st;
     assert_int_equal(ms_scan_report_get(rep, i, &path, &o, &st, &msg), MS_OK);
-    if (o == MS_SCAN_FAILED) {
+    if (o == MS_SCAN_CONFLICT) {
       assert_non_null(strstr(path, "custom_python_dep.mar"));
       assert_int_equal(st, MS_EEXIST);
       assert_non_null(strstr(msg, "custom_python_dep"));
+      assert_non_null(strstr(msg, "custom_invalid_python_dep.mar"));
+      assert_non_null(strstr(msg, "neither has a createdOn"));
     }
   }
   ms_scan_report_free(rep);
@@ -138,7 +141,7 @@ static void scan_of_archive_folder(void **state) {
   /* Unchanged re-scan. */
   assert_int_equal(ms_registry_scan(r, dir, &rep), MS_OK);
   assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_UNCHANGED), 17);
-  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), 1);
+  assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_CONFLICT), 1);
   ms_scan_report_free(rep);
   free(dir);
   ms_registry_close(r);

@@ -191,18 +191,29 @@ static void json_default_version_is_honoured(void **state) {
   assert_int_equal(ms_model_is_default(m), 1);
   ms_model_free(m);
   assert_string_equal(default_of(f, "m"), "2.0");
-  assert_int_equal(ms_registry_unregister(f->r, "m", NULL), MS_OK);
 
-  /* The same through a scan (a.mar, the first in name order, is 1.0). */
+  /* The same through a scan of another folder (a.mar, the first in name
+   * order, is 1.0). */
+  char *other = ms_test_path(f->dir, "other");
+  mkdir(other, 0755);
+  char *p1 = ms_test_path(other, "a.mar"), *p2 = ms_test_path(other, "b.mar");
+  assert_int_equal(t_write_mar(p1, "m2", "1.0", NULL, NULL), 0);
+  assert_int_equal(t_write_mar(p2, "m2", "2.0", NULL, NULL), 0);
+  assert_int_equal(open_with(f, "global.json",
+                             "{\"models\": {\"m2\": {\"2.0\": {\"defaultVersion\": true}, \"1.0\": {}}}}"),
+                   MS_OK);
   ms_scan_report *rep = NULL;
-  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  assert_int_equal(ms_registry_scan(f->r, other, &rep), MS_OK);
   assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 2);
   ms_scan_report_free(rep);
-  assert_string_equal(default_of(f, "m"), "2.0");
-  assert_int_equal(ms_registry_set_default(f->r, "m", "1.0"), MS_OK);
-  assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
+  assert_string_equal(default_of(f, "m2"), "2.0");
+  assert_int_equal(ms_registry_set_default(f->r, "m2", "1.0"), MS_OK);
+  assert_int_equal(ms_registry_scan(f->r, other, &rep), MS_OK);
   ms_scan_report_free(rep);
-  assert_string_equal(default_of(f, "m"), "1.0");
+  assert_string_equal(default_of(f, "m2"), "1.0");
+  free(p1);
+  free(p2);
+  free(other);
 }
 
 static void properties_default_version_is_honoured(void **state) {

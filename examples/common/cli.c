@@ -117,8 +117,13 @@ int cli_exit_for(int status) {
 }
 
 int cli_help(cli_ctx *c, const char *text, const char *negative) {
-  fputs(text, stdout);
-  fprintf(stdout,
+  /* with --json the text is the document's "help" member: still one document */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = c->json ? open_memstream(&buf, &len) : stdout;
+  if (!out) out = stdout;
+  fputs(text, out);
+  fprintf(out,
           "\n"
           "global options (anywhere on the line, the same in every libmserve tool):\n"
           "  --db FILE      the libmserve store (an SQLite file)%s\n"
@@ -133,7 +138,12 @@ int cli_help(cli_ctx *c, const char *text, const char *negative) {
           "exit status: 0 success; 1 %s; 2 usage error or any failure to do the work\n"
           "(a store or input that cannot be read, I/O, memory, stdout that cannot be written)\n",
           c->spec->uses_db ? "" : "; this tool keeps no store and refuses it", negative);
-  return CLI_EXIT_OK;
+  if (out == stdout) return CLI_EXIT_OK;
+  fclose(out);
+  cJSON *d = cli_doc(c);
+  if (d) json_add_str(d, "help", buf ? buf : "");
+  free(buf);
+  return cli_emit(c, d, CLI_EXIT_OK);
 }
 
 int cli_version(cli_ctx *c) {

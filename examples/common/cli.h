@@ -70,7 +70,8 @@ int cli_exit_for(int status);
 
 /* --help: `text` (the tool's usage, commands and example) then the common
  * part (global options, exit statuses with `negative`, what 1 means for
- * this tool) on stdout; returns 0 (2 when stdout fails, see cli_finish). */
+ * this tool) on stdout, or with --json as the "help" member of one
+ * document; returns 0 (2 when stdout fails, see cli_finish). */
 int cli_help(cli_ctx *c, const char *text, const char *negative);
 
 /* --version: "<tool> (libmserve <version>)" (the tools ship with the

@@ -147,6 +147,12 @@ static void help_and_version_everywhere(void **state) {
     assert_contains(out, "1 ");
     assert_contains(out, "2 usage error");
     CHECK_RC(0, RUN(t, "-h"), what);
+    /* --help --json: still exactly one document, the text in "help" */
+    CHECK_RC(0, RUN(t, "--help", "--json"), what);
+    cJSON *hj = expect_ok_doc(what);
+    if (!jstr(hj, "help") || !strstr(jstr(hj, "help"), "exit status: 0 "))
+      fail_msg("%s --json: no \"help\" text: %s", tool_name[t], out);
+    cJSON_Delete(hj);
     snprintf(what, sizeof what, "%s --version", tool_name[t]);
     CHECK_RC(0, RUN(t, "--version"), what);
     assert_contains(out, tool_name[t]);

@@ -631,6 +631,54 @@ static void bad_arguments(void **state) {
   free(missing);
 }
 
+/* The failure of `call` has a message starting with `head`, with `object`
+ * after it ("" for none). */
+static void check_head(int st, const char *call, const char *head, const char *object) {
+  if (st == MS_OK) fail_msg("%s: succeeded", call);
+  if (strncmp(ms_errmsg(), head, strlen(head)) != 0 || !strstr(ms_errmsg() + strlen(head), object))
+    fail_msg("%s: '%s'", call, ms_errmsg());
+}
+
+/* Every failure of a public call says the part and the call first, then
+ * the object ("registry: NULL argument" named neither). */
+static void every_message_names_the_call(void **state) {
+  fx *f = *state;
+  ms_model *m = NULL;
+  ms_model_list *l = NULL;
+  ms_scan_report *rep = NULL;
+  ms_registry *r = NULL;
+  ms_overrides *ov = NULL;
+  const char *sv = NULL;
+  int64_t iv = 0;
+  char buf[16];
+  assert_int_equal(ms_overrides_new(&ov), MS_OK);
+  char *absent = ms_test_path(f->dir, "absent.mar");
+  static const char *no_model = "model 'nope' version '1': not registered";
+  check_head(ms_registry_open(NULL, NULL, &r), "ms_registry_open", "registry: ms_registry_open: ", "");
+  check_head(ms_registry_set_limits(f->r, 0, 1, 1), "ms_registry_set_limits", "registry: ms_registry_set_limits: ", "");
+  check_head(ms_registry_scan(f->r, absent, &rep), "ms_registry_scan", "registry: ms_registry_scan: ", "folder '");
+  check_head(ms_registry_register(f->r, absent, NULL, &m), "ms_registry_register", "registry: ms_registry_register: ", "archive '");
+  check_head(ms_registry_unregister(f->r, "nope", "1"), "ms_registry_unregister", "registry: ms_registry_unregister: ", no_model);
+  check_head(ms_registry_unregister(f->r, "nope", NULL), "ms_registry_unregister", "registry: ms_registry_unregister: ", "model 'nope': not registered");
+  check_head(ms_registry_set_default(f->r, "nope", "1"), "ms_registry_set_default", "registry: ms_registry_set_default: ", no_model);
+  check_head(ms_registry_update(f->r, "nope", "1", ov), "ms_registry_update", "registry: ms_registry_update: ", no_model);
+  check_head(ms_registry_get(f->r, "nope", "1", &m), "ms_registry_get", "registry: ms_registry_get: ", no_model);
+  check_head(ms_registry_get(NULL, "nope", "1", &m), "ms_registry_get", "registry: ms_registry_get: ", "");
+  check_head(ms_registry_list(NULL, NULL, &l), "ms_registry_list", "registry: ms_registry_list: ", "");
+  check_head(ms_registry_materialize(f->r, NULL, f->dir, buf, sizeof buf), "ms_registry_materialize", "registry: ms_registry_materialize: ", "");
+  check_head(ms_archive_inspect(absent, NULL, &m), "ms_archive_inspect", "registry: ms_archive_inspect: ", "archive '");
+  check_head(ms_overrides_new(NULL), "ms_overrides_new", "registry: ms_overrides_new: ", "");
+  check_head(ms_overrides_set_int(ov, "nokey", 1), "ms_overrides_set_int", "registry: ms_overrides_set_int: ", "unknown key 'nokey'");
+  check_head(ms_overrides_set_str(ov, "batch_size", "x"), "ms_overrides_set_str", "registry: ms_overrides_set_str: ", "key 'batch_size'");
+  check_head(ms_overrides_clear(ov, "nokey"), "ms_overrides_clear", "registry: ms_overrides_clear: ", "unknown key 'nokey'");
+  check_head(ms_model_get_int(NULL, "batch_size", &iv, NULL), "ms_model_get_int", "registry: ms_model_get_int: ", "");
+  check_head(ms_model_get_str(NULL, "device", &sv, NULL), "ms_model_get_str", "registry: ms_model_get_str: ", "");
+  check_head(ms_model_list_get(NULL, 0, NULL), "ms_model_list_get", "registry: ms_model_list_get: ", "");
+  check_head(ms_scan_report_get(NULL, 0, NULL, NULL, NULL, NULL), "ms_scan_report_get", "registry: ms_scan_report_get: ", "");
+  ms_overrides_free(ov);
+  free(absent);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(first_version_is_default_and_default_is_protected, setup, teardown),
@@ -644,6 +692,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(scan_follows_a_renamed_archive, setup, teardown),
       cmocka_unit_test_setup_teardown(one_registry_from_several_threads, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
+      cmocka_unit_test_setup_teardown(every_message_names_the_call, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

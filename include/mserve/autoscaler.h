@@ -417,7 +417,10 @@ MS_API int ms_autoscaler_evaluate(ms_autoscaler *a, int64_t now_us, unsigned fla
  * call costs O(log n) amortised (each observation and each rule applied
  * moves at most one entry, fixed at a later call in O(log n) plus a pass
  * over that metric's replicas). A call with an earlier now_us than the
- * previous call's, or the first after a TTL change, rebuilds the index.
+ * previous call's, the first after a TTL change, and the first after the
+ * engine ran out of memory keeping the index rebuild it (O(n)). The index
+ * costs 24 bytes per watched metric and per rule in a cooldown, only once
+ * this function was called.
  * Thread safe. Errors: MS_EINVAL (NULL argument), MS_ENOMEM (building the
  * index). *at_us is untouched on failure. Experimental.
  */

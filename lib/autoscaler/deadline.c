@@ -28,7 +28,9 @@
  *  - Entries whose instant is not after `floor` (the latest query's now) are
  *    dropped: later queries ask about later times. A query with an earlier
  *    now than the previous one, or after the TTL changed, rebuilds the index
- *    from the model (O(n)), as does the first query. */
+ *    from the model (O(n)), as does the first query, and one that finds more
+ *    than a sixteenth of the entries behind (a rebuild is cheaper then than
+ *    as many sifts). */
 #include <stdlib.h>
 
 #include "autoscaler/deadline.h"
@@ -180,10 +182,20 @@ int ms__autoscaler_deadline_next(as_model *m, int64_t now, int64_t *at) {
     if (st) return st;
   }
   dl->floor = now;
+  /* When many entries have moved (every metric observed since the last
+   * call), building the heap again is cheaper than fixing them one by one
+   * (a sift each): past a sixteenth of them, rebuild (O(n), paid for by
+   * those fixes). */
+  size_t fixes = 0, most = dl->n / 16 > 256 ? dl->n / 16 : 256;
   while (dl->n) {
     as_dl_entry *top = &dl->e[0];
     int64_t key = key_now(m, top, now);
     if (key == top->key) break;
+    if (++fixes > most) {
+      int st = rebuild(m, now);
+      if (st) return st;
+      break;
+    }
     if (key == INT64_MAX) {
       remove_at(dl, 0); /* passed, disabled, or no rule watches it any more */
       continue;

@@ -193,6 +193,12 @@ int64_t ms__autoscaler_series_next_stale(const as_series *s, const as_series_col
     int64_t t = ms__autoscaler_stale_at(s->wide_at, ttl);
     if (t > now && t < next) next = t;
   }
+  /* The cached aggregates know the oldest occupied slot: while it is still
+   * to go stale it goes first, and the slots need not be read. */
+  if (s->cached) {
+    int64_t t = s->n_live ? ms__autoscaler_stale_at(s->oldest_at, ttl) : INT64_MAX;
+    if (!s->n_live || t > now) return t < next ? t : next;
+  }
   for (uint32_t i = 0; i < c->n_slots; i++) {
     if (!c->slots[i].replica) continue;
     int64_t t = ms__autoscaler_stale_at(c->slots[i].at, ttl);

@@ -29,8 +29,9 @@ static inline int64_t ms__autoscaler_stale_at(int64_t at, int64_t ttl) {
 }
 
 /* The earliest instant after `now` at which one of the series' observations
- * goes stale (each replica's and the endpoint-wide one), or INT64_MAX: a pass
- * over its slots. */
+ * goes stale (each replica's and the endpoint-wide one), or INT64_MAX: from
+ * the cached aggregates while the oldest slot is still fresh, else a pass
+ * over the slots. */
 int64_t ms__autoscaler_series_next_stale(const as_series *s, const as_series_cold *c, int64_t now, int64_t ttl);
 
 #endif

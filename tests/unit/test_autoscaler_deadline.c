@@ -177,6 +177,8 @@ static unsigned rnd(lcg *g, unsigned n) {
   return (unsigned)((g->s >> 33) % n);
 }
 
+#define REPLICA(r) ((r) ? "r1" : "r0")
+
 /* The deadline by a full scan of the engine's state. */
 static int64_t scan(const ms_autoscaler *a, int64_t now) {
   const as_model *m = &a->m;
@@ -317,6 +319,38 @@ static void random_operations_match_a_full_scan(void **state) {
   assert_true(queries > ops / 5 && backwards > 0 && cooling > queries / 4);
 }
 
+/* Many endpoints observed in rounds, each round moving every metric's
+ * entry (the index then builds itself again rather than fix each), some
+ * rounds only part of them, some replicas late: the answer is always the
+ * scan's. */
+static void rounds_of_observations(void **state) {
+  fx *f = *state;
+  ms_autoscaler *a = f->as;
+  enum { N = 1200 };
+  assert_int_equal(ms_autoscaler_set_metric_ttl(a, TTL), MS_OK);
+  char ep[N][16];
+  for (int i = 0; i < N; i++) {
+    snprintf(ep[i], sizeof ep[i], "ep-%04d", i);
+    assert_int_equal(ms_autoscaler_set_replicas(a, ep[i], 1), MS_OK);
+    fx_add_rule(a, ep[i], (fx_rule){.metric = "u", .cmp = MS_CMP_GT, .threshold = 1000, .step = 1});
+  }
+  lcg g = {3};
+  for (int round = 0; round < 12; round++) {
+    int64_t now = T(10 * round);
+    int every = round % 3 == 2 ? 7 : 1; /* some rounds touch one endpoint in 7 */
+    for (int i = 0; i < N; i += every)
+      for (int r = 0; r < 2; r++) {
+        int64_t at = now - (rnd(&g, 10) == 0 ? T(rnd(&g, 50)) : 0);
+        assert_int_equal(ms_autoscaler_observe(a, ep[i], "k", "u", REPLICA(r), 1, at), MS_OK);
+      }
+    for (int64_t t = now; t < now + T(10); t += T(4)) {
+      int64_t got = due(a, t), want = scan(a, t);
+      if (got != want) fail_msg("round %d at %lld: %lld, a full scan says %lld", round, (long long)t,
+                                (long long)got, (long long)want);
+    }
+  }
+}
+
 /* Observers on four threads while this one asks for the deadline,
  * evaluates and lists (a data race shows under TSan); at the end the answer
  * is the scan's. */
@@ -380,6 +414,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(observations_going_stale, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(cooldowns_ending, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(random_operations_match_a_full_scan, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(rounds_of_observations, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(queries_while_others_observe, fx_setup_memory, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

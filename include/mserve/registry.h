@@ -395,6 +395,23 @@ MS_API int ms_registry_materialize(ms_registry *r, const ms_model *m, const char
  */
 MS_API int ms_archive_inspect(const char *archive_path, const char *global_config_path, ms_model **out);
 
+/*
+ * ms_archive_validate - check an archive as TorchServe would when it loads
+ * the model: everything ms_archive_inspect checks, and every file the
+ * manifest names is in the archive as a regular file — serializedFile,
+ * modelFile, configFile, requirementsFile, and the handler when it names a
+ * file (a .py, with or without ":function"; a built-in handler's name is no
+ * file); for a legacy MMS 0.1 manifest, its Service. In a .tar.gz the names
+ * are taken below its top folder; in a folder model, relative to it. out
+ * (may be NULL) receives the snapshot ms_archive_inspect gives, owned by the
+ * caller (ms_model_free). Thread safe. Costs what ms_archive_inspect costs
+ * plus one pass over a zip's central directory or a tar.gz's headers.
+ * Errors: as ms_archive_inspect, and MS_ECORRUPT for a missing file
+ * ("archive 'x.mar': the manifest's model.serializedFile 'model.pt' is not
+ * in the archive"). *out untouched on failure. Experimental.
+ */
+MS_API int ms_archive_validate(const char *archive_path, const char *global_config_path, ms_model **out);
+
 /* ---- runtime overrides --------------------------------------------------- */
 
 /* ms_overrides_new - an empty set of overrides; free with ms_overrides_free.

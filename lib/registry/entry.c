@@ -155,3 +155,30 @@ int ms__registry_archive_find_entry(const ms__source *s, int format, const char 
   if (!st && !hit) st = ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing", s->origin, want);
   return st;
 }
+
+int ms__registry_archive_find_names(const ms__source *s, int format, const char *const *want, size_t n, int *found) {
+  for (size_t i = 0; i < n; i++) found[i] = 0;
+  int st = MS_OK;
+  ms__reader rd;
+  struct archive *a = ms__registry_archive_open(s, format, &rd, &st);
+  if (!a) return st;
+  struct archive_entry *e;
+  int r;
+  while (ms__registry_archive_header_ok(a, r = archive_read_next_header(a, &e))) {
+    const char *name = archive_entry_pathname(e);
+    if (!name) continue;
+    size_t top_len;
+    const char *rel = ms__registry_archive_rel_name(name, format, &top_len);
+    size_t len = strlen(rel);
+    while (len && rel[len - 1] == '/') len--; /* a folder entry: "model.pt/" */
+    for (size_t i = 0; i < n; i++)
+      if (!found[i] && strlen(want[i]) == len && strncmp(rel, want[i], len) == 0)
+        found[i] = archive_entry_filetype(e) == AE_IFREG ? 1 : 2;
+  }
+  if (r != ARCHIVE_EOF)
+    st = ms__registry_archive_failure(a, &rd, r, format, s->origin, r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL,
+                                      0);
+  archive_read_free(a);
+  ms__registry_reader_free(&rd);
+  return st;
+}

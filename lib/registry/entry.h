@@ -53,4 +53,12 @@ const char *ms__registry_archive_rel_name(const char *name, int format, size_t *
  * when it is missing, not a regular file or damaged. */
 int ms__registry_archive_find_entry(const ms__source *s, int format, const char *want, char **out, size_t *out_len);
 
+/* One pass over the archive `s` (MS__FMT_ZIP: its central directory; a
+ * tar.gz: every header, names taken below its top folder) looking for the
+ * n names of want (relative to the archive's root, "./" stripped): found[i]
+ * becomes 1 when want[i] is a regular file entry, 2 when it is an entry of
+ * another kind, 0 when absent. MS_ECORRUPT / MS_EIO naming s->origin when
+ * the archive cannot be read. */
+int ms__registry_archive_find_names(const ms__source *s, int format, const char *const *want, size_t n, int *found);
+
 #endif

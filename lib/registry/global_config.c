@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/text.h"
 #include "common/units.h"
 #include "mserve/common.h"
@@ -496,4 +497,17 @@ const char *ms__registry_global_get(const ms__global_config *g, const char *key)
   for (size_t i = g->n_server; i > 0; i--)
     if (strcmp(g->server[i - 1].key, key) == 0) return g->server[i - 1].value;
   return NULL;
+}
+
+int ms__registry_global_load(const char *path, ms__global_config **out) {
+  *out = NULL;
+  if (!path) return MS_OK;
+  char *buf = NULL;
+  size_t len = 0;
+  /* A missing file is MS_ENOTFOUND, an unreadable one MS_EIO. */
+  int st = ms__fs_read_all(path, MS__GLOBAL_CONFIG_MAX, "global config", &buf, &len);
+  if (st) return st;
+  st = ms__registry_global_parse(buf, len, path, out);
+  free(buf);
+  return st;
 }

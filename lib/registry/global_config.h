@@ -84,6 +84,14 @@ typedef struct ms__global_config {
  */
 int ms__registry_global_parse(const char *buf, size_t len, const char *origin, ms__global_config **out);
 void ms__registry_global_free(ms__global_config *g);
+
+/* The most a global config file may hold. */
+#define MS__GLOBAL_CONFIG_MAX ((size_t)16 << 20)
+/* Read and parse the file at path (NULL: *out = NULL, no config). Errors:
+ * MS_ENOTFOUND (no file there), MS_EIO (unreadable, a folder, FIFO or
+ * device: never waited on), MS_ECORRUPT (larger than MS__GLOBAL_CONFIG_MAX,
+ * or invalid), MS_ENOMEM. */
+int ms__registry_global_load(const char *path, ms__global_config **out);
 /* The per-version entry for name/version, or NULL. O(log n). */
 const ms__settings *ms__registry_global_lookup(const ms__global_config *g, const char *name,
                                                const char *version);

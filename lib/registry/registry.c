@@ -21,8 +21,6 @@
 #include "registry/rows.h"
 #include "store/store_internal.h"
 
-#define GLOBAL_CONFIG_MAX ((size_t)16 << 20)
-
 static const char SQL_COLS_BY_NAME_VERSION[] =
     "SELECT name, version, is_default, archive_path, format, runtime, handler, content_hash, missing,"
     " archive_settings, overrides FROM registry_models WHERE name = ?1 AND version = ?2";
@@ -81,26 +79,12 @@ static int row_to_model(ms_registry *r, sqlite3_stmt *q, ms_model **out) {
   return st;
 }
 
-/* Read and parse a global config file (*out NULL without a path). */
-static int load_global(const char *path, ms__global_config **out) {
-  *out = NULL;
-  if (!path) return MS_OK;
-  char *buf = NULL;
-  size_t len = 0;
-  /* A missing file is MS_ENOTFOUND, an unreadable one MS_EIO (as the header says). */
-  int st = ms__fs_read_all(path, GLOBAL_CONFIG_MAX, "global config", &buf, &len);
-  if (st) return st;
-  st = ms__registry_global_parse(buf, len, path, out);
-  free(buf);
-  return st;
-}
-
 /* ---- open / close -------------------------------------------------------- */
 
 static int registry_open(ms_store *store, const char *global_config_path, ms_registry **out) {
   if (!store || !out) return ms__fail(MS_EINVAL, "NULL store or out");
   ms__global_config *g = NULL;
-  int st = load_global(global_config_path, &g);
+  int st = ms__registry_global_load(global_config_path, &g);
   if (st) return st;
   ms_registry *r = calloc(1, sizeof *r);
   if (!r) {
@@ -248,7 +232,7 @@ int ms_registry_register(ms_registry *r, const char *archive_path, const ms_over
 static int inspect(const char *archive_path, const char *global_config_path, ms_model **out) {
   if (!archive_path || !out) return ms__fail(MS_EINVAL, "NULL archive_path or out");
   ms__global_config *g = NULL;
-  int st = load_global(global_config_path, &g);
+  int st = ms__registry_global_load(global_config_path, &g);
   if (st) return st;
   char *abs = NULL;
   ms__archive_meta meta;

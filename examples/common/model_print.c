@@ -46,6 +46,13 @@ static void in_unit(const model_setting *s, int64_t v, char *buf, size_t cap) {
   else snprintf(buf, cap, "%.6g %s", (double)v / (double)s->factor, s->unit);
 }
 
+/* A key of the snapshot's settings list that is not one of the table's. */
+static int is_canonical(const char *key) {
+  for (const model_setting *s = model_settings; s->key; s++)
+    if (strcmp(s->key, key) == 0) return 1;
+  return 0;
+}
+
 void model_print_text(FILE *out, const ms_model *m, const char *indent) {
   fprintf(out, "%s%s %s%s%s\n", indent, tx(ms_model_name(m)), tx(ms_model_version(m)),
           ms_model_is_default(m) ? " (default)" : "", ms_model_is_missing(m) ? " (MISSING)" : "");
@@ -74,6 +81,16 @@ void model_print_text(FILE *out, const ms_model *m, const char *indent) {
     } else {
       fprintf(out, "%s    %-20s %-12lld %s\n", indent, s->key, (long long)v, model_source_name(src));
     }
+  }
+  /* every other setting the archive carries (TorchServe's model-config.yaml
+   * keys the registry stores but does not apply), with its source */
+  size_t n = ms_model_setting_count(m), shown = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *key = NULL, *value = NULL;
+    ms_config_source src = MS_SRC_ARCHIVE;
+    if (ms_model_get_setting(m, i, &key, &value, &src) != MS_OK || !key || is_canonical(key)) continue;
+    if (!shown++) fprintf(out, "%s  other settings (stored, not applied by libmserve)\n", indent);
+    fprintf(out, "%s    %-20s %-12s %s\n", indent, tx(key), tx(value ? value : ""), model_source_name(src));
   }
 }
 
@@ -120,6 +137,19 @@ cJSON *model_to_json(const ms_model *m) {
     if (st == MS_OK) cJSON_AddStringToObject(j, "source", model_source_name(src));
     else cJSON_AddNullToObject(j, "value");
     cJSON_AddItemToObject(settings, s->key, j);
+  }
+  /* the archive's other settings: their value as written (text) */
+  size_t n = ms_model_setting_count(m);
+  for (size_t i = 0; i < n; i++) {
+    const char *key = NULL, *value = NULL;
+    ms_config_source src = MS_SRC_ARCHIVE;
+    if (ms_model_get_setting(m, i, &key, &value, &src) != MS_OK || !key || is_canonical(key)) continue;
+    cJSON *j = cJSON_CreateObject();
+    if (!j) break;
+    json_add_str(j, "value", value ? value : "");
+    cJSON_AddStringToObject(j, "source", model_source_name(src));
+    cJSON_AddBoolToObject(j, "applied", 0);
+    cJSON_AddItemToObject(settings, key, j);
   }
   return o;
 }

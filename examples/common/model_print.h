@@ -33,11 +33,16 @@ const model_setting *model_setting_find(const char *name);
 const char *model_source_name(ms_config_source src);
 
 /* Human-readable: identity, then one line per setting with its value, its
- * source and, for a duration, the value in the flag's unit. */
+ * source and, for a duration, the value in the flag's unit; then every
+ * other setting the archive carries (ms_model_get_setting: TorchServe's
+ * clientTimeoutInMills, parallelType, ...) with its source. */
 void model_print_text(FILE *out, const ms_model *m, const char *indent);
 
 /* {"name","version","runtime","handler","archive","content_hash","default",
- *  "missing","settings":{key:{"value":..,"source":".."}}}; NULL on ENOMEM. */
+ *  "missing","settings":{key:{"value":..,"source":".."}}}: the canonical
+ * settings (a duration also with "unit", "flag", "flag_unit"), then the
+ * archive's other settings ({"value": text, "source", "applied": false});
+ * NULL on ENOMEM. */
 cJSON *model_to_json(const ms_model *m);
 
 #endif

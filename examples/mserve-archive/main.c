@@ -258,7 +258,14 @@ static int cmd_create(cli_ctx *x, const archive_args *a) {
   return CLI_EXIT_OK;
 }
 
+/* The library's warnings on stderr, never in silence. */
+static void on_log(int level, const char *message, void *user) {
+  (void)level, (void)user;
+  fprintf(stderr, "mserve-archive: warning: %s\n", tx(message));
+}
+
 int main(int argc, char **argv) {
+  ms_set_log(on_log, MS_LOG_WARN, NULL);
   static archive_args a;
   char err[1024] = "";
   int rc = archive_args_parse(argc, argv, &a, err, sizeof err);

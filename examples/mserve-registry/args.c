@@ -108,19 +108,6 @@ int registry_args_parse(int argc, char **argv, registry_args *out, char *err, si
   return ARGS_OK;
 }
 
-void registry_settings_workers(int argc, char **argv, int64_t *min_workers, int64_t *max_workers) {
-  *min_workers = *max_workers = -1;
-  for (int i = 0; i < argc; i++) {
-    const char *v = NULL;
-    int64_t *dst = NULL;
-    if (opt(argc, argv, &i, "--min-workers", &v)) dst = min_workers;
-    else if (opt(argc, argv, &i, "--max-workers", &v)) dst = max_workers;
-    else if (argv[i][0] == '-' && argv[i][1] == '-' && !strchr(argv[i], '=') && i + 1 < argc) i++; /* a flag's value */
-    int64_t x = 0;
-    if (dst && v && cli_num_parse_count(v, 0, INT64_MAX, &x) == CLI_NUM_OK) *dst = x;
-  }
-}
-
 int registry_settings_parse(int argc, char **argv, int allow_clear, const char **pos, int max_pos, int *npos,
                             ms_overrides **ov_out, int *status, char *err, size_t errlen) {
   ms_overrides *ov = NULL;

@@ -52,8 +52,5 @@ int registry_args_parse(int argc, char **argv, registry_args *out, char *err, si
 int registry_settings_parse(int argc, char **argv, int allow_clear, const char **pos, int max_pos, int *npos,
                             ms_overrides **ov_out, int *status, char *err, size_t errlen);
 
-/* The --min-workers / --max-workers values on a command's arguments (as
- * checked by registry_settings_parse): each -1 when absent. */
-void registry_settings_workers(int argc, char **argv, int64_t *min_workers, int64_t *max_workers);
 
 #endif

@@ -25,13 +25,18 @@ static const char usage_text[] =
     "  scan [DIR]                    register every archive of a model store folder (default: the\n"
     "                                model_store= of a TorchServe --global-config); unchanged\n"
     "                                ones are skipped, changed ones re-read, vanished ones marked\n"
-    "                                missing. Exit 1 when any archive failed (the scan still\n"
-    "                                registered the others).\n"
+    "                                missing; files it does not read (.zip, models one level\n"
+    "                                down) are listed as skipped, two archives of one name and\n"
+    "                                version as a conflict (the newest createdOn is registered).\n"
+    "                                Exit 1 when any archive failed (the scan still registered\n"
+    "                                the others); a conflict alone is not a failure.\n"
     "  list [NAME]                   every registration (of NAME)\n"
     "  show NAME [VERSION]           one registration (default version when VERSION is absent)\n"
-    "                                with each setting's value and source\n"
+    "                                with every setting's value and source, the archive's other\n"
+    "                                model-config.yaml keys included\n"
     "  register ARCHIVE [SETTINGS]   register a .mar, .tar.gz/.tgz or folder\n"
-    "  unregister NAME [VERSION]     remove one version, or all versions\n"
+    "  unregister NAME [VERSION]     remove one version, or all versions; the next scans leave\n"
+    "                                its archive out until the archive changes\n"
     "  set-default NAME VERSION      pick the version used when none is named\n"
     "  update NAME [VERSION] SETTINGS  change runtime overrides (default version when absent)\n"
     "  materialize NAME [VERSION] --root DIR\n"
@@ -113,8 +118,9 @@ static int cmd_scan(reg_cli *c, int argc, char **argv) {
   ms_scan_report *rep = NULL;
   int st = ms_registry_scan(c->reg, argv[0], &rep);
   if (st) return cli_fail_status(c->x, st);
-  static const ms_scan_outcome all[] = {MS_SCAN_ADDED, MS_SCAN_UPDATED, MS_SCAN_UNCHANGED, MS_SCAN_FAILED,
-                                        MS_SCAN_MISSING};
+  static const ms_scan_outcome all[] = {MS_SCAN_ADDED,  MS_SCAN_UPDATED, MS_SCAN_UNCHANGED, MS_SCAN_FAILED,
+                                        MS_SCAN_MISSING, MS_SCAN_SKIPPED, MS_SCAN_CONFLICT};
+  const size_t n_all = sizeof all / sizeof all[0];
   size_t failed = ms_scan_report_count_outcome(rep, MS_SCAN_FAILED), total = ms_scan_report_count(rep);
   /* the first failure gives the code of a scan that did not fully succeed */
   int first_st = MS_OK;
@@ -137,7 +143,7 @@ static int cmd_scan(reg_cli *c, int argc, char **argv) {
     cJSON *entries = o ? cJSON_AddArrayToObject(o, "entries") : NULL;
     if (o && entries) {
       json_add_str(o, "dir", argv[0]);
-      for (size_t k = 0; k < 5; k++)
+      for (size_t k = 0; k < n_all; k++)
         cJSON_AddNumberToObject(o, outcome_name(all[k]), (double)ms_scan_report_count_outcome(rep, all[k]));
       for (size_t i = 0; i < total; i++) {
         const char *path = NULL, *msg = NULL;
@@ -158,14 +164,16 @@ static int cmd_scan(reg_cli *c, int argc, char **argv) {
   }
   FILE *out = c->x->out;
   fprintf(out, "scanned %s:", tx(argv[0]));
-  for (size_t k = 0; k < 5; k++) fprintf(out, " %zu %s", ms_scan_report_count_outcome(rep, all[k]), outcome_name(all[k]));
+  for (size_t k = 0; k < n_all; k++)
+    fprintf(out, " %zu %s", ms_scan_report_count_outcome(rep, all[k]), outcome_name(all[k]));
   fprintf(out, "\n");
   for (size_t i = 0; i < total; i++) {
     const char *path = NULL, *msg = NULL;
     ms_scan_outcome o = MS_SCAN_FAILED;
     int est = 0;
     if (ms_scan_report_get(rep, i, &path, &o, &est, &msg) != MS_OK) continue;
-    if (o == MS_SCAN_FAILED) fprintf(out, "  %-9s %s: %s: %s\n", outcome_name(o), tx(path), ms_status_name(est), tx(msg));
+    if (o == MS_SCAN_FAILED || o == MS_SCAN_CONFLICT)
+      fprintf(out, "  %-9s %s: %s: %s\n", outcome_name(o), tx(path), ms_status_name(est), tx(msg));
     else fprintf(out, "  %-9s %s (%s)\n", outcome_name(o), tx(path), tx(msg));
   }
   ms_scan_report_free(rep);
@@ -242,24 +250,6 @@ static int cmd_show(reg_cli *c, int argc, char **argv) {
   return show_one(c, argv[0], argc > 1 ? argv[1] : NULL);
 }
 
-/* min_workers above max_workers once the overrides apply to `m`: refused
- * as TorchServe refuses it. 0, or the exit status of the report. */
-static int check_workers(reg_cli *c, const ms_model *m, int argc, char **argv, const char *what) {
-  int64_t fmin = -1, fmax = -1, cur_min = 0, cur_max = 0;
-  registry_settings_workers(argc, argv, &fmin, &fmax);
-  if (fmin < 0 && fmax < 0) return 0;
-  if (ms_model_get_int(m, "min_workers", &cur_min, NULL) != MS_OK ||
-      ms_model_get_int(m, "max_workers", &cur_max, NULL) != MS_OK)
-    return 0;
-  int64_t lo = fmin >= 0 ? fmin : cur_min, hi = fmax >= 0 ? fmax : cur_max;
-  if (lo <= hi) return 0;
-  return cli_fail(c->x, CLI_EXIT_FAIL, "MS_EINVAL",
-                  "%s '%.300s' %.100s: min_workers %lld would be above max_workers %lld (%s); TorchServe refuses "
-                  "this too, nothing changed",
-                  what, ms_model_name(m), ms_model_version(m), (long long)lo, (long long)hi,
-                  fmin >= 0 && fmax >= 0 ? "both given" : fmin >= 0 ? "max_workers as it is" : "min_workers as it is");
-}
-
 static int cmd_register(reg_cli *c, int argc, char **argv) {
   const char *pos[1];
   int npos = 0;
@@ -269,16 +259,6 @@ static int cmd_register(reg_cli *c, int argc, char **argv) {
   if (npos != 1) {
     ms_overrides_free(ov);
     return cli_usage(c->x, "register takes one ARCHIVE");
-  }
-  /* the archive's own workers, with the overrides on top */
-  ms_model *peek = NULL;
-  if (ms_archive_inspect(pos[0], c->a->global_config, &peek) == MS_OK) {
-    code = check_workers(c, peek, argc, argv, "register");
-    ms_model_free(peek);
-    if (code) {
-      ms_overrides_free(ov);
-      return code;
-    }
   }
   ms_model *m = NULL;
   int st = ms_registry_register(c->reg, pos[0], ov, &m);
@@ -325,19 +305,9 @@ static int cmd_update(reg_cli *c, int argc, char **argv) {
     return cli_usage(c->x, "update takes NAME [VERSION] and settings");
   }
   const char *version = npos > 1 ? pos[1] : NULL;
-  ms_model *cur = NULL;
-  int st = ms_registry_get(c->reg, pos[0], version, &cur);
-  if (st) {
-    ms_overrides_free(ov);
-    return cli_fail_status(c->x, st);
-  }
-  code = check_workers(c, cur, argc, argv, "update");
-  ms_model_free(cur);
-  if (code) {
-    ms_overrides_free(ov);
-    return code;
-  }
-  st = ms_registry_update(c->reg, pos[0], version, ov);
+  /* min_workers above max_workers: the library refuses it (MS_EINVAL, both
+   * values and their sources named), as TorchServe does */
+  int st = ms_registry_update(c->reg, pos[0], version, ov);
   ms_overrides_free(ov);
   if (st) return cli_fail_status(c->x, st);
   return show_one(c, pos[0], version);
@@ -407,7 +377,15 @@ static void report_unused_keys(reg_cli *c) {
   }
 }
 
+/* The library's warnings (a registration whose files resolve min_workers
+ * above max_workers, ...) on stderr, never in silence. */
+static void on_log(int level, const char *message, void *user) {
+  (void)level, (void)user;
+  fprintf(stderr, "mserve-registry: warning: %s\n", tx(message));
+}
+
 int main(int argc, char **argv) {
+  ms_set_log(on_log, MS_LOG_WARN, NULL);
   registry_args a;
   char err[1024] = "";
   int rc = registry_args_parse(argc, argv, &a, err, sizeof err);

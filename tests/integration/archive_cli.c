@@ -416,6 +416,69 @@ static void torchserve_config_properties(void **state) {
   cJSON_Delete(j);
 }
 
+/* What a scan does not register is reported, never skipped in silence:
+ * files it does not read, models one level down, two archives of one name
+ * and version (a conflict, which alone does not fail the scan); an archive
+ * unregistered through the API stays out; show and inspect print every
+ * setting the archive carries. */
+static void registry_scan_report_and_settings(void **state) {
+  (void)state;
+  setup_model_files();
+  char *d = wp("store");
+  mkdir(d, 0755);
+  free(d);
+  d = wp("store/nested");
+  mkdir(d, 0755);
+  free(d);
+  write_in("extra.yaml", "minWorkers: 1\nmaxWorkers: 1\nclientTimeoutInMills: 5000\nparallelType: pp\n");
+  /* two archives of echo 1.0: the later one (or, made in the same second,
+   * the first by path) is registered, the other is the conflict */
+  CHECK_RC(0, ARCHIVE("create", "--model-name", "echo", "--version", "1.0", "--handler", "model/handler.py",
+                      "--output", "store/z-copy.mar"),
+           "a first archive of echo 1.0");
+  CHECK_RC(0, ARCHIVE("create", "--model-name", "echo", "--version", "1.0", "--handler", "model/handler.py",
+                      "--config-file", "extra.yaml", "--export-path", "store"),
+           "create echo with TorchServe's other keys");
+  /* other settings: shown with their source by inspect and show */
+  CHECK_RC(0, ARCHIVE("inspect", "store/echo.mar"), "inspect");
+  assert_contains(out, "clientTimeoutInMills");
+  assert_contains(out, "parallelType");
+  CHECK_RC(0, ARCHIVE("create", "--model-name", "deep", "--version", "1.0", "--handler", "model/handler.py",
+                      "--export-path", "store/nested"),
+           "a model one level down");
+  CHECK_RC(0, ARCHIVE("create", "--model-name", "solo", "--version", "1.0", "--handler", "model/handler.py",
+                      "--export-path", "store"),
+           "a model of its own");
+  write_in("store/model.zip", "PK not really");
+  write_in("store/README.txt", "notes");
+  CHECK_RC(0, REGISTRY("--db", "s.db", "scan", "store"), "scan: a conflict alone is not a failure");
+  assert_contains(out, "conflict");
+  assert_contains(out, "z-copy.mar");
+  assert_contains(out, "skipped");
+  assert_contains(out, "model.zip");
+  assert_contains(out, "nested");
+  CHECK_RC(0, REGISTRY("--db", "s.db", "--json", "scan", "store"), "scan --json");
+  cJSON *j = cJSON_Parse(out);
+  assert_non_null(j);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "ok")));
+  assert_int_equal(cJSON_GetObjectItem(j, "conflict")->valueint, 1);
+  assert_true(cJSON_GetObjectItem(j, "skipped")->valueint >= 3);
+  cJSON_Delete(j);
+  CHECK_RC(0, REGISTRY("--db", "s.db", "show", "echo"), "show echo");
+  assert_contains(out, "clientTimeoutInMills");
+  CHECK_RC(0, REGISTRY("--db", "s.db", "--json", "show", "echo"), "show echo --json");
+  j = cJSON_Parse(out);
+  cJSON *ct = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "settings"), "clientTimeoutInMills");
+  if (!ct) fail_msg("show --json lacks clientTimeoutInMills: %s", out);
+  assert_string_equal(cJSON_GetObjectItem(ct, "value")->valuestring, "5000");
+  assert_string_equal(cJSON_GetObjectItem(ct, "source")->valuestring, "archive");
+  cJSON_Delete(j);
+  /* unregister: the next scan leaves the archive out */
+  CHECK_RC(0, REGISTRY("--db", "s.db", "unregister", "solo"), "unregister solo");
+  CHECK_RC(0, REGISTRY("--db", "s.db", "scan", "store"), "scan after unregister");
+  CHECK_RC(1, REGISTRY("--db", "s.db", "show", "solo"), "solo stays unregistered");
+}
+
 static int reset(void **state) {
   (void)state;
   ms_test_rmtree(work);
@@ -438,6 +501,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup(validate_checks_named_files, reset),
       cmocka_unit_test_setup(registry_units_clear_workers_materialize, reset),
       cmocka_unit_test_setup(torchserve_config_properties, reset),
+      cmocka_unit_test_setup(registry_scan_report_and_settings, reset),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   ms_test_rmtree(work);

@@ -234,9 +234,11 @@ MS_API int ms_tracker_purge(ms_tracker *t, int64_t now_us, int64_t max, int64_t 
  * any. A tick admit costs its own reads and writes, nothing else: no commit,
  * no savepoint, no recount.
  *
- * Threads: a tick may be used from any thread, one call at a time (calls
- * that overlap wait for each other), so a Go goroutine or a thread pool may
- * carry it on; nothing binds it to the thread that began it.
+ * Threads: a tick may be used from any thread, so a Go goroutine or a
+ * thread pool may carry it on; nothing binds it to the thread that began it.
+ * Admits and releases from several threads at once wait for each other;
+ * commit and rollback, which free the tick, must not overlap another call on
+ * it.
  *
  * Locking: the tick holds the store (the handle's write lock and the
  * database's) from begin until commit or rollback. Meanwhile other threads

@@ -76,16 +76,18 @@ int ms__tracker_admit_in(ms_tracker *t, const char *what, const char *sid, int c
   if (st) return st;
   if (found && ms__tracker_live(old.expires_us, now_us)) return conflict(what, &old, cls, sorted, k);
 
-  /* Check every pair in the caller's order before writing anything. */
+  /* Read every pair's row (one statement), then check them in the caller's
+   * order before writing anything. */
   ms__tracker_pair pair[MS_TRACKER_MAX_SCOPES];
   int64_t expired[MS_TRACKER_MAX_SCOPES];
-  int seen[MS_TRACKER_MAX_SCOPES] = {0};
+  unsigned char seen[MS_TRACKER_MAX_SCOPES];
+  if ((st = ms__tracker_pairs_get(t, cls, sorted, k, pair)) != MS_OK) return st;
+  memset(seen, 0, k);
+  memset(expired, 0, k * sizeof *expired);
   for (size_t i = 0; i < n; i++) {
-    size_t j = index_of(sorted, k, scopes[i]);
+    size_t j = k == 1 ? 0 : index_of(sorted, k, scopes[i]);
     if (seen[j]) continue;
     seen[j] = 1;
-    expired[j] = 0;
-    if ((st = ms__tracker_pair_get(t, sorted[j], cls, &pair[j])) != MS_OK) return st;
     const ms__tracker_pair *p = &pair[j];
     if (p->limit == MS_UNLIMITED || p->members < p->limit) continue;
     /* At the limit by its rows: it has room only if more than

@@ -16,15 +16,32 @@ int ms__tracker_check_name(const char *what, const char *kind, const char *name)
   return MS_OK;
 }
 
+/* Append src to dst at *at (the caller sized dst). */
+static void put(char *dst, size_t *at, const char *src, size_t n) {
+  memcpy(dst + *at, src, n);
+  *at += n;
+}
+
 int ms__tracker_what(char *what, const char *call, const char *kind, const char *name) {
-  char head[64];
-  snprintf(head, sizeof head, "tracker: %s", call);
-  /* "session id" / "scope" name the argument; the object is named by kind */
-  char arg[32];
-  snprintf(arg, sizeof arg, "%s%s", kind, strcmp(kind, "session") == 0 ? " id" : "");
-  int st = ms__tracker_check_name(head, arg, name);
-  if (!st) snprintf(what, MS_TRACKER_WHAT_LEN, "%s: %s '%s'", head, kind, name);
-  return st;
+  size_t n = name ? strnlen(name, MS_TRACKER_NAME_MAX + 1) : 0;
+  size_t lc = strlen(call), lk = strlen(kind);
+  if (!name || n == 0 || n > MS_TRACKER_NAME_MAX) {
+    /* "session id" / "scope" name the argument */
+    char head[96], arg[32];
+    snprintf(head, sizeof head, "tracker: %s", call);
+    snprintf(arg, sizeof arg, "%s%s", kind, strcmp(kind, "session") == 0 ? " id" : "");
+    return ms__tracker_check_name(head, arg, name);
+  }
+  /* the hot path: "tracker: <call>: <kind> '<name>'" without printf */
+  size_t at = 0;
+  put(what, &at, "tracker: ", 9);
+  put(what, &at, call, lc);
+  put(what, &at, ": ", 2);
+  put(what, &at, kind, lk);
+  put(what, &at, " '", 2);
+  put(what, &at, name, n);
+  put(what, &at, "'", 2); /* and the NUL */
+  return MS_OK;
 }
 
 int ms__tracker_check_class(const char *what, int cls) {
@@ -41,10 +58,11 @@ int ms__tracker_check_scopes(const char *what, const char *const *scopes, size_t
     return ms__fail(MS_EINVAL, "%s: %zu scopes named, more than MS_TRACKER_MAX_SCOPES (%d)", what, n_scopes,
                     MS_TRACKER_MAX_SCOPES);
   for (size_t i = 0; i < n_scopes; i++) {
+    const char *s = scopes[i];
+    if (s && *s && strnlen(s, MS_TRACKER_NAME_MAX + 1) <= MS_TRACKER_NAME_MAX) continue;
     char kind[32];
     snprintf(kind, sizeof kind, "scope #%zu", i);
-    int st = ms__tracker_check_name(what, kind, scopes[i]);
-    if (st) return st;
+    return ms__tracker_check_name(what, kind, s);
   }
   return MS_OK;
 }

@@ -149,6 +149,12 @@ static const char SQL_EXPIRED_MEMBERS_DEL[] =
 static const char SQL_EXPIRED_SESSIONS_DEL[] =
     "DELETE FROM tracker_sessions WHERE expires_us > 0 AND expires_us <= ?1";
 static const char SQL_SESSIONS_ALL[] = "SELECT session FROM tracker_sessions";
+/* Membership rows no session lists (damage): a full reconcile drops them. */
+static const char SQL_ORPHANS_DEL[] =
+    "DELETE FROM tracker_members WHERE NOT EXISTS (SELECT 1 FROM tracker_sessions s "
+    "WHERE s.session = tracker_members.session AND s.cls = tracker_members.cls "
+    "AND s.expires_us = tracker_members.expires_us "
+    "AND instr(CAST(x'00' || s.scopes AS BLOB), CAST(x'00' || tracker_members.scope || x'00' AS BLOB)) > 0)";
 static const char SQL_MEMBERS_OF_SCOPE[] = "SELECT cls, session FROM tracker_members WHERE scope = ?1";
 
 typedef struct apply_ctx {
@@ -212,8 +218,9 @@ static int apply_full_session(apply_ctx *c, size_t from, size_t to) {
       st = put(c, c->row.scope[i++], cls, expires, sid, 0);
     } else if (cmp > 0) {
       st = put(c, want[j++], cls, expires, sid, 1);
-    } else {
-      i++, j++;
+    } else { /* listed and held: its row is put back if it went missing (damage) */
+      i++;
+      st = put(c, want[j++], cls, expires, sid, 1);
     }
   }
   return st ? st : ms__tracker_session_put(c->t, sid, cls, expires, want, n, 1);
@@ -264,6 +271,9 @@ static int apply_full(apply_ctx *c) {
     st = apply_full_session(c, i, j);
     i = j;
   }
+  sqlite3_stmt *q = st ? NULL : ms__store_stmt(c->t->store, SQL_ORPHANS_DEL, &st);
+  if (q && (st = ms__store_step_done(c->t->store, q, "drop memberships no session lists")) == MS_OK)
+    c->removed += sqlite3_changes64(c->t->store->db);
   return st ? st : ms__tracker_recount(c->t, NULL);
 }
 

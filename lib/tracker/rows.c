@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "tracker/tally.h"
 
 static const char SQL_SESSION_GET[] = "SELECT cls, expires_us, scopes FROM tracker_sessions WHERE session = ?1";
 static const char SQL_SESSION_ADD[] =
@@ -18,14 +19,13 @@ static const char SQL_SESSION_PUT[] =
     "scopes = excluded.scopes";
 static const char SQL_MEMBER_ADD[] =
     "INSERT INTO tracker_members(scope, cls, expires_us, session) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_MEMBER_MOVE[] =
+    "UPDATE tracker_members SET expires_us = ?5 WHERE scope = ?1 AND cls = ?2 AND expires_us = ?3 AND session = ?4";
 static const char SQL_MEMBER_DEL[] =
     "DELETE FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us = ?3 AND session = ?4";
 static const char SQL_PAIR_GET[] = "SELECT max_sessions, members FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
 static const char SQL_PAIR_NEW[] = "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3)";
 static const char SQL_PAIR_ADD[] = "UPDATE tracker_limits SET members = members + ?3 WHERE scope = ?1 AND cls = ?2";
-static const char SQL_PAIR_ADD_ANY[] =
-    "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT(scope, cls) DO UPDATE SET members = members + excluded.members";
 static const char SQL_PAIR_LIMIT[] =
     "INSERT INTO tracker_limits(scope, cls, max_sessions, members) VALUES (?1, ?2, ?3, 0) "
     "ON CONFLICT(scope, cls) DO UPDATE SET max_sessions = excluded.max_sessions";
@@ -135,39 +135,44 @@ int ms__tracker_session_get(ms_tracker *t, const char *sid, ms__tracker_session 
   return st;
 }
 
-static int member_add(ms_tracker *t, const char *scope, int cls, int64_t exp, const char *sid) {
+/* One membership row: add it, delete it, or move it to another lease end. */
+static int member_row(ms_tracker *t, const char *sql, const char *scope, int cls, int64_t exp, const char *sid,
+                      int64_t new_exp, const char *what) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_MEMBER_ADD, &st);
-  if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, exp);
-  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
-  return step_insert(t, q, "add a member");
-}
-
-static int member_del(ms_tracker *t, const char *scope, int cls, int64_t exp, const char *sid) {
-  int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_MEMBER_DEL, &st);
-  if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, exp);
-  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
-  return step_one(t, q, "remove a member");
-}
-
-/* Add delta to the pair's count; `exists`: its row is known to be there
- * (1), known to be absent (0) or unknown (-1). */
-static int pair_add(ms_tracker *t, const char *scope, int cls, int64_t delta, int exists) {
-  int st = MS_OK;
-  const char *sql = exists > 0 ? SQL_PAIR_ADD : exists == 0 ? SQL_PAIR_NEW : SQL_PAIR_ADD_ANY;
   sqlite3_stmt *q = ms__store_stmt(t->store, sql, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
   sqlite3_bind_int(q, 2, cls);
+  sqlite3_bind_int64(q, 3, exp);
+  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
+  if (sql == SQL_MEMBER_MOVE) sqlite3_bind_int64(q, 5, new_exp);
+  return sql == SQL_MEMBER_ADD ? step_insert(t, q, what) : step_one(t, q, what);
+}
+
+static int member_add(ms_tracker *t, const char *scope, int cls, int64_t exp, const char *sid) {
+  return member_row(t, SQL_MEMBER_ADD, scope, cls, exp, sid, 0, "add a member");
+}
+
+static int member_del(ms_tracker *t, const char *scope, int cls, int64_t exp, const char *sid) {
+  return member_row(t, SQL_MEMBER_DEL, scope, cls, exp, sid, 0, "remove a member");
+}
+
+/* Add delta to a pair's count; exists: its row is known to be there (else
+ * it is made, with delta as its count). */
+static int pair_add(ms_tracker *t, const char *scope, int cls, int64_t delta, int exists) {
+  if (t->tally) { /* a tick: written once, at its commit */
+    ms__tracker_tally_pair *p = ms__tracker_tally_get(t->tally, scope, cls);
+    if (!p || ms__tracker_tally_add(t->tally, p, delta))
+      return ms__fail(MS_ENOMEM, "out of memory counting a scope's members");
+    return MS_OK;
+  }
+  int st = MS_OK;
+  sqlite3_stmt *q = ms__store_stmt(t->store, exists ? SQL_PAIR_ADD : SQL_PAIR_NEW, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
   sqlite3_bind_int64(q, 3, delta);
-  return exists > 0 ? step_one(t, q, "count a scope's members") : step_done(t, q, "count a scope's members");
+  return exists ? step_one(t, q, "count a scope's members") : step_insert(t, q, "count a scope's members");
 }
 
 static int session_del(ms_tracker *t, const char *sid) {
@@ -191,8 +196,9 @@ int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t ex
   sqlite3_bind_int64(q, 3, expires_us);
   sqlite3_bind_blob(q, 4, blob, (int)len, SQLITE_STATIC);
   if ((st = step_insert(t, q, "add a session")) != MS_OK) return st;
-  /* Two writes per scope: done counts them, so a failure is taken back
-   * exactly (a tick has no savepoint per admit). */
+  /* Single-row statements (SQLite runs them without a statement journal),
+   * two per scope, counted so that a failure is taken back exactly: a tick
+   * has no savepoint per admit. */
   size_t done = 0;
   for (size_t i = 0; i < n && !st; i++) {
     if ((st = member_add(t, scope[i], cls, expires_us, sid)) != MS_OK) break;
@@ -209,9 +215,10 @@ int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t ex
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", ms_errmsg());
   int u = MS_OK;
-  for (size_t k = done; k-- > 0 && !u;) {
-    size_t i = k / 2;
-    u = k % 2 ? pair_add(t, scope[i], cls, -1, 1) : member_del(t, scope[i], cls, expires_us, sid);
+  for (size_t d = done; d-- > 0 && !u;) {
+    size_t i = d / 2;
+    if (d % 2) u = pair_add(t, scope[i], cls, -1, 1); /* a row made here stays, counting 0 */
+    else u = member_del(t, scope[i], cls, expires_us, sid);
   }
   if (!u) u = session_del(t, sid);
   if (u) *undone = 0;
@@ -230,10 +237,8 @@ int ms__tracker_session_forget(ms_tracker *t, const char *sid, const ms__tracker
 int ms__tracker_session_set_expiry(ms_tracker *t, const char *sid, const ms__tracker_session *s,
                                    int64_t expires_us) {
   int st = MS_OK;
-  for (size_t i = 0; i < s->n && !st; i++) {
-    st = member_del(t, s->scope[i], s->cls, s->expires_us, sid);
-    if (!st) st = member_add(t, s->scope[i], s->cls, expires_us, sid);
-  }
+  for (size_t i = 0; i < s->n && !st; i++)
+    st = member_row(t, SQL_MEMBER_MOVE, s->scope[i], s->cls, s->expires_us, sid, expires_us, "renew a member");
   sqlite3_stmt *q = st ? NULL : ms__store_stmt(t->store, SQL_SESSION_EXPIRY, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
@@ -311,7 +316,60 @@ int ms__tracker_recount(ms_tracker *t, const char *scope) {
   return st;
 }
 
+int ms__tracker_pairs_get(ms_tracker *t, int cls, const char *const *scope, size_t k, ms__tracker_pair *out) {
+  int st = MS_OK;
+  for (size_t i = 0; i < k && !st; i++) st = ms__tracker_pair_get(t, scope[i], cls, &out[i]);
+  return st;
+}
+
+static int pair_read(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out);
+
 int ms__tracker_pair_get(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out) {
+  if (!t->tally) return pair_read(t, scope, cls, out);
+  ms__tracker_tally_pair *p = ms__tracker_tally_get(t->tally, scope, cls);
+  if (!p) return ms__fail(MS_ENOMEM, "out of memory reading a scope's count");
+  if (!p->read) {
+    ms__tracker_pair row;
+    int st = pair_read(t, scope, cls, &row);
+    if (st) return st;
+    p->read = 1;
+    p->exists = row.exists;
+    p->limit = row.limit;
+    p->members = row.members;
+  }
+  out->exists = p->exists;
+  out->limit = p->limit;
+  out->members = p->members + p->delta;
+  return MS_OK;
+}
+
+static const char SQL_PAIR_ADD_ANY[] =
+    "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT(scope, cls) DO UPDATE SET members = members + excluded.members";
+
+int ms__tracker_tally_flush(ms_tracker *t) {
+  ms__tracker_tally *y = t->tally;
+  t->tally = NULL; /* the writes below go to the database */
+  int st = MS_OK;
+  for (size_t i = 0; i < ms__tracker_tally_count(y) && !st; i++) {
+    const ms__tracker_tally_pair *p = ms__tracker_tally_at(y, i);
+    if (!p->delta) continue;
+    if (p->read || p->delta < 0) { /* a row read, or one a count is taken from: it must be there */
+      st = pair_add(t, p->scope, p->cls, p->delta, !p->read || p->exists);
+    } else { /* counted up without being read: made if missing */
+      sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_ADD_ANY, &st);
+      if (!q) break;
+      sqlite3_bind_text(q, 1, p->scope, -1, SQLITE_STATIC);
+      sqlite3_bind_int(q, 2, p->cls);
+      sqlite3_bind_int64(q, 3, p->delta);
+      st = step_done(t, q, "count a scope's members");
+    }
+  }
+  ms__tracker_tally_clear(y);
+  return st;
+}
+
+static int pair_read(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out) {
   int st = MS_OK;
   sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_GET, &st);
   if (!q) return st;

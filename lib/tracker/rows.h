@@ -104,6 +104,9 @@ int ms__tracker_recount(ms_tracker *t, const char *scope);
 
 /* The row of pair (scope, cls). */
 int ms__tracker_pair_get(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out);
+/* The rows of the k pairs (scope[i], cls), scope sorted and distinct, in one
+ * statement: out[i] for scope[i]. */
+int ms__tracker_pairs_get(ms_tracker *t, int cls, const char *const *scope, size_t k, ms__tracker_pair *out);
 
 /* Members of (scope, cls) whose lease ended at or before now_us, counting at
  * most `cap` of them (cap < 0: all). */
@@ -124,6 +127,10 @@ int ms__tracker_purge_pair(ms_tracker *t, const char *scope, int cls, int64_t no
  * left after them as far as it was seen (INT64_MAX: none seen), so
  * *next <= now_us means more are due. */
 int ms__tracker_purge_any(ms_tracker *t, int64_t now_us, size_t max, size_t *purged, int64_t *next);
+
+/* Write the count changes a tick gathered in t->tally (tally.h) and forget
+ * them; before its COMMIT. */
+int ms__tracker_tally_flush(ms_tracker *t);
 
 /* The earliest lease end of any session with a lease; INT64_MAX: none. */
 int ms__tracker_earliest_expiry(ms_tracker *t, int64_t *at_us);

@@ -2,17 +2,24 @@
  *
  * A tick admit costs its reads and its writes and nothing else: no savepoint
  * (an admission checks everything before it writes, so a denied or
- * conflicting one has nothing to undo), no recount, no commit. An admit whose
+ * conflicting one has nothing to undo), no recount, no commit, and not even
+ * a write of each pair's count: the tick keeps its pairs in memory and
+ * writes each changed count once, before its COMMIT (tally.h). An admit whose
  * own writes fail takes them back (ms__tracker_session_hold); when even that
  * fails, or a purge of expired sessions it ran failed half way, the tick is
  * dead: every later call says so and only rollback is left. Releases, rarer
  * in a tick, run in a savepoint. */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common/error.h"
-#include "tracker/tracker_internal.h"
+#include "tracker/rows.h"
+#include "tracker/tally.h"
 
 struct ms_tracker_txn {
+  /* Calls on one tick from several threads at once wait for each other: a
+   * mutex held only within a call, so any thread may make the next one. */
+  pthread_mutex_t mu;
   ms_tracker *t;
   ms_store_txn *sx; /* the store's long transaction, movable between threads */
   int dead;         /* a failed write could not be undone: only rollback is left */
@@ -40,17 +47,29 @@ static int resume(ms_tracker_txn *x, const char *what) {
   return MS_OK;
 }
 
+/* The tick is over: forget its pairs (a commit wrote them first). */
+static void end_tally(ms_tracker *t) {
+  ms__tracker_tally_clear(t->tally_mem);
+  t->tally = NULL;
+}
+
 int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out) {
   static const char what[] = "tracker: ms_tracker_begin";
   if (!t || !out) return ms__fail(MS_EINVAL, "%s: %s is NULL", what, !t ? "tracker" : "out");
   ms_tracker_txn *x = calloc(1, sizeof *x);
   if (!x) return ms__fail(MS_ENOMEM, "%s: out of memory", what);
+  if (!t->tally_mem && !(t->tally_mem = ms__tracker_tally_new())) {
+    free(x);
+    return ms__fail(MS_ENOMEM, "%s: out of memory", what);
+  }
   int st = ms__store_txn_begin(t->store, MS__STORE_TXN_MOVABLE, &x->sx);
   if (st) {
     free(x);
     return ms__tracker_failed(what, st);
   }
+  pthread_mutex_init(&x->mu, NULL);
   x->t = t;
+  t->tally = t->tally_mem; /* the tick holds the store: nothing else writes meanwhile */
   *out = x;
   return MS_OK;
 }
@@ -63,14 +82,31 @@ int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_session_c
   if (!st) st = ms__tracker_check_class(what, (int)cls);
   if (!st) st = ms__tracker_check_scopes(what, scopes, n_scopes);
   if (!st) st = ms__tracker_check_time(what, lease_us, now_us);
-  if (!st) st = resume(x, what);
   if (st) return st;
+  pthread_mutex_lock(&x->mu);
+  if ((st = resume(x, what)) != MS_OK) {
+    pthread_mutex_unlock(&x->mu);
+    return st;
+  }
   ms_denial local;
   int undone = 1;
   st = ms__tracker_admit_in(x->t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, &local, &undone);
-  if (st == MS_ELIMIT && denial) *denial = local;
   if (st && !undone) x->dead = 1;
+  pthread_mutex_unlock(&x->mu);
+  if (st == MS_ELIMIT && denial) *denial = local;
   return ms__tracker_failed(what, st);
+}
+
+/* A release in its own savepoint (the database's and the counts'). */
+static int release_in_tick(ms_tracker_txn *x, const char *what, const char *sid, int64_t now_us, int *held) {
+  ms_store *s = x->t->store;
+  int st = ms__store_savepoint(s);
+  if (st) return ms__tracker_failed(what, st);
+  ms__tracker_tally_mark(x->t->tally);
+  st = ms__tracker_failed(what, ms__tracker_release_in(x->t, sid, now_us, held));
+  if (st) ms__tracker_tally_undo(x->t->tally);
+  else ms__tracker_tally_keep(x->t->tally);
+  return ms__tracker_failed(what, ms__store_savepoint_end(s, st));
 }
 
 int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int64_t now_us, int *was_held) {
@@ -78,13 +114,12 @@ int ms_tracker_txn_release(ms_tracker_txn *x, const char *session_id, int64_t no
   char what[MS_TRACKER_WHAT_LEN];
   int st = ms__tracker_what(what, "ms_tracker_txn_release", "session", session_id);
   if (!st) st = ms__tracker_check_time(what, 0, now_us);
-  if (!st) st = resume(x, what);
   if (st) return st;
-  ms_store *s = x->t->store;
-  if ((st = ms__store_savepoint(s)) != MS_OK) return ms__tracker_failed(what, st);
+  pthread_mutex_lock(&x->mu);
   int held = 0;
-  st = ms__tracker_failed(what, ms__tracker_release_in(x->t, session_id, now_us, &held));
-  if ((st = ms__tracker_failed(what, ms__store_savepoint_end(s, st))) != MS_OK) return st;
+  if ((st = resume(x, what)) == MS_OK) st = release_in_tick(x, what, session_id, now_us, &held);
+  pthread_mutex_unlock(&x->mu);
+  if (st) return st;
   if (was_held) *was_held = held;
   return MS_OK;
 }
@@ -93,21 +128,31 @@ int ms_tracker_txn_commit(ms_tracker_txn *x) {
   static const char what[] = "tracker: ms_tracker_txn_commit";
   if (!x) return ms__fail(MS_EINVAL, "%s: transaction is NULL", what);
   ms_tracker *t = x->t;
+  pthread_mutex_lock(&x->mu);
   int st = resume(x, what);
+  /* the counts the tick changed, in its own transaction */
+  if (!st) st = ms__tracker_failed(what, ms__tracker_tally_flush(t));
+  end_tally(t);
   if (st) {
     ms__store_txn_rollback(x->sx); /* nothing to keep; leaves the store */
     t->purge_due_us = 0;           /* what the tick purged is back */
   } else if ((st = ms__tracker_failed(what, ms__store_txn_commit(x->sx))) != MS_OK) {
     t->purge_due_us = 0;
   }
+  pthread_mutex_unlock(&x->mu);
+  pthread_mutex_destroy(&x->mu);
   free(x);
   return st;
 }
 
 void ms_tracker_txn_rollback(ms_tracker_txn *x) {
   if (!x) return;
+  pthread_mutex_lock(&x->mu);
   ms__store_txn_resume(x->sx); /* a movable transaction: never refused */
+  end_tally(x->t);
   ms__store_txn_rollback(x->sx);
   x->t->purge_due_us = 0; /* what the tick purged is back */
+  pthread_mutex_unlock(&x->mu);
+  pthread_mutex_destroy(&x->mu);
   free(x);
 }

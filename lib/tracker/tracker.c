@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "tracker/rows.h"
+#include "tracker/tally.h"
 
 int ms_tracker_open(ms_store *store, ms_tracker **out) {
   if (!store || !out) return ms__fail(MS_EINVAL, "tracker: ms_tracker_open: %s is NULL", !store ? "store" : "out");
@@ -13,7 +14,11 @@ int ms_tracker_open(ms_store *store, ms_tracker **out) {
   return MS_OK;
 }
 
-void ms_tracker_close(ms_tracker *t) { free(t); }
+void ms_tracker_close(ms_tracker *t) {
+  if (!t) return;
+  ms__tracker_tally_free(t->tally_mem);
+  free(t);
+}
 
 /* "tracker: <call>: scope '<scope>'" and the class check. */
 static int scope_call(char *what, const char *call, const char *scope, int cls) {

@@ -6,6 +6,7 @@
  *   tick.c       tick transactions (many calls, one write)
  *   reconcile.c  replacing the sets with the host's list
  *   rows.c       the rows: every statement on the sets (rows.h)
+ *   tally.c      a tick's pairs in memory (tally.h)
  *   check.c      argument checks and the head of every message */
 #ifndef MS_TRACKER_INTERNAL_H
 #define MS_TRACKER_INTERNAL_H
@@ -22,8 +23,14 @@
 /* Room for "tracker: <call>: session '<name>'", the head of every message. */
 #define MS_TRACKER_WHAT_LEN (96 + MS_TRACKER_NAME_MAX)
 
+typedef struct ms__tracker_tally ms__tracker_tally;
+
 struct ms_tracker {
   ms_store *store;
+  /* While a tick of this tracker holds the store: the pairs it touched,
+   * their count changes written once at its commit (tally.h); NULL
+   * otherwise. `tally_mem` is kept from one tick to the next. */
+  ms__tracker_tally *tally, *tally_mem;
   /* Housekeeping: no session of this store is known to expire before this
    * instant, so writes before it skip looking for expired ones to purge.
    * Only a hint (other handles add sessions too): counts never depend on

@@ -365,8 +365,53 @@ static void a_failed_write_in_a_tick_is_taken_back(void **state) {
   assert_int_equal(ms_tracker_txn_commit(x), MS_OK);
   assert_int_equal(used(f->t, "A", MS_CLASS_COMPUTE, T0), 3);
   assert_int_equal(held(f->t, "z"), 0);
-  exec_sql(f->t, "DELETE FROM tracker_members WHERE session = 'z'");
+  /* a full reconcile drops the planted row, which no session lists */
+  ms_reconcile *r = NULL;
+  assert_int_equal(ms_tracker_reconcile_begin(f->t, NULL, &r), MS_OK);
+  assert_int_equal(ms_reconcile_add(r, "old", MS_CLASS_COMPUTE, a, 1), MS_OK);
+  assert_int_equal(ms_reconcile_add(r, "y", MS_CLASS_COMPUTE, a, 1), MS_OK);
+  assert_int_equal(ms_reconcile_add(r, "w", MS_CLASS_COMPUTE, a, 1), MS_OK);
+  int64_t added = -1, removed = -1;
+  assert_int_equal(ms_reconcile_commit(r, T0, &added, &removed), MS_OK);
+  assert_int_equal(added, 0);
+  assert_int_equal(removed, 1);
+  assert_int_equal(rows(f->t, "tracker_members"), 3);
   assert_consistent(f->t);
+}
+
+/* A release in a tick that fails half way (a membership row of the session
+ * was deleted behind the tracker's back) is undone whole, the tick's own
+ * count changes included, and the tick goes on. */
+static void a_failed_release_in_a_tick_is_undone(void **state) {
+  fx *f = *state;
+  const char *ab[] = {"A", "B"}, *a[] = {"A"};
+  assert_int_equal(ms_tracker_admit(f->t, "z", MS_CLASS_COMPUTE, ab, 2, 0, T0, NULL), MS_OK);
+  exec_sql(f->t, "DELETE FROM tracker_members WHERE scope = 'B' AND session = 'z'");
+  ms_tracker_txn *x = NULL;
+  assert_int_equal(ms_tracker_begin(f->t, &x), MS_OK);
+  assert_int_equal(ms_tracker_txn_admit(x, "y", MS_CLASS_COMPUTE, a, 1, 0, T0, NULL), MS_OK);
+  int was = 7;
+  assert_int_equal(ms_tracker_txn_release(x, "z", T0, &was), MS_ECORRUPT);
+  assert_non_null(strstr(ms_errmsg(), "tracker: ms_tracker_txn_release: session 'z'"));
+  assert_named_once();
+  assert_int_equal(was, 7);
+  assert_int_equal(ms_tracker_txn_admit(x, "w", MS_CLASS_COMPUTE, a, 1, 0, T0, NULL), MS_OK);
+  assert_int_equal(ms_tracker_txn_commit(x), MS_OK);
+  assert_int_equal(used(f->t, "A", MS_CLASS_COMPUTE, T0), 3); /* z, y, w */
+  assert_int_equal(recount(f->t, "A", MS_CLASS_COMPUTE, T0), 3);
+  assert_int_equal(held(f->t, "z"), 1);
+  /* a full reconcile repairs the damage */
+  ms_reconcile *r = NULL;
+  assert_int_equal(ms_tracker_reconcile_begin(f->t, NULL, &r), MS_OK);
+  assert_int_equal(ms_reconcile_add(r, "z", MS_CLASS_COMPUTE, ab, 2), MS_OK);
+  assert_int_equal(ms_reconcile_add(r, "y", MS_CLASS_COMPUTE, a, 1), MS_OK);
+  assert_int_equal(ms_reconcile_add(r, "w", MS_CLASS_COMPUTE, a, 1), MS_OK);
+  int64_t added = -1, removed = -1;
+  assert_int_equal(ms_reconcile_commit(r, T0, &added, &removed), MS_OK);
+  assert_int_equal(added, 1); /* z's membership of B, which was gone */
+  assert_int_equal(removed, 0);
+  assert_consistent(f->t);
+  assert_int_equal(used(f->t, "B", MS_CLASS_COMPUTE, T0), 1);
 }
 
 /* A tick of many admits into one limited scope: each sees the ones before
@@ -413,6 +458,7 @@ int main(void) {
       FX_TEST(overlapping_calls_on_one_tick_wait_for_each_other),
       FX_TEST(other_threads_wait_for_the_tick),
       FX_TEST(a_failed_write_in_a_tick_is_taken_back),
+      FX_TEST(a_failed_release_in_a_tick_is_undone),
       FX_TEST(a_big_tick_is_exact_at_the_limit),
   };
   return cmocka_run_group_tests_name("tracker_tick", tests, NULL, NULL);

@@ -9,10 +9,12 @@ if(HIREDIS_FOUND)
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_run.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_stats.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_mserve.c
-    ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_redis.c)
+    ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_redis.c
+    ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_vfs.c)
   target_compile_definitions(bench-tracker PRIVATE _XOPEN_SOURCE=700 _DEFAULT_SOURCE)
   target_compile_options(bench-tracker PRIVATE ${MSERVE_WARNINGS})
-  # The shared library through its public API; SQLite only to print its version.
+  # The shared library through its public API; SQLite to print its version and,
+# for --breakdown, to wrap its default VFS with a timing one.
   target_link_libraries(bench-tracker PRIVATE mserve PkgConfig::HIREDIS PkgConfig::CJSON PkgConfig::SQLITE3
     Threads::Threads)
 else()

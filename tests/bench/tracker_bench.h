@@ -27,12 +27,34 @@ typedef struct tb_samples {
 int tb_samples_add(tb_samples *s, uint64_t ns);           /* 0, or -1 out of memory */
 int tb_samples_append(tb_samples *dst, const tb_samples *src);
 void tb_samples_free(tb_samples *s);
+/* Mean in microseconds; 0 when empty. */
+double tb_samples_mean_us(const tb_samples *s);
 /* Percentile (0..100) in microseconds; sorts the samples. 0 when empty. */
 double tb_samples_pct_us(tb_samples *s, double pct);
 /* Median of v[0..n) (sorts v); 0 when n == 0. */
 double tb_median(double *v, size_t n);
 /* CLOCK_MONOTONIC in nanoseconds: comparable across processes. */
 uint64_t tb_now_ns(void);
+
+/* ---- where the time goes (tracker_bench_vfs.c) ------------------------------ */
+
+/* Per thread: time in WAL writes, other writes, syncs and WAL shared-memory
+ * locks, WAL bytes, commits (frames that end a transaction), and, filled by
+ * the workers, CPU time and context switches (voluntary: slept, e.g. on a
+ * lock; involuntary: preempted). */
+typedef struct tb_io {
+  uint64_t wal_write_ns, wal_bytes, db_write_ns, sync_ns, syncs, shm_lock_ns, commits;
+  uint64_t cpu_ns, vcsw, ivcsw;
+} tb_io;
+
+/* Make SQLite's default VFS a timing wrapper of itself (before any store is
+ * opened; for the breakdown runs only). 0 or -1. */
+int tb_vfs_install(void);
+/* This thread's counters since the last take, then zeroed. */
+void tb_io_take(tb_io *out);
+void tb_io_add(tb_io *sum, const tb_io *x);
+/* Workers measure CPU time and context switches and take their I/O counters. */
+extern int tb_breakdown;
 
 /* ---- systems under test ---------------------------------------------------- */
 
@@ -56,7 +78,15 @@ typedef struct tb_backend {
   /* One scheduler tick: admit n sessions in one transaction / script call;
    * scopes holds n * TB_SCOPES names. */
   int (*tick)(void *w, size_t n, const char *const *sids, const char *const *scopes, int64_t now_us);
+  /* Release n sessions in one transaction / script call. */
+  int (*release_tick)(void *w, size_t n, const char *const *sids, const char *const *scopes, int64_t now_us);
+  /* After reset, in the parent: n sessions held by TB_DOMAIN, each also in
+   * user:<i % TB_USERS>, with no lease (Redis: a score far in the future). */
+  int (*prefill)(void *ctx, size_t n, int64_t now_us);
 } tb_backend;
+
+/* The domain scope of the growth workload, with a limit of TB_LIMIT. */
+#define TB_DOMAIN "domain:D"
 
 /* Scope names of user u: "keypair:AK<u>" and "user:<u>". */
 void tb_scope_names(unsigned u, char keypair[32], char user[32]);
@@ -89,17 +119,23 @@ int tb_redis_find(const char *name, char *path, size_t path_len);
 /* ---- workloads (tracker_bench_run.c) ---------------------------------------- */
 
 typedef struct tb_result {
-  uint64_t ops;      /* admit + release calls (W1, W3, W4) or ticks (W2) */
+  uint64_t ops;      /* admit + release calls (W1, W3, W4, growth) or ticks (W2) */
   uint64_t sessions; /* sessions admitted and released */
   double seconds;    /* wall window: first worker start to last worker end */
   tb_samples lat;    /* per call; W2: per tick admit (one txn / one script) */
+  tb_io io;          /* summed over the workers (breakdown runs) */
+  int workers;
 } tb_result;
 
 void tb_result_free(tb_result *r);
 /* W1: one client, admit then release. */
 int tb_run_single(const tb_backend *b, double seconds, tb_result *r);
-/* W2: ticks of TB_TICK admits in one transaction, then TB_TICK releases. */
-int tb_run_ticks(const tb_backend *b, double seconds, tb_result *r);
+/* W2: ticks of TB_TICK admits in one transaction, then TB_TICK releases:
+ * one call each, or (batched) one more transaction / script call. */
+int tb_run_ticks(const tb_backend *b, double seconds, int batched, tb_result *r);
+/* Growth: `held` sessions prefilled into TB_DOMAIN, then one client admits
+ * and releases sessions naming TB_DOMAIN and a user scope. */
+int tb_run_growth(const tb_backend *b, size_t held, double seconds, tb_result *r);
 /* W3 / W4: `procs` processes (1 = this one) of `threads` threads each. */
 int tb_run_workers(const tb_backend *b, int procs, int threads, double seconds, tb_result *r);
 /* Kill and reap W4's worker processes (async-signal-safe; for handlers). */

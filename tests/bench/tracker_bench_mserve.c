@@ -82,6 +82,7 @@ static int mb_reset(void *ctx) {
     st = ms_tracker_set_limit(p->tracker, kp, MS_CLASS_COMPUTE, TB_LIMIT);
     if (!st) st = ms_tracker_set_limit(p->tracker, user, MS_CLASS_COMPUTE, TB_LIMIT);
   }
+  if (!st) st = ms_tracker_set_limit(p->tracker, TB_DOMAIN, MS_CLASS_COMPUTE, TB_LIMIT);
   if (st) fail("set limits", st);
   mb_proc_close(proc);
   return st ? -1 : 0;
@@ -131,6 +132,48 @@ static int mb_tick(void *w, size_t n, const char *const *sids, const char *const
   return st ? fail("commit tick", st) : 0;
 }
 
+static int mb_release_tick(void *w, size_t n, const char *const *sids, const char *const *scopes, int64_t now_us) {
+  (void)scopes;
+  mb_proc *p = w;
+  ms_tracker_txn *x = NULL;
+  int st = ms_tracker_begin(p->tracker, &x);
+  if (st) return fail("begin release tick", st);
+  for (size_t j = 0; j < n; j++) {
+    int was_held = 0;
+    if ((st = ms_tracker_txn_release(x, sids[j], now_us, &was_held)) != MS_OK || !was_held) {
+      ms_tracker_txn_rollback(x);
+      if (!st) fprintf(stderr, "bench: tracker: release of '%s' in a tick: it was not held\n", sids[j]);
+      return st ? fail("release in tick", st) : -1;
+    }
+  }
+  st = ms_tracker_txn_commit(x);
+  return st ? fail("commit release tick", st) : 0;
+}
+
+/* n sessions held by the domain, 1,000 per tick. */
+static int mb_prefill(void *ctx, size_t n, int64_t now_us) {
+  void *proc = NULL;
+  if (mb_proc_open(ctx, &proc)) return -1;
+  mb_proc *p = proc;
+  int st = 0;
+  for (size_t i = 0; !st && i < n;) {
+    ms_tracker_txn *x = NULL;
+    if ((st = ms_tracker_begin(p->tracker, &x)) != MS_OK) break;
+    for (size_t end = i + 1000 < n ? i + 1000 : n; !st && i < end; i++) {
+      char sid[32], kp[32], user[32];
+      snprintf(sid, sizeof sid, "held-%zu", i);
+      tb_scope_names((unsigned)(i % TB_USERS), kp, user);
+      const char *sc[] = {TB_DOMAIN, user};
+      st = ms_tracker_txn_admit(x, sid, MS_CLASS_COMPUTE, sc, 2, 0, now_us, NULL);
+    }
+    if (st) ms_tracker_txn_rollback(x);
+    else st = ms_tracker_txn_commit(x);
+  }
+  if (st) fail("prefill", st);
+  mb_proc_close(proc);
+  return st ? -1 : 0;
+}
+
 int tb_mserve_backend(const char *db_path, tb_backend *out) {
   mb_ctx *x = calloc(1, sizeof *x);
   if (!x) return -1;
@@ -147,6 +190,8 @@ int tb_mserve_backend(const char *db_path, tb_backend *out) {
   out->admit = mb_admit;
   out->release = mb_release;
   out->tick = mb_tick;
+  out->release_tick = mb_release_tick;
+  out->prefill = mb_prefill;
   return 0;
 }
 

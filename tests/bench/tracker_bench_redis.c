@@ -82,11 +82,35 @@ static const char TICK_LUA[] =
     "end\n"
     "return out\n";
 
+/* Releases of a tick in one script call: KEYS holds k scopes per session,
+ * ARGV = k, then the session ids. Returns the number that were held. */
+static const char RELEASE_TICK_LUA[] =
+    "local k = tonumber(ARGV[1])\n"
+    "local held = 0\n"
+    "for j = 0, #ARGV - 2 do\n"
+    "  local h = 0\n"
+    "  for i = 1, k do h = h + redis.call('ZREM', KEYS[j * k + i], ARGV[j + 2]) end\n"
+    "  if h > 0 then held = held + 1 end\n"
+    "end\n"
+    "return held\n";
+
+/* The growth workload's prefill: sessions held-<from>..held-<from+n-1>,
+ * each a member of KEYS[1] (the domain) and of user:<i % users>, scored far
+ * in the future. ARGV = from, n, score, users. */
+static const char PREFILL_LUA[] =
+    "local from, n, score, users = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
+    "for i = from, from + n - 1 do\n"
+    "  local sid = 'held-' .. i\n"
+    "  redis.call('ZADD', KEYS[1], score, sid)\n"
+    "  redis.call('ZADD', string.format('user:%04d', i % users), score, sid)\n"
+    "end\n"
+    "return n\n";
+
 typedef struct rb_ctx {
   pid_t pid;
   int port;
   int aof;
-  char sha_admit[41], sha_release[41], sha_tick[41];
+  char sha_admit[41], sha_release[41], sha_tick[41], sha_release_tick[41], sha_prefill[41];
   char version[32];
   char limit[24]; /* TB_LIMIT as text */
 } rb_ctx;
@@ -403,6 +427,61 @@ static int rb_tick(void *w, size_t n, const char *const *sids, const char *const
   return ok ? 0 : -1;
 }
 
+static int rb_release_tick(void *w, size_t n, const char *const *sids, const char *const *scopes, int64_t now_us) {
+  (void)now_us;
+  rb_worker *k = w;
+  char nkeys_s[16], k_s[8];
+  snprintf(nkeys_s, sizeof nkeys_s, "%zu", n * TB_SCOPES);
+  snprintf(k_s, sizeof k_s, "%d", TB_SCOPES);
+  size_t argc = 3 + n * TB_SCOPES + 1 + n;
+  const char **argv = malloc(argc * sizeof *argv);
+  size_t *lens = malloc(argc * sizeof *lens);
+  if (!argv || !lens) {
+    free(argv);
+    free(lens);
+    fprintf(stderr, "bench: out of memory\n");
+    return -1;
+  }
+  size_t a = 0;
+  argv[a++] = "EVALSHA";
+  argv[a++] = k->x->sha_release_tick;
+  argv[a++] = nkeys_s;
+  for (size_t i = 0; i < n * TB_SCOPES; i++) argv[a++] = scopes[i];
+  argv[a++] = k_s;
+  for (size_t j = 0; j < n; j++) argv[a++] = sids[j];
+  for (size_t i = 0; i < a; i++) lens[i] = strlen(argv[i]);
+  redisReply *r = call(k, (int)a, argv, lens, "release tick");
+  free(argv);
+  free(lens);
+  if (!r) return -1;
+  int ok = r->type == REDIS_REPLY_INTEGER && r->integer == (long long)n;
+  if (!ok) fprintf(stderr, "bench: redis release tick: not every session was held\n");
+  freeReplyObject(r);
+  return ok ? 0 : -1;
+}
+
+static int rb_prefill(void *ctx, size_t n, int64_t now_us) {
+  rb_ctx *x = ctx;
+  redisContext *c = connect_port(x->port);
+  if (!c) return -1;
+  char score[24], users[16];
+  snprintf(score, sizeof score, "%lld", (long long)(now_us + 86400LL * 1000000LL));
+  snprintf(users, sizeof users, "%d", TB_USERS);
+  int st = 0;
+  for (size_t from = 0; !st && from < n; from += 10000) {
+    size_t chunk = n - from < 10000 ? n - from : 10000;
+    redisReply *r = redisCommand(c, "EVALSHA %s 1 %s %llu %llu %s %s", x->sha_prefill, TB_DOMAIN,
+                                 (unsigned long long)from, (unsigned long long)chunk, score, users);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+      fprintf(stderr, "bench: redis prefill: %s\n", r && r->str ? r->str : c->errstr);
+      st = -1;
+    }
+    if (r) freeReplyObject(r);
+  }
+  redisFree(c);
+  return st;
+}
+
 /* ---- construction ------------------------------------------------------------------ */
 
 int tb_redis_backend(const char *server_bin, const char *dir, int aof, tb_backend *out) {
@@ -435,6 +514,8 @@ int tb_redis_backend(const char *server_bin, const char *dir, int aof, tb_backen
   int st = load_script(c, ADMIT_LUA, x->sha_admit);
   if (!st) st = load_script(c, RELEASE_LUA, x->sha_release);
   if (!st) st = load_script(c, TICK_LUA, x->sha_tick);
+  if (!st) st = load_script(c, RELEASE_TICK_LUA, x->sha_release_tick);
+  if (!st) st = load_script(c, PREFILL_LUA, x->sha_prefill);
   redisFree(c);
   memset(out, 0, sizeof *out);
   out->ctx = x;
@@ -453,6 +534,8 @@ int tb_redis_backend(const char *server_bin, const char *dir, int aof, tb_backen
   out->admit = rb_admit;
   out->release = rb_release;
   out->tick = rb_tick;
+  out->release_tick = rb_release_tick;
+  out->prefill = rb_prefill;
   return 0;
 }
 

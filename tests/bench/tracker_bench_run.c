@@ -2,8 +2,11 @@
  *
  * W1, W3 and W4 run the same worker loop: admit a fresh session over two
  * scopes, then release it, timing each call; an "op" is one admit or one
- * release call. W2 runs scheduler ticks. W4's worker processes are forked
- * while the parent holds no database handle and report over pipes. */
+ * release call. The growth workload runs it once more over a domain scope
+ * prefilled with many sessions. W2 runs scheduler ticks. W4's worker
+ * processes are forked while the parent holds no database handle and report
+ * over pipes. */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,13 +14,34 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mserve/common.h"
 #include "tracker_bench.h"
 
 void tb_result_free(tb_result *r) { tb_samples_free(&r->lat); }
+
+int tb_breakdown;
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time and context switches of the calling thread so far. */
+static void thread_usage(tb_io *u) {
+  struct rusage ru;
+  memset(u, 0, sizeof *u);
+  u->cpu_ns = thread_cpu_ns();
+  if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+    u->vcsw = (uint64_t)ru.ru_nvcsw;
+    u->ivcsw = (uint64_t)ru.ru_nivcsw;
+  }
+}
 
 /* Worker processes alive now, so a signal handler can kill and reap them. */
 #define MAX_PROCS 64
@@ -43,6 +67,7 @@ typedef struct wire_head {
   int32_t failed;
   uint32_t pad;
   uint64_t ops, t_start, t_end, n;
+  tb_io io;
 } wire_head;
 
 static int write_all(int fd, const void *p, size_t n) {
@@ -75,12 +100,14 @@ typedef struct worker {
   const tb_backend *b;
   void *proc;
   unsigned id;              /* unique across processes and threads */
+  int growth;               /* name TB_DOMAIN and a user scope (the growth workload) */
   double seconds;
   pthread_barrier_t *start; /* all workers of a process begin together */
   /* results */
   int failed;
   uint64_t ops, t_start, t_end;
   tb_samples lat;
+  tb_io io; /* breakdown runs: CPU, context switches, I/O of this thread */
 } worker;
 
 static void *worker_main(void *arg) {
@@ -92,6 +119,12 @@ static void *worker_main(void *arg) {
   if (k->failed) return NULL;
   char sid[64], kp[32], user[32];
   const char *scopes[TB_SCOPES] = {kp, user};
+  if (k->growth) scopes[0] = TB_DOMAIN;
+  tb_io before;
+  if (tb_breakdown) {
+    tb_io_take(&before); /* zero this thread's I/O counters */
+    thread_usage(&before);
+  }
   k->t_start = tb_now_ns();
   uint64_t deadline = k->t_start + (uint64_t)(k->seconds * 1e9);
   uint64_t t = k->t_start;
@@ -107,6 +140,14 @@ static void *worker_main(void *arg) {
     k->ops += 2;
   }
   k->t_end = t;
+  if (tb_breakdown) {
+    tb_io after;
+    thread_usage(&after);
+    tb_io_take(&k->io);
+    k->io.cpu_ns = after.cpu_ns - before.cpu_ns;
+    k->io.vcsw = after.vcsw - before.vcsw;
+    k->io.ivcsw = after.ivcsw - before.ivcsw;
+  }
   k->b->worker_close(w);
   return NULL;
 fail:
@@ -117,7 +158,7 @@ fail:
 }
 
 /* Run `threads` workers in this process over one process handle. */
-static int run_threads(const tb_backend *b, unsigned first_id, int threads, double seconds,
+static int run_threads(const tb_backend *b, unsigned first_id, int threads, double seconds, int growth,
                        int ready_fd, int go_fd, worker *ws) {
   void *proc = NULL;
   if (b->proc_open(b->ctx, &proc)) return -1;
@@ -139,6 +180,7 @@ static int run_threads(const tb_backend *b, unsigned first_id, int threads, doub
     ws[i].b = b;
     ws[i].proc = proc;
     ws[i].id = first_id + (unsigned)i;
+    ws[i].growth = growth;
     ws[i].seconds = seconds;
     ws[i].start = &start;
   }
@@ -186,7 +228,9 @@ static int collect(worker *ws, int n, tb_result *r) {
     if (ws[i].t_start < first) first = ws[i].t_start;
     if (ws[i].t_end > last) last = ws[i].t_end;
     if (tb_samples_append(&r->lat, &ws[i].lat)) return -1;
+    tb_io_add(&r->io, &ws[i].io);
   }
+  r->workers = n;
   r->sessions = r->ops / 2;
   r->seconds = last > first ? (double)(last - first) / 1e9 : 0.0;
   return 0;
@@ -203,9 +247,9 @@ static void child_main(const tb_backend *b, unsigned first_id, int threads, doub
                        int ready_fd, int go_fd, int out_fd) {
   worker *ws = calloc((size_t)threads, sizeof *ws);
   if (!ws) _exit(1);
-  int st = run_threads(b, first_id, threads, seconds, ready_fd, go_fd, ws);
+  int st = run_threads(b, first_id, threads, seconds, 0, ready_fd, go_fd, ws);
   for (int i = 0; i < threads; i++) {
-    wire_head h = {ws[i].failed || st, 0, ws[i].ops, ws[i].t_start, ws[i].t_end, ws[i].lat.n};
+    wire_head h = {ws[i].failed || st, 0, ws[i].ops, ws[i].t_start, ws[i].t_end, ws[i].lat.n, ws[i].io};
     if (write_all(out_fd, &h, sizeof h) || write_all(out_fd, ws[i].lat.ns, ws[i].lat.n * sizeof *ws[i].lat.ns))
       _exit(1);
   }
@@ -288,6 +332,7 @@ static int run_procs(const tb_backend *b, int procs, int threads, double seconds
       k->ops = h.ops;
       k->t_start = h.t_start;
       k->t_end = h.t_end;
+      k->io = h.io;
       k->lat.ns = malloc((h.n ? h.n : 1) * sizeof *k->lat.ns);
       k->lat.n = k->lat.cap = k->lat.ns ? (size_t)h.n : 0;
       if (!k->lat.ns || read_all(outs[i], k->lat.ns, (size_t)h.n * sizeof *k->lat.ns)) {
@@ -323,16 +368,27 @@ int tb_run_workers(const tb_backend *b, int procs, int threads, double seconds, 
   if (procs > 1) return run_procs(b, procs, threads, seconds, r);
   worker *ws = calloc((size_t)threads, sizeof *ws);
   if (!ws) return -1;
-  int st = run_threads(b, 0, threads, seconds, -1, -1, ws);
+  int st = run_threads(b, 0, threads, seconds, 0, -1, -1, ws);
   if (!st) st = collect(ws, threads, r);
   for (int i = 0; i < threads; i++) tb_samples_free(&ws[i].lat);
   free(ws);
   return st;
 }
 
+int tb_run_growth(const tb_backend *b, size_t held, double seconds, tb_result *r) {
+  memset(r, 0, sizeof *r);
+  if (b->reset(b->ctx)) return -1;
+  if (held && b->prefill(b->ctx, held, ms_clock_realtime_us())) return -1;
+  worker w;
+  int st = run_threads(b, 0, 1, seconds, 1, -1, -1, &w);
+  if (!st) st = collect(&w, 1, r);
+  tb_samples_free(&w.lat);
+  return st;
+}
+
 /* ---- W2: scheduler ticks --------------------------------------------------------------- */
 
-int tb_run_ticks(const tb_backend *b, double seconds, tb_result *r) {
+int tb_run_ticks(const tb_backend *b, double seconds, int batched, tb_result *r) {
   memset(r, 0, sizeof *r);
   if (b->reset(b->ctx)) return -1;
   void *proc = NULL, *w = NULL;
@@ -356,7 +412,9 @@ int tb_run_ticks(const tb_backend *b, double seconds, tb_result *r) {
     uint64_t t0 = tb_now_ns();
     st = b->tick(w, TB_TICK, sids, scopes, ms_clock_realtime_us());
     uint64_t t1 = tb_now_ns();
-    for (int j = 0; !st && j < TB_TICK; j++) st = b->release(w, sids[j], scopes + j * TB_SCOPES);
+    if (batched) st = st ? st : b->release_tick(w, TB_TICK, sids, scopes, ms_clock_realtime_us());
+    else
+      for (int j = 0; !st && j < TB_TICK; j++) st = b->release(w, sids[j], scopes + j * TB_SCOPES);
     t = tb_now_ns();
     if (!st) st = tb_samples_add(&r->lat, t1 - t0);
     if (!st) {

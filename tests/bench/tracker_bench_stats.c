@@ -45,6 +45,13 @@ void tb_samples_free(tb_samples *s) {
   memset(s, 0, sizeof *s);
 }
 
+double tb_samples_mean_us(const tb_samples *s) {
+  if (!s->n) return 0.0;
+  double sum = 0;
+  for (size_t i = 0; i < s->n; i++) sum += s->ns[i];
+  return sum / (double)s->n / 1000.0;
+}
+
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);

@@ -1,7 +1,10 @@
-/* Generating the benchmark's model stores and measuring the extract-all
- * baseline, with libarchive only (no libmserve code), so the baseline is
- * independent of the thing it is compared with. */
+/* Generating the benchmark's model stores (with the project's one archive
+ * writer, examples/common/archive_write.c, as the tools and tests do) and
+ * measuring the extract-all baseline with libarchive only (no libmserve
+ * code), so the baseline is independent of the thing it is compared with. */
 #include "registry_gen.h"
+
+#include <mserve.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -17,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)
+#include "archive_write.h"
+
 
 double now_s(void) {
   struct timespec ts;
@@ -33,56 +37,7 @@ static int rm_one(const char *p, const struct stat *sb, int f, struct FTW *w) {
 
 void rm_tree(const char *path) { nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS); }
 
-/* xorshift64*: fast enough that generating 4 GB is bound by the disk. */
-static void fill_random(unsigned char *buf, size_t len, uint64_t *state) {
-  uint64_t x = *state;
-  for (size_t i = 0; i + 8 <= len; i += 8) {
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    uint64_t v = x * 0x2545F4914F6CDD1DULL;
-    memcpy(buf + i, &v, 8);
-  }
-  *state = x;
-}
-
-static int add_mem(struct archive *a, const char *path, const void *data, size_t len) {
-  struct archive_entry *e = archive_entry_new();
-  if (!e) return -1;
-  archive_entry_set_pathname(e, path);
-  archive_entry_set_filetype(e, AE_IFREG);
-  archive_entry_set_perm(e, 0644);
-  archive_entry_set_size(e, (la_int64_t)len);
-  archive_entry_set_mtime(e, 1767225600, 0);
-  int r = archive_write_header(a, e);
-  archive_entry_free(e);
-  if (r != ARCHIVE_OK) return -1;
-  return (len == 0 || archive_write_data(a, data, len) == (la_ssize_t)len) ? 0 : -1;
-}
-
-static int add_payload(struct archive *a, const char *path, uint64_t bytes, uint64_t seed, unsigned char *buf) {
-  struct archive_entry *e = archive_entry_new();
-  if (!e) return -1;
-  archive_entry_set_pathname(e, path);
-  archive_entry_set_filetype(e, AE_IFREG);
-  archive_entry_set_perm(e, 0644);
-  archive_entry_set_size(e, (la_int64_t)bytes);
-  archive_entry_set_mtime(e, 1767225600, 0);
-  int r = archive_write_header(a, e);
-  archive_entry_free(e);
-  if (r != ARCHIVE_OK) return -1;
-  uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
-  while (bytes > 0) {
-    size_t n = bytes < CHUNK ? (size_t)bytes : CHUNK;
-    fill_random(buf, CHUNK, &state);
-    if (archive_write_data(a, buf, n) != (la_ssize_t)n) return -1;
-    bytes -= n;
-  }
-  return 0;
-}
-
-static int gen_one(const char *path, const char *name, size_t idx, uint64_t payload, gen_format fmt,
-                   unsigned char *buf) {
+static int gen_one(const char *path, const char *name, size_t idx, uint64_t payload, gen_format fmt) {
   char manifest[1024], top[256], p[512];
   snprintf(manifest, sizeof manifest,
            "{\n  \"createdOn\": \"01/01/2026 00:00:00\",\n  \"runtime\": \"python\",\n  \"model\": {\n"
@@ -93,31 +48,37 @@ static int gen_one(const char *path, const char *name, size_t idx, uint64_t payl
   static const char yaml[] = "minWorkers: 1\nmaxWorkers: 2\nresponseTimeout: 120\nhandler:\n  threshold: 0.5\n";
   static const char handler[] = "def handle(data, context):\n    return data\n";
   snprintf(top, sizeof top, "%s", fmt == GEN_TGZ ? name : "");
-  struct archive *a = archive_write_new();
-  if (!a) return -1;
-  int ok = 1;
-  if (fmt == GEN_MAR) {
-    ok = archive_write_set_format_zip(a) == ARCHIVE_OK;
-  } else {
-    ok = archive_write_set_format_pax_restricted(a) == ARCHIVE_OK && archive_write_add_filter_gzip(a) == ARCHIVE_OK &&
-         archive_write_set_filter_option(a, "gzip", "compression-level", "1") == ARCHIVE_OK;
+  const int64_t mtime = 1767225600;
+  aw_writer *w = NULL;
+  if (aw_open(path, fmt == GEN_MAR ? AW_ZIP : AW_TGZ, fmt == GEN_TGZ ? 1 : 0, &w) != MS_OK) {
+    fprintf(stderr, "bench: %s\n", aw_last_error());
+    return -1;
   }
-  ok = ok && archive_write_open_filename(a, path) == ARCHIVE_OK;
 #define P(x) (snprintf(p, sizeof p, "%s%s%s", top, *top ? "/" : "", x), p)
   /* torch-model-archiver's order: the weights first, MAR-INF last (so in a
    * zip the manifest sits next to the central directory). Weights do not
    * deflate: they are stored, as archivers that detect it do. */
-  if (ok && fmt == GEN_MAR) ok = archive_write_zip_set_compression_store(a) == ARCHIVE_OK;
-  ok = ok && add_payload(a, P("model.pt"), payload, (uint64_t)idx + 1, buf) == 0;
-  if (ok && fmt == GEN_MAR) ok = archive_write_zip_set_compression_deflate(a) == ARCHIVE_OK;
-  ok = ok && add_mem(a, P("handler.py"), handler, sizeof handler - 1) == 0;
-  ok = ok && add_mem(a, P("model-config.yaml"), yaml, sizeof yaml - 1) == 0;
-  ok = ok && add_mem(a, P("MAR-INF/MANIFEST.json"), manifest, strlen(manifest)) == 0;
+  aw_entry e_handler = {P("handler.py"), AW_FILE, 0644, mtime, NULL, 0};
+  int st = fmt == GEN_MAR ? aw_set_store(w, 1) : MS_OK;
+  if (!st) st = aw_add_filler(w, P("model.pt"), payload, 1, (uint32_t)(idx + 1) * 2654435761u, mtime);
+  if (!st && fmt == GEN_MAR) st = aw_set_store(w, 0);
+  e_handler.name = P("handler.py");
+  if (!st) st = aw_add(w, &e_handler, handler, sizeof handler - 1);
+  aw_entry e_yaml = {P("model-config.yaml"), AW_FILE, 0644, mtime, NULL, 0};
+  if (!st) st = aw_add(w, &e_yaml, yaml, sizeof yaml - 1);
+  aw_entry e_man = {P("MAR-INF/MANIFEST.json"), AW_FILE, 0644, mtime, NULL, 0};
+  if (!st) st = aw_add(w, &e_man, manifest, strlen(manifest));
 #undef P
-  if (!ok) fprintf(stderr, "bench: writing %s: %s\n", path, archive_error_string(a));
-  if (archive_write_close(a) != ARCHIVE_OK) ok = 0;
-  archive_write_free(a);
-  if (!ok) return -1;
+  if (st) {
+    fprintf(stderr, "bench: writing %s: %s\n", path, aw_last_error());
+    aw_abort(w);
+    return -1;
+  }
+  if (aw_close(w) != MS_OK) {
+    fprintf(stderr, "bench: writing %s: %s\n", path, aw_last_error());
+    return -1;
+  }
+  int ok = 1;
   int fd = open(path, O_RDONLY);
   if (fd < 0 || fsync(fd) != 0) ok = 0;
   if (fd >= 0) close(fd);
@@ -130,21 +91,15 @@ int gen_store(const char *dir, const char *prefix, size_t count, uint64_t payloa
     fprintf(stderr, "bench: mkdir %s: %s\n", dir, strerror(errno));
     return -1;
   }
-  unsigned char *buf = malloc(CHUNK);
-  if (!buf) return -1;
   uint64_t total = 0;
   for (size_t i = 0; i < count; i++) {
     char name[128], path[4096];
     snprintf(name, sizeof name, "%s_%04zu", prefix, i);
     snprintf(path, sizeof path, "%s/%s.%s", dir, name, fmt == GEN_MAR ? "mar" : "tar.gz");
-    if (gen_one(path, name, i, payload_bytes, fmt, buf) != 0) {
-      free(buf);
-      return -1;
-    }
+    if (gen_one(path, name, i, payload_bytes, fmt) != 0) return -1;
     struct stat st;
     if (stat(path, &st) == 0) total += (uint64_t)st.st_size;
   }
-  free(buf);
   if (total_bytes) *total_bytes = total;
   return 0;
 }

@@ -1,15 +1,24 @@
-/* Helpers for the registry tests: build archives at run time with
- * libarchive's writer (including hostile ones) and write small files. */
+/* Helpers for the registry tests: build archives at run time (including
+ * hostile ones) and write small files.
+ *
+ * Archives are written by the one archive writer of the project, the
+ * command-line tools' (examples/common/archive_write.c), compiled into the
+ * test program that includes this header: every program including it is
+ * one translation unit, and none links the tools' library. */
 #ifndef MS_REGISTRY_TESTUTIL_H
 #define MS_REGISTRY_TESTUTIL_H
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* cmocka's fail() macro would rename the writer's own static fail(). */
+#pragma push_macro("fail")
+#undef fail
+#include "../../examples/common/archive_write.c"
+#pragma pop_macro("fail")
 
 /* T_NOISE: a regular file of `size` pseudo-random (incompressible) bytes. */
 typedef enum t_kind { T_FILE = 0, T_DIR, T_SYMLINK, T_HARDLINK, T_CHR, T_BLK, T_FIFO, T_NOISE } t_kind;
@@ -22,88 +31,32 @@ typedef struct t_entry {
   const char *target; /* T_SYMLINK / T_HARDLINK */
 } t_entry;
 
-/* fmt: "zip" (deflate), "zip-store", or "tgz". Returns 0 on success. */
+/* fmt: "zip" (deflate), "zip-store", or "tgz". Returns 0 on success. Written
+ * by the archive writer the command-line tools use (aw_*, included above);
+ * every entry's mtime is 1700000000, T_NOISE bytes are the writer's xorshift
+ * stream seeded per entry. */
 static inline int t_write_archive(const char *path, const char *fmt, const t_entry *e, size_t n) {
-  struct archive *a = archive_write_new();
-  if (strncmp(fmt, "zip", 3) == 0) {
-    archive_write_set_format_zip(a);
-    if (strcmp(fmt, "zip-store") == 0) archive_write_set_options(a, "zip:compression=store");
-  } else {
-    archive_write_add_filter_gzip(a);
-    archive_write_set_format_pax_restricted(a);
-  }
-  if (archive_write_open_filename(a, path) != ARCHIVE_OK) {
-    archive_write_free(a);
-    return -1;
-  }
+  aw_format f = strncmp(fmt, "zip", 3) != 0 ? AW_TGZ : strcmp(fmt, "zip-store") == 0 ? AW_ZIP_STORE : AW_ZIP;
+  aw_writer *w = NULL;
+  if (aw_open(path, f, 0, &w) != MS_OK) return -1;
   int rc = 0;
   for (size_t i = 0; i < n && !rc; i++) {
-    struct archive_entry *ae = archive_entry_new();
-    archive_entry_set_pathname(ae, e[i].name);
-    archive_entry_set_mtime(ae, 1700000000, 0);
-    size_t size = e[i].data ? strlen(e[i].data) : e[i].size;
-    switch (e[i].kind) {
-      case T_FILE:
-      case T_NOISE:
-        archive_entry_set_filetype(ae, AE_IFREG);
-        archive_entry_set_perm(ae, 0644);
-        archive_entry_set_size(ae, (la_int64_t)size);
-        break;
-      case T_DIR:
-        archive_entry_set_filetype(ae, AE_IFDIR);
-        archive_entry_set_perm(ae, 0755);
-        break;
-      case T_SYMLINK:
-        archive_entry_set_filetype(ae, AE_IFLNK);
-        archive_entry_set_perm(ae, 0777);
-        archive_entry_set_symlink(ae, e[i].target);
-        break;
-      case T_HARDLINK:
-        archive_entry_set_filetype(ae, AE_IFREG);
-        archive_entry_set_perm(ae, 0644);
-        archive_entry_set_hardlink(ae, e[i].target);
-        archive_entry_set_size(ae, 0);
-        break;
-      case T_CHR:
-        archive_entry_set_filetype(ae, AE_IFCHR);
-        archive_entry_set_perm(ae, 0644);
-        archive_entry_set_rdev(ae, 0x0103);
-        break;
-      case T_BLK:
-        archive_entry_set_filetype(ae, AE_IFBLK);
-        archive_entry_set_perm(ae, 0644);
-        archive_entry_set_rdev(ae, 0x0801);
-        break;
-      case T_FIFO:
-        archive_entry_set_filetype(ae, AE_IFIFO);
-        archive_entry_set_perm(ae, 0644);
-        break;
-    }
-    if (archive_write_header(a, ae) < ARCHIVE_WARN) rc = -1;
-    if (!rc && (e[i].kind == T_FILE || e[i].kind == T_NOISE) && size) {
-      if (e[i].data) {
-        if (archive_write_data(a, e[i].data, size) < 0) rc = -1;
-      } else {
-        char chunk[8192];
-        memset(chunk, 'A', sizeof chunk);
-        uint32_t x = 2463534242u + (uint32_t)i;
-        size_t left = size;
-        while (left && !rc) {
-          size_t k = left < sizeof chunk ? left : sizeof chunk;
-          for (size_t j = 0; e[i].kind == T_NOISE && j < k; j++) {
-            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-            chunk[j] = (char)(x >> 24);
-          }
-          if (archive_write_data(a, chunk, k) < 0) rc = -1;
-          left -= k;
-        }
-      }
-    }
-    archive_entry_free(ae);
+    static const aw_kind kinds[] = {AW_FILE, AW_DIR, AW_SYMLINK, AW_HARDLINK, AW_CHR, AW_BLK, AW_FIFO, AW_FILE};
+    aw_entry ae = {e[i].name, kinds[e[i].kind], 0, 1700000000, e[i].target,
+                   e[i].kind == T_CHR ? 0x0103u : e[i].kind == T_BLK ? 0x0801u : 0u};
+    int st;
+    if ((e[i].kind == T_FILE && !e[i].data) || e[i].kind == T_NOISE)
+      st = aw_add_filler(w, e[i].name, e[i].data ? strlen(e[i].data) : e[i].size, e[i].kind == T_NOISE,
+                         2463534242u + (uint32_t)i, 1700000000);
+    else
+      st = aw_add(w, &ae, e[i].data, e[i].data ? strlen(e[i].data) : 0);
+    if (st != MS_OK) rc = -1;
   }
-  if (archive_write_close(a) != ARCHIVE_OK) rc = -1;
-  archive_write_free(a);
-  return rc;
+  if (rc) {
+    aw_abort(w);
+    return -1;
+  }
+  return aw_close(w) == MS_OK ? 0 : -1;
 }
 
 /* A TorchServe manifest; extra_model is spliced into the "model" object

@@ -92,7 +92,10 @@ int cli_init(cli_ctx *c, const cli_spec *spec, int argc, char **argv, char *err,
   c->argc = n;
   c->argv = argv + argc - n;
   if (c->quiet) {
-    FILE *null = fopen("/dev/null", "w");
+    /* one per process, kept open (a parser run many times, as by a fuzzer,
+     * opens it once) */
+    static FILE *null;
+    if (!null) null = fopen("/dev/null", "w");
     if (null) c->out = null;
   } else if (c->json) {
     c->out = stderr; /* with --json, stdout holds the one document */
@@ -269,7 +272,7 @@ int cli_usage(cli_ctx *c, const char *fmt, ...) {
 int cli_finish(cli_ctx *c, int rc) {
   cJSON_Delete(c->extra);
   c->extra = NULL;
-  if (c->out && c->out != stdout && c->out != stderr) fclose(c->out);
+  if (c->out && c->out != stdout && c->out != stderr) fflush(c->out);
   c->out = stdout;
   errno = 0;
   int bad = fflush(stdout) != 0 || ferror(stdout);

@@ -48,15 +48,4 @@ typedef struct mar_result {
 int mar_create(const mar_spec *spec, mar_format format, const char *src_dir, const char *out_path, int force,
                mar_result *res, char *err, size_t errlen);
 
-/* The files the manifest of the archive at `path` (zip, tar.gz or folder)
- * names and TorchServe opens when it loads the model: serializedFile,
- * modelFile, handler when it names a .py file, configFile,
- * requirementsFile. Returns MS_OK when every one is in the archive;
- * MS_ECORRUPT with "archive '<path>': the manifest names <key> '<file>',
- * which the archive does not hold" for the first that is not (*missing
- * counts them all, may be NULL); MS_EIO / MS_ENOMEM when the archive cannot
- * be listed. An archive without a TorchServe manifest (MMS's, none) has
- * nothing to check. */
-int mar_check_files(const char *path, size_t *missing, char *err, size_t errlen);
-
 #endif

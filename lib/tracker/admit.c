@@ -1,14 +1,14 @@
 /* Admission, release and renewal: the hot path.
  *
- * An admission reads before it writes: the session's row (a retried check is
- * a no-op), then, in the caller's order, the row of each named pair — its
- * limit and its member count. A pair below its limit by that count admits
- * at once, whatever has expired; only a pair at or over its limit counts its
- * expired members (the front of its key range, counted up to the number that
- * would make room), so the decision is exact at now_us without any purge
- * having run. Only then does it write: the session row, a member row and a
- * count per scope. A denied or conflicting admit has written nothing — the
- * bug of Backend.AI PR #3064 (add first, then compare with >=) cannot happen
+ * An admission reads the session's row (a retried check is a no-op), then,
+ * in the caller's order, the row of each named pair — its limit and its
+ * member count. A pair below its limit by that count admits at once,
+ * whatever has expired; only a pair at or over its limit counts its expired
+ * members (the front of its key range, counted up to the number that would
+ * make room), so the decision is exact at now_us without any purge having
+ * run. Then it writes the session row, a member row and a count per scope. A
+ * denied or conflicting admit leaves nothing behind — the bug of Backend.AI
+ * PR #3064 (add first, then compare with >=, and keep the add) cannot happen
  * — and costs O(log n) like an admitted one.
  *
  * Expired sessions are purged by the writes that come by, a bounded batch
@@ -41,11 +41,11 @@ static size_t index_of(const char *const *sorted, size_t n, const char *name) {
 
 /* Purge some expired sessions of any scope when the hint says some are due. */
 static int purge_due(ms_tracker *t, int64_t now_us) {
-  if (now_us < t->purge_due_us) return MS_OK;
+  if (now_us < ms__tracker_purge_due(t)) return MS_OK;
   size_t purged = 0;
   int64_t next = INT64_MAX;
   int st = ms__tracker_purge_any(t, now_us, PURGE_ANY_MAX, &purged, &next);
-  if (!st) t->purge_due_us = next;
+  if (!st) ms__tracker_set_purge_due(t, next);
   return st;
 }
 
@@ -76,18 +76,32 @@ int ms__tracker_admit_in(ms_tracker *t, const char *what, const char *sid, int c
   if (st) return st;
   if (found && ms__tracker_live(old.expires_us, now_us)) return conflict(what, &old, cls, sorted, k);
 
-  /* Read every pair's row (one statement), then check them in the caller's
-   * order before writing anything. */
+  /* Check every pair in the caller's order. In a tick the pairs are read
+   * (through the tick's tally) and nothing is written before every pair
+   * passed. A call of its own first counts the session into each pair that
+   * has room by its rows, one conditional UPDATE for read and write, and
+   * reads only the others: should a later pair be full, the store undoes the
+   * failed call's writes. */
   ms__tracker_pair pair[MS_TRACKER_MAX_SCOPES];
   int64_t expired[MS_TRACKER_MAX_SCOPES];
-  unsigned char seen[MS_TRACKER_MAX_SCOPES];
-  if ((st = ms__tracker_pairs_get(t, cls, sorted, k, pair)) != MS_OK) return st;
+  unsigned char seen[MS_TRACKER_MAX_SCOPES], counted[MS_TRACKER_MAX_SCOPES];
   memset(seen, 0, k);
+  memset(counted, 0, k);
   memset(expired, 0, k * sizeof *expired);
   for (size_t i = 0; i < n; i++) {
     size_t j = k == 1 ? 0 : index_of(sorted, k, scopes[i]);
     if (seen[j]) continue;
     seen[j] = 1;
+    if (!t->tally) {
+      int bumped = 0;
+      if ((st = ms__tracker_pair_bump(t, sorted[j], cls, &bumped)) != MS_OK) return st;
+      if (bumped) {
+        counted[j] = 1;
+        pair[j].exists = 1;
+        continue;
+      }
+    }
+    if ((st = ms__tracker_pair_get(t, sorted[j], cls, &pair[j])) != MS_OK) return st;
     const ms__tracker_pair *p = &pair[j];
     if (p->limit == MS_UNLIMITED || p->members < p->limit) continue;
     /* At the limit by its rows: it has room only if more than
@@ -114,7 +128,8 @@ int ms__tracker_admit_in(ms_tracker *t, const char *what, const char *sid, int c
     budget -= purged < budget ? purged : budget;
   }
   if ((st = purge_due(t, now_us)) != MS_OK) return st;
-  return ms__tracker_session_hold(t, sid, cls, ms__tracker_lease_end(lease_us, now_us), sorted, pair, k, undone);
+  return ms__tracker_session_hold(t, sid, cls, ms__tracker_lease_end(lease_us, now_us), sorted, pair, counted, k,
+                                  undone);
 }
 
 int ms__tracker_release_in(ms_tracker *t, const char *sid, int64_t now_us, int *was_held) {

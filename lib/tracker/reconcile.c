@@ -144,10 +144,8 @@ static int normalize(ms_reconcile *r) {
 
 /* Expired sessions counted nowhere already: a full reconcile drops their
  * rows at once (the recount follows); the session query uses its index. */
-static const char SQL_EXPIRED_MEMBERS_DEL[] =
-    "DELETE FROM tracker_members WHERE expires_us > 0 AND expires_us <= ?1";
-static const char SQL_EXPIRED_SESSIONS_DEL[] =
-    "DELETE FROM tracker_sessions WHERE expires_us > 0 AND expires_us <= ?1";
+static const char SQL_EXPIRED_MEMBERS_DEL[] = "DELETE FROM tracker_members WHERE " MS_TRACKER_SQL_EXPIRED("?1");
+static const char SQL_EXPIRED_SESSIONS_DEL[] = "DELETE FROM tracker_sessions WHERE " MS_TRACKER_SQL_EXPIRED("?1");
 static const char SQL_SESSIONS_ALL[] = "SELECT session FROM tracker_sessions";
 /* Membership rows no session lists (damage): a full reconcile drops them. */
 static const char SQL_ORPHANS_DEL[] =

@@ -26,17 +26,19 @@ static const char SQL_MEMBER_DEL[] =
 static const char SQL_PAIR_GET[] = "SELECT max_sessions, members FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
 static const char SQL_PAIR_NEW[] = "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3)";
 static const char SQL_PAIR_ADD[] = "UPDATE tracker_limits SET members = members + ?3 WHERE scope = ?1 AND cls = ?2";
+static const char SQL_PAIR_BUMP[] =
+    "UPDATE tracker_limits SET members = members + 1 WHERE scope = ?1 AND cls = ?2 "
+    "AND (max_sessions IS NULL OR members < max_sessions)";
 static const char SQL_PAIR_LIMIT[] =
     "INSERT INTO tracker_limits(scope, cls, max_sessions, members) VALUES (?1, ?2, ?3, 0) "
     "ON CONFLICT(scope, cls) DO UPDATE SET max_sessions = excluded.max_sessions";
-/* The expired members of a pair: the front of its key range. The literal
- * "expires_us > 0" also lets the session query use its partial index. */
+/* The expired members of a pair: the front of its key range. */
 static const char SQL_PAIR_EXPIRED[] =
-    "SELECT count(*) FROM (SELECT 1 FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us > 0 "
-    "AND expires_us <= ?3 LIMIT ?4)";
+    "SELECT count(*) FROM (SELECT 1 FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND "
+    MS_TRACKER_SQL_EXPIRED("?3") " LIMIT ?4)";
 static const char SQL_PAIR_EXPIRED_IDS[] =
-    "SELECT session FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us > 0 AND expires_us <= ?3 "
-    "ORDER BY expires_us LIMIT ?4";
+    "SELECT session FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND " MS_TRACKER_SQL_EXPIRED("?3")
+    " ORDER BY expires_us LIMIT ?4";
 static const char SQL_EARLIEST[] =
     "SELECT session, expires_us FROM tracker_sessions WHERE expires_us > 0 ORDER BY expires_us LIMIT ?1";
 
@@ -184,7 +186,8 @@ static int session_del(ms_tracker *t, const char *sid) {
 }
 
 int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t expires_us,
-                             const char *const *scope, const ms__tracker_pair *pair, size_t n, int *undone) {
+                             const char *const *scope, const ms__tracker_pair *pair, const unsigned char *counted,
+                             size_t n, int *undone) {
   char blob[MS_TRACKER_BLOB_MAX];
   size_t len = encode(scope, n, blob);
   *undone = 1;
@@ -203,11 +206,11 @@ int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t ex
   for (size_t i = 0; i < n && !st; i++) {
     if ((st = member_add(t, scope[i], cls, expires_us, sid)) != MS_OK) break;
     done++;
-    if ((st = pair_add(t, scope[i], cls, 1, pair[i].exists)) != MS_OK) break;
+    if (!counted[i] && (st = pair_add(t, scope[i], cls, 1, pair[i].exists)) != MS_OK) break;
     done++;
   }
   if (!st) {
-    if (expires_us > 0 && expires_us < t->purge_due_us) t->purge_due_us = expires_us;
+    ms__tracker_purge_due_by(t, expires_us);
     return MS_OK;
   }
   /* The database may have rolled the whole transaction back by itself. */
@@ -217,7 +220,7 @@ int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t ex
   int u = MS_OK;
   for (size_t d = done; d-- > 0 && !u;) {
     size_t i = d / 2;
-    if (d % 2) u = pair_add(t, scope[i], cls, -1, 1); /* a row made here stays, counting 0 */
+    if (d % 2) u = counted[i] ? MS_OK : pair_add(t, scope[i], cls, -1, 1); /* a row made here stays, counting 0 */
     else u = member_del(t, scope[i], cls, expires_us, sid);
   }
   if (!u) u = session_del(t, sid);
@@ -243,8 +246,7 @@ int ms__tracker_session_set_expiry(ms_tracker *t, const char *sid, const ms__tra
   if (!q) return st;
   sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, expires_us);
-  if ((st = step_one(t, q, "renew a session")) == MS_OK && expires_us > 0 && expires_us < t->purge_due_us)
-    t->purge_due_us = expires_us;
+  if ((st = step_one(t, q, "renew a session")) == MS_OK) ms__tracker_purge_due_by(t, expires_us);
   return st;
 }
 
@@ -316,9 +318,13 @@ int ms__tracker_recount(ms_tracker *t, const char *scope) {
   return st;
 }
 
-int ms__tracker_pairs_get(ms_tracker *t, int cls, const char *const *scope, size_t k, ms__tracker_pair *out) {
+int ms__tracker_pair_bump(ms_tracker *t, const char *scope, int cls, int *bumped) {
   int st = MS_OK;
-  for (size_t i = 0; i < k && !st; i++) st = ms__tracker_pair_get(t, scope[i], cls, &out[i]);
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_BUMP, &st);
+  if (!q) return st;
+  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, cls);
+  if ((st = step_done(t, q, "count a scope's members")) == MS_OK) *bumped = sqlite3_changes(t->store->db) == 1;
   return st;
 }
 

@@ -37,6 +37,11 @@ static inline int ms__tracker_live(int64_t expires_us, int64_t now_us) {
   return expires_us == 0 || now_us < expires_us;
 }
 
+/* The same rule in SQL: the rows whose lease ended at or before the
+ * parameter `now` (e.g. "?3"). The literal "expires_us > 0" also lets a
+ * query of tracker_sessions use its partial index. */
+#define MS_TRACKER_SQL_EXPIRED(now) "expires_us > 0 AND expires_us <= " now
+
 /* The lease end of a lease of lease_us taken at now_us (0: no lease). The
  * caller has checked that the sum is representable. */
 static inline int64_t ms__tracker_lease_end(int64_t lease_us, int64_t now_us) {
@@ -73,11 +78,18 @@ size_t ms__tracker_sort_scopes(const char *const *names, size_t n, const char **
 int ms__tracker_session_get(ms_tracker *t, const char *sid, ms__tracker_session *out, int *found);
 
 /* Add session `sid` of class cls with lease end expires_us to the n sorted,
- * distinct scopes (pair[i] describes scope[i] as read in this transaction).
- * On failure everything it wrote is taken back again; *undone = 0 when even
- * that failed (then only rolling the transaction back restores it). */
+ * distinct scopes (pair[i] describes scope[i] as read in this transaction;
+ * counted[i]: the session is already in that pair's count). On failure
+ * everything it wrote is taken back again; *undone = 0 when even that failed
+ * (then only rolling the transaction back restores it). */
 int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t expires_us,
-                             const char *const *scope, const ms__tracker_pair *pair, size_t n, int *undone);
+                             const char *const *scope, const ms__tracker_pair *pair, const unsigned char *counted,
+                             size_t n, int *undone);
+
+/* Count one more member into pair (scope, cls) if it has room by its rows
+ * (no limit, or fewer rows than the limit): *bumped = 1; else nothing
+ * changes and *bumped = 0 (no row, or at its limit by its rows). */
+int ms__tracker_pair_bump(ms_tracker *t, const char *scope, int cls, int *bumped);
 
 /* Remove session `sid` (its row s) from every set. */
 int ms__tracker_session_forget(ms_tracker *t, const char *sid, const ms__tracker_session *s);
@@ -104,9 +116,6 @@ int ms__tracker_recount(ms_tracker *t, const char *scope);
 
 /* The row of pair (scope, cls). */
 int ms__tracker_pair_get(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out);
-/* The rows of the k pairs (scope[i], cls), scope sorted and distinct, in one
- * statement: out[i] for scope[i]. */
-int ms__tracker_pairs_get(ms_tracker *t, int cls, const char *const *scope, size_t k, ms__tracker_pair *out);
 
 /* Members of (scope, cls) whose lease ended at or before now_us, counting at
  * most `cap` of them (cap < 0: all). */

@@ -58,14 +58,16 @@ int ms_tracker_begin(ms_tracker *t, ms_tracker_txn **out) {
   if (!t || !out) return ms__fail(MS_EINVAL, "%s: %s is NULL", what, !t ? "tracker" : "out");
   ms_tracker_txn *x = calloc(1, sizeof *x);
   if (!x) return ms__fail(MS_ENOMEM, "%s: out of memory", what);
-  if (!t->tally_mem && !(t->tally_mem = ms__tracker_tally_new())) {
-    free(x);
-    return ms__fail(MS_ENOMEM, "%s: out of memory", what);
-  }
   int st = ms__store_txn_begin(t->store, MS__STORE_TXN_MOVABLE, &x->sx);
   if (st) {
     free(x);
     return ms__tracker_failed(what, st);
+  }
+  /* made once, under the store (two threads may begin at once) */
+  if (!t->tally_mem && !(t->tally_mem = ms__tracker_tally_new())) {
+    ms__store_txn_rollback(x->sx);
+    free(x);
+    return ms__fail(MS_ENOMEM, "%s: out of memory", what);
   }
   pthread_mutex_init(&x->mu, NULL);
   x->t = t;
@@ -135,9 +137,9 @@ int ms_tracker_txn_commit(ms_tracker_txn *x) {
   end_tally(t);
   if (st) {
     ms__store_txn_rollback(x->sx); /* nothing to keep; leaves the store */
-    t->purge_due_us = 0;           /* what the tick purged is back */
+    ms__tracker_set_purge_due(t, 0); /* what the tick purged is back */
   } else if ((st = ms__tracker_failed(what, ms__store_txn_commit(x->sx))) != MS_OK) {
-    t->purge_due_us = 0;
+    ms__tracker_set_purge_due(t, 0);
   }
   pthread_mutex_unlock(&x->mu);
   pthread_mutex_destroy(&x->mu);
@@ -151,7 +153,7 @@ void ms_tracker_txn_rollback(ms_tracker_txn *x) {
   ms__store_txn_resume(x->sx); /* a movable transaction: never refused */
   end_tally(x->t);
   ms__store_txn_rollback(x->sx);
-  x->t->purge_due_us = 0; /* what the tick purged is back */
+  ms__tracker_set_purge_due(x->t, 0); /* what the tick purged is back */
   pthread_mutex_unlock(&x->mu);
   pthread_mutex_destroy(&x->mu);
   free(x);

@@ -141,7 +141,7 @@ static int purge_op(ms_store *s, void *arg) {
     c->purged += (int64_t)got;
     if (got < step) break;
   }
-  c->t->purge_due_us = next;
+  ms__tracker_set_purge_due(c->t, next);
   return MS_OK;
 }
 

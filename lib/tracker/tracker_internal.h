@@ -11,6 +11,7 @@
 #ifndef MS_TRACKER_INTERNAL_H
 #define MS_TRACKER_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,9 +35,21 @@ struct ms_tracker {
   /* Housekeeping: no session of this store is known to expire before this
    * instant, so writes before it skip looking for expired ones to purge.
    * Only a hint (other handles add sessions too): counts never depend on
-   * it. Read and written under the store's lock. */
-  int64_t purge_due_us;
+   * it. Atomic because a tick's end resets it after leaving the store. */
+  _Atomic int64_t purge_due_us;
 };
+
+/* The purge hint (relaxed: only ever a hint). */
+static inline int64_t ms__tracker_purge_due(const ms_tracker *t) {
+  return atomic_load_explicit(&t->purge_due_us, memory_order_relaxed);
+}
+static inline void ms__tracker_set_purge_due(ms_tracker *t, int64_t at_us) {
+  atomic_store_explicit(&t->purge_due_us, at_us, memory_order_relaxed);
+}
+/* A session of this store's now ends at at_us (0: no lease): due no later. */
+static inline void ms__tracker_purge_due_by(ms_tracker *t, int64_t at_us) {
+  if (at_us > 0 && at_us < ms__tracker_purge_due(t)) ms__tracker_set_purge_due(t, at_us);
+}
 
 /* ---- check.c ---------------------------------------------------------------- */
 

@@ -14,11 +14,12 @@
  * `members` is changed in the same transaction as the rows it counts, so it
  * is exact after any crash. A pair's live count at now_us is `members` minus
  * its members whose lease ended at or before now_us: the front of its key
- * range, empty once they are purged.
+ * range, empty once they are purged. While a tick holds the store, count
+ * changes go to its tally (tally.h) and are written before its COMMIT.
  *
  * The lease rule lives here once: a session has no lease when its lease end
- * is 0, and is live at now_us while now_us < lease end (ms__tracker_live, and
- * in SQL "expires_us > 0 AND expires_us <= now" for the expired).
+ * is 0, and is live at now_us while now_us < lease end (ms__tracker_live;
+ * MS_TRACKER_SQL_EXPIRED in SQL).
  *
  * Every function runs inside the caller's store lock (reads) or open write
  * transaction (writes) and uses the store's statement cache. On failure a

@@ -48,7 +48,8 @@ int ms__registry_archive_stat(const char *path, int format, ms__stat *out) {
 
 /* ---- entry points -------------------------------------------------------- */
 
-int ms__registry_archive_read_source(const ms__source *s, int format, const ms__read_limits *lim, ms__archive_meta *out) {
+int ms__registry_archive_read_source(const ms__source *s, int format, const ms__read_limits *lim,
+                                     ms__archive_meta *out) {
   static const ms__read_limits defaults = {MS_REGISTRY_DEFAULT_MAX_BYTES, MS_REGISTRY_DEFAULT_MAX_RATIO};
   MS__ARCHIVE_SERIAL_BEGIN();
   int st = format == MS__FMT_ZIP ? ms__registry_zip_read(s, out) : ms__registry_tgz_read(s, lim ? lim : &defaults, out);
@@ -60,7 +61,8 @@ int ms__registry_archive_read_path(const char *path, int format, ms__archive_met
   return ms__registry_archive_read_path_limited(path, format, NULL, out);
 }
 
-int ms__registry_archive_read_path_limited(const char *path, int format, const ms__read_limits *lim, ms__archive_meta *out) {
+int ms__registry_archive_read_path_limited(const char *path, int format, const ms__read_limits *lim,
+                                           ms__archive_meta *out) {
   if (!path || !out) return ms__fail(MS_EINVAL, "archive: NULL argument");
   if (format == MS__FMT_DIR) return ms__registry_dir_read(path, out);
   int fd = -1;
@@ -75,7 +77,8 @@ int ms__registry_archive_read_path_limited(const char *path, int format, const m
   return st;
 }
 
-int ms__registry_archive_read_manifest_from_memory(const void *buf, size_t len, const char *origin, ms__archive_meta *out) {
+int ms__registry_archive_read_manifest_from_memory(const void *buf, size_t len, const char *origin,
+                                                   ms__archive_meta *out) {
   if ((!buf && len) || !origin || !out) return ms__fail(MS_EINVAL, "archive: NULL argument");
   const unsigned char *p = buf;
   int format;

@@ -54,12 +54,14 @@ int ms__registry_archive_stat(const char *path, int format, ms__stat *out);
 int ms__registry_archive_read_path(const char *path, int format, ms__archive_meta *out);
 /* The same with limits (NULL: the built-in MS_REGISTRY_DEFAULT_* limits);
  * breaking them is MS_EUNSAFE. */
-int ms__registry_archive_read_path_limited(const char *path, int format, const ms__read_limits *lim, ms__archive_meta *out);
+int ms__registry_archive_read_path_limited(const char *path, int format, const ms__read_limits *lim,
+                                           ms__archive_meta *out);
 
 /* Read the archive `s` (MS__FMT_ZIP or MS__FMT_TGZ) from its source: the
  * common body of the path and memory entry points, and materialize's check
  * of a zip's hash on the file it extracts (lim NULL: the defaults). */
-int ms__registry_archive_read_source(const ms__source *s, int format, const ms__read_limits *lim, ms__archive_meta *out);
+int ms__registry_archive_read_source(const ms__source *s, int format, const ms__read_limits *lim,
+                                     ms__archive_meta *out);
 
 /*
  * ms__registry_archive_read_manifest_from_memory - the same for an archive image in
@@ -68,6 +70,6 @@ int ms__registry_archive_read_source(const ms__source *s, int format, const ms__
  * (ms__registry_archive_meta_free); untouched on failure.
  */
 int ms__registry_archive_read_manifest_from_memory(const void *buf, size_t len, const char *origin,
-                                          ms__archive_meta *out);
+                                                   ms__archive_meta *out);
 
 #endif

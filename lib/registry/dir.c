@@ -72,7 +72,8 @@ int ms__registry_dir_read(const char *path, ms__archive_meta *out) {
     }
     if (parsed) ms__registry_manifest_free(&peek);
   }
-  if (!st) st = ms__registry_archive_parse_meta(path, manifest, manifest_len, config, config_len, cpath ? cpath : "", &m);
+  if (!st)
+    st = ms__registry_archive_parse_meta(path, manifest, manifest_len, config, config_len, cpath ? cpath : "", &m);
   if (!st) {
     static const char tag[] = "mserve-dir-v1";
     ms__sha256 h;

@@ -50,7 +50,7 @@ int ms__registry_archive_header_ok(struct archive *a, int r) {
 }
 
 int ms__registry_archive_failure(struct archive *a, const ms__reader *rd, int rc, int format, const char *origin,
-                        const char *entry, int in_data) {
+                                 const char *entry, int in_data) {
   if (rd && rd->status) {
     if (!rd->why[0]) return rd->status; /* a read failure: its message is set */
     if (entry && in_data) return ms__fail(rd->status, "archive '%s': entry '%s': %s", origin, entry, rd->why);
@@ -77,8 +77,8 @@ int ms__registry_archive_failure(struct archive *a, const ms__reader *rd, int rc
   return ms__fail(MS_ECORRUPT, "archive '%s': %s", origin, msg);
 }
 
-int ms__registry_archive_entry_data(struct archive *a, const ms__reader *rd, struct archive_entry *e, const char *origin,
-                           const char *name, char **out, size_t *out_len) {
+int ms__registry_archive_entry_data(struct archive *a, const ms__reader *rd, struct archive_entry *e,
+                                    const char *origin, const char *name, char **out, size_t *out_len) {
   if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t)MS__META_MAX_BYTES)
     return ms__fail(MS_ECORRUPT, "archive '%s': entry '%s' is larger than %u bytes", origin, name,
                     MS__META_MAX_BYTES);
@@ -149,10 +149,12 @@ int ms__registry_archive_find_entry(const ms__source *s, int format, const char 
     break;
   }
   if (!st && !hit && r != ARCHIVE_EOF)
-    st = ms__registry_archive_failure(a, &rd, r, format, s->origin, r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL, 0);
+    st = ms__registry_archive_failure(a, &rd, r, format, s->origin,
+                                      r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL, 0);
   archive_read_free(a);
   ms__registry_reader_free(&rd);
-  if (!st && !hit) st = ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing", s->origin, want);
+  if (!st && !hit)
+    st = ms__fail(MS_ECORRUPT, "archive '%s': config file '%s' named by the manifest is missing", s->origin, want);
   return st;
 }
 
@@ -176,8 +178,8 @@ int ms__registry_archive_find_names(const ms__source *s, int format, const char 
         found[i] = archive_entry_filetype(e) == AE_IFREG ? 1 : 2;
   }
   if (r != ARCHIVE_EOF)
-    st = ms__registry_archive_failure(a, &rd, r, format, s->origin, r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL,
-                                      0);
+    st = ms__registry_archive_failure(a, &rd, r, format, s->origin,
+                                      r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL, 0);
   archive_read_free(a);
   ms__registry_reader_free(&rd);
   return st;

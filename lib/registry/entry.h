@@ -36,13 +36,13 @@ int ms__registry_archive_header_ok(struct archive *a, int r);
  * failing its checksum (ARCHIVE_RETRY) says so; other failures carry
  * libarchive's message. MS_ECORRUPT unless rd says otherwise. */
 int ms__registry_archive_failure(struct archive *a, const ms__reader *rd, int rc, int format, const char *origin,
-                        const char *entry, int in_data);
+                                 const char *entry, int in_data);
 
 /* The current entry's data, at most MS__META_MAX_BYTES, into a malloc'd
  * buffer. MS_ECORRUPT (too large, damaged, failing its CRC-32), a failure
  * of rd (may be NULL), or MS_ENOMEM, naming origin and name. */
-int ms__registry_archive_entry_data(struct archive *a, const ms__reader *rd, struct archive_entry *e, const char *origin,
-                           const char *name, char **out, size_t *out_len);
+int ms__registry_archive_entry_data(struct archive *a, const ms__reader *rd, struct archive_entry *e,
+                                    const char *origin, const char *name, char **out, size_t *out_len);
 
 /* Entry name without leading "./" and, for a tar.gz, without its top folder
  * (its length, slash included, in *top_len). */

@@ -481,8 +481,7 @@ static const ms__global_entry *find_entry(const ms__global_config *g, const char
   return bsearch(&key, g->entries, g->n_entries, sizeof *g->entries, cmp_lookup);
 }
 
-const ms__settings *ms__registry_global_lookup(const ms__global_config *g, const char *name,
-                                               const char *version) {
+const ms__settings *ms__registry_global_lookup(const ms__global_config *g, const char *name, const char *version) {
   const ms__global_entry *e = find_entry(g, name, version);
   return e ? &e->s : NULL;
 }

@@ -93,8 +93,7 @@ void ms__registry_global_free(ms__global_config *g);
  * or invalid), MS_ENOMEM. */
 int ms__registry_global_load(const char *path, ms__global_config **out);
 /* The per-version entry for name/version, or NULL. O(log n). */
-const ms__settings *ms__registry_global_lookup(const ms__global_config *g, const char *name,
-                                               const char *version);
+const ms__settings *ms__registry_global_lookup(const ms__global_config *g, const char *name, const char *version);
 /* 1 when the file marks name/version "defaultVersion": true (g may be NULL). */
 int ms__registry_global_is_default(const ms__global_config *g, const char *name, const char *version);
 /* The value of a top-level key as written (its last occurrence), or NULL. */

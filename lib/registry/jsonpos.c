@@ -93,8 +93,9 @@ cJSON *ms__registry_json_parse(const char *json, size_t len, const char *what, i
   }
   /* cJSON stops at the bracket that would open one level too many. */
   if (off < len && (text[off] == '[' || text[off] == '{') && depth_at(text, off) >= CJSON_NESTING_LIMIT)
-    *status = ms__fail(MS_ECORRUPT, "%s: arrays and objects nested deeper than %d levels at byte %zu (line %zu, column %zu)",
-                       what, CJSON_NESTING_LIMIT, off, line, col);
+    *status =
+        ms__fail(MS_ECORRUPT, "%s: arrays and objects nested deeper than %d levels at byte %zu (line %zu, column %zu)",
+                 what, CJSON_NESTING_LIMIT, off, line, col);
   else
     *status = ms__fail(MS_ECORRUPT, "%s: invalid JSON at byte %zu (line %zu, column %zu)", what, off, line, col);
   free(copy);

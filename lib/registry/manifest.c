@@ -196,8 +196,10 @@ int ms__registry_manifest_parse(const char *json, size_t len, const char *origin
     st = ms__fail(MS_ECORRUPT, "%s: model name '%s' does not match ^[A-Za-z0-9][A-Za-z0-9_.-]*$", what,
                   ms__text_show(m.name, shown, sizeof shown));
   if (!st && !ms__registry_version_valid(m.version))
-    st = ms__fail(MS_ECORRUPT, "%s: model version '%s' is not 1-64 printable ASCII characters without spaces, slashes or backslashes",
-                  what, ms__text_show(m.version, shown, sizeof shown));
+    st =
+        ms__fail(MS_ECORRUPT,
+                 "%s: model version '%s' is not 1-64 printable ASCII characters without spaces, slashes or backslashes",
+                 what, ms__text_show(m.version, shown, sizeof shown));
   if (st) {
     ms__registry_manifest_free(&m);
     return st == MS_ENOMEM ? ms__fail(MS_ENOMEM, "%s: out of memory", what) : st;

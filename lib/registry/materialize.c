@@ -211,7 +211,8 @@ static int extract_entry(struct archive *a, struct archive_entry *e, xstate *x) 
   }
   if (n == 0) return MS_OK; /* the root itself */
   if (archive_entry_size_is_set(e) && archive_entry_size(e) > x->lim.bytes - x->total)
-    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' declares %lld bytes: the total size passes the limit of %lld bytes",
+    return ms__fail(MS_EUNSAFE,
+                    "archive '%s': entry '%s' declares %lld bytes: the total size passes the limit of %lld bytes",
                     x->origin, name, (long long)archive_entry_size(e), (long long)x->lim.bytes);
   int parent = -1;
   int st = open_dirs(x, name, comp, type == AE_IFDIR ? n : n - 1, &parent);
@@ -293,8 +294,12 @@ static int extract(ms_registry *r, const ms_model *m, const ms__source *src, int
   while (!st && ms__registry_archive_header_ok(a, rc = archive_read_next_header(a, &e))) st = extract_entry(a, e, &x);
   if (!st && rc != ARCHIVE_EOF)
     st = ms__registry_archive_failure(a, &rd, rc, m->format, m->path,
-                             rc == ARCHIVE_WARN ? archive_entry_pathname(e) : x.last[0] ? x.last : NULL, 0);
-  if (!st && m->format == MS__FMT_TGZ && !(st = ms__registry_reader_finish_gz(&rd))) st = ms__registry_reader_drain(&rd);
+                                      rc == ARCHIVE_WARN ? archive_entry_pathname(e)
+                                      : x.last[0]        ? x.last
+                                                         : NULL,
+                                      0);
+  if (!st && m->format == MS__FMT_TGZ && !(st = ms__registry_reader_finish_gz(&rd)))
+    st = ms__registry_reader_drain(&rd);
   if (!st && m->format == MS__FMT_TGZ) {
     char hex[65];
     ms__sha256_final_hex(&h, hex);
@@ -359,7 +364,8 @@ static void clean_stale(const char *root) {
       if (p) {
         snprintf(p, n, "%s/%s", root, de->d_name);
         ms__fs_rmtree(p);
-        ms__log(MS_LOG_INFO, "registry: ms_registry_materialize: removed '%s', left by an extraction that did not finish", p);
+        ms__log(MS_LOG_INFO,
+                "registry: ms_registry_materialize: removed '%s', left by an extraction that did not finish", p);
         free(p);
       }
     }
@@ -413,22 +419,26 @@ static int make_temp(const char *root, const char *hash, char **out_path, int *o
 static void flush_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
-  if (fsync(fd) != 0) ms__log(MS_LOG_WARN, "registry: ms_registry_materialize: flushing '%s': %s", dir, strerror(errno));
+  if (fsync(fd) != 0)
+    ms__log(MS_LOG_WARN, "registry: ms_registry_materialize: flushing '%s': %s", dir, strerror(errno));
   close(fd);
 }
 
 static int materialize(ms_registry *r, const ms_model *m, const char *root_dir, char *path, size_t path_len) {
-  if (!r || !m || !root_dir || !*root_dir || !path) return ms__fail(MS_EINVAL, "NULL registry, model, root_dir or path");
+  if (!r || !m || !root_dir || !*root_dir || !path)
+    return ms__fail(MS_EINVAL, "NULL registry, model, root_dir or path");
   if (m->format == MS__FMT_DIR) {
     /* A folder model is used where it is. */
     if (strlen(m->path) + 1 > path_len)
-      return ms__fail(MS_EINVAL, "model '%s' version '%s': path buffer of %zu bytes is too small for '%s' (%zu needed)", m->name, m->version, path_len, m->path, strlen(m->path) + 1);
+      return ms__fail(MS_EINVAL, "model '%s' version '%s': path buffer of %zu bytes is too small for '%s' (%zu needed)",
+                      m->name, m->version, path_len, m->path, strlen(m->path) + 1);
     ms__strlcpy(path, m->path, path_len);
     return MS_OK;
   }
   size_t need = strlen(root_dir) + 1 + strlen(m->hash) + 1;
   if (need > path_len)
-    return ms__fail(MS_EINVAL, "model '%s' version '%s': path buffer of %zu bytes is too small (%zu needed)", m->name, m->version, path_len, need);
+    return ms__fail(MS_EINVAL, "model '%s' version '%s': path buffer of %zu bytes is too small (%zu needed)", m->name,
+                    m->version, path_len, need);
   if (strlen(m->hash) != 64 || strspn(m->hash, "0123456789abcdef") != 64)
     return ms__fail(MS_EINVAL, "model '%s' version '%s': no content hash", m->name, m->version);
   char *target = malloc(need);

@@ -7,7 +7,7 @@
 #include "registry/config_yaml.h"
 
 int ms__registry_archive_parse_meta(const char *origin, const char *manifest, size_t manifest_len, const char *config,
-                           size_t config_len, const char *config_name, ms__archive_meta *out) {
+                                    size_t config_len, const char *config_name, ms__archive_meta *out) {
   int st = ms__registry_manifest_parse(manifest, manifest_len, origin, &out->manifest);
   if (st) return st;
   if ((st = ms__registry_settings_copy(&out->config, &out->manifest.batch))) return st;

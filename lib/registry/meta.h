@@ -29,7 +29,7 @@ typedef struct ms__archive_meta {
  * the hash and format. config_name names the config file in messages.
  * On failure *out may hold parts: free it with ms__registry_archive_meta_free. */
 int ms__registry_archive_parse_meta(const char *origin, const char *manifest, size_t manifest_len, const char *config,
-                           size_t config_len, const char *config_name, ms__archive_meta *out);
+                                    size_t config_len, const char *config_name, ms__archive_meta *out);
 /* Free what *m holds and zero it (NULL is a no-op). */
 void ms__registry_archive_meta_free(ms__archive_meta *m);
 

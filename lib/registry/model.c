@@ -98,7 +98,8 @@ int ms_model_get_int(const ms_model *m, const char *key, int64_t *value, ms_conf
     snprintf(why, sizeof why, " (canonical keys: %s)", ms__registry_key_list());
     return model_fail(MS_ENOTFOUND, "ms_model_get_int", m, key, why);
   }
-  if (ms__registry_key_is_str(k)) return model_fail(MS_EINVAL, "ms_model_get_int", m, key, "! is a string; use ms_model_get_str");
+  if (ms__registry_key_is_str(k))
+    return model_fail(MS_EINVAL, "ms_model_get_int", m, key, "! is a string; use ms_model_get_str");
   *value = m->ival[k];
   if (source) *source = m->src[k];
   return MS_OK;

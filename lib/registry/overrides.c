@@ -35,7 +35,8 @@ int ms_overrides_set_int(ms_overrides *ov, const char *key, int64_t value) {
   if (!ov) return ms__fail(MS_EINVAL, "registry: ms_overrides_set_int: NULL overrides");
   if ((st = lookup_key("ms_overrides_set_int", key, &k))) return st;
   if (ms__registry_key_is_str(k))
-    return ms__fail(MS_EINVAL, "registry: ms_overrides_set_int: key '%s' is a string key; use ms_overrides_set_str", key);
+    return ms__fail(MS_EINVAL, "registry: ms_overrides_set_int: key '%s' is a string key; use ms_overrides_set_str",
+                    key);
   if ((st = ms__registry_key_check_int(k, value, "registry: ms_overrides_set_int"))) return st;
   ov->set.ival[k] = value;
   ov->set.set |= 1u << k;

@@ -6,7 +6,8 @@
 #include "common/error.h"
 #include "common/text.h"
 
-int ms__registry_report_add(ms_scan_report *rep, const char *path, ms_scan_outcome outcome, int status, const char *message) {
+int ms__registry_report_add(ms_scan_report *rep, const char *path, ms_scan_outcome outcome, int status,
+                            const char *message) {
   if (rep->n == rep->cap) {
     size_t cap = rep->cap ? rep->cap * 2 : 16;
     ms__scan_entry *g = realloc(rep->items, cap * sizeof *g);

@@ -20,6 +20,7 @@ struct ms_scan_report {
 };
 
 /* Append an entry (strings copied); MS_OK or MS_ENOMEM. */
-int ms__registry_report_add(ms_scan_report *rep, const char *path, ms_scan_outcome outcome, int status, const char *message);
+int ms__registry_report_add(ms_scan_report *rep, const char *path, ms_scan_outcome outcome, int status,
+                            const char *message);
 
 #endif

@@ -98,7 +98,9 @@ typedef struct scan_state {
   size_t n_skips, cap_skips;
 } scan_state;
 
-static int cmp_known(const void *a, const void *b) { return strcmp(((const known *)a)->path, ((const known *)b)->path); }
+static int cmp_known(const void *a, const void *b) {
+  return strcmp(((const known *)a)->path, ((const known *)b)->path);
+}
 static int cmp_mark(const void *a, const void *b) { return strcmp(((const mark *)a)->path, ((const mark *)b)->path); }
 static int cmp_item(const void *a, const void *b) { return strcmp(((const item *)a)->path, ((const item *)b)->path); }
 static int cmp_skip(const void *a, const void *b) {

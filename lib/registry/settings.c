@@ -219,7 +219,8 @@ int ms__registry_settings_set_scaled(ms__settings *s, int k, int64_t factor, con
                                      int64_t raw, const char *origin) {
   char shown[160];
   if (keys[k].is_str)
-    return ms__fail(MS_ECORRUPT, "%s: '%s' must be a non-empty string", origin, ms__text_show(name, shown, sizeof shown));
+    return ms__fail(MS_ECORRUPT, "%s: '%s' must be a non-empty string", origin,
+                    ms__text_show(name, shown, sizeof shown));
   if (s->set & (1u << k))
     return ms__fail(MS_ECORRUPT, "%s: '%s' sets '%s' a second time", origin, ms__text_show(name, shown, sizeof shown),
                     keys[k].name);

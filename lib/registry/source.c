@@ -313,7 +313,7 @@ static la_ssize_t cb_read_gz(struct archive *a, void *ud, const void **buf) {
 }
 
 int ms__registry_reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h, int64_t max_out,
-                       int64_t max_ratio) {
+                                int64_t max_ratio) {
   if (reader_init(r, s, h, STREAM_CHUNK) != ARCHIVE_OK) return ARCHIVE_FATAL;
   r->max_out = max_out;
   r->max_ratio = max_ratio;

@@ -71,7 +71,7 @@ int ms__registry_reader_open(struct archive *a, ms__reader *r, const ms__source 
 /* The same as a gzip reader (see above); h may be NULL; max_out and
  * max_ratio (0: none) bound the decompressed stream, checked as it is made. */
 int ms__registry_reader_open_gz(struct archive *a, ms__reader *r, const ms__source *s, ms__sha256 *h, int64_t max_out,
-                       int64_t max_ratio);
+                                int64_t max_ratio);
 void ms__registry_reader_free(ms__reader *r);
 
 /* A gzip reader after libarchive saw the end of the tar: decompress the

@@ -141,8 +141,8 @@ static int check_inflate(const tgz_state *t, struct archive *a, struct archive_e
   if (pos < 0) pos = 0;
   const ms__read_limits *lim = t->lim;
   if (pos > lim->max_bytes || size > lim->max_bytes - pos)
-    return ms__fail(MS_EUNSAFE,
-                    "archive '%s': entry '%s' takes the decompressed size past the limit of %lld bytes", t->s->origin,
+    return ms__fail(MS_EUNSAFE, "archive '%s': entry '%s' takes the decompressed size past the limit of %lld bytes",
+                    t->s->origin,
                     ms__registry_skip_dot_slash(archive_entry_pathname(e) ? archive_entry_pathname(e) : "?"),
                     (long long)lim->max_bytes);
   int64_t base = t->s->size > 0 ? t->s->size : 1, end = pos + size; /* <= max_bytes: no overflow */
@@ -190,7 +190,10 @@ static int walk(tgz_state *t, struct archive *a, ms__reader *rd) {
   }
   if (r != ARCHIVE_EOF)
     return ms__registry_archive_failure(a, rd, r, MS__FMT_TGZ, t->s->origin,
-                               r == ARCHIVE_WARN ? archive_entry_pathname(e) : t->last[0] ? t->last : NULL, 0);
+                                        r == ARCHIVE_WARN ? archive_entry_pathname(e)
+                                        : t->last[0]      ? t->last
+                                                          : NULL,
+                                        0);
   /* The end of the tar: the rest of the gzip stream, and its trailer. */
   return ms__registry_reader_finish_gz(rd);
 }
@@ -231,7 +234,7 @@ int ms__registry_tgz_read(const ms__source *s, const ms__read_limits *lim, ms__a
   m.format = MS__FMT_TGZ;
   if (!st)
     st = ms__registry_archive_parse_meta(s->origin, t.manifest, t.manifest_len, t.config, t.config_len,
-                                t.want ? t.want : "", &m);
+                                         t.want ? t.want : "", &m);
   state_free(&t);
   if (st) {
     ms__registry_archive_meta_free(&m);

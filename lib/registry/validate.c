@@ -44,7 +44,8 @@ static size_t files_named(const ms__manifest *m, named *out, char *handler_buf, 
                 {"model.configFile", m->config_file},
                 {"model.requirementsFile", m->requirements_file}};
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-    if (fields[i].value && *fields[i].value) out[n++] = (named){fields[i].field, ms__registry_skip_dot_slash(fields[i].value)};
+    if (fields[i].value && *fields[i].value)
+      out[n++] = (named){fields[i].field, ms__registry_skip_dot_slash(fields[i].value)};
   if (handler_file(m->handler, handler_buf, cap))
     out[n++] = (named){m->legacy ? "Model.Service" : "model.handler", ms__registry_skip_dot_slash(handler_buf)};
   return n;

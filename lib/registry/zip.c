@@ -61,7 +61,8 @@ static int find_manifest(const ms__source *s, found *f) {
     if (is_mar) break;
   }
   if (!st && !ms__registry_archive_header_ok(a, r) && r != ARCHIVE_EOF)
-    st = ms__registry_archive_failure(a, &rd, r, format, s->origin, r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL, 0);
+    st = ms__registry_archive_failure(a, &rd, r, format, s->origin,
+                                      r == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL, 0);
   archive_read_free(a);
   ms__registry_reader_free(&rd);
   if (!st && !f->manifest)
@@ -96,7 +97,8 @@ int ms__registry_zip_read(const ms__source *s, ms__archive_meta *out) {
   }
   if (!st && want) st = ms__registry_archive_find_entry(s, MS__FMT_ZIP, want, &config, &config_len);
   if (!st)
-    st = ms__registry_archive_parse_meta(s->origin, f.manifest, f.manifest_len, config, config_len, want ? want : "", &m);
+    st = ms__registry_archive_parse_meta(s->origin, f.manifest, f.manifest_len, config, config_len, want ? want : "",
+                                         &m);
   if (!st) {
     ms__sha256_update(&h, f.manifest, f.manifest_len);
     if (config) ms__sha256_update(&h, config, config_len);

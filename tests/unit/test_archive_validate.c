@@ -46,7 +46,8 @@ static char *archive(const char *file, const char *fmt, const char *model_fields
   t_entry e[8];
   size_t k = 0;
   int tgz = strcmp(fmt, "tgz") == 0;
-  e[k++] = (t_entry){tgz ? "v/MAR-INF/MANIFEST.json" : "MAR-INF/MANIFEST.json", T_FILE, manifest(model_fields), 0, NULL};
+  e[k++] =
+      (t_entry){tgz ? "v/MAR-INF/MANIFEST.json" : "MAR-INF/MANIFEST.json", T_FILE, manifest(model_fields), 0, NULL};
   for (size_t i = 0; i < n; i++) e[k++] = extra[i];
   assert_int_equal(t_write_archive(p, fmt, e, k), 0);
   return p;

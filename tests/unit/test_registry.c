@@ -112,7 +112,8 @@ static void first_version_is_default_and_default_is_protected(void **state) {
 
 static void unregister_all_versions(void **state) {
   fx *f = *state;
-  char *a = mar(f, "a.mar", "m", "1", NULL), *b = mar(f, "b.mar", "m", "2", NULL), *c = mar(f, "c.mar", "other", "1", NULL);
+  char *a = mar(f, "a.mar", "m", "1", NULL), *b = mar(f, "b.mar", "m", "2", NULL),
+       *c = mar(f, "c.mar", "other", "1", NULL);
   assert_int_equal(ms_registry_register(f->r, a, NULL, NULL), MS_OK);
   assert_int_equal(ms_registry_register(f->r, b, NULL, NULL), MS_OK);
   assert_int_equal(ms_registry_register(f->r, c, NULL, NULL), MS_OK);
@@ -385,7 +386,8 @@ static void scan_adds_skips_updates_and_marks_missing(void **state) {
  * rule (newest createdOn, then path) is tested in test_registry_scan.c. */
 static void scan_keeps_going_when_names_clash(void **state) {
   fx *f = *state;
-  char *a = mar(f, "a.mar", "same", "1", NULL), *b = mar(f, "b.mar", "same", "1", NULL), *c = mar(f, "c.mar", "same", "2", NULL);
+  char *a = mar(f, "a.mar", "same", "1", NULL), *b = mar(f, "b.mar", "same", "1", NULL),
+       *c = mar(f, "c.mar", "same", "2", NULL);
   ms_scan_report *rep = NULL;
   assert_int_equal(ms_registry_scan(f->r, f->models, &rep), MS_OK);
   assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_ADDED), 2);
@@ -657,24 +659,34 @@ static void every_message_names_the_call(void **state) {
   check_head(ms_registry_open(NULL, NULL, &r), "ms_registry_open", "registry: ms_registry_open: ", "");
   check_head(ms_registry_set_limits(f->r, 0, 1, 1), "ms_registry_set_limits", "registry: ms_registry_set_limits: ", "");
   check_head(ms_registry_scan(f->r, absent, &rep), "ms_registry_scan", "registry: ms_registry_scan: ", "folder '");
-  check_head(ms_registry_register(f->r, absent, NULL, &m), "ms_registry_register", "registry: ms_registry_register: ", "archive '");
-  check_head(ms_registry_unregister(f->r, "nope", "1"), "ms_registry_unregister", "registry: ms_registry_unregister: ", no_model);
-  check_head(ms_registry_unregister(f->r, "nope", NULL), "ms_registry_unregister", "registry: ms_registry_unregister: ", "model 'nope': not registered");
-  check_head(ms_registry_set_default(f->r, "nope", "1"), "ms_registry_set_default", "registry: ms_registry_set_default: ", no_model);
-  check_head(ms_registry_update(f->r, "nope", "1", ov), "ms_registry_update", "registry: ms_registry_update: ", no_model);
+  check_head(ms_registry_register(f->r, absent, NULL, &m), "ms_registry_register",
+             "registry: ms_registry_register: ", "archive '");
+  check_head(ms_registry_unregister(f->r, "nope", "1"), "ms_registry_unregister",
+             "registry: ms_registry_unregister: ", no_model);
+  check_head(ms_registry_unregister(f->r, "nope", NULL), "ms_registry_unregister",
+             "registry: ms_registry_unregister: ", "model 'nope': not registered");
+  check_head(ms_registry_set_default(f->r, "nope", "1"), "ms_registry_set_default",
+             "registry: ms_registry_set_default: ", no_model);
+  check_head(ms_registry_update(f->r, "nope", "1", ov), "ms_registry_update",
+             "registry: ms_registry_update: ", no_model);
   check_head(ms_registry_get(f->r, "nope", "1", &m), "ms_registry_get", "registry: ms_registry_get: ", no_model);
   check_head(ms_registry_get(NULL, "nope", "1", &m), "ms_registry_get", "registry: ms_registry_get: ", "");
   check_head(ms_registry_list(NULL, NULL, &l), "ms_registry_list", "registry: ms_registry_list: ", "");
-  check_head(ms_registry_materialize(f->r, NULL, f->dir, buf, sizeof buf), "ms_registry_materialize", "registry: ms_registry_materialize: ", "");
+  check_head(ms_registry_materialize(f->r, NULL, f->dir, buf, sizeof buf), "ms_registry_materialize",
+             "registry: ms_registry_materialize: ", "");
   check_head(ms_archive_inspect(absent, NULL, &m), "ms_archive_inspect", "registry: ms_archive_inspect: ", "archive '");
   check_head(ms_overrides_new(NULL), "ms_overrides_new", "registry: ms_overrides_new: ", "");
-  check_head(ms_overrides_set_int(ov, "nokey", 1), "ms_overrides_set_int", "registry: ms_overrides_set_int: ", "unknown key 'nokey'");
-  check_head(ms_overrides_set_str(ov, "batch_size", "x"), "ms_overrides_set_str", "registry: ms_overrides_set_str: ", "key 'batch_size'");
-  check_head(ms_overrides_clear(ov, "nokey"), "ms_overrides_clear", "registry: ms_overrides_clear: ", "unknown key 'nokey'");
+  check_head(ms_overrides_set_int(ov, "nokey", 1), "ms_overrides_set_int",
+             "registry: ms_overrides_set_int: ", "unknown key 'nokey'");
+  check_head(ms_overrides_set_str(ov, "batch_size", "x"), "ms_overrides_set_str",
+             "registry: ms_overrides_set_str: ", "key 'batch_size'");
+  check_head(ms_overrides_clear(ov, "nokey"), "ms_overrides_clear",
+             "registry: ms_overrides_clear: ", "unknown key 'nokey'");
   check_head(ms_model_get_int(NULL, "batch_size", &iv, NULL), "ms_model_get_int", "registry: ms_model_get_int: ", "");
   check_head(ms_model_get_str(NULL, "device", &sv, NULL), "ms_model_get_str", "registry: ms_model_get_str: ", "");
   check_head(ms_model_list_get(NULL, 0, NULL), "ms_model_list_get", "registry: ms_model_list_get: ", "");
-  check_head(ms_scan_report_get(NULL, 0, NULL, NULL, NULL, NULL), "ms_scan_report_get", "registry: ms_scan_report_get: ", "");
+  check_head(ms_scan_report_get(NULL, 0, NULL, NULL, NULL, NULL), "ms_scan_report_get",
+             "registry: ms_scan_report_get: ", "");
   ms_overrides_free(ov);
   free(absent);
 }

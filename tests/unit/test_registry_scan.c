@@ -451,8 +451,8 @@ static void files_with_min_workers_above_max_workers_are_reported(void **state) 
   char *q = ms_test_path(f->models, "x.mar");
   assert_int_equal(t_write_mar(q, "x", "1", NULL, "minWorkers: 2\n"), 0);
   ms_scan_report *rep = scan(f);
-  expect_entry(rep, "w.mar", MS_SCAN_ADDED, MS_OK, "w 1; warning: min_workers 3 (archive) is greater than max_workers 2 (archive)",
-               NULL);
+  expect_entry(rep, "w.mar", MS_SCAN_ADDED, MS_OK,
+               "w 1; warning: min_workers 3 (archive) is greater than max_workers 2 (archive)", NULL);
   expect_entry(rep, "x.mar", MS_SCAN_ADDED, MS_OK, "min_workers 2 (archive) is greater than max_workers 1 (default)",
                NULL);
   ms_scan_report_free(rep);

@@ -27,8 +27,10 @@
  * or config) is refused at once, never waited on.
  *
  * Versions. Every model name has exactly one default version while it has
- * any: the first version registered, until ms_registry_set_default picks
- * another. "version NULL" in a lookup means that default version.
+ * any: the first version registered (or the one the global config marks
+ * "defaultVersion": true, when it is registered), until
+ * ms_registry_set_default picks another. "version NULL" in a lookup means
+ * that default version.
  *
  * Settings. Canonical keys and their types:
  *   batch_size          int   >= 1     default 1
@@ -49,9 +51,15 @@
  * canonical units (at most 2^53 microseconds, checked on both sides: a
  * negative number of seconds never wraps into a valid one); one key set
  * under both of its names in one file is refused. Other model-config.yaml
- * keys (parallelType, handler: {...}, ...) are kept as strings (mappings
- * and sequences as JSON text) and readable with ms_model_get_str under
- * their own name.
+ * keys (clientTimeoutInMills, parallelType, handler: {...}, ...) are kept
+ * as strings (mappings and sequences as JSON text), readable with
+ * ms_model_get_str under their own name and listed, with every setting and
+ * its source, by ms_model_get_setting.
+ * min_workers above max_workers is refused by ms_registry_update when the
+ * API level sets one of them (as TorchServe's management API refuses it);
+ * from files, or the overrides given at registration, it is kept as
+ * resolved and reported (a scan entry's message, a log line), as
+ * TorchServe warns and loads such a model.
  * "Unset" is never a number: an unset key simply falls to the next level.
  *
  * Global config file, in one of two forms:
@@ -84,8 +92,9 @@
  * Thread safety: an ms_registry may be used from several threads at once
  * (calls serialize on the store's lock), and several processes may open
  * registries over one database file. ms_model, ms_model_list,
- * ms_scan_report and ms_overrides are plain values: use one from one thread
- * at a time (concurrent readers of a const object are fine).
+ * ms_scan_report, ms_key_list and ms_overrides are plain values: use one
+ * from one thread at a time (concurrent readers of a const object are
+ * fine).
  *
  * Errors: every fallible call returns an ms_status and sets ms_errmsg() to
  * a message that starts with the part, the call and the object, then the
@@ -147,9 +156,9 @@ typedef enum ms_scan_outcome {
 /*
  * ms_registry_open - open the registry kept in `store`.
  * global_config_path (may be NULL) names the global config file (JSON or
- * TorchServe properties, see above); it is read once, here. The registry borrows `store`: close the registry before
- * the store. On success *out owns the registry; free it with
- * ms_registry_close.
+ * TorchServe properties, see above); it is read once, here. The registry
+ * borrows `store`: close the registry before the store. On success *out
+ * owns the registry; free it with ms_registry_close.
  * Errors: MS_EINVAL (NULL store or out), MS_ENOTFOUND (no file at
  * global_config_path: a host can tell a wrong path from a broken file),
  * MS_EIO (the file exists but cannot be read, or is a folder, FIFO or
@@ -186,9 +195,10 @@ MS_API int ms_registry_set_limits(ms_registry *r, int64_t max_entries, int64_t m
  * registry does not apply (not a setting, not a model's defaultVersion, not
  * model_store or load_models), in file order, each with its value as written
  * (JSON values as JSON text) and its line (1-based; 0 inside a JSON file).
- * Keys inside JSON are paths: "defaults.foo", "models.\"noop\".\"1.11\".marName",
- * "model_snapshot.modelCount". A properties key given twice is listed at its
- * earlier lines with " (overridden by line N)" after the value. A registry
+ * Keys inside JSON are paths: "defaults.foo",
+ * "models.\"noop\".\"1.11\".marName", "model_snapshot.modelCount". A
+ * properties key given twice is listed at its earlier lines with
+ * " (overridden by line N)" after the value. A registry
  * without a global config gives an empty list. *out is owned by the caller:
  * free it with ms_key_list_free. Thread safe.
  * Errors: MS_EINVAL (NULL argument), MS_ENOMEM. Experimental.
@@ -199,7 +209,8 @@ MS_API size_t ms_key_list_count(const ms_key_list *l);
 /* ms_key_list_get - key i: its name, value and line (each output may be
  * NULL; strings belong to the list). Errors: MS_EINVAL (NULL list, i out of
  * range); outputs untouched on failure. Experimental. */
-MS_API int ms_key_list_get(const ms_key_list *l, size_t i, const char **key, const char **value, int64_t *line);
+MS_API int ms_key_list_get(const ms_key_list *l, size_t i, const char **key, const char **value,
+                           int64_t *line);
 /* ms_key_list_free - NULL is a no-op. Experimental. */
 MS_API void ms_key_list_free(ms_key_list *l);
 

@@ -59,6 +59,13 @@ static const char *model_what(const char *name, const char *version, char *buf, 
   return buf;
 }
 
+/* A failure whose message is the store's own ("store 'x.db': ...") gets the
+ * call's object in front of it, as common/error.h asks. */
+static int with_object(int st, const char *what) {
+  if (st && strncmp(ms_errmsg(), "store '", 7) == 0) ms__errmsg_prefix("%s", what);
+  return st;
+}
+
 /* Build a snapshot from a row of one of the SQL_COLS_* queries. */
 static int row_to_model(ms_registry *r, sqlite3_stmt *q, ms_model **out) {
   ms__settings archive, api;
@@ -210,7 +217,11 @@ static int register_archive(ms_registry *r, const char *archive_path, const ms_o
   char *api_json = ms__registry_settings_to_json(o.api);
   o.api_json = api_json;
   if (!api_json) st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", abs);
-  if (!st) st = ms__store_write(r->store, reg_fn, &o);
+  if (!st) {
+    char what[4200];
+    snprintf(what, sizeof what, "archive '%s'", abs);
+    st = with_object(ms__store_write(r->store, reg_fn, &o), what);
+  }
   if (!st && o.warn[0])
     ms__log(MS_LOG_WARN, "registry: ms_registry_register: archive '%s': %s (the settings are kept as resolved)", abs,
             o.warn);
@@ -308,7 +319,7 @@ static int unregister(ms_registry *r, const char *name, const char *version) {
   if (!r || !name) return ms__fail(MS_EINVAL, "NULL registry or name");
   char what[400];
   name_op o = {r, name, version, model_what(name, version, what, sizeof what), NULL};
-  return ms__store_write(r->store, unregister_fn, &o);
+  return with_object(ms__store_write(r->store, unregister_fn, &o), what);
 }
 
 int ms_registry_unregister(ms_registry *r, const char *name, const char *version) {
@@ -334,7 +345,7 @@ static int set_default(ms_registry *r, const char *name, const char *version) {
   if (!r || !name || !version) return ms__fail(MS_EINVAL, "NULL registry, name or version");
   char what[400];
   name_op o = {r, name, version, model_what(name, version, what, sizeof what), NULL};
-  return ms__store_write(r->store, set_default_fn, &o);
+  return with_object(ms__store_write(r->store, set_default_fn, &o), what);
 }
 
 int ms_registry_set_default(ms_registry *r, const char *name, const char *version) {
@@ -404,7 +415,7 @@ static int update(ms_registry *r, const char *name, const char *version, const m
   if (!r || !name || !ov) return ms__fail(MS_EINVAL, "NULL registry, name or overrides");
   char what[400];
   name_op o = {r, name, version, model_what(name, version, what, sizeof what), ov};
-  return ms__store_write(r->store, update_fn, &o);
+  return with_object(ms__store_write(r->store, update_fn, &o), what);
 }
 
 int ms_registry_update(ms_registry *r, const char *name, const char *version, const ms_overrides *ov) {
@@ -434,12 +445,10 @@ static int get(ms_registry *r, const char *name, const char *version, ms_model *
       } else {
         st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
       }
-    } else {
-      ms__errmsg_prefix("%s", what);
     }
   }
   ms__store_read_end(s);
-  return st;
+  return with_object(st, what);
 }
 
 int ms_registry_get(ms_registry *r, const char *name, const char *version, ms_model **out) {

@@ -877,6 +877,10 @@ done:
 
 int ms_registry_scan(ms_registry *r, const char *model_store_dir, ms_scan_report **out) {
   int st = scan(r, model_store_dir, out);
+  if (st && model_store_dir && strncmp(ms_errmsg(), "store '", 7) == 0) {
+    char shown[4200];
+    ms__errmsg_prefix("folder '%s'", ms__text_show(model_store_dir, shown, sizeof shown));
+  }
   if (st) ms__errmsg_prefix("registry: ms_registry_scan");
   return st;
 }

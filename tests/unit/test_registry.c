@@ -687,6 +687,22 @@ static void every_message_names_the_call(void **state) {
   check_head(ms_model_list_get(NULL, 0, NULL), "ms_model_list_get", "registry: ms_model_list_get: ", "");
   check_head(ms_scan_report_get(NULL, 0, NULL, NULL, NULL, NULL), "ms_scan_report_get",
              "registry: ms_scan_report_get: ", "");
+  /* A cause from the store keeps its wording, after the call's object. */
+  char *a = mar(f, "ro.mar", "ro", "1", NULL);
+  assert_int_equal(ms_registry_register(f->r, a, NULL, NULL), MS_OK);
+  ms_store *ro = NULL;
+  ms_registry *rr = NULL;
+  assert_int_equal(ms_store_open(f->db, MS_STORE_READONLY, &ro), MS_OK);
+  assert_int_equal(ms_registry_open(ro, NULL, &rr), MS_OK);
+  check_head(ms_registry_unregister(rr, "ro", "1"), "ms_registry_unregister", "registry: ms_registry_unregister: ",
+             "model 'ro' version '1': store '");
+  char *b = mar(f, "ro2.mar", "ro2", "1", NULL); /* something for the scan to write */
+  check_head(ms_registry_scan(rr, f->models, NULL), "ms_registry_scan", "registry: ms_registry_scan: folder '",
+             ": store '");
+  free(b);
+  ms_registry_close(rr);
+  ms_store_close(ro);
+  free(a);
   ms_overrides_free(ov);
   free(absent);
 }

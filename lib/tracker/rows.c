@@ -42,7 +42,9 @@ static const char SQL_PAIR_EXPIRED_IDS[] =
 static const char SQL_EARLIEST[] =
     "SELECT session, expires_us FROM tracker_sessions WHERE expires_us > 0 ORDER BY expires_us LIMIT ?1";
 
-static int step_done(ms_tracker *t, sqlite3_stmt *q, const char *what) { return ms__store_step_done(t->store, q, what); }
+static int step_done(ms_tracker *t, sqlite3_stmt *q, const char *what) {
+  return ms__store_step_done(t->store, q, what);
+}
 
 /* Step a write that must change exactly one row: a row that is not there
  * means the sets and their counts disagree (damage). */

@@ -24,7 +24,9 @@ typedef struct tfile {
 #define REAL(f) (((tfile *)(f))->real)
 
 static int t_close(sqlite3_file *f) { return REAL(f)->pMethods ? REAL(f)->pMethods->xClose(REAL(f)) : SQLITE_OK; }
-static int t_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xRead(REAL(f), b, n, o); }
+static int t_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) {
+  return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
 
 static int t_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o) {
   uint64_t t0 = tb_now_ns();
@@ -73,7 +75,9 @@ static int t_shm_lock(sqlite3_file *f, int off, int n, int flags) {
 
 static void t_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
 static int t_shm_unmap(sqlite3_file *f, int del) { return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
-static int t_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **p) { return REAL(f)->pMethods->xFetch(REAL(f), o, n, p); }
+static int t_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **p) {
+  return REAL(f)->pMethods->xFetch(REAL(f), o, n, p);
+}
 static int t_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p) { return REAL(f)->pMethods->xUnfetch(REAL(f), o, p); }
 
 static const sqlite3_io_methods t_methods = {
@@ -92,8 +96,14 @@ static int t_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, 
 }
 
 static int t_delete(sqlite3_vfs *v, const char *n, int s) { (void)v; return g_real->xDelete(g_real, n, s); }
-static int t_access(sqlite3_vfs *v, const char *n, int fl, int *o) { (void)v; return g_real->xAccess(g_real, n, fl, o); }
-static int t_full(sqlite3_vfs *v, const char *n, int len, char *o) { (void)v; return g_real->xFullPathname(g_real, n, len, o); }
+static int t_access(sqlite3_vfs *v, const char *n, int fl, int *o) {
+  (void)v;
+  return g_real->xAccess(g_real, n, fl, o);
+}
+static int t_full(sqlite3_vfs *v, const char *n, int len, char *o) {
+  (void)v;
+  return g_real->xFullPathname(g_real, n, len, o);
+}
 static void *t_dlopen(sqlite3_vfs *v, const char *n) { (void)v; return g_real->xDlOpen(g_real, n); }
 static void t_dlerror(sqlite3_vfs *v, int n, char *m) { (void)v; g_real->xDlError(g_real, n, m); }
 static void (*t_dlsym(sqlite3_vfs *v, void *h, const char *s))(void) { (void)v; return g_real->xDlSym(g_real, h, s); }

@@ -288,12 +288,13 @@ static cJSON *breakdown_json(const breakdown *d) {
   cJSON_AddNumberToObject(j, "sync_us_per_commit", (double)d->io.sync_ns / 1e3 / commits);
   cJSON_AddNumberToObject(j, "shm_lock_us_per_commit", (double)d->io.shm_lock_ns / 1e3 / commits);
   cJSON_AddNumberToObject(j, "db_write_us_per_commit", (double)d->io.db_write_ns / 1e3 / commits);
-  double wall = ops ? d->seconds * 1e6 * d->workers / ops : 0, cpu = ops ? (double)d->io.cpu_ns / 1e3 / ops : 0;
+  double wall = d->ops ? d->seconds * 1e6 * d->workers / ops : 0;
+  double cpu = d->ops ? (double)d->io.cpu_ns / 1e3 / ops : 0;
   cJSON_AddNumberToObject(j, "wall_us_per_op", wall);
   cJSON_AddNumberToObject(j, "cpu_us_per_op", cpu);
   cJSON_AddNumberToObject(j, "off_cpu_us_per_op", wall - cpu);
-  cJSON_AddNumberToObject(j, "sleeps_per_op", ops ? (double)d->io.vcsw / ops : 0);
-  cJSON_AddNumberToObject(j, "preemptions_per_op", ops ? (double)d->io.ivcsw / ops : 0);
+  cJSON_AddNumberToObject(j, "sleeps_per_op", d->ops ? (double)d->io.vcsw / ops : 0);
+  cJSON_AddNumberToObject(j, "preemptions_per_op", d->ops ? (double)d->io.ivcsw / ops : 0);
   return j;
 }
 
@@ -333,7 +334,8 @@ static int write_json(const char *path, const tb_backend *bs, int nb, int quick,
     cJSON_AddStringToObject(jw, "title", wl->title);
     cJSON_AddNumberToObject(jw, "processes", wl->procs);
     cJSON_AddNumberToObject(jw, "threads_per_process", wl->threads);
-    cJSON_AddStringToObject(jw, "rate_unit", wl->kind == KIND_TICKS || wl->kind == KIND_TICKS_BATCHED ? "ticks/s" : "ops/s");
+    int ticks = wl->kind == KIND_TICKS || wl->kind == KIND_TICKS_BATCHED;
+    cJSON_AddStringToObject(jw, "rate_unit", ticks ? "ticks/s" : "ops/s");
     if (wl->kind == KIND_GROWTH) cJSON_AddNumberToObject(jw, "held", (double)wl->held);
     cJSON *res = cJSON_AddObjectToObject(jw, "results");
     for (int b = 0; b < nb; b++) {
@@ -481,12 +483,13 @@ static void print_breakdown(void) {
     const breakdown *d = &g_bd[i];
     if (!d->present) continue;
     double ops = (double)d->ops, commits = (double)(d->io.commits ? d->io.commits : 1);
-    double wall = ops ? d->seconds * 1e6 * d->workers / ops : 0, cpu = ops ? (double)d->io.cpu_ns / 1e3 / ops : 0;
+    double wall = d->ops ? d->seconds * 1e6 * d->workers / ops : 0;
+  double cpu = d->ops ? (double)d->io.cpu_ns / 1e3 / ops : 0;
     printf("  %-4s %9.0f %8.2f %8.1f %10.0f %9.2f %9.2f %9.2f | %8.2f %8.2f %8.2f %8.3f %8.3f\n", i ? "w4" : "w3",
            d->seconds > 0 ? ops / d->seconds : 0, ops / commits, d->p99_us, (double)d->io.wal_bytes / commits,
            (double)d->io.wal_write_ns / 1e3 / commits, (double)d->io.sync_ns / 1e3 / commits,
-           (double)d->io.shm_lock_ns / 1e3 / commits, wall, cpu, wall - cpu, ops ? (double)d->io.vcsw / ops : 0,
-           ops ? (double)d->io.ivcsw / ops : 0);
+           (double)d->io.shm_lock_ns / 1e3 / commits, wall, cpu, wall - cpu, d->ops ? (double)d->io.vcsw / ops : 0,
+           d->ops ? (double)d->io.ivcsw / ops : 0);
   }
   printf("  (wall = threads x window / ops: what each thread spends per op; off = wall - CPU: waiting for the lock,\n"
          "   the disk or a CPU; sleeps / preempt = voluntary / involuntary context switches per op)\n");

@@ -135,7 +135,8 @@ static void check_tables(const char *path, int round) {
   int64_t bad = q_int(db, "SELECT count(*) FROM tracker_limits l WHERE members <> "
                           "(SELECT count(*) FROM tracker_members m WHERE m.scope = l.scope AND m.cls = l.cls)");
   int64_t uncounted = q_int(db, "SELECT count(*) FROM (SELECT DISTINCT scope, cls FROM tracker_members) m WHERE "
-                                "NOT EXISTS (SELECT 1 FROM tracker_limits l WHERE l.scope = m.scope AND l.cls = m.cls)");
+                                "NOT EXISTS (SELECT 1 FROM tracker_limits l "
+                                "WHERE l.scope = m.scope AND l.cls = m.cls)");
   int64_t orphans = q_int(db, "SELECT count(*) FROM tracker_members m WHERE NOT EXISTS (SELECT 1 FROM "
                               "tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
                               "s.expires_us = m.expires_us)");

@@ -53,7 +53,8 @@ static void bad_input_is_einval_and_changes_nothing(void **state) {
   EINVAL_NAMED(ms_tracker_txn_admit(NULL, "s", MS_CLASS_COMPUTE, ok, 1, 0, T0, &d), "transaction is NULL");
   assert_memory_equal(&d, &d0, sizeof d);
   assert_int_equal(ms_tracker_txn_commit(tx), MS_OK);
-  EINVAL_NAMED(ms_tracker_set_limit(t, "user:U", MS_CLASS_COMPUTE, -2), "tracker: ms_tracker_set_limit: scope 'user:U': limit -2");
+  EINVAL_NAMED(ms_tracker_set_limit(t, "user:U", MS_CLASS_COMPUTE, -2),
+               "tracker: ms_tracker_set_limit: scope 'user:U': limit -2");
   EINVAL_NAMED(ms_tracker_set_limit(t, "user:U", (ms_session_class)2, 5),
                "tracker: ms_tracker_set_limit: scope 'user:U': session class 2");
   EINVAL_NAMED(ms_tracker_set_limit(NULL, "user:U", MS_CLASS_COMPUTE, 5), "tracker is NULL");
@@ -74,7 +75,8 @@ static void bad_input_is_einval_and_changes_nothing(void **state) {
   EINVAL_NAMED(ms_tracker_get_used(t, NULL, MS_CLASS_COMPUTE, T0, &n), "scope is NULL");
   EINVAL_NAMED(ms_tracker_get_used(t, "", MS_CLASS_COMPUTE, T0, &n), "scope is empty");
   EINVAL_NAMED(ms_tracker_get_used(t, long_scope, MS_CLASS_COMPUTE, T0, &n), "longer than 255");
-  EINVAL_NAMED(ms_tracker_get_used(t, "user:U", (ms_session_class)9, T0, &n), "tracker: ms_tracker_get_used: scope 'user:U': session class 9");
+  EINVAL_NAMED(ms_tracker_get_used(t, "user:U", (ms_session_class)9, T0, &n),
+               "tracker: ms_tracker_get_used: scope 'user:U': session class 9");
   EINVAL_NAMED(ms_tracker_get_used(t, "user:U", MS_CLASS_COMPUTE, -1, &n), "epoch");
   EINVAL_NAMED(ms_tracker_get_used(t, "user:U", MS_CLASS_COMPUTE, T0, NULL), "used is NULL");
   EINVAL_NAMED(ms_tracker_get_limit(t, "user:U", (ms_session_class)9, &n), "session class 9");

@@ -19,7 +19,8 @@ static void exact_at_the_limit(void **state) {
   assert_string_equal(d.scope, "keypair:AK1");
   assert_int_equal(d.limit, 3);
   assert_int_equal(d.used, 3);
-  assert_string_equal(ms_errmsg(), "tracker: ms_tracker_admit: session 's3': scope 'keypair:AK1' is full (3 of 3 compute sessions)");
+  assert_string_equal(ms_errmsg(),
+                      "tracker: ms_tracker_admit: session 's3': scope 'keypair:AK1' is full (3 of 3 compute sessions)");
   assert_int_equal(held(f->t, "s3"), 0);
   assert_int_equal(used(f->t, "keypair:AK1", MS_CLASS_COMPUTE, T0), 3);
   /* NULL denial is allowed and the result is the same */

@@ -82,10 +82,13 @@ static void same_thread_during_a_tick_is_busy(void **state) {
     BUSY_NAMED(ms_tracker_release(t, "old", T0, &was), "tracker: ms_tracker_release: session 'old'");
     assert_int_equal(was, 7);
     BUSY_NAMED(ms_tracker_renew(t, "old", MS_SEC(600), T0), "tracker: ms_tracker_renew: session 'old'");
-    BUSY_NAMED(ms_tracker_set_limit(t, "keypair:A", MS_CLASS_COMPUTE, 0), "tracker: ms_tracker_set_limit: scope 'keypair:A'");
+    BUSY_NAMED(ms_tracker_set_limit(t, "keypair:A", MS_CLASS_COMPUTE, 0),
+               "tracker: ms_tracker_set_limit: scope 'keypair:A'");
     int64_t n = 99;
-    BUSY_NAMED(ms_tracker_get_used(t, "keypair:A", MS_CLASS_COMPUTE, T0, &n), "tracker: ms_tracker_get_used: scope 'keypair:A'");
-    BUSY_NAMED(ms_tracker_get_limit(t, "keypair:A", MS_CLASS_COMPUTE, &n), "tracker: ms_tracker_get_limit: scope 'keypair:A'");
+    BUSY_NAMED(ms_tracker_get_used(t, "keypair:A", MS_CLASS_COMPUTE, T0, &n),
+               "tracker: ms_tracker_get_used: scope 'keypair:A'");
+    BUSY_NAMED(ms_tracker_get_limit(t, "keypair:A", MS_CLASS_COMPUTE, &n),
+               "tracker: ms_tracker_get_limit: scope 'keypair:A'");
     assert_int_equal(n, 99);
     int h = 7;
     BUSY_NAMED(ms_tracker_get_held(t, "old", T0, &h, NULL, NULL), "tracker: ms_tracker_get_held: session 'old'");
@@ -174,9 +177,9 @@ static void a_tick_rolled_back_underneath_is_refused(void **state) {
     assert_int_equal(ms_tracker_txn_admit(x, "a", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_OK);
     exec_sql(f->t, "ROLLBACK");
     assert_int_equal(ms_tracker_txn_admit(x, "b", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_ECLOSED);
-    assert_string_equal(ms_errmsg(), "tracker: ms_tracker_txn_admit: session 'b': the tick's transaction was already rolled back by the "
-                                     "database after an earlier error; none of its admits stand; roll the tick back "
-                                     "and begin a new one");
+    assert_string_equal(ms_errmsg(), "tracker: ms_tracker_txn_admit: session 'b': the tick's transaction was already "
+                                     "rolled back by the database after an earlier error; none of its admits stand; "
+                                     "roll the tick back and begin a new one");
     assert_int_equal(ms_tracker_txn_release(x, "a", T0, NULL), MS_ECLOSED);
     if (end_with_commit) {
       assert_int_equal(ms_tracker_txn_commit(x), MS_ECLOSED); /* the admits are not durable: say so */

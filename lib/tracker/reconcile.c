@@ -149,11 +149,12 @@ static const char SQL_EXPIRED_SESSIONS_DEL[] = "DELETE FROM tracker_sessions WHE
 static const char SQL_SESSIONS_ALL[] = "SELECT session FROM tracker_sessions";
 /* Membership rows no session lists (damage): a full reconcile drops them. */
 static const char SQL_ORPHANS_DEL[] =
-    "DELETE FROM tracker_members WHERE NOT EXISTS (SELECT 1 FROM tracker_sessions s "
+    "DELETE FROM tracker_members WHERE expires_us >= 0 AND NOT EXISTS (SELECT 1 FROM tracker_sessions s "
     "WHERE s.session = tracker_members.session AND s.cls = tracker_members.cls "
     "AND s.expires_us = tracker_members.expires_us "
     "AND instr(CAST(x'00' || s.scopes AS BLOB), CAST(x'00' || tracker_members.scope || x'00' AS BLOB)) > 0)";
-static const char SQL_MEMBERS_OF_SCOPE[] = "SELECT cls, session FROM tracker_members WHERE scope = ?1";
+static const char SQL_MEMBERS_OF_SCOPE[] =
+    "SELECT cls, session FROM tracker_members WHERE scope = ?1 AND expires_us >= 0";
 
 typedef struct apply_ctx {
   ms_reconcile *r;

@@ -23,15 +23,24 @@ static const char SQL_MEMBER_MOVE[] =
     "UPDATE tracker_members SET expires_us = ?5 WHERE scope = ?1 AND cls = ?2 AND expires_us = ?3 AND session = ?4";
 static const char SQL_MEMBER_DEL[] =
     "DELETE FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us = ?3 AND session = ?4";
-static const char SQL_PAIR_GET[] = "SELECT max_sessions, members FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
-static const char SQL_PAIR_NEW[] = "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3)";
-static const char SQL_PAIR_ADD[] = "UPDATE tracker_limits SET members = members + ?3 WHERE scope = ?1 AND cls = ?2";
+/* A pair's own row: in front of its members (lease end -1, session ''). */
+#define PAIR_ROW "scope = ?1 AND cls = ?2 AND expires_us = -1 AND session = ''"
+static const char SQL_PAIR_GET[] = "SELECT max_sessions, n FROM tracker_members WHERE " PAIR_ROW;
+static const char SQL_PAIR_NEW[] =
+    "INSERT INTO tracker_members(scope, cls, expires_us, session, n) VALUES (?1, ?2, -1, '', ?3)";
+static const char SQL_PAIR_ADD[] = "UPDATE tracker_members SET n = n + ?3 WHERE " PAIR_ROW;
 static const char SQL_PAIR_BUMP[] =
-    "UPDATE tracker_limits SET members = members + 1 WHERE scope = ?1 AND cls = ?2 "
-    "AND (max_sessions IS NULL OR members < max_sessions)";
-static const char SQL_PAIR_LIMIT[] =
-    "INSERT INTO tracker_limits(scope, cls, max_sessions, members) VALUES (?1, ?2, ?3, 0) "
+    "UPDATE tracker_members SET n = n + 1 WHERE " PAIR_ROW " AND (max_sessions IS NULL OR n < max_sessions)";
+/* Limits: their own table, mirrored in the pair's row (where admissions
+ * read them). */
+static const char SQL_LIMIT_SET[] =
+    "INSERT INTO tracker_limits(scope, cls, max_sessions) VALUES (?1, ?2, ?3) "
     "ON CONFLICT(scope, cls) DO UPDATE SET max_sessions = excluded.max_sessions";
+static const char SQL_LIMIT_DEL[] = "DELETE FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
+static const char SQL_LIMIT_GET[] = "SELECT max_sessions FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
+static const char SQL_PAIR_LIMIT[] =
+    "INSERT INTO tracker_members(scope, cls, expires_us, session, n, max_sessions) VALUES (?1, ?2, -1, '', 0, ?3) "
+    "ON CONFLICT(scope, cls, expires_us, session) DO UPDATE SET max_sessions = excluded.max_sessions";
 /* The expired members of a pair: the front of its key range. */
 static const char SQL_PAIR_EXPIRED[] =
     "SELECT count(*) FROM (SELECT 1 FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND "
@@ -284,38 +293,32 @@ int ms__tracker_member_put(ms_tracker *t, const char *scope, int cls, int64_t ex
   return st;
 }
 
-static const char SQL_RECOUNT_NEW_ALL[] =
-    "INSERT OR IGNORE INTO tracker_limits(scope, cls, members) SELECT DISTINCT scope, cls, 0 FROM tracker_members";
-static const char SQL_RECOUNT_ALL[] =
-    "UPDATE tracker_limits SET members = (SELECT count(*) FROM tracker_members m "
-    "WHERE m.scope = tracker_limits.scope AND m.cls = tracker_limits.cls)";
-static const char SQL_TIDY_ALL[] = "DELETE FROM tracker_limits WHERE members = 0 AND max_sessions IS NULL";
-static const char SQL_RECOUNT_PAIR[] =
-    "INSERT INTO tracker_limits(scope, cls, members) "
-    "VALUES (?1, ?2, (SELECT count(*) FROM tracker_members WHERE scope = ?1 AND cls = ?2)) "
-    "ON CONFLICT(scope, cls) DO UPDATE SET members = excluded.members";
-static const char SQL_TIDY_PAIR[] =
-    "DELETE FROM tracker_limits WHERE scope = ?1 AND cls = ?2 AND members = 0 AND max_sessions IS NULL";
+/* Recounting: make the pair rows of every pair with members or a limit,
+ * set their counts from the members and their limits from tracker_limits,
+ * then drop the pair rows left with neither. ?1: the scope (its pairs only). */
+#define RECOUNT(scope_is)                                                                                       \
+  {"INSERT INTO tracker_members(scope, cls, expires_us, session, n) SELECT scope, cls, -1, '', 0 "               \
+   "FROM tracker_members WHERE " scope_is " expires_us >= 0 GROUP BY scope, cls "                                \
+   "ON CONFLICT(scope, cls, expires_us, session) DO NOTHING",                                                    \
+   "INSERT INTO tracker_members(scope, cls, expires_us, session, n) SELECT scope, cls, -1, '', 0 "               \
+   "FROM tracker_limits WHERE " scope_is " true ON CONFLICT(scope, cls, expires_us, session) DO NOTHING",         \
+   "UPDATE tracker_members SET n = (SELECT count(*) FROM tracker_members m WHERE m.scope = tracker_members.scope " \
+   "AND m.cls = tracker_members.cls AND m.expires_us >= 0), max_sessions = (SELECT l.max_sessions FROM "          \
+   "tracker_limits l WHERE l.scope = tracker_members.scope AND l.cls = tracker_members.cls) "                     \
+   "WHERE " scope_is " expires_us = -1",                                                                          \
+   "DELETE FROM tracker_members WHERE " scope_is " expires_us = -1 AND n = 0 AND max_sessions IS NULL"}
+static const char *const SQL_RECOUNT_ALL[] = RECOUNT("");
+static const char *const SQL_RECOUNT_SCOPE[] = RECOUNT("scope = ?1 AND");
+#undef RECOUNT
 
 int ms__tracker_recount(ms_tracker *t, const char *scope) {
   int st = MS_OK;
-  if (!scope) {
-    const char *const all[] = {SQL_RECOUNT_NEW_ALL, SQL_RECOUNT_ALL, SQL_TIDY_ALL};
-    for (size_t i = 0; i < 3 && !st; i++) {
-      sqlite3_stmt *q = ms__store_stmt(t->store, all[i], &st);
-      if (q) st = step_done(t, q, "recount the sets");
-    }
-    return st;
-  }
-  for (int cls = 0; cls < 2 && !st; cls++) {
-    const char *const one[] = {SQL_RECOUNT_PAIR, SQL_TIDY_PAIR};
-    for (size_t i = 0; i < 2 && !st; i++) {
-      sqlite3_stmt *q = ms__store_stmt(t->store, one[i], &st);
-      if (!q) break;
-      sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-      sqlite3_bind_int(q, 2, cls);
-      st = step_done(t, q, "recount a scope");
-    }
+  const char *const *sql = scope ? SQL_RECOUNT_SCOPE : SQL_RECOUNT_ALL;
+  for (size_t i = 0; i < 4 && !st; i++) {
+    sqlite3_stmt *q = ms__store_stmt(t->store, sql[i], &st);
+    if (!q) break;
+    if (scope) sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+    st = step_done(t, q, scope ? "recount a scope" : "recount the sets");
   }
   return st;
 }
@@ -352,8 +355,8 @@ int ms__tracker_pair_get(ms_tracker *t, const char *scope, int cls, ms__tracker_
 }
 
 static const char SQL_PAIR_ADD_ANY[] =
-    "INSERT INTO tracker_limits(scope, cls, members) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT(scope, cls) DO UPDATE SET members = members + excluded.members";
+    "INSERT INTO tracker_members(scope, cls, expires_us, session, n) VALUES (?1, ?2, -1, '', ?3) "
+    "ON CONFLICT(scope, cls, expires_us, session) DO UPDATE SET n = n + excluded.n";
 
 int ms__tracker_tally_flush(ms_tracker *t) {
   ms__tracker_tally *y = t->tally;
@@ -424,12 +427,31 @@ int ms__tracker_pair_used(ms_tracker *t, const char *scope, int cls, int64_t now
 
 int ms__tracker_pair_set_limit(ms_tracker *t, const char *scope, int cls, int64_t limit) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_LIMIT, &st);
+  const char *const sql[] = {limit == MS_UNLIMITED ? SQL_LIMIT_DEL : SQL_LIMIT_SET, SQL_PAIR_LIMIT};
+  for (size_t i = 0; i < 2 && !st; i++) {
+    sqlite3_stmt *q = ms__store_stmt(t->store, sql[i], &st);
+    if (!q) break;
+    sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, cls);
+    if (limit != MS_UNLIMITED) sqlite3_bind_int64(q, 3, limit); /* unbound: NULL, no limit */
+    st = step_done(t, q, "set a limit");
+  }
+  return st;
+}
+
+int ms__tracker_limit_get(ms_tracker *t, const char *scope, int cls, int64_t *limit) {
+  int st = MS_OK, row = 0;
+  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_LIMIT_GET, &st);
   if (!q) return st;
   sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
   sqlite3_bind_int(q, 2, cls);
-  if (limit != MS_UNLIMITED) sqlite3_bind_int64(q, 3, limit); /* unbound: NULL, no limit */
-  return step_done(t, q, "set a limit");
+  if ((st = ms__store_step_row(t->store, q, "read a limit", &row)) != MS_OK) return st;
+  *limit = row ? sqlite3_column_int64(q, 0) : MS_UNLIMITED;
+  if (row) {
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+  }
+  return MS_OK;
 }
 
 /* Session ids collected before forgetting them: deleting under an open

@@ -7,12 +7,14 @@
  *   tracker_members   one row per (scope, class, lease end, session), keyed in
  *                     that order, so a pair's members are one range of the
  *                     key and its expired members the front of that range;
- *   tracker_limits    one row per (scope, class) pair with a limit or with
- *                     members: the limit (NULL: none) and `members`, the
- *                     number of its rows in tracker_members, expired ones
- *                     included until they are purged.
- * `members` is changed in the same transaction as the rows it counts, so it
- * is exact after any crash. A pair's live count at now_us is `members` minus
+ *                     in front of them the pair's own row (lease end -1,
+ *                     session ''): `n`, the number of its member rows,
+ *                     expired ones included until they are purged, and
+ *                     `max_sessions`, a copy of its limit (NULL: none);
+ *   tracker_limits    the limits themselves, one row per limited pair.
+ * `n` is changed in the same transaction as the rows it counts, so it is
+ * exact after any crash, and beside them, so a commit touches few pages. A
+ * pair's live count at now_us is `n` minus
  * its members whose lease ended at or before now_us: the front of its key
  * range, empty once they are purged. While a tick holds the store, count
  * changes go to its tally (tally.h) and are written before its COMMIT.
@@ -63,7 +65,7 @@ typedef struct ms__tracker_session {
 } ms__tracker_session;
 
 /* A (scope, class) pair's row: exists = 0 when it has none (no limit, no
- * members); limit MS_UNLIMITED when none is set. */
+ * members); limit MS_UNLIMITED when none is set; members: its `n`. */
 typedef struct ms__tracker_pair {
   int exists;
   int64_t limit;
@@ -111,8 +113,9 @@ int ms__tracker_session_put(ms_tracker *t, const char *sid, int cls, int64_t exp
 int ms__tracker_member_put(ms_tracker *t, const char *scope, int cls, int64_t expires_us, const char *sid, int add,
                            int *changed);
 
-/* Recompute the counts of scope's pairs (NULL: of every pair) from the rows,
- * and drop the rows of pairs left with neither a limit nor members. */
+/* Recompute the rows of scope's pairs (NULL: of every pair): their counts
+ * from the members, their limits from tracker_limits; drop those left with
+ * neither a limit nor members. */
 int ms__tracker_recount(ms_tracker *t, const char *scope);
 
 /* The row of pair (scope, cls). */
@@ -125,8 +128,11 @@ int ms__tracker_pair_expired(ms_tracker *t, const char *scope, int cls, int64_t 
 /* The live members of (scope, cls) at now_us. */
 int ms__tracker_pair_used(ms_tracker *t, const char *scope, int cls, int64_t now_us, int64_t *used);
 
-/* Set the limit of (scope, cls): MS_UNLIMITED clears it. */
+/* Set the limit of (scope, cls): MS_UNLIMITED clears it (in tracker_limits
+ * and in the pair's row). */
 int ms__tracker_pair_set_limit(ms_tracker *t, const char *scope, int cls, int64_t limit);
+/* The limit of (scope, cls) from tracker_limits; MS_UNLIMITED when none. */
+int ms__tracker_limit_get(ms_tracker *t, const char *scope, int cls, int64_t *limit);
 
 /* Forget up to max sessions of (scope, cls) whose lease ended at or before
  * now_us, earliest first; *purged = how many. */

@@ -32,20 +32,25 @@ const char ms__schema_tracker_v1[] =
     "CREATE INDEX tracker_members_expiry ON tracker_members(expires_us) WHERE expires_us IS NOT NULL;";
 
 /* Counted sets (schema version 5). Admission and counting cost O(log n)
- * whatever a scope holds: a pair's count is a column of its row, kept in the
- * same transaction as the rows it counts, and its expired members are the
- * front of its key range, (scope, class, lease end, session). A session's
- * own row lists its scopes, so a retry, a release or a renewal finds its
- * memberships by key. The lease end 0 means no lease (NULL cannot be part of
- * a WITHOUT ROWID key), so "expires_us > 0 AND expires_us <= now" is the
- * expired range, and the partial index orders only the sessions with a
- * lease: the earliest lease end, and the sessions due to be purged.
+ * whatever a scope holds. tracker_members is keyed (scope, class, lease end,
+ * session): a pair's members are one range of the key, its expired members
+ * the front of that range, and in front of them the pair's own row
+ * (lease end -1, session ''), which counts the members (`n`, expired ones
+ * included until purged) and mirrors the pair's limit (`max_sessions`, as in
+ * tracker_limits, which stays the limits' own table). The count is changed
+ * in the same transaction as the rows it counts, and it sits beside them in
+ * the same B-tree, usually on the same page, so a commit writes few pages. A
+ * session's own row lists its scopes, so a retry, a release or a renewal
+ * finds its memberships by key. The lease end 0 means no lease (NULL cannot
+ * be part of a WITHOUT ROWID key), so "expires_us > 0 AND expires_us <= now"
+ * is the expired range, and the partial index orders only the sessions with
+ * a lease: the earliest lease end, and the sessions due to be purged.
  *
  * Existing rows are converted: a session's scopes and its (shared) class and
- * lease come from its membership rows, and every pair's count is computed
- * from them. A session's list of scopes is a blob of its names, each followed
- * by a NUL byte; the reader sorts it, so the order group_concat gives is
- * enough. */
+ * lease come from its membership rows, every pair's count is computed from
+ * them, and its limit copied. A session's list of scopes is a blob of its
+ * names, each followed by a NUL byte; the reader sorts it, so the order
+ * group_concat gives is enough. */
 const char ms__schema_tracker_v2[] =
     "CREATE TABLE tracker_sessions ("
     "  session TEXT NOT NULL PRIMARY KEY,"
@@ -61,26 +66,18 @@ const char ms__schema_tracker_v2[] =
     "CREATE TABLE tracker_members_v5 ("
     "  scope TEXT NOT NULL,"
     "  cls INTEGER NOT NULL CHECK (cls IN (0, 1)),"
-    "  expires_us INTEGER NOT NULL,"
+    "  expires_us INTEGER NOT NULL CHECK (expires_us >= -1),"
     "  session TEXT NOT NULL,"
+    "  n INTEGER CHECK (n >= 0),"                     /* the pair's row: its member count */
+    "  max_sessions INTEGER CHECK (max_sessions >= 0)," /* the pair's row: its limit (NULL: none) */
     "  PRIMARY KEY (scope, cls, expires_us, session)"
     ") WITHOUT ROWID;"
     "INSERT INTO tracker_members_v5(scope, cls, expires_us, session) "
     "  SELECT m.scope, s.cls, s.expires_us, m.session FROM tracker_members m JOIN tracker_sessions s USING (session);"
+    "INSERT INTO tracker_members_v5(scope, cls, expires_us, session, n) "
+    "  SELECT scope, cls, -1, '', count(*) FROM tracker_members GROUP BY scope, cls;"
+    "INSERT INTO tracker_members_v5(scope, cls, expires_us, session, n, max_sessions) "
+    "  SELECT scope, cls, -1, '', 0, max_sessions FROM tracker_limits WHERE true "
+    "  ON CONFLICT(scope, cls, expires_us, session) DO UPDATE SET max_sessions = excluded.max_sessions;"
     "DROP TABLE tracker_members;"
-    "ALTER TABLE tracker_members_v5 RENAME TO tracker_members;"
-    /* Limits and counts per (scope, class): a row for a pair with a limit
-     * (NULL: none) or with members. */
-    "CREATE TABLE tracker_limits_v5 ("
-    "  scope TEXT NOT NULL,"
-    "  cls INTEGER NOT NULL CHECK (cls IN (0, 1)),"
-    "  max_sessions INTEGER CHECK (max_sessions >= 0),"
-    "  members INTEGER NOT NULL DEFAULT 0 CHECK (members >= 0),"
-    "  PRIMARY KEY (scope, cls)"
-    ") WITHOUT ROWID;"
-    "INSERT INTO tracker_limits_v5(scope, cls, max_sessions) SELECT scope, cls, max_sessions FROM tracker_limits;"
-    "INSERT INTO tracker_limits_v5(scope, cls, members) "
-    "  SELECT scope, cls, count(*) FROM tracker_members WHERE true GROUP BY scope, cls "
-    "  ON CONFLICT(scope, cls) DO UPDATE SET members = excluded.members;"
-    "DROP TABLE tracker_limits;"
-    "ALTER TABLE tracker_limits_v5 RENAME TO tracker_limits;";
+    "ALTER TABLE tracker_members_v5 RENAME TO tracker_members;";

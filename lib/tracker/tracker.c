@@ -61,11 +61,11 @@ int ms_tracker_get_limit(ms_tracker *t, const char *scope, ms_session_class cls,
   int st = scope_call(what, "ms_tracker_get_limit", scope, (int)cls);
   if (st) return st;
   if ((st = ms__store_read_begin(t->store)) != MS_OK) return ms__tracker_failed(what, st);
-  ms__tracker_pair p;
-  st = ms__tracker_pair_get(t, scope, (int)cls, &p);
+  int64_t v = MS_UNLIMITED;
+  st = ms__tracker_limit_get(t, scope, (int)cls, &v);
   ms__store_read_end(t->store);
   if (st) return ms__tracker_failed(what, st);
-  *limit = p.limit;
+  *limit = v;
   return MS_OK;
 }
 

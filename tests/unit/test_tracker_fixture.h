@@ -83,10 +83,12 @@ static inline int64_t sql_int(ms_tracker *t, const char *sql) {
   return n;
 }
 
-/* Rows of a table (expired sessions included until purged). */
+/* Rows of a table (expired sessions included until purged); of
+ * tracker_members, the membership rows (not the pairs' own rows). */
 static inline int64_t rows(ms_tracker *t, const char *table) {
   char sql[128];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s%s", table,
+           strcmp(table, "tracker_members") == 0 ? " WHERE expires_us >= 0" : "");
   return sql_int(t, sql);
 }
 
@@ -116,19 +118,23 @@ static inline void assert_named_once(void) {
   if (strstr(m + 9, "tracker: ") != NULL) fail_msg("message names the call twice: %s", m);
 }
 
-/* The tables agree with each other: every pair's count is the number of its
- * membership rows (no pair with members lacks a row), every membership row
- * matches its session's class and lease and is in its session's list, and
- * every session lists exactly its membership rows. */
+/* The tables agree with each other: every pair's own row counts its
+ * membership rows and mirrors its limit, every pair with members or a limit
+ * has one, every membership row matches its session's class and lease and is
+ * in its session's list, and every session lists exactly its rows. */
 static inline void assert_consistent(ms_tracker *t) {
   int64_t bad_counts = sql_int(
-      t, "SELECT count(*) FROM tracker_limits l WHERE members <> "
-         "(SELECT count(*) FROM tracker_members m WHERE m.scope = l.scope AND m.cls = l.cls)");
-  int64_t uncounted = sql_int(t, "SELECT count(*) FROM (SELECT DISTINCT scope, cls FROM tracker_members) m "
-                                 "WHERE NOT EXISTS (SELECT 1 FROM tracker_limits l WHERE l.scope = m.scope "
-                                 "AND l.cls = m.cls)");
-  int64_t orphans = sql_int(t, "SELECT count(*) FROM tracker_members m WHERE NOT EXISTS (SELECT 1 FROM "
-                               "tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
+      t, "SELECT count(*) FROM tracker_members p WHERE p.expires_us = -1 AND p.n <> "
+         "(SELECT count(*) FROM tracker_members m WHERE m.scope = p.scope AND m.cls = p.cls AND m.expires_us >= 0)");
+  int64_t uncounted = sql_int(t, "SELECT count(*) FROM (SELECT DISTINCT scope, cls FROM tracker_members WHERE "
+                                 "expires_us >= 0 UNION SELECT scope, cls FROM tracker_limits) m WHERE NOT EXISTS "
+                                 "(SELECT 1 FROM tracker_members p WHERE p.scope = m.scope AND p.cls = m.cls "
+                                 "AND p.expires_us = -1 AND p.session = '')");
+  int64_t bad_limits = sql_int(t, "SELECT count(*) FROM tracker_members p WHERE p.expires_us = -1 AND p.max_sessions "
+                                  "IS NOT (SELECT l.max_sessions FROM tracker_limits l WHERE l.scope = p.scope "
+                                  "AND l.cls = p.cls)");
+  int64_t orphans = sql_int(t, "SELECT count(*) FROM tracker_members m WHERE m.expires_us >= 0 AND NOT EXISTS "
+                               "(SELECT 1 FROM tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
                                "s.expires_us = m.expires_us AND instr(CAST(x'00' || s.scopes AS BLOB), "
                                "CAST(x'00' || m.scope || x'00' AS BLOB)) > 0)");
   /* a session's list has as many names (NUL bytes) as it has rows */
@@ -146,10 +152,11 @@ static inline void assert_consistent(ms_tracker *t) {
     lists += names != sqlite3_column_int64(q, 1);
   }
   sqlite3_finalize(q);
-  if (bad_counts || uncounted || orphans || lists)
-    fail_msg("tracker tables disagree: %lld wrong counts, %lld uncounted pairs, %lld orphan members, %lld "
-             "sessions whose list differs from their rows",
-             (long long)bad_counts, (long long)uncounted, (long long)orphans, (long long)lists);
+  if (bad_counts || uncounted || bad_limits || orphans || lists)
+    fail_msg("tracker tables disagree: %lld wrong counts, %lld pairs without their row, %lld wrong limit copies, "
+             "%lld orphan members, %lld sessions whose list differs from their rows",
+             (long long)bad_counts, (long long)uncounted, (long long)bad_limits, (long long)orphans,
+             (long long)lists);
 }
 
 /* The live members of (scope, cls) at now, counted from the rows. */

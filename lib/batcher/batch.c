@@ -1,7 +1,7 @@
 /* Batcher: ms_batch, one allocation per batch, independent of its batcher. */
 #include <stdlib.h>
 
-#include "batcher_internal.h"
+#include "batcher/batcher_internal.h"
 #include "common/error.h"
 
 ms_batch *ms__batcher_batch_new(int status, size_t count, int64_t formed_us) {

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "batcher_internal.h"
+#include "batcher/batcher_internal.h"
 #include "common/error.h"
 #include "common/wait.h"
 #include "mserve/registry.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batcher_internal.h"
+#include "batcher/batcher_internal.h"
 #include "common/error.h"
 
 int64_t ms__batcher_class_deadline(const ms_batcher *b, uint32_t c) {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batcher_internal.h"
+#include "batcher/batcher_internal.h"
 #include "common/error.h"
 
 #define MS__BNODE_LIMIT ((uint32_t)MS_BATCHER_MAX_REQUESTS) /* node indices 0 .. limit-1 */

@@ -4,7 +4,7 @@
  * expired — one list per level, the second part from dfirst on. */
 #include <stdlib.h>
 
-#include "batcher_internal.h"
+#include "batcher/batcher_internal.h"
 #include "common/error.h"
 
 /* ---- nonempty-level bitmap ------------------------------------------------ */

@@ -1,11 +1,11 @@
-#include "text.h"
+#include "common/text.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/error.h"
 
 char *ms__strdup(const char *s) {
   size_t n = strlen(s) + 1;

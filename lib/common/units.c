@@ -1,10 +1,10 @@
 /* Checked unit conversions with the library's messages (see units.h). */
-#include "units.h"
+#include "common/units.h"
 
 #include <stdio.h>
 
-#include "error.h"
-#include "text.h"
+#include "common/error.h"
+#include "common/text.h"
 
 int ms__units_to_us(int64_t value, int64_t factor, const char *unit, int64_t min, int64_t max, int status,
                     const char *what, const char *key, int64_t *out) {

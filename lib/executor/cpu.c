@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "executor_internal.h"
-#include "half.h"
+#include "executor/executor_internal.h"
+#include "executor/half.h"
 #include "mserve/common.h"
 
 typedef struct cpu_layer {

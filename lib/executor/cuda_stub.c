@@ -1,5 +1,5 @@
 /* The CUDA backend of a build without CUDA: every call is MS_ENODEV. */
-#include "cuda/cuda_backend.h"
+#include "executor/cuda/cuda_backend.h"
 
 #include "common/error.h"
 #include "mserve/common.h"

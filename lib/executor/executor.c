@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "cuda/cuda_backend.h"
-#include "executor_internal.h"
+#include "executor/cuda/cuda_backend.h"
+#include "executor/executor_internal.h"
 #include "mserve/common.h"
 #include "mserve/executor.h"
 

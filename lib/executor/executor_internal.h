@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "safetensors.h"
+#include "executor/safetensors.h"
 
 typedef enum ms__executor_act {
   MS__ACT_NONE = 0,

@@ -1,9 +1,9 @@
 /* F16 / BF16 conversions on bit patterns (see half.h). */
-#include "half.h"
+#include "executor/half.h"
 
 #include <string.h>
 
-#include "safetensors.h"
+#include "executor/safetensors.h"
 
 static uint32_t f32_bits(float f) {
   uint32_t u;

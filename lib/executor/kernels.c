@@ -21,7 +21,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "executor_internal.h"
+#include "executor/executor_internal.h"
 
 #if defined(__GNUC__)
 #define MS_INLINE static inline __attribute__((always_inline))

@@ -12,7 +12,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
-#include "executor_internal.h"
+#include "executor/executor_internal.h"
 #include "mserve/common.h"
 
 #define MAX_SMALL_FILE (4u << 20) /* manifest and config: a few KiB in practice */

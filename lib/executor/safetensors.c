@@ -9,7 +9,7 @@
  * every number as an exact u64 (only plain non-negative integers are valid
  * in this format), and the tree walk then gives each cJSON number node its
  * exact value by position. */
-#include "safetensors.h"
+#include "executor/safetensors.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

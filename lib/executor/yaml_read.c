@@ -7,7 +7,7 @@
 #include <yaml.h>
 
 #include "common/error.h"
-#include "executor_internal.h"
+#include "executor/executor_internal.h"
 #include "mserve/common.h"
 
 #define YAML_MAX_DEPTH 32

@@ -176,9 +176,15 @@ static inline void ms__batcher_node_put(ms_batcher *b, uint32_t i) {
  * xorshift-multiply round so that ids in arithmetic progression (a counter,
  * i * k) do not keep the multiplier's lattice structure (see nodes.c). */
 static inline uint64_t ms__batcher_hash(const ms_batcher *b, uint64_t id) {
+  /* A keyed bijection (multiply by the random odd seed), then a full 64-bit
+   * finalizer: one xorshift-multiply round left ids in strides of 2^32 in
+   * runs of a hundred slots now and then. */
   uint64_t x = id * b->seed;
-  x ^= x >> 31;
-  return x * UINT64_C(0x94d049bb133111eb);
+  x ^= x >> 33;
+  x *= UINT64_C(0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  x *= UINT64_C(0xc4ceb9fe1a85ec53);
+  return x ^ (x >> 33);
 }
 /* The home slot: the high half of the hash scaled to the table size. */
 static inline uint32_t ms__batcher_hash_home(const ms_batcher *b, uint64_t id) {

@@ -42,7 +42,7 @@ int ms__batcher_node_reserve(ms_batcher *b) {
 #define MAX_DIST 255u
 
 /* Hashing (ms__batcher_hash): a multiply by the batcher's random odd
- * multiplier and one xorshift-multiply round; the home slot is the high half
+ * multiplier and a 64-bit finalizer; the home slot is the high half
  * scaled to the table size, so any size works and the table grows by half.
  * Ids cannot be aimed at an unknown multiplier; should a run of entries
  * still grow too long, the table is rebuilt with a new multiplier. */

@@ -16,6 +16,7 @@ static const ms_migration migrations[] = {
     {4, "autoscaler", ms__schema_autoscaler_v1},
     {5, "concurrency tracker: counted sets", ms__schema_tracker_v2},
     {6, "model registry: archives unregistered through the API", ms__schema_registry_v2},
+    {7, "concurrency tracker: a pair's count after its members", ms__schema_tracker_v3},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

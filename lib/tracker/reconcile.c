@@ -144,17 +144,17 @@ static int normalize(ms_reconcile *r) {
 
 /* Expired sessions counted nowhere already: a full reconcile drops their
  * rows at once (the recount follows); the session query uses its index. */
-static const char SQL_EXPIRED_MEMBERS_DEL[] = "DELETE FROM tracker_members WHERE " MS_TRACKER_SQL_EXPIRED("?1");
+static const char SQL_EXPIRED_MEMBERS_DEL[] = "DELETE FROM tracker_members WHERE " MS_TRACKER_SQL_EXPIRED_MEMBER("?1");
 static const char SQL_EXPIRED_SESSIONS_DEL[] = "DELETE FROM tracker_sessions WHERE " MS_TRACKER_SQL_EXPIRED("?1");
 static const char SQL_SESSIONS_ALL[] = "SELECT session FROM tracker_sessions";
 /* Membership rows no session lists (damage): a full reconcile drops them. */
 static const char SQL_ORPHANS_DEL[] =
-    "DELETE FROM tracker_members WHERE expires_us >= 0 AND NOT EXISTS (SELECT 1 FROM tracker_sessions s "
+    "DELETE FROM tracker_members WHERE " MS_TRACKER_SQL_MEMBER " AND NOT EXISTS (SELECT 1 FROM tracker_sessions s "
     "WHERE s.session = tracker_members.session AND s.cls = tracker_members.cls "
     "AND s.expires_us = tracker_members.expires_us "
     "AND instr(CAST(x'00' || s.scopes AS BLOB), CAST(x'00' || tracker_members.scope || x'00' AS BLOB)) > 0)";
 static const char SQL_MEMBERS_OF_SCOPE[] =
-    "SELECT cls, session FROM tracker_members WHERE scope = ?1 AND expires_us >= 0";
+    "SELECT cls, session FROM tracker_members WHERE scope = ?1 AND " MS_TRACKER_SQL_MEMBER;
 
 typedef struct apply_ctx {
   ms_reconcile *r;

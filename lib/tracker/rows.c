@@ -23,11 +23,11 @@ static const char SQL_MEMBER_MOVE[] =
     "UPDATE tracker_members SET expires_us = ?5 WHERE scope = ?1 AND cls = ?2 AND expires_us = ?3 AND session = ?4";
 static const char SQL_MEMBER_DEL[] =
     "DELETE FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND expires_us = ?3 AND session = ?4";
-/* A pair's own row: in front of its members (lease end -1, session ''). */
-#define PAIR_ROW "scope = ?1 AND cls = ?2 AND expires_us = -1 AND session = ''"
+/* A pair's own row: after its members (rows.h). */
+#define PAIR_ROW "scope = ?1 AND cls = ?2 AND " MS_TRACKER_SQL_PAIR_ROW
 static const char SQL_PAIR_GET[] = "SELECT max_sessions, n FROM tracker_members WHERE " PAIR_ROW;
 static const char SQL_PAIR_NEW[] =
-    "INSERT INTO tracker_members(scope, cls, expires_us, session, n) VALUES (?1, ?2, -1, '', ?3)";
+    "INSERT INTO tracker_members(scope, cls, expires_us, session, n) VALUES (?1, ?2, " MS_TRACKER_SQL_PAIR_KEY ", '', ?3)";
 static const char SQL_PAIR_ADD[] = "UPDATE tracker_members SET n = n + ?3 WHERE " PAIR_ROW;
 static const char SQL_PAIR_BUMP[] =
     "UPDATE tracker_members SET n = n + 1 WHERE " PAIR_ROW " AND (max_sessions IS NULL OR n < max_sessions)";
@@ -39,14 +39,14 @@ static const char SQL_LIMIT_SET[] =
 static const char SQL_LIMIT_DEL[] = "DELETE FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
 static const char SQL_LIMIT_GET[] = "SELECT max_sessions FROM tracker_limits WHERE scope = ?1 AND cls = ?2";
 static const char SQL_PAIR_LIMIT[] =
-    "INSERT INTO tracker_members(scope, cls, expires_us, session, n, max_sessions) VALUES (?1, ?2, -1, '', 0, ?3) "
+    "INSERT INTO tracker_members(scope, cls, expires_us, session, n, max_sessions) VALUES (?1, ?2, " MS_TRACKER_SQL_PAIR_KEY ", '', 0, ?3) "
     "ON CONFLICT(scope, cls, expires_us, session) DO UPDATE SET max_sessions = excluded.max_sessions";
 /* The expired members of a pair: the front of its key range. */
 static const char SQL_PAIR_EXPIRED[] =
     "SELECT count(*) FROM (SELECT 1 FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND "
-    MS_TRACKER_SQL_EXPIRED("?3") " LIMIT ?4)";
+    MS_TRACKER_SQL_EXPIRED_MEMBER("?3") " LIMIT ?4)";
 static const char SQL_PAIR_EXPIRED_IDS[] =
-    "SELECT session FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND " MS_TRACKER_SQL_EXPIRED("?3")
+    "SELECT session FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND " MS_TRACKER_SQL_EXPIRED_MEMBER("?3")
     " ORDER BY expires_us LIMIT ?4";
 static const char SQL_EARLIEST[] =
     "SELECT session, expires_us FROM tracker_sessions WHERE expires_us > 0 ORDER BY expires_us LIMIT ?1";
@@ -297,16 +297,16 @@ int ms__tracker_member_put(ms_tracker *t, const char *scope, int cls, int64_t ex
  * set their counts from the members and their limits from tracker_limits,
  * then drop the pair rows left with neither. ?1: the scope (its pairs only). */
 #define RECOUNT(scope_is)                                                                                       \
-  {"INSERT INTO tracker_members(scope, cls, expires_us, session, n) SELECT scope, cls, -1, '', 0 "               \
-   "FROM tracker_members WHERE " scope_is " expires_us >= 0 GROUP BY scope, cls "                                \
+  {"INSERT INTO tracker_members(scope, cls, expires_us, session, n) SELECT scope, cls, " MS_TRACKER_SQL_PAIR_KEY ", '', 0 "               \
+   "FROM tracker_members WHERE " scope_is " " MS_TRACKER_SQL_MEMBER " GROUP BY scope, cls "                                \
    "ON CONFLICT(scope, cls, expires_us, session) DO NOTHING",                                                    \
-   "INSERT INTO tracker_members(scope, cls, expires_us, session, n) SELECT scope, cls, -1, '', 0 "               \
+   "INSERT INTO tracker_members(scope, cls, expires_us, session, n) SELECT scope, cls, " MS_TRACKER_SQL_PAIR_KEY ", '', 0 "               \
    "FROM tracker_limits WHERE " scope_is " true ON CONFLICT(scope, cls, expires_us, session) DO NOTHING",         \
    "UPDATE tracker_members SET n = (SELECT count(*) FROM tracker_members m WHERE m.scope = tracker_members.scope " \
-   "AND m.cls = tracker_members.cls AND m.expires_us >= 0), max_sessions = (SELECT l.max_sessions FROM "          \
+   "AND m.cls = tracker_members.cls AND m.session <> ''), max_sessions = (SELECT l.max_sessions FROM "          \
    "tracker_limits l WHERE l.scope = tracker_members.scope AND l.cls = tracker_members.cls) "                     \
-   "WHERE " scope_is " expires_us = -1",                                                                          \
-   "DELETE FROM tracker_members WHERE " scope_is " expires_us = -1 AND n = 0 AND max_sessions IS NULL"}
+   "WHERE " scope_is " " MS_TRACKER_SQL_PAIR_ROW,                                                                          \
+   "DELETE FROM tracker_members WHERE " scope_is " " MS_TRACKER_SQL_PAIR_ROW " AND n = 0 AND max_sessions IS NULL"}
 static const char *const SQL_RECOUNT_ALL[] = RECOUNT("");
 static const char *const SQL_RECOUNT_SCOPE[] = RECOUNT("scope = ?1 AND");
 #undef RECOUNT
@@ -355,7 +355,7 @@ int ms__tracker_pair_get(ms_tracker *t, const char *scope, int cls, ms__tracker_
 }
 
 static const char SQL_PAIR_ADD_ANY[] =
-    "INSERT INTO tracker_members(scope, cls, expires_us, session, n) VALUES (?1, ?2, -1, '', ?3) "
+    "INSERT INTO tracker_members(scope, cls, expires_us, session, n) VALUES (?1, ?2, " MS_TRACKER_SQL_PAIR_KEY ", '', ?3) "
     "ON CONFLICT(scope, cls, expires_us, session) DO UPDATE SET n = n + excluded.n";
 
 int ms__tracker_tally_flush(ms_tracker *t) {

@@ -7,8 +7,9 @@
  *   tracker_members   one row per (scope, class, lease end, session), keyed in
  *                     that order, so a pair's members are one range of the
  *                     key and its expired members the front of that range;
- *                     in front of them the pair's own row (lease end -1,
- *                     session ''): `n`, the number of its member rows,
+ *                     after them the pair's own row (lease end INT64_MAX,
+ *                     session ''), beside the newest members, the ones
+ *                     admissions add: `n`, the number of its member rows,
  *                     expired ones included until they are purged, and
  *                     `max_sessions`, a copy of its limit (NULL: none);
  *   tracker_limits    the limits themselves, one row per limited pair.
@@ -44,6 +45,15 @@ static inline int ms__tracker_live(int64_t expires_us, int64_t now_us) {
  * parameter `now` (e.g. "?3"). The literal "expires_us > 0" also lets a
  * query of tracker_sessions use its partial index. */
 #define MS_TRACKER_SQL_EXPIRED(now) "expires_us > 0 AND expires_us <= " now
+
+/* A pair's own row in tracker_members: the key after all of its members'
+ * (a member's lease end may be INT64_MAX too; its session is never ''). */
+#define MS_TRACKER_SQL_PAIR_KEY "9223372036854775807"
+#define MS_TRACKER_SQL_PAIR_ROW "expires_us = " MS_TRACKER_SQL_PAIR_KEY " AND session = ''"
+/* Member rows only, not the pairs' own. */
+#define MS_TRACKER_SQL_MEMBER "session <> ''"
+/* The expired members (the pair rows sort last but are never members). */
+#define MS_TRACKER_SQL_EXPIRED_MEMBER(now) MS_TRACKER_SQL_MEMBER " AND " MS_TRACKER_SQL_EXPIRED(now)
 
 /* The lease end of a lease of lease_us taken at now_us (0: no lease). The
  * caller has checked that the sum is representable. */

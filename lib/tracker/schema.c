@@ -81,3 +81,12 @@ const char ms__schema_tracker_v2[] =
     "  ON CONFLICT(scope, cls, expires_us, session) DO UPDATE SET max_sessions = excluded.max_sessions;"
     "DROP TABLE tracker_members;"
     "ALTER TABLE tracker_members_v5 RENAME TO tracker_members;";
+
+/* Schema version 7: a pair's own row moves from in front of its members
+ * (lease end -1) to after them (lease end INT64_MAX, rows.h). Admissions add
+ * the members with the latest lease ends, so the count they change sits on
+ * the page they write the member to, however many members the pair holds
+ * (in front, past a few hundred members, every admission and release wrote
+ * one page more). */
+const char ms__schema_tracker_v3[] =
+    "UPDATE tracker_members SET expires_us = 9223372036854775807 WHERE expires_us = -1 AND session = '';";

@@ -132,13 +132,13 @@ static int64_t q_int(sqlite3 *db, const char *sql) {
 static void check_tables(const char *path, int round) {
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  int64_t bad = q_int(db, "SELECT count(*) FROM tracker_members p WHERE p.expires_us = -1 AND p.n <> "
+  int64_t bad = q_int(db, "SELECT count(*) FROM tracker_members p WHERE p.session = '' AND p.n <> "
                           "(SELECT count(*) FROM tracker_members m WHERE m.scope = p.scope AND m.cls = p.cls "
-                          "AND m.expires_us >= 0)");
+                          "AND m.session <> '')");
   int64_t uncounted = q_int(db, "SELECT count(*) FROM (SELECT DISTINCT scope, cls FROM tracker_members WHERE "
-                                "expires_us >= 0) m WHERE NOT EXISTS (SELECT 1 FROM tracker_members p "
-                                "WHERE p.scope = m.scope AND p.cls = m.cls AND p.expires_us = -1)");
-  int64_t orphans = q_int(db, "SELECT count(*) FROM tracker_members m WHERE m.expires_us >= 0 AND NOT EXISTS "
+                                "session <> '') m WHERE NOT EXISTS (SELECT 1 FROM tracker_members p "
+                                "WHERE p.scope = m.scope AND p.cls = m.cls AND p.session = '')");
+  int64_t orphans = q_int(db, "SELECT count(*) FROM tracker_members m WHERE m.session <> '' AND NOT EXISTS "
                               "(SELECT 1 FROM tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
                               "s.expires_us = m.expires_us)");
   /* a session's list has as many names (NUL bytes) as it has rows */
@@ -169,7 +169,7 @@ static int64_t live_rows(const char *path, const char *scope, int cls, int64_t n
   sqlite3_stmt *q = NULL;
   assert_int_equal(sqlite3_prepare_v2(db,
                                       "SELECT count(*) FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND "
-                                      "(expires_us = 0 OR expires_us > ?3)",
+                                      "session <> '' AND (expires_us = 0 OR expires_us > ?3)",
                                       -1, &q, NULL),
                    SQLITE_OK);
   sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);

@@ -163,7 +163,9 @@ static void set_version(const char *db, int64_t v) {
 static void impossible_schema_versions_are_corrupt(void **state) {
   fx *f = *state;
   int64_t latest = ms_store_latest_schema();
-  const int64_t bad[] = {-1, -4096, INT32_MIN, 0, 1, latest - 1}; /* user_version is 32 bits */
+  /* user_version is 32 bits. latest - 2: migration 7 only moves rows, so tables labelled 6 are a real
+   * version 6 (it migrates); labelled 5, they hold a table version 5 never had. */
+  const int64_t bad[] = {-1, -4096, INT32_MIN, 0, 1, latest - 2};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char *p = fresh_path(f, "version", (int)i);
     set_version(p, bad[i]);

@@ -88,7 +88,7 @@ static inline int64_t sql_int(ms_tracker *t, const char *sql) {
 static inline int64_t rows(ms_tracker *t, const char *table) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT count(*) FROM %s%s", table,
-           strcmp(table, "tracker_members") == 0 ? " WHERE expires_us >= 0" : "");
+           strcmp(table, "tracker_members") == 0 ? " WHERE session <> ''" : "");
   return sql_int(t, sql);
 }
 
@@ -124,16 +124,16 @@ static inline void assert_named_once(void) {
  * in its session's list, and every session lists exactly its rows. */
 static inline void assert_consistent(ms_tracker *t) {
   int64_t bad_counts = sql_int(
-      t, "SELECT count(*) FROM tracker_members p WHERE p.expires_us = -1 AND p.n <> "
-         "(SELECT count(*) FROM tracker_members m WHERE m.scope = p.scope AND m.cls = p.cls AND m.expires_us >= 0)");
+      t, "SELECT count(*) FROM tracker_members p WHERE p.session = '' AND p.n <> "
+         "(SELECT count(*) FROM tracker_members m WHERE m.scope = p.scope AND m.cls = p.cls AND m.session <> '')");
   int64_t uncounted = sql_int(t, "SELECT count(*) FROM (SELECT DISTINCT scope, cls FROM tracker_members WHERE "
-                                 "expires_us >= 0 UNION SELECT scope, cls FROM tracker_limits) m WHERE NOT EXISTS "
+                                 "session <> '' UNION SELECT scope, cls FROM tracker_limits) m WHERE NOT EXISTS "
                                  "(SELECT 1 FROM tracker_members p WHERE p.scope = m.scope AND p.cls = m.cls "
-                                 "AND p.expires_us = -1 AND p.session = '')");
-  int64_t bad_limits = sql_int(t, "SELECT count(*) FROM tracker_members p WHERE p.expires_us = -1 AND p.max_sessions "
+                                 "AND p.session = '')");
+  int64_t bad_limits = sql_int(t, "SELECT count(*) FROM tracker_members p WHERE p.session = '' AND p.max_sessions "
                                   "IS NOT (SELECT l.max_sessions FROM tracker_limits l WHERE l.scope = p.scope "
                                   "AND l.cls = p.cls)");
-  int64_t orphans = sql_int(t, "SELECT count(*) FROM tracker_members m WHERE m.expires_us >= 0 AND NOT EXISTS "
+  int64_t orphans = sql_int(t, "SELECT count(*) FROM tracker_members m WHERE m.session <> '' AND NOT EXISTS "
                                "(SELECT 1 FROM tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
                                "s.expires_us = m.expires_us AND instr(CAST(x'00' || s.scopes AS BLOB), "
                                "CAST(x'00' || m.scope || x'00' AS BLOB)) > 0)");
@@ -164,7 +164,7 @@ static inline int64_t recount(ms_tracker *t, const char *scope, int cls, int64_t
   sqlite3_stmt *q;
   assert_int_equal(sqlite3_prepare_v2(t->store->db,
                                       "SELECT count(*) FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND "
-                                      "(expires_us = 0 OR expires_us > ?3)",
+                                      "session <> '' AND (expires_us = 0 OR expires_us > ?3)",
                                       -1, &q, NULL),
                    SQLITE_OK);
   sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);

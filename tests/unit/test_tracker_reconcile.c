@@ -124,8 +124,8 @@ static void a_full_reconcile_rebuilds_wrong_counts(void **state) {
   assert_int_equal(ms_tracker_set_limit(f->t, "X", MS_CLASS_COMPUTE, 3), MS_OK);
   assert_int_equal(ms_tracker_admit(f->t, "a", MS_CLASS_COMPUTE, xy, 2, 0, T0, NULL), MS_OK);
   assert_int_equal(ms_tracker_admit(f->t, "b", MS_CLASS_COMPUTE, xy, 2, MS_SEC(10), T0, NULL), MS_OK);
-  exec_sql(f->t, "UPDATE tracker_members SET n = 7 WHERE scope = 'X' AND expires_us = -1; "
-                 "UPDATE tracker_members SET n = 0 WHERE scope = 'Y' AND expires_us = -1");
+  exec_sql(f->t, "UPDATE tracker_members SET n = 7 WHERE scope = 'X' AND session = ''; "
+                 "UPDATE tracker_members SET n = 0 WHERE scope = 'Y' AND session = ''");
   assert_int_equal(used(f->t, "X", MS_CLASS_COMPUTE, T0), 7); /* the damage shows */
   ms_reconcile *r = NULL;
   assert_int_equal(ms_tracker_reconcile_begin(f->t, "Y", &r), MS_OK);

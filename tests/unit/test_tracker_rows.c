@@ -261,6 +261,10 @@ static void a_first_schema_database_is_converted(void **state) {
   assert_int_equal(ms_store_open(old, 0, &f->s), MS_OK); /* migrates */
   assert_int_equal(ms_tracker_open(f->s, &f->t), MS_OK);
   assert_consistent(f->t);
+  /* every pair's row sits after its members (schema 7), none in front (schema 5's place) */
+  assert_int_equal(sql_int(f->t, "SELECT count(*) FROM tracker_members WHERE expires_us = -1"), 0);
+  assert_int_equal(sql_int(f->t, "SELECT count(*) FROM tracker_members WHERE session = '' AND "
+                                 "expires_us = 9223372036854775807"), 5); /* X, Y (both classes), Z, Q */
   int64_t lim = 0;
   assert_int_equal(ms_tracker_get_limit(f->t, "X", MS_CLASS_COMPUTE, &lim), MS_OK);
   assert_int_equal(lim, 2);
@@ -297,6 +301,34 @@ static void a_first_schema_database_is_converted(void **state) {
   assert_int_equal(was, 0);
   assert_consistent(f->t);
   free(old);
+}
+
+/* ---- the last instant --------------------------------------------------------------------- */
+
+/* A pair's own row has the largest lease-end key there is; at now_us =
+ * INT64_MAX it is still not an expired member: not counted, not purged. */
+static void the_pair_rows_are_never_expired_members(void **state) {
+  fx *f = *state;
+  ms_tracker *t = f->t;
+  const int64_t end = INT64_MAX;
+  const char *x[] = {"X"};
+  assert_int_equal(ms_tracker_set_limit(t, "X", MS_CLASS_COMPUTE, 2), MS_OK);
+  assert_int_equal(ms_tracker_admit(t, "a", MS_CLASS_COMPUTE, x, 1, 0, T0, NULL), MS_OK);
+  assert_int_equal(ms_tracker_admit(t, "b", MS_CLASS_COMPUTE, x, 1, end - T0, T0, NULL), MS_OK); /* ends at INT64_MAX */
+  assert_int_equal(used(t, "X", MS_CLASS_COMPUTE, end - 1), 2);
+  assert_int_equal(used(t, "X", MS_CLASS_COMPUTE, end), 1); /* b's lease is over, a has none */
+  ms_denial d;
+  assert_int_equal(ms_tracker_admit(t, "c", MS_CLASS_COMPUTE, x, 1, 0, end, &d), MS_OK); /* b's place */
+  assert_int_equal(ms_tracker_admit(t, "e", MS_CLASS_COMPUTE, x, 1, 0, end, &d), MS_ELIMIT);
+  assert_int_equal(d.used, 2);
+  int64_t purged = -1;
+  assert_int_equal(ms_tracker_purge(t, end, 100, &purged), MS_OK);
+  assert_int_equal(purged, 0); /* b went when c was admitted; the pair's row is no session */
+  assert_int_equal(used(t, "X", MS_CLASS_COMPUTE, end), 2);
+  int64_t lim = 0;
+  assert_int_equal(ms_tracker_get_limit(t, "X", MS_CLASS_COMPUTE, &lim), MS_OK);
+  assert_int_equal(lim, 2);
+  assert_consistent(t);
 }
 
 /* ---- the hot statements search by key --------------------------------------------------- */
@@ -353,6 +385,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       FX_TEST(counts_match_a_recount_after_random_work),
       FX_TEST(a_first_schema_database_is_converted),
+      FX_TEST(the_pair_rows_are_never_expired_members),
       FX_TEST(hot_statements_search_by_key),
   };
   return cmocka_run_group_tests_name("tracker_rows", tests, NULL, NULL);

@@ -164,8 +164,40 @@ static uint64_t start_ticks_of(int32_t pid) {
   return 0;
 }
 
+/* This process's pid and this thread's tid, each a system call in glibc,
+ * asked once: every acquire records its owner, and two system calls more
+ * per commit showed in the tracker's single-client figure. A forked child
+ * forgets both (its only thread is the one that forked). */
+static _Atomic int32_t cached_pid;
+static _Thread_local int32_t cached_tid;
+static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
+
+static void forget_ids_in_child(void) {
+  atomic_store_explicit(&cached_pid, 0, memory_order_relaxed);
+  cached_tid = 0;
+}
+
+static void install_fork_hook(void) { pthread_atfork(NULL, NULL, forget_ids_in_child); }
+
+static int32_t my_pid(void) {
+  int32_t pid = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+  if (pid) return pid;
+  pthread_once(&fork_hook_once, install_fork_hook);
+  pid = (int32_t)getpid();
+  atomic_store_explicit(&cached_pid, pid, memory_order_relaxed);
+  return pid;
+}
+
+static int32_t my_tid(void) {
+  if (!cached_tid) {
+    pthread_once(&fork_hook_once, install_fork_hook);
+    cached_tid = (int32_t)syscall(SYS_gettid);
+  }
+  return cached_tid;
+}
+
 static ident self_ident(void) {
-  int32_t pid = (int32_t)getpid();
+  int32_t pid = my_pid();
   ident id;
   if (atomic_load_explicit(&ident_pid, memory_order_acquire) == pid &&
       !atomic_load_explicit(&ident_faked, memory_order_relaxed))
@@ -214,7 +246,7 @@ static uint32_t process_token(void) {
     r |= 1u;
     atomic_store_explicit(&salt, r, memory_order_relaxed);
   }
-  return (r ^ (uint32_t)getpid()) | 1u; /* the pid part tells a forked child from its parent */
+  return (r ^ (uint32_t)my_pid()) | 1u; /* the pid part tells a forked child from its parent */
 }
 
 /* ---- the owner record ------------------------------------------------------ */
@@ -619,7 +651,7 @@ static int wait_for(ms_xlock *x, uint32_t me, int32_t tid, int64_t timeout_us, c
 int ms__store_xlock_acquire(ms_xlock *x, int64_t timeout_us, const char *store_path) {
   xlock_page *p = x->page;
   uint32_t me = process_token();
-  int32_t tid = (int32_t)syscall(SYS_gettid);
+  int32_t tid = my_tid();
   uint32_t g;
   step_aside(p, me);
   int e = try_take(x, &g);

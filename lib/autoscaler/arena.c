@@ -41,6 +41,8 @@ enum { LINE = 64 };
 _Static_assert(sizeof(as_series) == LINE, "a series' hot part is one cache line");
 _Static_assert(sizeof(as_rule) <= LINE, "a rule's hot part fits a cache line");
 _Static_assert(offsetof(as_endpoint, name) <= LINE, "an endpoint's hot part is its first cache line");
+_Static_assert(offsetof(as_endpoint, name_buf) + AS_NAME_INLINE <= 2 * LINE,
+               "what an observation reads of an endpoint is its first two cache lines");
 
 struct as_segment {
   size_t packed; /* endpoints copied in */

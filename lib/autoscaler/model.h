@@ -116,8 +116,16 @@ typedef struct as_endpoint {
   const char *hot_name; /* a copy of name in its segment, or name itself */
   size_t name_len;
   int64_t id;
-  /* cold */
+  /* The second cache line: what an observation reads after the hot line
+   * (ms__autoscaler_endpoint_find compares the name, then the series are
+   * searched). Together they keep observe at two lines of the endpoint. */
   char *name;      /* name_buf, or owned when longer */
+  size_t n_series;
+  /* Most names fit here: no heap block per endpoint is made or freed for
+   * them (an evaluation reads the arena's copy, next to the rules). */
+  char name_buf[AS_NAME_INLINE];
+  /* cold */
+  size_t cap_series;
   as_segment *seg; /* the arena segment holding rules, series and hot_name
                       (capacity: exactly n), or NULL: they are on the heap */
   uint32_t seg_slot;
@@ -125,14 +133,10 @@ typedef struct as_endpoint {
   struct as_endpoint *loose_prev, *loose_next;
   as_rule_cold *rules_cold;
   size_t cap_rules;
-  size_t n_series, cap_series;
   uint64_t hash;
   int64_t hist_head;  /* seq of the newest history row, 0: none */
   int64_t hist_count; /* changes ever recorded: the ordinal of the newest row */
   int64_t tick_seq;   /* during a tick's persistence: the seq of its new row, else 0 */
-  /* Most names fit here: no heap block per endpoint is made or freed for
-   * them (an evaluation reads the arena's copy, next to the rules). */
-  char name_buf[AS_NAME_INLINE];
 } as_endpoint;
 
 /* The deadline index (deadline.c): one min-heap entry per series some rule

@@ -39,17 +39,18 @@ void *ms__autoscaler_table_find(const as_table *t, uint64_t h, as_eq_fn eq, cons
   if (!t->cap) return NULL;
   size_t mask = t->cap - 1;
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-    if (!t->items[i]) return NULL;
-    if (t->hashes[i] == h && eq(t->items[i], key)) return t->items[i];
+    const as_table_slot *sl = &t->slots[i];
+    if (!sl->item) return NULL;
+    if (sl->hash == h && eq(sl->item, key)) return sl->item;
   }
 }
 
-static void put(void **items, uint64_t *hashes, size_t cap, uint64_t h, void *item) {
+static void put(as_table_slot *slots, size_t cap, uint64_t h, void *item) {
   size_t mask = cap - 1;
   size_t i = (size_t)h & mask;
-  while (items[i]) i = (i + 1) & mask;
-  items[i] = item;
-  hashes[i] = h;
+  while (slots[i].item) i = (i + 1) & mask;
+  slots[i].hash = h;
+  slots[i].item = item;
 }
 
 int ms__autoscaler_table_reserve(as_table *t, size_t extra) {
@@ -57,25 +58,18 @@ int ms__autoscaler_table_reserve(as_table *t, size_t extra) {
   if (need <= t->cap) return MS_OK;
   size_t cap = t->cap ? t->cap : 16;
   while (cap < need) cap *= 2;
-  void **items = calloc(cap, sizeof *items);
-  uint64_t *hashes = malloc(cap * sizeof *hashes);
-  if (!items || !hashes) {
-    free(items);
-    free(hashes);
-    return ms__fail(MS_ENOMEM, "out of memory growing a table to %zu slots", cap);
-  }
+  as_table_slot *slots = calloc(cap, sizeof *slots);
+  if (!slots) return ms__fail(MS_ENOMEM, "out of memory growing a table to %zu slots", cap);
   for (size_t i = 0; i < t->cap; i++)
-    if (t->items[i]) put(items, hashes, cap, t->hashes[i], t->items[i]);
-  free(t->items);
-  free(t->hashes);
-  t->items = items;
-  t->hashes = hashes;
+    if (t->slots[i].item) put(slots, cap, t->slots[i].hash, t->slots[i].item);
+  free(t->slots);
+  t->slots = slots;
   t->cap = cap;
   return MS_OK;
 }
 
 void ms__autoscaler_table_insert(as_table *t, uint64_t h, void *item) {
-  put(t->items, t->hashes, t->cap, h, item);
+  put(t->slots, t->cap, h, item);
   t->n++;
 }
 
@@ -83,27 +77,26 @@ void ms__autoscaler_table_remove(as_table *t, uint64_t h, const void *item) {
   if (!t->cap) return;
   size_t mask = t->cap - 1;
   size_t i = (size_t)h & mask;
+  as_table_slot *s = t->slots;
   /* Match the hash too: one item may be stored under several keys (the
    * endpoint of each of its rules, in by_id). */
-  while (t->items[i] && (t->items[i] != item || t->hashes[i] != h)) i = (i + 1) & mask;
-  if (!t->items[i]) return;
-  t->items[i] = NULL;
+  while (s[i].item && (s[i].item != item || s[i].hash != h)) i = (i + 1) & mask;
+  if (!s[i].item) return;
+  s[i].item = NULL;
   t->n--;
   /* Backward shift: move later members of the probe run into the hole when
    * their home slot is not between the hole and their position. */
-  for (size_t j = (i + 1) & mask; t->items[j]; j = (j + 1) & mask) {
-    size_t home = (size_t)t->hashes[j] & mask;
+  for (size_t j = (i + 1) & mask; s[j].item; j = (j + 1) & mask) {
+    size_t home = (size_t)s[j].hash & mask;
     int between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
     if (between) continue;
-    t->items[i] = t->items[j];
-    t->hashes[i] = t->hashes[j];
-    t->items[j] = NULL;
+    s[i] = s[j];
+    s[j].item = NULL;
     i = j;
   }
 }
 
 void ms__autoscaler_table_free(as_table *t) {
-  free(t->items);
-  free(t->hashes);
+  free(t->slots);
   memset(t, 0, sizeof *t);
 }

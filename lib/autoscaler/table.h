@@ -8,9 +8,15 @@
 
 /* Linear probing over a power-of-two array at most half full, backward-shift
  * delete. Items are pointers owned elsewhere. */
+/* A slot holds an item and its hash side by side: a probe of a table far
+ * larger than the caches misses once, not once per array. */
+typedef struct as_table_slot {
+  uint64_t hash;
+  void *item; /* NULL: empty */
+} as_table_slot;
+
 typedef struct as_table {
-  void **items;
-  uint64_t *hashes;
+  as_table_slot *slots;
   size_t cap, n; /* cap is 0 or a power of two, load <= 1/2 */
 } as_table;
 

@@ -1,0 +1,85 @@
+package mserve
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAutoscalerRulesDecisionsHistory(t *testing.T) {
+	s := openStore(t)
+	a, err := s.Autoscaler()
+	must(t, err)
+	must(t, a.SetReplicas("chat", 1))
+	up, err := a.AddRule("chat", Rule{Source: "kernel", Metric: "cuda.util", Comparator: CmpGT, Threshold: 80, Step: 1,
+		Cooldown: 30 * time.Second, MaxReplicas: 3})
+	must(t, err)
+	down, err := a.AddRule("chat", Rule{Source: "kernel", Metric: "cuda.util", Comparator: CmpLT, Threshold: 20,
+		Step: -1, MinReplicas: 1})
+	must(t, err)
+	if _, err := a.AddRule("chat", Rule{Source: "kernel", Metric: "cuda.util", Comparator: CmpLT, Threshold: 90,
+		Step: -1}); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), fmt.Sprint("rule ", up)) {
+		t.Fatalf("conflict: %v", err)
+	}
+	// a missing metric never scales
+	d, err := a.Explain("chat", t0)
+	must(t, err)
+	if d.Rules[0].Outcome != RuleNoMetric || !math.IsNaN(d.Rules[0].Value) {
+		t.Fatalf("no metric: %+v", d)
+	}
+	must(t, a.Observe("chat", "kernel", "cuda.util", "r1", 95, t0))
+	ds, err := a.Evaluate(t0, false)
+	must(t, err)
+	if len(ds) != 1 || ds[0].From != 1 || ds[0].To != 2 || ds[0].AppliedRuleID != up || !ds[0].At.Equal(t0) {
+		t.Fatalf("decision %+v", ds)
+	}
+	r := ds[0].Rules
+	if r[0].Outcome != RuleApplied || r[0].Value != 95 || r[0].Proposed != 2 || r[1].RuleID != down ||
+		r[1].Outcome != RuleNotTriggered || RuleApplied.String() != "applied" {
+		t.Fatalf("rules %+v", r)
+	}
+	if !strings.Contains(ds[0].Explanation, fmt.Sprintf("1 -> 2 by rule %d", up)) {
+		t.Fatalf("explanation %q", ds[0].Explanation)
+	}
+	if n, _ := a.Replicas("chat"); n != 2 {
+		t.Fatalf("replicas %d", n)
+	}
+	if at, ok, err := a.NextDeadline(t0.Add(time.Microsecond)); err != nil || !ok || !at.Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("next deadline %v %v %v", at, ok, err)
+	}
+	h, err := a.History("chat", 0)
+	must(t, err)
+	if len(h) != 1 || h[0].To != 2 {
+		t.Fatalf("history %+v", h)
+	}
+	info, err := a.Rule(up)
+	must(t, err)
+	if info.Endpoint != "chat" || info.Rule.MaxReplicas != 3 || info.Rule.MinReplicas != 0 ||
+		info.Rule.Cooldown != 30*time.Second || !info.LastApplied.Equal(t0) {
+		t.Fatalf("rule %+v", info)
+	}
+	rules, err := a.Rules("chat")
+	must(t, err)
+	if len(rules) != 2 || rules[1].ID != down {
+		t.Fatalf("rules %+v", rules)
+	}
+	must(t, a.SetRuleEnabled(down, false))
+	must(t, a.RemoveRule(down))
+	if _, err := a.Rule(down); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removed rule: %v", err)
+	}
+	must(t, a.SetMetricTTL(5*time.Second))
+	must(t, a.SetReplicas("batch", 0))
+	if eps, _ := a.Endpoints(); len(eps) != 2 || eps[1] != "batch" {
+		t.Fatalf("endpoints %v", eps)
+	}
+	must(t, a.RemoveEndpoint("batch"))
+	dry, err := a.Evaluate(t0.Add(time.Hour), true)
+	must(t, err)
+	if len(dry) != 1 {
+		t.Fatalf("dry run %+v", dry)
+	}
+}

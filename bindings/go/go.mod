@@ -1,0 +1,3 @@
+module mserve
+
+go 1.19

@@ -1,0 +1,7 @@
+module benchbindings
+
+go 1.19
+
+require mserve v0.0.0
+
+replace mserve => ../../../bindings/go

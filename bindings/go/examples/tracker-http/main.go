@@ -6,7 +6,7 @@
 // opens the same database.
 //
 //	go run ./examples/tracker-http -db limits.db -limit 2 -addr 127.0.0.1:8080
-//	curl -H 'X-API-Key: AK1' http://127.0.0.1:8080/work?ms=500
+//	curl -H 'X-API-Key: AK1' http://127.0.0.1:8080/job?ms=500
 package main
 
 import (
@@ -82,7 +82,7 @@ func main() {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/work", work)
+	mux.HandleFunc("/job", work)
 	log.Printf("listening on %s (libmserve %s)", *addr, mserve.Version())
 	log.Fatal(http.ListenAndServe(*addr, Limit(tracker, time.Minute, mux)))
 }

@@ -6,12 +6,21 @@ object is forgotten (or at interpreter exit), exactly once. An object opened
 over another (a tracker over its store) keeps its parent alive, and closing the
 parent closes its children first, as the C side requires; using a closed
 object raises ClosedError instead of passing a dangling pointer to C.
+
+An object whose calls other threads may be inside when it is closed (a
+batcher's wait, an executor's run) brackets each call with _enter/_leave.
+close() then refuses new calls at once (ClosedError), wakes the calls in
+flight (_wake: a batcher shuts down) and frees the C object only once the
+last has left, as the C side requires; closing from inside one of its own
+calls (a handler closing its executor) is BusyError, not a wait for itself.
 """
 import threading
 import weakref
 
-from .errors import ClosedError
+from .errors import BusyError, ClosedError
 from .constants import Status
+
+_ident = threading.get_ident
 
 
 def _release(free, ptr, parent, keep):
@@ -28,21 +37,60 @@ class Handle:
         self._parent = parent
         self._children = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._left = threading.Condition(self._lock)  # notified when the last call in flight leaves
+        self._closing = False
+        self._inflight = {}  # thread id -> calls of that thread in flight (_enter/_leave)
         self._finalizer = weakref.finalize(self, _release, free, ptr, parent, keep)
         if parent is not None:
             parent._children.add(self)
+
+    def _closed_error(self):
+        return ClosedError(Status.ECLOSED, "%s: closed" % self._kind)
 
     @property
     def _p(self):
         """The pointer, or ClosedError when closed (no C call ever sees a freed one)."""
         p = self._ptr
-        if p is None:
-            raise ClosedError(Status.ECLOSED, "%s: closed" % self._kind)
+        if p is None or self._closing:
+            raise self._closed_error()
         return p
 
     @property
     def closed(self):
-        return self._ptr is None
+        """True once close() began: every later call raises ClosedError."""
+        return self._ptr is None or self._closing
+
+    def _enter(self):
+        """The pointer for one call that close() must wait for; pair with _leave()."""
+        with self._lock:
+            p = self._ptr
+            if p is None or self._closing:
+                raise self._closed_error()
+            me = _ident()
+            self._inflight[me] = self._inflight.get(me, 0) + 1
+        return p
+
+    def _leave(self):
+        with self._lock:
+            me = _ident()
+            n = self._inflight[me] - 1
+            if n:
+                self._inflight[me] = n
+            else:
+                del self._inflight[me]
+                if self._closing and not self._inflight:
+                    self._left.notify_all()
+
+    def _call(self, fn, *args):
+        """fn(pointer, *args) as one call in flight."""
+        p = self._enter()
+        try:
+            return fn(p, *args)
+        finally:
+            self._leave()
+
+    def _wake(self, ptr):
+        """Make the calls in flight return soon (close() began); nothing by default."""
 
     def _detach(self):
         """Forget the pointer without freeing it (C freed it: a commit, a rollback)."""
@@ -53,12 +101,27 @@ class Handle:
                 self._parent._children.discard(self)
 
     def close(self):
-        """Free the C object (children first). Idempotent."""
+        """Free the C object (children first) once no other thread is inside a call on it;
+        calls made meanwhile raise ClosedError. Idempotent; BusyError from inside a call
+        of the object itself (it would wait for itself)."""
         for child in list(self._children):
             child.close()
         with self._lock:
-            self._ptr = None
-            self._finalizer()
+            if self._ptr is None:
+                return
+            if _ident() in self._inflight:
+                raise BusyError(Status.EBUSY, "%s: close: called from inside a call on it (a handler or "
+                                "callback of its own); close it after that call returns" % self._kind)
+            first, self._closing = not self._closing, True
+            ptr = self._ptr
+        if first:
+            self._wake(ptr)
+        with self._lock:
+            while self._inflight:
+                self._left.wait()
+            if self._ptr is not None:
+                self._ptr = None
+                self._finalizer()
         if self._parent is not None:
             self._parent._children.discard(self)
 

@@ -1,12 +1,12 @@
 /* The CPU backend. Two paths, chosen per run by the row count:
  *
- * - skinny (rows <= skinny_max): per layer the skinny GEMM (skinny.c), each
- *   worker of the executor's own pool (pool.c) computing a fixed slice of
- *   the output rows with its bias + activation while the slice is in L1,
- *   the workers meeting between layers. The slices never change, so each
- *   core keeps its part of a small model's weights in its own L2. No BLAS
- *   call: at a few rows its packing and thread hand-over cost more than
- *   the arithmetic.
+ * - skinny (rows <= skinny_max): per layer the skinny GEMM (skinny.c) in
+ *   chunks of output rows over the executor's own pool (pool.c), each chunk
+ *   with its bias + activation while it is in L1; a layer starts when the
+ *   previous one is complete. A worker runs the same chunks every time, so
+ *   each core keeps its part of a small model's weights in its own L2. No
+ *   BLAS call: at a few rows its packing and thread hand-over cost more
+ *   than the arithmetic.
  * - sgemm: per layer one OpenBLAS sgemm straight into the next layer's
  *   input buffer (the last layer into the caller's output), then one fused
  *   pass for bias + activation.
@@ -43,7 +43,7 @@ struct ms__executor_cpu {
   /* the skinny path */
   int64_t skinny_max;       /* runs of up to this many rows take it */
   ms__executor_pool *pool;  /* ms__executor_pool_threads(pool) workers, the caller's thread included */
-  int64_t *split;           /* [layer][worker + 1]: the output rows of each worker, in blocks of 8 */
+  int *chunks;              /* [layer]: chunks of the pool's job */
   const float *job_in;      /* the run in progress */
   float *job_out;
   int64_t job_rows;
@@ -80,37 +80,38 @@ void ms__executor_cpu_close(ms__executor_cpu *c) {
   free(c->buf[0]);
   free(c->buf[1]);
   ms__executor_pool_destroy(c->pool);
-  free(c->split);
+  free(c->chunks);
   free(c);
 }
 
-/* Worker t of n gets output blocks [t B / n, (t + 1) B / n) of the layer's B
- * blocks of 8 rows: contiguous, balanced to a block, fixed for the pool. */
-static void fill_split(int64_t *split, int64_t out, int n) {
-  int64_t blocks = (out + 7) / 8;
-  for (int t = 0; t <= n; t++) {
-    int64_t o = blocks * t / n * 8;
-    split[t] = o < out ? o : out;
-  }
-}
+static void skinny_chunk(void *ctx, int layer, int chunk);
+
+/* Chunks per layer: up to CHUNKS_PER_THREAD per worker, of whole blocks of
+ * 8 output rows; with the pool's ownership rule worker t's chunks are the
+ * blocks [t B / n, (t + 1) B / n) of the layer's B. Several per worker, so
+ * that one which is not running holds up a run by a chunk, not a share. */
+#define CHUNKS_PER_THREAD 8
 
 int ms__executor_cpu_set_threads(ms__executor_cpu *c, int threads) {
   int n = threads > 0 ? threads : openblas_get_num_threads();
   if (n < 1) n = 1;
   if (c->pool && ms__executor_pool_threads(c->pool) == n) return MS_OK;
-  int64_t *split = malloc(c->n * ((size_t)n + 1) * sizeof *split);
-  if (!split) return ms__fail(MS_ENOMEM, "cpu: out of memory for %d threads", n);
+  int *chunks = malloc(c->n * sizeof *chunks);
+  if (!chunks) return ms__fail(MS_ENOMEM, "cpu: out of memory for %d threads", n);
+  for (size_t i = 0; i < c->n; i++) {
+    int64_t blocks = ((int64_t)c->L[i].out + 7) / 8, most = (int64_t)n * CHUNKS_PER_THREAD;
+    chunks[i] = (int)(blocks < most ? blocks : most);
+  }
   ms__executor_pool *pool = NULL;
-  int st = ms__executor_pool_create(n, &pool);
+  int st = ms__executor_pool_create(n, (int)c->n, chunks, skinny_chunk, c, &pool);
   if (st) {
-    free(split);
+    free(chunks);
     return st;
   }
-  for (size_t i = 0; i < c->n; i++) fill_split(split + i * ((size_t)n + 1), c->L[i].out, n);
   ms__executor_pool_destroy(c->pool);
-  free(c->split);
+  free(c->chunks);
   c->pool = pool;
-  c->split = split;
+  c->chunks = chunks;
   return MS_OK;
 }
 
@@ -192,26 +193,22 @@ int ms__executor_cpu_open(const ms__executor_model *m, int64_t max_batch, ms__ex
   return MS_OK;
 }
 
-/* One worker's share of a skinny run: its slice of every layer. */
-static void skinny_job(void *ctx, int t, int n) {
+/* One chunk of a skinny run: a range of whole blocks of one layer's
+ * outputs, for every row, bias and activation applied while in L1. */
+static void skinny_chunk(void *ctx, int layer, int chunk) {
   ms__executor_cpu *c = ctx;
-  const float *x = c->job_in;
+  const cpu_layer *L = &c->L[layer];
+  int last = (size_t)layer + 1 == c->n;
+  const float *x = layer == 0 ? c->job_in : c->buf[(layer - 1) & 1];
+  float *y = last ? c->job_out : c->buf[layer & 1];
+  int64_t blocks = ((int64_t)L->out + 7) / 8, n = c->chunks[layer];
+  int64_t o0 = blocks * chunk / n * 8, o1 = blocks * (chunk + 1) / n * 8;
+  if (o1 > L->out) o1 = L->out;
+  if (o1 <= o0) return;
   int64_t rows = c->job_rows;
-  for (size_t i = 0; i < c->n; i++) {
-    const cpu_layer *L = &c->L[i];
-    int last = i + 1 == c->n;
-    float *y = last ? c->job_out : c->buf[i & 1];
-    const int64_t *sp = c->split + i * ((size_t)n + 1);
-    int64_t o0 = sp[t], o1 = sp[t + 1];
-    if (o1 > o0) {
-      ms__executor_skinny_gemm(L->w, L->in, o0, o1, x, L->in, rows, y, L->out);
-      for (int64_t r = 0; r < rows; r++)
-        ms__executor_cpu_bias_act(y + r * L->out + o0, 1, o1 - o0, L->b ? L->b + o0 : NULL,
-                                  last ? MS__ACT_NONE : c->act);
-    }
-    if (!last) ms__executor_pool_barrier(c->pool); /* the next layer reads every slice */
-    x = y;
-  }
+  ms__executor_skinny_gemm(L->w, L->in, o0, o1, x, L->in, rows, y, L->out);
+  for (int64_t r = 0; r < rows; r++)
+    ms__executor_cpu_bias_act(y + r * L->out + o0, 1, o1 - o0, L->b ? L->b + o0 : NULL, last ? MS__ACT_NONE : c->act);
 }
 
 static void sgemm_run(ms__executor_cpu *c, const float *in, int64_t rows, float *out, int threads) {
@@ -233,7 +230,7 @@ void ms__executor_cpu_run(ms__executor_cpu *c, const float *in, int64_t rows, fl
     c->job_in = in;
     c->job_out = out;
     c->job_rows = rows;
-    ms__executor_pool_run(c->pool, skinny_job, c);
+    ms__executor_pool_run(c->pool);
   } else {
     sgemm_run(c, in, rows, out, threads);
   }

@@ -408,10 +408,11 @@ static int crossover(const char *model_dir, const model_spec *spec, int threads,
 static void usage(void) {
   printf("usage: bench-executor [--quick] [--threads N] [--iters N] [--rounds N] [--json FILE] [--dir DIR]\n"
          "                      [--python PATH] [--no-torch] [--cpu-only] [--gpu-only] [--keep-coretype]\n"
-         "                      [--crossover]\n"
+         "                      [--crossover] [--model small|large]\n"
          "  --threads: OpenBLAS / torch threads on both sides (default: online CPUs)\n"
          "  --rounds: alternations of the two sides per configuration (default 3, --quick 1)\n"
          "  --quick: fewer iterations and rounds (about a minute instead of several)\n"
+         "  --model: only this MLP\n"
          "  --crossover: also time the CPU's skinny path against sgemm at 1..64 rows (where to switch)\n");
 }
 
@@ -422,6 +423,7 @@ static void add_num(cJSON *o, const char *k, double v) {
 int main(int argc, char **argv) {
   int quick = 0, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), iters = 0, rounds = 0, torch_on = 1, cpu = 1, gpu = 1;
   int keep_core = 0, cross = 0;
+  const char *only = NULL; /* --model: one of the two MLPs */
   const char *json_path = "bench-executor.json", *python = "/usr/bin/python3", *base = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -431,6 +433,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--gpu-only")) cpu = 0;
     else if (!strcmp(a, "--keep-coretype")) keep_core = 1;
     else if (!strcmp(a, "--crossover")) cross = 1;
+    else if (!strcmp(a, "--model") && v) only = argv[++i];
     else if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
     else if (!strcmp(a, "--iters") && v) iters = atoi(argv[++i]);
     else if (!strcmp(a, "--rounds") && v) rounds = atoi(argv[++i]);
@@ -506,6 +509,7 @@ int main(int argc, char **argv) {
            "rows/s", "torch med", "p99", "rows/s", "speedup", "max diff", "target");
     cJSON *torch_blas = NULL;
     for (int m = 0; m < 2; m++) {
+      if (only && strcmp(only, MODELS[m].name) != 0) continue;
       ms_executor *ex = NULL;
       if (ms_executor_open(mdir[m][0], "cpu", &ex) || ms_executor_set_threads(ex, threads)) {
         fprintf(stderr, "open %s: %s\n", mdir[m][0], ms_errmsg());
@@ -592,7 +596,8 @@ int main(int argc, char **argv) {
            threads);
     cJSON *arr = cJSON_AddArrayToObject(out, "crossover");
     for (int m = 0; m < 2; m++)
-      if (crossover(mdir[m][0], &MODELS[m], threads, quick, arr)) return 1;
+      if ((!only || strcmp(only, MODELS[m].name) == 0) && crossover(mdir[m][0], &MODELS[m], threads, quick, arr))
+        return 1;
     printf("  runs of up to %d rows take the skinny path\n", (int)MS__EXECUTOR_SKINNY_MAX);
     cJSON_AddNumberToObject(out, "skinny_max_rows", MS__EXECUTOR_SKINNY_MAX);
   }

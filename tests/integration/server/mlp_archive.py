@@ -53,3 +53,27 @@ def write_mlp_mar(path, name, sizes, version="1.0", seed=1, activation="relu", o
                    safetensors_bytes(mlp_weights(sizes, seed)))
         z.writestr("MAR-INF/MANIFEST.json", json.dumps(manifest))
     return path
+
+
+def main(argv):
+    """mlp_archive.py OUT.mar NAME IN,HIDDEN,...,OUT [--version V] [--seed N] [--activation A] [--output O]
+    [KEY=VALUE ...]: write an MLP archive (KEY=VALUE: model-config.yaml settings, e.g. batchSize=32)."""
+    import argparse
+    p = argparse.ArgumentParser(prog="mlp_archive.py", description=main.__doc__)
+    p.add_argument("out")
+    p.add_argument("name")
+    p.add_argument("sizes")
+    p.add_argument("--version", default="1.0")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--activation", default="relu")
+    p.add_argument("--output", default="none")
+    p.add_argument("settings", nargs="*")
+    a = p.parse_args(argv)
+    settings = dict(kv.split("=", 1) for kv in a.settings)
+    write_mlp_mar(a.out, a.name, [int(v) for v in a.sizes.split(",")], version=a.version, seed=a.seed,
+                  activation=a.activation, output=a.output, settings=settings)
+
+
+if __name__ == "__main__":
+    import sys
+    main(sys.argv[1:])

@@ -26,6 +26,10 @@ typedef struct body_rows {
  * -1 with the cause in err (a 400). max_rows bounds the row count. */
 int body_parse_ts(const char *text, size_t len, int64_t in_dim, int64_t max_rows, body_rows *out, char *err,
                   size_t errlen);
+/* The same through cJSON alone (what body_parse_ts falls back to for
+ * anything but the common shapes; the fuzz target checks that both agree). */
+int body_parse_ts_cjson(const char *text, size_t len, int64_t in_dim, int64_t max_rows, body_rows *out, char *err,
+                        size_t errlen);
 /* Parse a v2 infer body. Same contract. */
 int body_parse_v2(const char *text, size_t len, int64_t in_dim, int64_t max_rows, body_rows *out, char *err,
                   size_t errlen);

@@ -3,8 +3,9 @@
  * the protocol, the model's input width (1..8) and its batch size (1..16);
  * the rest is the body. Beyond "no crash, no leak": an accepted body has
  * 1..batch rows of finite floats (one row when it was a flat one), a
- * refused one says why and hands nothing back, and the rows written back
- * as JSON (the answer's encoder) parse to the very same floats. */
+ * refused one says why and hands nothing back, the rows written back as
+ * JSON (the answer's encoder) parse to the very same floats, and
+ * TorchServe's fast path gives what cJSON gives, float for float. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
@@ -29,6 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   err[0] = '\0';
   int rc = v2 ? body_parse_v2(text, len, in_dim, max_rows, &b, err, sizeof err)
               : body_parse_ts(text, len, in_dim, max_rows, &b, err, sizeof err);
+  if (!v2) {
+    /* the fast path and cJSON agree on every body, float for float */
+    body_rows c;
+    char cerr[512];
+    cerr[0] = '\0';
+    int crc = body_parse_ts_cjson(text, len, in_dim, max_rows, &c, cerr, sizeof cerr);
+    if (crc != rc) abort();
+    if (rc == 0 && (c.n != b.n || c.flat != b.flat ||
+                    memcmp(c.rows, b.rows, sizeof(float) * (size_t)(b.n * in_dim)) != 0))
+      abort();
+    body_rows_free(&c);
+  }
   free(text);
   if (rc != 0) {
     if (rc != -1 || !err[0] || b.rows || b.n || b.id) abort();

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/pg/pg.h"
 #include "store/store_internal.h"
 #include "testutil.h"
 
@@ -39,14 +40,18 @@ int ms_test_make_store(const char *db) {
 }
 
 static const char SQL_PUT[] = "INSERT OR REPLACE INTO ms_meta(key, value) VALUES (?1, 'v')";
+/* PostgreSQL has no INSERT OR REPLACE; SQLite's is kept, whose commits the
+ * WAL tests of test_store_writers.c were measured with */
+static const char SQL_PUT_PG[] =
+    "INSERT INTO ms_meta(key, value) VALUES (?1, 'v') ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 static const char SQL_COUNT_KEYS[] = "SELECT count(*) FROM ms_meta WHERE key LIKE ?1";
 
 static int put_op(ms_store *s, void *arg) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_PUT, &st);
+  ms_stmt *q = ms__store_prepare(s, s->pg ? SQL_PUT_PG : SQL_PUT, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, arg, -1, SQLITE_TRANSIENT);
-  return ms__store_step_done(s, q, "put a key");
+  ms__stmt_bind_text(q, 1, arg, -1);
+  return ms__stmt_done(s, q, "put a key");
 }
 
 int ms_test_put(ms_store *s, const char *key) { return ms__store_write(s, put_op, (void *)(uintptr_t)key); }
@@ -55,17 +60,25 @@ int64_t ms_test_count_keys(ms_store *s, const char *like) {
   if (ms__store_read_begin(s) != MS_OK) return -1;
   int64_t n = -1;
   int row = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_COUNT_KEYS, NULL);
+  ms_stmt *q = ms__store_prepare(s, SQL_COUNT_KEYS, NULL);
   if (q) {
-    sqlite3_bind_text(q, 1, like, -1, SQLITE_TRANSIENT);
-    if (ms__store_step_row(s, q, "count keys", &row) == MS_OK && row) n = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
+    ms__stmt_bind_text(q, 1, like, -1);
+    if (ms__stmt_row(s, q, "count keys", &row) == MS_OK && row) n = ms__stmt_int64(q, 0);
+    ms__stmt_reset(q);
   }
   ms__store_read_end(s);
   return n;
 }
 
 int64_t ms_test_sql_int(ms_store *s, const char *sql) {
+  if (s->pg) {
+    /* a literal statement, as on SQLite: prepared for this call only */
+    PGresult *r = PQexec(s->pg->conn, sql);
+    int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)
+                    ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    return v;
+  }
   sqlite3_stmt *q = NULL;
   int64_t v = -1;
   if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)

@@ -59,6 +59,13 @@ int ms__pg_step_row(ms_store *s, struct ms__pg_stmt *q, const char *what, int *r
  * when status is not NULL). The store owns it. */
 ms_stmt *ms__store_prepare(ms_store *s, const char *sql, int *status);
 
+/* The statement for s where the two dialects cannot agree: `lite` on SQLite,
+ * `pg` on PostgreSQL (both constants, as for ms__store_prepare). The parts'
+ * only choice of backend, and it goes through the store. */
+static inline const char *ms__store_sql(const ms_store *s, const char *lite, const char *pg) {
+  return s->pg ? pg : lite;
+}
+
 /* Rows changed by the last INSERT, UPDATE or DELETE run on s. */
 int64_t ms__store_changes(ms_store *s);
 

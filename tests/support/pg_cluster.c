@@ -192,3 +192,11 @@ char *ms_test_store_path(const char *dir, const char *file) {
 }
 
 const char *ms_test_store_skip_reason(void) { return shared_why[0] ? shared_why : "no PostgreSQL database"; }
+
+int ms_test_backend_start(const char *suite) {
+  if (!ms_test_backend_is_pg()) return 0;
+  char why[512];
+  if (ms_test_pg_shared(why, sizeof why)) return 0;
+  printf("%s: skipped: %s\n", suite, why);
+  return 77;
+}

@@ -33,5 +33,16 @@ int ms_test_backend_is_pg(void);
  * (then ms_test_store_skip_reason says why). */
 char *ms_test_store_path(const char *dir, const char *file);
 const char *ms_test_store_skip_reason(void);
+/* For a parameterised suite's main: on PostgreSQL, start the shared cluster;
+ * when it cannot, print "<suite>: skipped: <why>" and return 77 (ctest's
+ * skip), else 0. */
+int ms_test_backend_start(const char *suite);
+
+/* Inside a cmocka test: skip it on PostgreSQL (it looks at SQLite's files,
+ * pragmas or locks, which have no PostgreSQL counterpart). */
+#define MS_TEST_SQLITE_ONLY()                 \
+  do {                                        \
+    if (ms_test_backend_is_pg()) skip();      \
+  } while (0)
 
 #endif

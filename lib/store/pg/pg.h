@@ -35,7 +35,7 @@ typedef struct ms__pg_conn {
   uint64_t epoch;     /* bumped at every new connection: statements prepared before must be prepared again */
   uint64_t next_name; /* statement names ms_<n> handed out on this handle */
   int64_t changes;    /* rows changed by the last command (PQcmdTuples) */
-  int in_error;       /* a statement failed inside the open transaction (until ROLLBACK [TO]) */
+  int64_t lock_timeout_us; /* the busy timeout the session's lock_timeout was last set to */
 } ms__pg_conn;
 
 /* A statement of the PostgreSQL backend (stmt.h's ms_stmt points at it). */

@@ -24,7 +24,6 @@ static int connect_now(ms_store *s) {
   ms__pg_conn *c = s->pg;
   if (c->conn) PQfinish(c->conn);
   c->conn = PQconnectdb(c->conninfo);
-  c->in_error = 0;
   if (!c->conn) return ms__fail(MS_ENOMEM, "store '%s': out of memory connecting", s->path);
   if (PQstatus(c->conn) != CONNECTION_OK) {
     char why[512];
@@ -37,12 +36,23 @@ static int connect_now(ms_store *s) {
   }
   PQsetNoticeProcessor(c->conn, quiet, NULL);
   c->epoch++;
-  /* A lock another host holds longer than the busy timeout is MS_EBUSY, as
-   * SQLite's busy timeout is; 0 would mean wait forever. */
-  long long ms = (long long)(atomic_load(&s->busy_timeout_us) / 1000);
-  char sql[96];
-  snprintf(sql, sizeof sql, "SET lock_timeout = %lld; SET client_min_messages = warning", ms > 0 ? ms : 1);
-  return ms__pg_exec(s, sql, "set up the session");
+  c->lock_timeout_us = -1;
+  return ms__pg_exec(s, "SET client_min_messages = warning", "set up the session");
+}
+
+/* A lock another host holds longer than the busy timeout is MS_EBUSY, as
+ * SQLite's busy timeout is (lock_timeout 0 would mean wait forever, so the
+ * least is 1 ms). Set again only when ms_store_set_busy_timeout changed it. */
+static int follow_busy_timeout(ms_store *s) {
+  ms__pg_conn *c = s->pg;
+  int64_t us = atomic_load(&s->busy_timeout_us);
+  if (us == c->lock_timeout_us) return MS_OK;
+  long long ms = (long long)(us / 1000);
+  char sql[64];
+  snprintf(sql, sizeof sql, "SET lock_timeout = %lld", ms > 0 ? ms : 1);
+  int st = ms__pg_exec(s, sql, "set the lock timeout");
+  if (!st) c->lock_timeout_us = us;
+  return st;
 }
 
 int ms__pg_open(ms_store *s, const char *uri) {
@@ -77,7 +87,6 @@ int ms__pg_exec(ms_store *s, const char *sql, const char *what) {
   int st = MS_OK;
   if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
     st = ms__pg_fail(s, r, what);
-    if (PQtransactionStatus(c->conn) == PQTRANS_INERROR) c->in_error = 1;
   } else if (t == PGRES_COMMAND_OK) {
     const char *n = PQcmdTuples(r);
     c->changes = n && *n ? strtoll(n, NULL, 10) : 0;
@@ -89,12 +98,12 @@ int ms__pg_exec(ms_store *s, const char *sql, const char *what) {
 int ms__pg_begin(ms_store *s) {
   int st = ms__pg_ensure(s);
   if (st) return st;
-  st = ms__pg_exec(s, "BEGIN", "begin transaction");
+  st = follow_busy_timeout(s);
+  if (!st) st = ms__pg_exec(s, "BEGIN", "begin transaction");
   /* the server went away since the last call: nothing was sent that could
    * have been applied, so connecting again and beginning once more is safe */
-  if (st == MS_EIO && lost(s->pg) && (st = connect_now(s)) == MS_OK)
+  if (st == MS_EIO && lost(s->pg) && (st = connect_now(s)) == MS_OK && (st = follow_busy_timeout(s)) == MS_OK)
     st = ms__pg_exec(s, "BEGIN", "begin transaction");
-  s->pg->in_error = 0;
   return st;
 }
 
@@ -119,7 +128,6 @@ int ms__pg_commit(ms_store *s) {
 
 void ms__pg_rollback(ms_store *s) {
   ms__pg_conn *c = s->pg;
-  c->in_error = 0;
   if (lost(c) || PQtransactionStatus(c->conn) == PQTRANS_IDLE) return;
   PQclear(PQexec(c->conn, "ROLLBACK"));
 }

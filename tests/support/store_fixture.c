@@ -172,7 +172,12 @@ void ms_test_release_write_lock(void *held) {
     sqlite3_exec(h->lite, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(h->lite);
   }
-  if (h->pg) PQfinish(h->pg); /* ends its transaction */
+  if (h->pg) {
+    /* ROLLBACK answers once the locks are gone; PQfinish alone returns
+     * before the server has ended the session */
+    PQclear(PQexec(h->pg, "ROLLBACK"));
+    PQfinish(h->pg);
+  }
   free(h);
 }
 

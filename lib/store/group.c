@@ -26,6 +26,7 @@
 #include "store/conn.h"
 #include "store/group.h"
 #include "store/lock.h"
+#include "store/stmt.h"
 #include "store/txn.h"
 
 enum { QUEUED = MS__WAITER_QUEUED, KICKED = MS__WAITER_KICKED, DONE = 1 };
@@ -80,8 +81,8 @@ static const char SQL_WRITE_END[] = "RELEASE ms_write";
 
 static int savepoint(ms_store *s, const char *sql) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
-  return q ? ms__store_step_done(s, q, sql) : st;
+  ms_stmt *q = ms__store_prepare(s, sql, &st);
+  return q ? ms__stmt_done(s, q, sql) : st;
 }
 
 /* SQLite rolled the whole transaction back by itself (disk full, I/O error)
@@ -113,14 +114,14 @@ static void run_batch(ms_store *s, ms_store_write *w, int st) {
       /* Alone, the transaction itself is the savepoint. */
       if (!alone && (st = savepoint(s, SQL_WRITE_BEGIN)) != MS_OK) {
         record_failure(w, st);
-        lost = sqlite3_get_autocommit(s->db);
+        lost = ms__store_autocommit(s);
         if (lost) lost_transaction(s, first, w, st);
         continue;
       }
       st = w->fn(s, w->arg);
       if (st) record_failure(w, st);
       else w->status = MS_OK, any_ok = 1;
-      if (sqlite3_get_autocommit(s->db)) {
+      if (ms__store_autocommit(s)) {
         lost_transaction(s, first, w, st);
         lost = 1;
         continue;

@@ -60,26 +60,31 @@ class Handle:
         """True once close() began: every later call raises ClosedError."""
         return self._ptr is None or self._closing
 
+    # A call in flight is its thread's entry in _inflight, which only that
+    # thread writes (one dict operation each: atomic under the GIL), so a call
+    # takes no lock. A call registers before it looks at _closing and close()
+    # sets _closing before it looks at _inflight: one of them sees the other.
     def _enter(self):
         """The pointer for one call that close() must wait for; pair with _leave()."""
-        with self._lock:
-            p = self._ptr
-            if p is None or self._closing:
-                raise self._closed_error()
-            me = _ident()
-            self._inflight[me] = self._inflight.get(me, 0) + 1
-        return p
+        me = _ident()
+        inflight = self._inflight
+        inflight[me] = inflight.get(me, 0) + 1
+        if self._closing or self._ptr is None:
+            self._leave()
+            raise self._closed_error()
+        return self._ptr
 
     def _leave(self):
-        with self._lock:
-            me = _ident()
-            n = self._inflight[me] - 1
-            if n:
-                self._inflight[me] = n
-            else:
-                del self._inflight[me]
-                if self._closing and not self._inflight:
-                    self._left.notify_all()
+        me = _ident()
+        inflight = self._inflight
+        n = inflight[me] - 1
+        if n:
+            inflight[me] = n
+        else:
+            del inflight[me]
+        if self._closing:
+            with self._left:
+                self._left.notify_all()
 
     def _call(self, fn, *args):
         """fn(pointer, *args) as one call in flight."""

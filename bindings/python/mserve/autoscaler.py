@@ -115,27 +115,31 @@ class Autoscaler(Handle):
 
     def __init__(self, store):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_open(store._p, _byref(out)))
-        super().__init__(out.value, lib.ms_autoscaler_close, store)
+        p = store._enter()
+        try:
+            check(lib.ms_autoscaler_open(p, _byref(out)))
+            super().__init__(out.value, lib.ms_autoscaler_close, store)
+        finally:
+            store._leave()
 
     def set_metric_ttl(self, ttl_us):
-        check(lib.ms_autoscaler_set_metric_ttl(self._p, ttl_us))
+        check(self._call(lib.ms_autoscaler_set_metric_ttl, ttl_us))
 
     def set_replicas(self, endpoint, replicas):
         """Set the desired count, creating the endpoint when new."""
-        check(lib.ms_autoscaler_set_replicas(self._p, endpoint.encode(), replicas))
+        check(self._call(lib.ms_autoscaler_set_replicas, endpoint.encode(), replicas))
 
     def get_replicas(self, endpoint):
         v = ctypes.c_int64()
-        check(lib.ms_autoscaler_get_replicas(self._p, endpoint.encode(), _byref(v)))
+        check(self._call(lib.ms_autoscaler_get_replicas, endpoint.encode(), _byref(v)))
         return v.value
 
     def remove_endpoint(self, endpoint):
-        check(lib.ms_autoscaler_remove_endpoint(self._p, endpoint.encode()))
+        check(self._call(lib.ms_autoscaler_remove_endpoint, endpoint.encode()))
 
     def endpoints(self):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_list_endpoints(self._p, _byref(out)))
+        check(self._call(lib.ms_autoscaler_list_endpoints, _byref(out)))
         try:
             name = ctypes.c_char_p()
             names = []
@@ -150,18 +154,18 @@ class Autoscaler(Handle):
         """Add `rule` (a Rule) to an existing endpoint; returns its id. ConflictError names the other rule."""
         rid = ctypes.c_int64()
         with _Builder(rule) as b:
-            check(lib.ms_autoscaler_add_rule(self._p, endpoint.encode(), b._p, _byref(rid)))
+            check(self._call(lib.ms_autoscaler_add_rule, endpoint.encode(), b._p, _byref(rid)))
         return rid.value
 
     def remove_rule(self, rule_id):
-        check(lib.ms_autoscaler_remove_rule(self._p, rule_id))
+        check(self._call(lib.ms_autoscaler_remove_rule, rule_id))
 
     def set_rule_enabled(self, rule_id, enabled):
-        check(lib.ms_autoscaler_set_rule_enabled(self._p, rule_id, 1 if enabled else 0))
+        check(self._call(lib.ms_autoscaler_set_rule_enabled, rule_id, 1 if enabled else 0))
 
     def get_rule(self, rule_id):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_get_rule(self._p, rule_id, _byref(out)))
+        check(self._call(lib.ms_autoscaler_get_rule, rule_id, _byref(out)))
         try:
             return _rule_info(out.value)
         finally:
@@ -169,7 +173,7 @@ class Autoscaler(Handle):
 
     def rules(self, endpoint):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_list_rules(self._p, endpoint.encode(), _byref(out)))
+        check(self._call(lib.ms_autoscaler_list_rules, endpoint.encode(), _byref(out)))
         try:
             r = ctypes.c_void_p()
             infos = []
@@ -182,21 +186,21 @@ class Autoscaler(Handle):
 
     def observe(self, endpoint, source, metric, value, replica=None, now_us=None):
         """Record a metric value of one replica (None: endpoint-wide)."""
-        check(lib.ms_autoscaler_observe(self._p, endpoint.encode(), source.encode(), metric.encode(),
+        check(self._call(lib.ms_autoscaler_observe, endpoint.encode(), source.encode(), metric.encode(),
                                         None if replica is None else replica.encode(), float(value),
                                         time.time_ns() // 1000 if now_us is None else now_us))
 
     def evaluate(self, now_us=None, dry_run=False):
         """Run every endpoint's rules; returns a Decision per endpoint, in creation order."""
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_evaluate(self._p, time.time_ns() // 1000 if now_us is None else now_us,
+        check(self._call(lib.ms_autoscaler_evaluate, time.time_ns() // 1000 if now_us is None else now_us,
                                          EVAL_DRY_RUN if dry_run else 0, _byref(out)))
         return _decisions(out.value)
 
     def explain(self, endpoint, now_us=None):
         """What an evaluation at now_us would decide for one endpoint (a dry run): its Decision."""
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_evaluate(self._p, time.time_ns() // 1000 if now_us is None else now_us,
+        check(self._call(lib.ms_autoscaler_evaluate, time.time_ns() // 1000 if now_us is None else now_us,
                                          EVAL_DRY_RUN, _byref(out)))
         try:
             i = ctypes.c_size_t()
@@ -208,12 +212,12 @@ class Autoscaler(Handle):
     def next_deadline(self, now_us=None):
         """When time alone next changes a decision (µs), or None when it never does."""
         v = ctypes.c_int64()
-        check(lib.ms_autoscaler_next_deadline(self._p, time.time_ns() // 1000 if now_us is None else now_us,
+        check(self._call(lib.ms_autoscaler_next_deadline, time.time_ns() // 1000 if now_us is None else now_us,
                                               _byref(v)))
         return None if v.value == _NONE else v.value
 
     def history(self, endpoint, max_entries=0):
         """The endpoint's last changes (oldest first) as Decisions."""
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_history(self._p, endpoint.encode(), max_entries, _byref(out)))
+        check(self._call(lib.ms_autoscaler_history, endpoint.encode(), max_entries, _byref(out)))
         return _decisions(out.value)

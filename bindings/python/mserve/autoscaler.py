@@ -3,11 +3,12 @@ import ctypes
 import time
 from collections import namedtuple
 from dataclasses import dataclass
+from typing import Optional
 
 from ._handle import Handle
 from ._lib import lib
-from .constants import EVAL_DRY_RUN, Aggregation, Comparator, Outcome
-from .errors import check
+from .constants import EVAL_DRY_RUN, Aggregation, Comparator, Outcome, Status
+from .errors import InvalidError, check
 
 _byref = ctypes.byref
 _NONE = 2**63 - 1
@@ -15,15 +16,17 @@ _NONE = 2**63 - 1
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule to add: fire when `aggregation(metric) <comparator> threshold`, moving the count by step."""
+    """A rule to add: fire when `aggregation(metric) <comparator> threshold`, moving the count by step.
+    min_replicas / max_replicas: None (no bound) or a count >= 0 (0 is a bound: max_replicas=0 keeps
+    a scale-up rule from ever leaving 0 replicas)."""
     source: str
     metric: str
     comparator: Comparator
     threshold: float
     step: int
     cooldown_us: int = 0
-    min_replicas: int = -1
-    max_replicas: int = -1
+    min_replicas: Optional[int] = None
+    max_replicas: Optional[int] = None
     aggregation: Aggregation = Aggregation.MEAN
     enabled: bool = True
 
@@ -57,9 +60,19 @@ class _Builder(Handle):
         check(lib.ms_rule_set_trigger(p, int(rule.comparator), float(rule.threshold)))
         check(lib.ms_rule_set_step(p, rule.step))
         check(lib.ms_rule_set_cooldown(p, rule.cooldown_us))
-        check(lib.ms_rule_set_bounds(p, rule.min_replicas, rule.max_replicas))
+        check(lib.ms_rule_set_bounds(p, _bound("min_replicas", rule.min_replicas),
+                                     _bound("max_replicas", rule.max_replicas)))
         check(lib.ms_rule_set_aggregation(p, int(rule.aggregation)))
         check(lib.ms_rule_set_enabled(p, 1 if rule.enabled else 0))
+
+
+def _bound(name, n):
+    """The C value of a bound: -1 for None; a negative count must not become C's "no bound"."""
+    if n is None:
+        return -1
+    if n < 0:
+        raise InvalidError(Status.EINVAL, "autoscaler: rule: %s is %d; a bound is None or a count >= 0" % (name, n))
+    return n
 
 
 def _rule_info(p):
@@ -76,7 +89,8 @@ def _rule_info(p):
     check(lib.ms_rule_get_enabled(p, _byref(enabled)))
     check(lib.ms_rule_get_state(p, _byref(rid), _byref(ep), _byref(has), _byref(last)))
     rule = Rule(src.value.decode(), name.value.decode(), Comparator(cmp_.value), thr.value, step.value, cool.value,
-                lo.value, hi.value, Aggregation(agg.value), bool(enabled.value))
+                None if lo.value < 0 else lo.value, None if hi.value < 0 else hi.value, Aggregation(agg.value),
+                bool(enabled.value))
     return RuleInfo(rid.value, ep.value.decode(), rule, last.value if has.value else None)
 
 

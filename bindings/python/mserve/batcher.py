@@ -87,8 +87,12 @@ class Batcher(Handle):
 
     def submit(self, request_id, items=1, priority=0, timeout_us=0, now_us=None):
         """Queue a request; FullError (queue full), ExistsError (id pending), ClosedError (shut down)."""
-        st = self._call(lib.ms_batcher_submit, request_id, items, priority, timeout_us,
-                                   time.monotonic_ns() // 1000 if now_us is None else now_us)
+        p = self._enter()  # inline, not _call: the hot path
+        try:
+            st = lib.ms_batcher_submit(p, request_id, items, priority, timeout_us,
+                                       time.monotonic_ns() // 1000 if now_us is None else now_us)
+        finally:
+            self._leave()
         if st:
             raise error(st)
 
@@ -102,8 +106,11 @@ class Batcher(Handle):
     def poll(self, now_us=None):
         """The batch due at now_us, or None. ClosedError once shut down and drained."""
         out = ctypes.c_void_p()
-        st = self._call(lib.ms_batcher_poll, time.monotonic_ns() // 1000 if now_us is None else now_us,
-                        _byref(out))
+        p = self._enter()
+        try:
+            st = lib.ms_batcher_poll(p, time.monotonic_ns() // 1000 if now_us is None else now_us, _byref(out))
+        finally:
+            self._leave()
         if st:
             raise error(st)
         return _batch(out.value) if out.value else None

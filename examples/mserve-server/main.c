@@ -211,6 +211,11 @@ int main(int argc, char **argv) {
   if (bad) return cli_finish(&c, cli_usage(&c, "%s", err));
   if (c.help) return cli_finish(&c, cli_help(&c, usage_text, "(none: the server has no negative answer)"));
   if (c.version) return cli_finish(&c, cli_version(&c));
+  if (argc == 1) {
+    /* nothing at all: the usage line, as every tool of the family */
+    fprintf(stderr, "%.*s", (int)(strchr(usage_text, '\n') - usage_text + 1), usage_text);
+    return cli_finish(&c, cli_usage(&c, "--model-store DIR is required"));
+  }
   static srv s;
   s.ep = s.tfd = s.sfd = s.wfd = -1;
   pthread_mutex_init(&s.evmu, NULL);

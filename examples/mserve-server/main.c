@@ -152,6 +152,9 @@ static int setup(srv *s, cli_ctx *c, int *made_tmp) {
   if ((st = admission_setup(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
   if ((st = scale_setup(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
   if ((st = models_boot(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
+  /* listening once the executors are open: "ready" means ready */
+  if (dsp_wait_started(s, 120 * 1000000LL))
+    srv_log(MS_LOG_WARN, "some workers are still opening their executors after 120 s; serving anyway");
   if ((st = http_start(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
   return 0;
 }

@@ -138,7 +138,9 @@ void loop_run(srv *s) {
       int64_t d = drained_at ? drained_at + 1000000 : s->stop_deadline_us;
       if (d < at) at = d;
     }
-    arm(s, at);
+    /* something due now: no sleep, and no timer to set (a timer armed for
+     * later can only wake the loop once more, which is harmless) */
+    if (at > now) arm(s, at);
     int n = epoll_wait(s->ep, evs, 64, at <= now ? 0 : -1);
     now = ms_clock_monotonic_us();
     int run_http = at <= now;
@@ -158,9 +160,9 @@ void loop_run(srv *s) {
       if (dsp_deadline(s, s->models[i], now) <= now) dsp_pump(s, s->models[i], now);
     /* a resumed connection waits for MHD_run to take it back; MHD's own
      * wake-up for it does not reach an external epoll set in time */
-    if (run_http) http_run(s, -1);
-    else if (s->resumed) http_run(s, API_INFERENCE); /* predictions are only on the inference API */
+    if (s->resumed) http_run(s, API_INFERENCE); /* predictions are only on the inference API */
     s->resumed = 0;
+    if (run_http) http_run_due(s, now);
     if (!s->stopping && now >= s->next_autoscale_us) {
       scale_tick(s, now);
       s->next_autoscale_us = now + 1000000;

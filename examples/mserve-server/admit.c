@@ -69,6 +69,9 @@ int srv_limits_parse(const char *text, size_t len, const char *path, srv_limits 
   if (!cJSON_IsObject(root)) FAIL("%.200s: the top level must be an object", path);
   for (cJSON *it = root->child; it; it = it->next) {
     const char *k = it->string ? it->string : "";
+    /* cJSON keeps a member given twice: the second would replace the first */
+    for (cJSON *prev = root->child; prev != it; prev = prev->next)
+      if (prev->string && strcmp(prev->string, k) == 0) FAIL("%.200s: '%.60s' is given twice", path, k);
     if (strcmp(k, "default_limit") == 0) {
       if (get_limit(it, &l.default_limit)) FAIL("%.200s: default_limit: must be an integer >= -1", path);
     } else if (strcmp(k, "anonymous_limit") == 0) {

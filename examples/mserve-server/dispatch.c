@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include "admission.h"
@@ -244,4 +245,24 @@ void dsp_events(srv *s) {
     free(e);
     e = next;
   }
+}
+
+/* Whether a worker of any model is still opening its executor. */
+static int any_starting(srv *s) {
+  for (size_t i = 0; i < s->n_models; i++)
+    for (size_t k = 0; k < s->models[i]->n_workers; k++)
+      if (s->models[i]->workers[k]->state == W_STARTING) return 1;
+  return 0;
+}
+
+int dsp_wait_started(srv *s, int64_t timeout_us) {
+  int64_t end = ms_clock_monotonic_us() + timeout_us;
+  while (any_starting(s)) {
+    int64_t left = end - ms_clock_monotonic_us();
+    if (left <= 0) return -1;
+    struct pollfd pfd = {.fd = s->wfd, .events = POLLIN};
+    int ms = (int)(left / 1000) + 1;
+    if (poll(&pfd, 1, ms) > 0) dsp_events(s);
+  }
+  return 0;
 }

@@ -26,6 +26,9 @@ void dsp_pump(srv *s, srv_model *m, int64_t now_us);
 int64_t dsp_deadline(srv *s, srv_model *m, int64_t now_us);
 /* Handle the workers' events. */
 void dsp_events(srv *s);
+/* Boot: handle worker events until no worker is still opening its executor
+ * (each is then ready or failed), at most timeout_us; 0, or -1 on timeout. */
+int dsp_wait_started(srv *s, int64_t timeout_us);
 /* Answer every queued request of m with `status` (a failed model). */
 void dsp_fail_queued(srv *s, srv_model *m, int status, const char *msg);
 

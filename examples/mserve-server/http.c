@@ -230,14 +230,26 @@ void http_run(srv *s, int api) {
     if (s->d[k] && (api < 0 || api == k)) MHD_run(s->d[k]);
 }
 
+/* When daemon k wants MHD_run next (INT64_MAX: not for time's sake). */
+static int64_t daemon_deadline(srv *s, int k, int64_t now_us) {
+  MHD_UNSIGNED_LONG_LONG ms = 0;
+  if (!s->d[k] || MHD_get_timeout(s->d[k], &ms) != MHD_YES) return INT64_MAX;
+  /* 0: something to do now. Otherwise a connection timeout (seconds away):
+   * rounded up to 10 ms so that the deadline stays put from one wake-up to
+   * the next and the timerfd is not re-armed for each */
+  return ms == 0 ? now_us : ((now_us + (int64_t)ms * 1000) / 10000 + 1) * 10000;
+}
+
+void http_run_due(srv *s, int64_t now_us) {
+  for (int k = 0; k < API_COUNT; k++)
+    if (daemon_deadline(s, k, now_us) <= now_us) MHD_run(s->d[k]);
+}
+
 int64_t http_deadline(srv *s, int64_t now_us) {
   int64_t d = INT64_MAX;
   for (int k = 0; k < API_COUNT; k++) {
-    MHD_UNSIGNED_LONG_LONG ms = 0;
-    if (s->d[k] && MHD_get_timeout(s->d[k], &ms) == MHD_YES) {
-      int64_t at = now_us + (int64_t)ms * 1000;
-      if (at < d) d = at;
-    }
+    int64_t at = daemon_deadline(s, k, now_us);
+    if (at < d) d = at;
   }
   return d;
 }

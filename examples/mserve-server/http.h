@@ -18,6 +18,8 @@
 int http_start(srv *s, char *err, size_t errlen);
 /* Run the daemon of `api` (or every daemon with api < 0). */
 void http_run(srv *s, int api);
+/* Run the daemons whose timeout has passed (or that have work now). */
+void http_run_due(srv *s, int64_t now_us);
 /* The earliest MHD timeout, as a monotonic deadline in us (INT64_MAX: none). */
 int64_t http_deadline(srv *s, int64_t now_us);
 /* Stop accepting connections (SIGTERM); open ones are still served. */

@@ -71,6 +71,10 @@ void loop_close(srv *s) {
 }
 
 static void arm(srv *s, int64_t at_us) {
+  /* one system call fewer per wake-up when the deadline did not move */
+  static int64_t armed = -1;
+  if (at_us == armed) return;
+  armed = at_us;
   struct itimerspec its;
   memset(&its, 0, sizeof its);
   if (at_us != INT64_MAX) {
@@ -134,7 +138,9 @@ void loop_run(srv *s) {
       int64_t d = drained_at ? drained_at + 1000000 : s->stop_deadline_us;
       if (d < at) at = d;
     }
-    arm(s, at);
+    /* something due now: no sleep, and no timer to set (a timer armed for
+     * later can only wake the loop once more, which is harmless) */
+    if (at > now) arm(s, at);
     int n = epoll_wait(s->ep, evs, 64, at <= now ? 0 : -1);
     now = ms_clock_monotonic_us();
     int run_http = at <= now;
@@ -154,11 +160,9 @@ void loop_run(srv *s) {
       if (dsp_deadline(s, s->models[i], now) <= now) dsp_pump(s, s->models[i], now);
     /* a resumed connection waits for MHD_run to take it back; MHD's own
      * wake-up for it does not reach an external epoll set in time */
-    if (s->resumed) {
-      s->resumed = 0;
-      run_http = 1;
-    }
-    if (run_http) http_run(s, -1);
+    if (s->resumed) http_run(s, API_INFERENCE); /* predictions are only on the inference API */
+    s->resumed = 0;
+    if (run_http) http_run_due(s, now);
     if (!s->stopping && now >= s->next_autoscale_us) {
       scale_tick(s, now);
       s->next_autoscale_us = now + 1000000;

@@ -152,6 +152,9 @@ static int setup(srv *s, cli_ctx *c, int *made_tmp) {
   if ((st = admission_setup(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
   if ((st = scale_setup(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
   if ((st = models_boot(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
+  /* listening once the executors are open: "ready" means ready */
+  if (dsp_wait_started(s, 120 * 1000000LL))
+    srv_log(MS_LOG_WARN, "some workers are still opening their executors after 120 s; serving anyway");
   if ((st = http_start(s, err, sizeof err))) return cli_fail(c, CLI_EXIT_FAIL, ms_status_name(st), "%s", err);
   return 0;
 }
@@ -211,6 +214,11 @@ int main(int argc, char **argv) {
   if (bad) return cli_finish(&c, cli_usage(&c, "%s", err));
   if (c.help) return cli_finish(&c, cli_help(&c, usage_text, "(none: the server has no negative answer)"));
   if (c.version) return cli_finish(&c, cli_version(&c));
+  if (argc == 1) {
+    /* nothing at all: the usage line, as every tool of the family */
+    fprintf(stderr, "%.*s", (int)(strchr(usage_text, '\n') - usage_text + 1), usage_text);
+    return cli_finish(&c, cli_usage(&c, "--model-store DIR is required"));
+  }
   static srv s;
   s.ep = s.tfd = s.sfd = s.wfd = -1;
   pthread_mutex_init(&s.evmu, NULL);

@@ -73,6 +73,19 @@ static void read_settings(srv *s, srv_model *m) {
   resolve_device(s, m->snap, m->device, sizeof m->device);
 }
 
+int models_check(srv *s, const char *archive_path, char *err, size_t errlen) {
+  ms_model *snap = NULL;
+  char dir[PATH_MAX];
+  ms_executor *probe = NULL;
+  int st = ms_archive_validate(archive_path, s->o.config, &snap);
+  if (st == MS_OK) st = ms_registry_materialize(s->reg, snap, s->extract_dir, dir, sizeof dir);
+  if (st == MS_OK) st = ms_executor_open(dir, "cpu", &probe);
+  if (st) snprintf(err, errlen, "%s", ms_errmsg());
+  ms_executor_close(probe);
+  ms_model_free(snap);
+  return st;
+}
+
 int models_add(srv *s, const ms_model *snap, srv_model **out, char *err, size_t errlen) {
   const char *name = ms_model_name(snap), *version = ms_model_version(snap);
   for (size_t i = 0; i < s->n_models; i++)

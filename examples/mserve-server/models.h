@@ -17,6 +17,10 @@
 int models_boot(srv *s, char *err, size_t errlen);
 /* SIGHUP: rescan, serve new registrations, retire vanished or changed ones. */
 void models_rescan(srv *s);
+/* Whether the archive at archive_path could be served (valid, extracts,
+ * its weights open), before anything is registered: MS_OK, or the status
+ * with the reason in err. */
+int models_check(srv *s, const char *archive_path, char *err, size_t errlen);
 /* Serve the registration `snap` (copied). MS_OK, or a status with the
  * reason in err. */
 int models_add(srv *s, const ms_model *snap, srv_model **out, char *err, size_t errlen);

@@ -231,6 +231,14 @@ static void do_register(srv *s, srv_conn *cc, struct MHD_Connection *conn) {
   const char *url = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "url");
   char path[PATH_MAX];
   if (store_file(s, cc, url, path, sizeof path)) return;
+  /* checked before it is registered: a model that cannot be served leaves
+   * the store as it was */
+  char err[1024];
+  int st = models_check(s, path, err, sizeof err);
+  if (st) {
+    fail_status(cc, st, err);
+    return;
+  }
   ms_overrides *ov = NULL;
   if (ms_overrides_new(&ov) != MS_OK) {
     http_error_ts(cc, 507, NULL, "mserve-server: out of memory");
@@ -241,17 +249,16 @@ static void do_register(srv *s, srv_conn *cc, struct MHD_Connection *conn) {
     return;
   }
   ms_model *snap = NULL;
-  int st = ms_registry_register(s->reg, path, ov, &snap);
+  st = ms_registry_register(s->reg, path, ov, &snap);
   ms_overrides_free(ov);
   if (st) {
     fail_status(cc, st, ms_errmsg());
     return;
   }
-  char err[1024];
   srv_model *m = NULL;
   st = models_add(s, snap, &m, err, sizeof err);
   if (st) {
-    /* the store goes back to what it was: a model that cannot be served is not registered */
+    /* checked above; what fails here (memory, epoll) is taken back */
     ms_registry_unregister(s->reg, ms_model_name(snap), ms_model_version(snap));
     ms_model_free(snap);
     fail_status(cc, st, err);

@@ -167,8 +167,10 @@ void worker_give(srv_worker *w, ms_batch *x, int64_t now_us) {
   pthread_mutex_lock(&w->mu);
   w->job = x;
   w->job_cap = w->m->batch_size;
-  pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
+  /* signalled after the unlock: the woken worker does not block on the
+   * mutex the loop still holds (its wait re-checks the slot anyway) */
+  pthread_cond_signal(&w->cv);
 }
 
 void worker_stop(srv_worker *w) {

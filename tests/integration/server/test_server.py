@@ -183,6 +183,14 @@ class Management(ServerTest):
         self.assertEqual(d2["minWorkers"], 2)
         self.assertEqual(len(http("GET", s.mgmt + "/models/mlp/all")[1]), 2)
         self.assertEqual(http("POST", s.mgmt + "/models?url=mlp-v2.mar")[0], 409)
+        # a broken archive is refused before it is registered: a later scan still reads it
+        self.mar("late", weights=b"not safetensors")
+        st, e = http("POST", s.mgmt + "/models?url=late.mar")
+        self.assertEqual(st, 400)
+        self.assertIn("safetensors", e["message"])
+        self.mar("late")
+        self.assertEqual(http("POST", s.mgmt + "/models?url=late.mar")[0], 200)
+        self.assertEqual(http("POST", s.inf + "/predictions/late", ROWS[:1])[0], 200)
         # scale: workers follow, min above max is refused
         st, r = http("PUT", s.mgmt + "/models/mlp?min_worker=3&max_worker=4")
         self.assertEqual(st, 200, r)
@@ -335,6 +343,21 @@ class Queueing(ServerTest):
                      {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": ROWS[0]}]})
         self.assertEqual((st, list(e)), (504, ["error"]))
         self.assertEqual(s.requests_counted("t", 504), 2)
+        s.stop()
+
+
+class Parked(ServerTest):
+    def test_timeout_504_with_no_worker_to_run_it(self):
+        # no worker at all (max_workers 0): the request waits in a parked batcher, whose fd is out of the
+        # epoll set; its timeout still answers it
+        self.mar("idle", settings={"batchSize": 1, "minWorkers": 0, "maxWorkers": 0, "responseTimeout": 1})
+        s = self.start()
+        t0 = time.monotonic()
+        res = in_threads(lambda i: http("POST", s.inf + "/predictions/idle", ROWS[:1]), 3)
+        took = time.monotonic() - t0
+        self.assertEqual([r[0] for r in res], [504, 504, 504])
+        self.assertLess(took, 10)
+        self.assertEqual(http("GET", s.mgmt + "/models/idle")[1][0]["workers"], [])
         s.stop()
 
 

@@ -9,7 +9,7 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from support import SLOW, ServerTest, http as call, run_tests
+from support import SANITIZED, SLOW, ServerTest, http as call, run_tests
 
 CLIENTS = 64
 SECONDS = float(os.environ.get("MSERVE_SOAK_SECONDS", "30"))
@@ -73,8 +73,11 @@ class Soak(ServerTest):
                 break
             time.sleep(0.05)
         self.assertLessEqual(s.metrics()[("mserve_open_connections", frozenset())], 1)
-        # memory: steady after warm-up (no per-request leak: tens of thousands of requests would show)
-        self.assertLess(rss_end, rss_warm * 1.25 + 4096, (rss_warm, rss_end, total))
+        # memory: steady after warm-up (no per-request leak: tens of thousands of requests would show).
+        # Under ASan freed memory sits in its quarantine (256 MB) and the RSS grows until that fills:
+        # there LeakSanitizer's check at exit (the exit status below) is the leak test.
+        if not SANITIZED:
+            self.assertLess(rss_end, rss_warm * 1.25 + 4096, (rss_warm, rss_end, total))
         print("soak: %d requests in %.0f s (%.0f/s), RSS %d -> %d KiB" % (total[200], SECONDS, total[200] / SECONDS,
                                                                         rss_warm, rss_end))
         self.assertEqual(call("GET", s.inf + "/ping")[0], 200)

@@ -49,7 +49,7 @@
  * file). A CUDA executor uploads the weights once and keeps no mapping.
  *
  * Devices ("cpu", "cuda", "cuda:N", "auto"):
- *   cpu   batches of up to 16 rows: the executor's own GEMV-style kernels
+ *   cpu   batches of up to 24 rows: the executor's own GEMV-style kernels
  *         (vectorized for the CPU's AVX2 or AVX-512 when it has them), each
  *         layer's output rows split over a small pool of threads the
  *         executor owns (ms_executor_set_threads); idle threads spin for

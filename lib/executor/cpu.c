@@ -7,9 +7,9 @@
  *   each core keeps its part of a small model's weights in its own L2. No
  *   BLAS call: at a few rows its packing and thread hand-over cost more
  *   than the arithmetic.
- * - sgemm: per layer one OpenBLAS sgemm straight into the next layer's
- *   input buffer (the last layer into the caller's output), then one fused
- *   pass for bias + activation.
+ * - sgemm: per layer one OpenBLAS sgemm (sgemv for one row) straight into
+ *   the next layer's input buffer (the last layer into the caller's
+ *   output), then one fused pass for bias + activation.
  *
  * Both end with the softmax. Weights stay in the mapping when they are F32
  * and aligned; F16, BF16 and misaligned F32 are converted to F32 once,
@@ -218,8 +218,11 @@ static void sgemm_run(ms__executor_cpu *c, const float *in, int64_t rows, float 
     const cpu_layer *L = &c->L[i];
     int last = i + 1 == c->n;
     float *y = last ? out : c->buf[i & 1];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, L->out, L->in, 1.0f, x, L->in, L->w, L->in,
-                0.0f, y, L->out);
+    if (rows == 1) /* only when the skinny path is off (tests, the benchmark's crossover) */
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, L->out, L->in, 1.0f, L->w, L->in, x, 1, 0.0f, y, 1);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, L->out, L->in, 1.0f, x, L->in, L->w, L->in,
+                  0.0f, y, L->out);
     ms__executor_cpu_bias_act(y, rows, L->out, L->b, last ? MS__ACT_NONE : c->act);
     x = y;
   }

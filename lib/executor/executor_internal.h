@@ -99,7 +99,7 @@ int ms__executor_cpu_open(const ms__executor_model *m, int64_t max_batch, ms__ex
 int ms__executor_cpu_set_max_batch(ms__executor_cpu *c, int64_t rows);
 /* Runs of up to this many rows take the skinny path (the crossover measured
  * with bench-executor --crossover; above it OpenBLAS's sgemm is faster). */
-#define MS__EXECUTOR_SKINNY_MAX 16
+#define MS__EXECUTOR_SKINNY_MAX 24
 /* threads: OpenBLAS's count for the sgemm path (0: leave it). */
 void ms__executor_cpu_run(ms__executor_cpu *c, const float *in, int64_t rows, float *out, int threads);
 /* The skinny path's pool: threads workers (0: OpenBLAS's count), the

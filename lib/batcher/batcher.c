@@ -92,10 +92,15 @@ static void efd_sync(ms_batcher *b, int due) {
   b->efd_set = due;
 }
 
+/* What the fd shows: a batch is due, or the batcher is shut down (then a
+ * poll answers a batch or MS_ECLOSED, never nothing: a host sleeping with no
+ * timer armed must learn of the shutdown, and drops the fd on MS_ECLOSED). */
+static inline int fd_ready(ms_batcher *b, int due) { return due || b->closed; }
+
 static void refresh_watchers(ms_batcher *b) {
   int due = ms__batcher_due(b);
-  efd_sync(b, due);
-  atomic_store_explicit(&b->due_hint, due, memory_order_relaxed);
+  efd_sync(b, fd_ready(b, due));
+  atomic_store_explicit(&b->due_hint, fd_ready(b, due), memory_order_relaxed);
   if (!b->n_sleep_work && !b->keeper_sleeping) return;
   if (due) {
     if (!b->wake_pending) {
@@ -603,7 +608,7 @@ int ms_batcher_fd(ms_batcher *b, int *fd) {
     }
     b->efd = e;
     b->efd_set = 0;
-    efd_sync(b, ms__batcher_due(b));
+    efd_sync(b, fd_ready(b, ms__batcher_due(b)));
   }
   *fd = b->efd;
   pthread_mutex_unlock(&b->mu);

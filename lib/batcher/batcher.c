@@ -97,14 +97,32 @@ static void efd_sync(ms_batcher *b, int due) {
  * timer armed must learn of the shutdown, and drops the fd on MS_ECLOSED). */
 static inline int fd_ready(ms_batcher *b, int due) { return due || b->closed; }
 
+/* A waiter to wake is signaled after the lock is released (unlock below):
+ * signaled under the lock, it woke only to block on the mutex the
+ * signaling thread still held, and the futex system call lengthened every
+ * submit's hold of the lock. wake_pending (set here) keeps it one waiter. */
+static void wake_later(ms_batcher *b, pthread_cond_t *cv) {
+  if (b->wake && b->wake != cv) pthread_cond_signal(b->wake); /* a second one in one hold: rare */
+  b->wake = cv;
+}
+
+static inline void unlock(ms_batcher *b) {
+  pthread_cond_t *cv = b->wake;
+  b->wake = NULL;
+  pthread_mutex_unlock(&b->mu);
+  if (cv) pthread_cond_signal(cv);
+}
+
 static void refresh_watchers(ms_batcher *b) {
   int due = ms__batcher_due(b);
   efd_sync(b, fd_ready(b, due));
-  atomic_store_explicit(&b->due_hint, fd_ready(b, due), memory_order_relaxed);
+  /* written only when it changes: a spinning waiter reads its line */
+  if (atomic_load_explicit(&b->due_hint, memory_order_relaxed) != fd_ready(b, due))
+    atomic_store_explicit(&b->due_hint, fd_ready(b, due), memory_order_relaxed);
   if (!b->n_sleep_work && !b->keeper_sleeping) return;
   if (due) {
     if (!b->wake_pending) {
-      pthread_cond_signal(b->n_sleep_work ? &b->cv_work : &b->cv_keeper);
+      wake_later(b, b->n_sleep_work ? &b->cv_work : &b->cv_keeper);
       b->wake_pending = 1;
     }
     return;
@@ -113,11 +131,11 @@ static void refresh_watchers(ms_batcher *b) {
   if (b->keeper_sleeping) {
     if (next < b->keeper_until) {
       b->keeper_until = next;
-      pthread_cond_signal(&b->cv_keeper);
+      wake_later(b, &b->cv_keeper);
     }
   } else if (next != INT64_MAX && !b->wake_pending) {
     /* Nobody keeps time: promote one waiter. */
-    pthread_cond_signal(&b->cv_work);
+    wake_later(b, &b->cv_work);
     b->wake_pending = 1;
   }
 }
@@ -182,7 +200,7 @@ int ms_batcher_set_max_batch(ms_batcher *b, int64_t items) {
     apply_max_batch(b, items);
     refresh(b);
   }
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return st;
 }
 
@@ -194,7 +212,7 @@ int ms_batcher_set_max_delay(ms_batcher *b, int64_t delay_us) {
   pthread_mutex_lock(&b->mu);
   b->max_delay = delay_us;
   refresh(b);
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -221,7 +239,7 @@ int ms_batcher_set_preferred_sizes(ms_batcher *b, const int64_t *sizes, size_t n
   for (size_t i = 0; i < n; i++) {
     if (s[i] < 1 || s[i] > b->max_batch) {
       int64_t bad = s[i], max = b->max_batch;
-      pthread_mutex_unlock(&b->mu);
+      unlock(b);
       return ms__fail(MS_EINVAL,
                       "batcher: ms_batcher_set_preferred_sizes: size %" PRId64 " is out of range (1..%" PRId64
                       ", the max batch)",
@@ -239,7 +257,7 @@ int ms_batcher_set_preferred_sizes(ms_batcher *b, const int64_t *sizes, size_t n
   }
   b->size_state = MS__BSIZE_UNKNOWN;
   refresh(b);
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -250,7 +268,7 @@ int ms_batcher_set_max_queue(ms_batcher *b, int64_t requests) {
                     requests);
   pthread_mutex_lock(&b->mu);
   b->max_queue = requests;
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -266,7 +284,7 @@ int ms_batcher_set_priority_levels(ms_batcher *b, int levels, int default_level)
   for (int l = levels; l < b->n_levels; l++) {
     if (b->levels[l].count) {
       int64_t count = b->levels[l].count;
-      pthread_mutex_unlock(&b->mu);
+      unlock(b);
       return ms__fail(MS_ECONFLICT,
                       "batcher: ms_batcher_set_priority_levels: level %d holds %" PRId64 " pending requests", l + 1,
                       count);
@@ -281,7 +299,7 @@ int ms_batcher_set_priority_levels(ms_batcher *b, int levels, int default_level)
   b->n_levels = levels;
   b->default_level = default_level - 1;
   refresh(b);
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -297,7 +315,7 @@ int ms_batcher_set_queue_policy(ms_batcher *b, int level, ms_timeout_action acti
   pthread_mutex_lock(&b->mu);
   if (level < 0 || level > b->n_levels) {
     int n = b->n_levels;
-    pthread_mutex_unlock(&b->mu);
+    unlock(b);
     return ms__fail(MS_EINVAL, "batcher: ms_batcher_set_queue_policy: level %d is out of range (0: all, 1..%d)",
                     level, n);
   }
@@ -313,7 +331,7 @@ int ms_batcher_set_queue_policy(ms_batcher *b, int level, ms_timeout_action acti
     set_level_timeout(b, l, default_timeout_us);
   }
   refresh(b);
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -346,7 +364,7 @@ int ms_batcher_configure(ms_batcher *b, const ms_model *m) {
     for (int l = 0; l < b->n_levels; l++) set_level_timeout(b, l, v[3]);
     refresh(b);
   }
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return st;
 }
 
@@ -445,7 +463,7 @@ int ms_batcher_submit(ms_batcher *b, uint64_t request_id, int64_t items, int pri
 refresh_out:
   refresh(b);
 out:
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return st;
 }
 
@@ -454,7 +472,7 @@ int ms_batcher_cancel(ms_batcher *b, uint64_t request_id) {
   pthread_mutex_lock(&b->mu);
   uint32_t node = ms__batcher_hash_find(b, request_id);
   if (node == MS__BNIL) {
-    pthread_mutex_unlock(&b->mu);
+    unlock(b);
     return ms__fail(MS_ENOTFOUND,
                     "batcher: ms_batcher_cancel: request %" PRIu64 " is not held (never submitted, or handed out already)",
                     request_id);
@@ -463,7 +481,7 @@ int ms_batcher_cancel(ms_batcher *b, uint64_t request_id) {
     ms__batcher_cancel_node(b, node);
     refresh(b);
   }
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -479,7 +497,7 @@ int ms_batcher_shutdown(ms_batcher *b) {
     pthread_cond_broadcast(&b->cv_work);
     pthread_cond_broadcast(&b->cv_keeper);
   }
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -505,7 +523,7 @@ int ms_batcher_poll(ms_batcher *b, int64_t now_us, ms_batch **out) {
   ms_batch *x = NULL;
   int st = take(b, advance(b, now_us), &x, "ms_batcher_poll");
   refresh(b);
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   if (st == MS_OK || st == MS_ECLOSED) *out = x;
   return st;
 }
@@ -517,7 +535,7 @@ static void spin_briefly(ms_batcher *b) {
   enum { SPIN_US = 5 };
   atomic_store_explicit(&b->due_hint, 0, memory_order_relaxed); /* the caller found nothing due */
   b->n_spinning++;
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   int64_t until = ms_clock_monotonic_us() + SPIN_US;
   for (unsigned i = 1; !atomic_load_explicit(&b->due_hint, memory_order_relaxed); i++) {
     ms__cpu_relax();
@@ -581,7 +599,7 @@ int ms_batcher_wait(ms_batcher *b, int64_t timeout_us, ms_batch **out) {
     b->wakeups++;
   }
   refresh(b); /* passes the turn on: another due batch, or the timekeeper role */
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   *out = x;
   return st;
 }
@@ -591,7 +609,7 @@ int ms_batcher_next_deadline(ms_batcher *b, int64_t *deadline_us) {
     return ms__fail(MS_EINVAL, "batcher: ms_batcher_next_deadline: NULL %s", b ? "deadline_us" : "batcher");
   pthread_mutex_lock(&b->mu);
   int64_t d = ms__batcher_next_deadline(b);
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   *deadline_us = d;
   return MS_OK;
 }
@@ -603,7 +621,7 @@ int ms_batcher_fd(ms_batcher *b, int *fd) {
     int e = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (e < 0) {
       int err = errno;
-      pthread_mutex_unlock(&b->mu);
+      unlock(b);
       return ms__fail(MS_EIO, "batcher: ms_batcher_fd: eventfd: %s", strerror(err));
     }
     b->efd = e;
@@ -611,7 +629,7 @@ int ms_batcher_fd(ms_batcher *b, int *fd) {
     efd_sync(b, fd_ready(b, ms__batcher_due(b)));
   }
   *fd = b->efd;
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   return MS_OK;
 }
 
@@ -625,7 +643,7 @@ int ms_batcher_stats(ms_batcher *b, int64_t now_us, int64_t *queued_requests, in
     if (now_us <= since) wait = 0;
     else if (__builtin_sub_overflow(now_us, since, &wait)) wait = INT64_MAX;
   }
-  pthread_mutex_unlock(&b->mu);
+  unlock(b);
   if (queued_requests) *queued_requests = n;
   if (queued_items) *queued_items = items;
   if (oldest_wait_us) *oldest_wait_us = wait;

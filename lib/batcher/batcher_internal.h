@@ -151,6 +151,7 @@ struct ms_batcher {
   int keeper_sleeping;
   int64_t keeper_until;
   int wake_pending;
+  pthread_cond_t *wake; /* to signal once the lock is released */
   uint64_t wakeups; /* waiters that returned from a sleep (tests read it) */
   _Atomic int due_hint; /* the last refresh's answer, for waiters spinning without the lock */
 };

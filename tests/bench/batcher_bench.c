@@ -50,7 +50,7 @@
 #include "batcher_baseline.h"
 #include "mserve.h"
 
-enum { BATCH = 32, MAX_REPEAT = 15, LEVELS = 4 };
+enum { BATCH = 32, MAX_REPEAT = 15, LEVELS = 4, TP_CAPACITY = 4096 };
 static const int64_t LAT_DELAY_US = 2000, TIMEOUT_US = 1000;
 static const double RATE = 20000.0;
 
@@ -135,6 +135,22 @@ typedef struct producer_arg {
   int index;
 } producer_arg;
 
+/* Both queues hold at most TP_CAPACITY requests: the baseline's producer
+ * then blocks until the worker takes one; a full batcher answers MS_EFULL at
+ * once, and this producer backs off as a host would (a short sleep) and
+ * submits again. Without the bound a worker that fell behind let the queue
+ * grow to millions, and every request then cost cache misses in the index
+ * that a bounded deque never pays. */
+static void submit_or_back_off(ms_batcher *b, uint64_t id, int64_t now) {
+  static const struct timespec backoff = {0, 20000};
+  for (;;) {
+    int st = ms_batcher_submit(b, id, 1, 0, 0, now);
+    if (st == MS_OK) return;
+    if (st != MS_EFULL) die("ms_batcher_submit", st);
+    nanosleep(&backoff, NULL);
+  }
+}
+
 static void *tp_producer(void *arg) {
   producer_arg *a = arg;
   tp *t = a->t;
@@ -143,7 +159,7 @@ static void *tp_producer(void *arg) {
     int64_t now = ms_clock_monotonic_us();
     for (int k = 0; k < BATCH; k++) {
       if (t->q) bl_put(t->q, id++, now);
-      else CHECK(ms_batcher_submit(t->b, id++, 1, 0, 0, now));
+      else submit_or_back_off(t->b, id++, now);
     }
     if (t->host) {
       ms_batch *x = NULL;
@@ -183,12 +199,13 @@ static double tp_run(int kind, int producers, long total) {
   t.total = t.per_producer * producers;
   t.host = kind == 0;
   if (kind == 2) {
-    t.q = bl_queue_new(4096);
+    t.q = bl_queue_new(TP_CAPACITY);
     if (!t.q) die("bl_queue_new", MS_ENOMEM);
   } else {
     CHECK(ms_batcher_new(&t.b));
     CHECK(ms_batcher_set_max_batch(t.b, BATCH));
     CHECK(ms_batcher_set_max_delay(t.b, MS_SEC(10)));
+    CHECK(ms_batcher_set_max_queue(t.b, TP_CAPACITY));
   }
   pthread_t w, p[8];
   producer_arg args[8];
@@ -200,7 +217,11 @@ static double tp_run(int kind, int producers, long total) {
     pthread_create(&p[i], NULL, tp_producer, &args[i]);
   }
   for (int i = 0; i < producers; i++) pthread_join(p[i], NULL);
-  while (!atomic_load(&t.t_end)) sched_yield(); /* set by whoever hands out the last request */
+  /* t_end is set by whoever hands out the last request. Sleep, not
+   * sched_yield: a spinning main thread took a core from the producers and
+   * the worker (2 cores) and made every figure depend on the scheduler. */
+  const struct timespec nap = {0, 100000};
+  while (!atomic_load(&t.t_end)) nanosleep(&nap, NULL);
   int64_t t1 = atomic_load(&t.t_end);
   if (kind == 2) {
     bl_close(t.q);

@@ -238,6 +238,43 @@ static void the_keeper_sleeps_until_the_nearest_timeout(void **state) {
   ms_batcher_free(w.b);
 }
 
+/* The keeper wakes a little before a deadline and spins out the rest (the
+ * margin follows its own wake-up lateness): nothing is ever handed out
+ * early, a wait's own timeout never ends early, and the margin stays
+ * within its bound. */
+static void an_early_wake_up_never_hands_out_early(void **state) {
+  (void)state;
+  ms_batcher *b = NULL;
+  assert_int_equal(ms_batcher_new(&b), MS_OK);
+  assert_int_equal(ms_batcher_set_max_batch(b, 8), MS_OK);
+  assert_int_equal(ms_batcher_set_max_delay(b, MS_SEC(3600)), MS_OK);
+  assert_int_equal(ms_batcher_set_queue_policy(b, 0, MS_TIMEOUT_REJECT, 400, 0), MS_OK);
+  for (uint64_t id = 1; id <= 60; id++) {
+    int64_t t = ms_clock_monotonic_us();
+    assert_int_equal(ms_batcher_submit(b, id, 1, 0, 0, t), MS_OK);
+    ms_batch *x = NULL;
+    assert_int_equal(ms_batcher_wait(b, MS_SEC(10), &x), MS_OK);
+    assert_int_equal(ms_batch_status(x), MS_ETIMEDOUT);
+    int64_t submitted = 0;
+    assert_int_equal(ms_batch_get(x, 0, NULL, NULL, &submitted), MS_OK);
+    assert_true(ms_batch_formed_us(x) >= submitted + 400);
+    assert_true(ms_clock_monotonic_us() >= submitted + 400);
+    ms_batch_free(x);
+    pthread_mutex_lock(&b->mu);
+    int64_t margin = b->wake_margin;
+    pthread_mutex_unlock(&b->mu);
+    assert_true(margin >= 0 && margin <= 100);
+  }
+  for (int i = 0; i < 5; i++) {
+    int64_t t = ms_clock_monotonic_us();
+    ms_batch *x = (ms_batch *)&x;
+    assert_int_equal(ms_batcher_wait(b, 700, &x), MS_ETIMEDOUT);
+    assert_null(x);
+    assert_true(ms_clock_monotonic_us() >= t + 700);
+  }
+  ms_batcher_free(b);
+}
+
 /* ---- stress: 8 submitters, 4 waiters, a canceler, a polling host --------- */
 
 #define SUBMITTERS 8
@@ -423,6 +460,7 @@ int main(void) {
       cmocka_unit_test(a_due_batch_wakes_one_waiter),
       cmocka_unit_test(a_nearer_deadline_rearms_the_sleeping_waiter),
       cmocka_unit_test(the_keeper_sleeps_until_the_nearest_timeout),
+      cmocka_unit_test(an_early_wake_up_never_hands_out_early),
       cmocka_unit_test(stress_8_submitters_4_waiters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

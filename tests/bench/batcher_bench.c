@@ -311,7 +311,8 @@ static void *lat_producer(void *arg) {
        * cut by the delay waited for the next arrival after its deadline. */
       int64_t d = 0;
       CHECK(ms_batcher_next_deadline(l->b, &d));
-      if (d < atomic_load(&l->armed)) {
+      long long armed = atomic_load(&l->armed);
+      if (d < armed && atomic_compare_exchange_strong(&l->armed, &armed, d)) { /* once per earlier deadline */
         uint64_t one = 1;
         ssize_t w = write(l->kick, &one, sizeof one);
         (void)w;

@@ -66,6 +66,12 @@ static inline const char *ms__store_sql(const ms_store *s, const char *lite, con
   return s->pg ? pg : lite;
 }
 
+/* Does a failed statement end the whole transaction on s (PostgreSQL: it is
+ * aborted until ROLLBACK or ROLLBACK TO a savepoint), so a part cannot undo
+ * a half-done call by hand and must run it in a savepoint instead? 0 on
+ * SQLite, where a failed statement undoes only itself. */
+static inline int ms__store_errors_abort_txn(const ms_store *s) { return s->pg != NULL; }
+
 /* Rows changed by the last INSERT, UPDATE or DELETE run on s. */
 int64_t ms__store_changes(ms_store *s);
 

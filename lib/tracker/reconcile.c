@@ -153,6 +153,13 @@ static const char SQL_ORPHANS_DEL[] =
     "WHERE s.session = tracker_members.session AND s.cls = tracker_members.cls "
     "AND s.expires_us = tracker_members.expires_us "
     "AND instr(CAST(x'00' || s.scopes AS BLOB), CAST(x'00' || tracker_members.scope || x'00' AS BLOB)) > 0)";
+/* The same in PostgreSQL's words (its BYTEA has no CAST from text). */
+static const char SQL_ORPHANS_DEL_PG[] =
+    "DELETE FROM tracker_members WHERE " MS_TRACKER_SQL_MEMBER " AND NOT EXISTS (SELECT 1 FROM tracker_sessions s "
+    "WHERE s.session = tracker_members.session AND s.cls = tracker_members.cls "
+    "AND s.expires_us = tracker_members.expires_us "
+    "AND position('\\x00'::bytea || convert_to(tracker_members.scope, 'UTF8') || '\\x00'::bytea "
+    "IN '\\x00'::bytea || s.scopes) > 0)";
 static const char SQL_MEMBERS_OF_SCOPE[] =
     "SELECT cls, session FROM tracker_members WHERE scope = ?1 AND " MS_TRACKER_SQL_MEMBER;
 
@@ -165,12 +172,10 @@ typedef struct apply_ctx {
 
 static int step_sql(apply_ctx *c, const char *sql, int64_t now_us, const char *what) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(c->t->store, sql, &st);
+  ms_stmt *q = ms__store_prepare(c->t->store, sql, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, now_us);
-  int rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  return rc == SQLITE_DONE ? MS_OK : ms__store_error(c->t->store, rc, what);
+  ms__stmt_bind_int64(q, 1, now_us);
+  return ms__stmt_done(c->t->store, q, what);
 }
 
 /* Add or remove one membership, counting it in added or removed. */
@@ -228,11 +233,11 @@ static int apply_full_session(apply_ctx *c, size_t from, size_t to) {
 /* Sessions collected before they are changed: writing a table under an open
  * SELECT of it is not well defined in SQLite. */
 static int collect_unlisted(apply_ctx *c, ms_reconcile *gone) {
-  int st = MS_OK, rc;
-  sqlite3_stmt *q = ms__store_stmt(c->t->store, SQL_SESSIONS_ALL, &st);
+  int st = MS_OK, row = 0;
+  ms_stmt *q = ms__store_prepare(c->t->store, SQL_SESSIONS_ALL, &st);
   if (!q) return st;
-  while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-    const char *sid = (const char *)sqlite3_column_text(q, 0);
+  while (!st && (st = ms__stmt_row(c->t->store, q, "list sessions", &row)) == MS_OK && row) {
+    const char *sid = ms__stmt_text(q, 0);
     if (!sid) continue;
     rc_item key = {(char *)(uintptr_t)sid, NULL, 0};
     /* items are sorted by session first: find any item of this session */
@@ -246,8 +251,7 @@ static int collect_unlisted(apply_ctx *c, ms_reconcile *gone) {
     }
     if (lo >= hi) st = push(gone, sid, "-", 0);
   }
-  if (!st && rc != SQLITE_DONE) st = ms__store_error(c->t->store, rc, "list sessions");
-  sqlite3_reset(q);
+  ms__stmt_reset(q);
   return st;
 }
 
@@ -270,9 +274,9 @@ static int apply_full(apply_ctx *c) {
     st = apply_full_session(c, i, j);
     i = j;
   }
-  sqlite3_stmt *q = st ? NULL : ms__store_stmt(c->t->store, SQL_ORPHANS_DEL, &st);
-  if (q && (st = ms__store_step_done(c->t->store, q, "drop memberships no session lists")) == MS_OK)
-    c->removed += sqlite3_changes64(c->t->store->db);
+  ms_stmt *q = st ? NULL : ms__store_prepare(c->t->store, ms__store_sql(c->t->store, SQL_ORPHANS_DEL, SQL_ORPHANS_DEL_PG), &st);
+  if (q && (st = ms__stmt_done(c->t->store, q, "drop memberships no session lists")) == MS_OK)
+    c->removed += ms__store_changes(c->t->store);
   return st ? st : ms__tracker_recount(c->t, NULL);
 }
 
@@ -326,17 +330,16 @@ static int apply_scoped(apply_ctx *c) {
   }
   for (size_t i = 0; i < c->r->n && !st; i++) st = apply_scoped_item(c, &c->r->items[i]);
   ms_reconcile gone = {0};
-  sqlite3_stmt *q = st ? NULL : ms__store_stmt(c->t->store, SQL_MEMBERS_OF_SCOPE, &st);
+  ms_stmt *q = st ? NULL : ms__store_prepare(c->t->store, SQL_MEMBERS_OF_SCOPE, &st);
   if (q) {
-    sqlite3_bind_text(q, 1, c->r->scope, -1, SQLITE_STATIC);
-    int rc;
-    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-      int cls = sqlite3_column_int(q, 0);
-      const char *sid = (const char *)sqlite3_column_text(q, 1);
+    ms__stmt_bind_text(q, 1, c->r->scope, -1);
+    int row = 0;
+    while (!st && (st = ms__stmt_row(c->t->store, q, "list a scope's members", &row)) == MS_OK && row) {
+      int cls = ms__stmt_int(q, 0);
+      const char *sid = ms__stmt_text(q, 1);
       if (sid && !listed(c->r, sid, c->r->scope, cls)) st = push(&gone, sid, c->r->scope, cls);
     }
-    if (!st && rc != SQLITE_DONE) st = ms__store_error(c->t->store, rc, "list a scope's members");
-    sqlite3_reset(q);
+    ms__stmt_reset(q);
   }
   for (size_t i = 0; i < gone.n && !st; i++) st = drop_scoped(c, gone.items[i].session, gone.items[i].cls);
   drop_items(&gone, 0);

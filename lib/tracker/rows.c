@@ -44,22 +44,22 @@ static const char SQL_PAIR_LIMIT[] =
 /* The expired members of a pair: the front of its key range. */
 static const char SQL_PAIR_EXPIRED[] =
     "SELECT count(*) FROM (SELECT 1 FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND "
-    MS_TRACKER_SQL_EXPIRED_MEMBER("?3") " LIMIT ?4)";
+    MS_TRACKER_SQL_EXPIRED_MEMBER("?3") " LIMIT ?4) AS e";
 static const char SQL_PAIR_EXPIRED_IDS[] =
     "SELECT session FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND " MS_TRACKER_SQL_EXPIRED_MEMBER("?3")
     " ORDER BY expires_us LIMIT ?4";
 static const char SQL_EARLIEST[] =
     "SELECT session, expires_us FROM tracker_sessions WHERE expires_us > 0 ORDER BY expires_us LIMIT ?1";
 
-static int step_done(ms_tracker *t, sqlite3_stmt *q, const char *what) {
-  return ms__store_step_done(t->store, q, what);
+static int step_done(ms_tracker *t, ms_stmt *q, const char *what) {
+  return ms__stmt_done(t->store, q, what);
 }
 
 /* Step a write that must change exactly one row: a row that is not there
  * means the sets and their counts disagree (damage). */
-static int step_one(ms_tracker *t, sqlite3_stmt *q, const char *what) {
+static int step_one(ms_tracker *t, ms_stmt *q, const char *what) {
   int st = step_done(t, q, what);
-  if (!st && sqlite3_changes(t->store->db) != 1)
+  if (!st && ms__store_changes(t->store) != 1)
     st = ms__fail(MS_ECORRUPT, "store '%s': %s: the row is missing (the tracker's tables disagree)",
                   t->store->path, what);
   return st;
@@ -67,9 +67,9 @@ static int step_one(ms_tracker *t, sqlite3_stmt *q, const char *what) {
 
 /* Step an insert whose row was looked up as absent: a conflict means the
  * tracker's tables disagree (a damaged database), not a caller's error. */
-static int step_insert(ms_tracker *t, sqlite3_stmt *q, const char *what) {
+static int step_insert(ms_tracker *t, ms_stmt *q, const char *what) {
   int st = step_done(t, q, what);
-  if (st == MS_ECONFLICT) {
+  if (st == MS_ECONFLICT || st == MS_EEXIST) { /* SQLite's constraint failure, PostgreSQL's unique violation */
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", ms_errmsg());
     st = ms__fail(MS_ECORRUPT, "%s (the tracker's tables disagree)", msg);
@@ -120,16 +120,17 @@ static int decode(ms__tracker_session *s) {
 
 int ms__tracker_session_get(ms_tracker *t, const char *sid, ms__tracker_session *out, int *found) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_GET, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_SESSION_GET, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
+  ms__stmt_bind_text(q, 1, sid, -1);
+  int row = 0;
   *found = 0;
-  if (rc == SQLITE_ROW) {
-    const void *blob = sqlite3_column_blob(q, 2);
-    size_t len = (size_t)sqlite3_column_bytes(q, 2);
-    out->cls = sqlite3_column_int(q, 0);
-    out->expires_us = sqlite3_column_int64(q, 1);
+  st = ms__stmt_row(t->store, q, "look a session up", &row);
+  if (row) {
+    const void *blob = ms__stmt_blob(q, 2);
+    size_t len = (size_t)ms__stmt_bytes(q, 2);
+    out->cls = ms__stmt_int(q, 0);
+    out->expires_us = ms__stmt_int64(q, 1);
     if (len > MS_TRACKER_BLOB_MAX || (len && !blob)) {
       st = ms__fail(MS_ECORRUPT, "store '%s': session '%s': its list of scopes is damaged (%zu bytes)",
                     t->store->path, sid, len);
@@ -141,10 +142,8 @@ int ms__tracker_session_get(ms_tracker *t, const char *sid, ms__tracker_session 
       else
         *found = 1;
     }
-  } else if (rc != SQLITE_DONE) {
-    st = ms__store_error(t->store, rc, "look a session up");
   }
-  sqlite3_reset(q);
+  ms__stmt_reset(q);
   return st;
 }
 
@@ -152,13 +151,13 @@ int ms__tracker_session_get(ms_tracker *t, const char *sid, ms__tracker_session 
 static int member_row(ms_tracker *t, const char *sql, const char *scope, int cls, int64_t exp, const char *sid,
                       int64_t new_exp, const char *what) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, sql, &st);
+  ms_stmt *q = ms__store_prepare(t->store, sql, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, exp);
-  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
-  if (sql == SQL_MEMBER_MOVE) sqlite3_bind_int64(q, 5, new_exp);
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  ms__stmt_bind_int64(q, 3, exp);
+  ms__stmt_bind_text(q, 4, sid, -1);
+  if (sql == SQL_MEMBER_MOVE) ms__stmt_bind_int64(q, 5, new_exp);
   return sql == SQL_MEMBER_ADD ? step_insert(t, q, what) : step_one(t, q, what);
 }
 
@@ -180,19 +179,19 @@ static int pair_add(ms_tracker *t, const char *scope, int cls, int64_t delta, in
     return MS_OK;
   }
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, exists ? SQL_PAIR_ADD : SQL_PAIR_NEW, &st);
+  ms_stmt *q = ms__store_prepare(t->store, exists ? SQL_PAIR_ADD : SQL_PAIR_NEW, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, delta);
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  ms__stmt_bind_int64(q, 3, delta);
   return exists ? step_one(t, q, "count a scope's members") : step_insert(t, q, "count a scope's members");
 }
 
 static int session_del(ms_tracker *t, const char *sid) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_DEL, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_SESSION_DEL, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
+  ms__stmt_bind_text(q, 1, sid, -1);
   return step_one(t, q, "remove a session");
 }
 
@@ -203,12 +202,12 @@ int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t ex
   size_t len = encode(scope, n, blob);
   *undone = 1;
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_ADD, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_SESSION_ADD, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, expires_us);
-  sqlite3_bind_blob(q, 4, blob, (int)len, SQLITE_STATIC);
+  ms__stmt_bind_text(q, 1, sid, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  ms__stmt_bind_int64(q, 3, expires_us);
+  ms__stmt_bind_blob(q, 4, blob, (int)len);
   if ((st = step_insert(t, q, "add a session")) != MS_OK) return st;
   /* Single-row statements (SQLite runs them without a statement journal),
    * two per scope, counted so that a failure is taken back exactly: a tick
@@ -225,7 +224,7 @@ int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t ex
     return MS_OK;
   }
   /* The database may have rolled the whole transaction back by itself. */
-  if (sqlite3_get_autocommit(t->store->db)) return st;
+  if (ms__store_autocommit(t->store)) return st;
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", ms_errmsg());
   int u = MS_OK;
@@ -253,10 +252,10 @@ int ms__tracker_session_set_expiry(ms_tracker *t, const char *sid, const ms__tra
   int st = MS_OK;
   for (size_t i = 0; i < s->n && !st; i++)
     st = member_row(t, SQL_MEMBER_MOVE, s->scope[i], s->cls, s->expires_us, sid, expires_us, "renew a member");
-  sqlite3_stmt *q = st ? NULL : ms__store_stmt(t->store, SQL_SESSION_EXPIRY, &st);
+  ms_stmt *q = st ? NULL : ms__store_prepare(t->store, SQL_SESSION_EXPIRY, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 2, expires_us);
+  ms__stmt_bind_text(q, 1, sid, -1);
+  ms__stmt_bind_int64(q, 2, expires_us);
   if ((st = step_one(t, q, "renew a session")) == MS_OK) ms__tracker_purge_due_by(t, expires_us);
   return st;
 }
@@ -267,29 +266,29 @@ int ms__tracker_session_put(ms_tracker *t, const char *sid, int cls, int64_t exp
   char blob[MS_TRACKER_BLOB_MAX];
   size_t len = encode(scope, n, blob);
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_SESSION_PUT, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_SESSION_PUT, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, expires_us);
-  sqlite3_bind_blob(q, 4, blob, (int)len, SQLITE_STATIC);
+  ms__stmt_bind_text(q, 1, sid, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  ms__stmt_bind_int64(q, 3, expires_us);
+  ms__stmt_bind_blob(q, 4, blob, (int)len);
   return step_done(t, q, "write a session");
 }
 
 static const char SQL_MEMBER_PUT[] =
-    "INSERT OR IGNORE INTO tracker_members(scope, cls, expires_us, session) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO tracker_members(scope, cls, expires_us, session) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 
 int ms__tracker_member_put(ms_tracker *t, const char *scope, int cls, int64_t expires_us, const char *sid, int add,
                            int *changed) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, add ? SQL_MEMBER_PUT : SQL_MEMBER_DEL, &st);
+  ms_stmt *q = ms__store_prepare(t->store, add ? SQL_MEMBER_PUT : SQL_MEMBER_DEL, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, expires_us);
-  sqlite3_bind_text(q, 4, sid, -1, SQLITE_STATIC);
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  ms__stmt_bind_int64(q, 3, expires_us);
+  ms__stmt_bind_text(q, 4, sid, -1);
   if ((st = step_done(t, q, add ? "add a member" : "remove a member")) == MS_OK)
-    *changed = sqlite3_changes(t->store->db) > 0;
+    *changed = ms__store_changes(t->store) > 0;
   return st;
 }
 
@@ -315,9 +314,9 @@ int ms__tracker_recount(ms_tracker *t, const char *scope) {
   int st = MS_OK;
   const char *const *sql = scope ? SQL_RECOUNT_SCOPE : SQL_RECOUNT_ALL;
   for (size_t i = 0; i < 4 && !st; i++) {
-    sqlite3_stmt *q = ms__store_stmt(t->store, sql[i], &st);
+    ms_stmt *q = ms__store_prepare(t->store, sql[i], &st);
     if (!q) break;
-    if (scope) sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
+    if (scope) ms__stmt_bind_text(q, 1, scope, -1);
     st = step_done(t, q, scope ? "recount a scope" : "recount the sets");
   }
   return st;
@@ -325,11 +324,11 @@ int ms__tracker_recount(ms_tracker *t, const char *scope) {
 
 int ms__tracker_pair_bump(ms_tracker *t, const char *scope, int cls, int *bumped) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_BUMP, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_PAIR_BUMP, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  if ((st = step_done(t, q, "count a scope's members")) == MS_OK) *bumped = sqlite3_changes(t->store->db) == 1;
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  if ((st = step_done(t, q, "count a scope's members")) == MS_OK) *bumped = ms__store_changes(t->store) == 1;
   return st;
 }
 
@@ -368,11 +367,11 @@ int ms__tracker_tally_flush(ms_tracker *t) {
     if (p->read || p->delta < 0) { /* a row read, or one a count is taken from: it must be there */
       st = pair_add(t, p->scope, p->cls, p->delta, !p->read || p->exists);
     } else { /* counted up without being read: made if missing */
-      sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_ADD_ANY, &st);
+      ms_stmt *q = ms__store_prepare(t->store, SQL_PAIR_ADD_ANY, &st);
       if (!q) break;
-      sqlite3_bind_text(q, 1, p->scope, -1, SQLITE_STATIC);
-      sqlite3_bind_int(q, 2, p->cls);
-      sqlite3_bind_int64(q, 3, p->delta);
+      ms__stmt_bind_text(q, 1, p->scope, -1);
+      ms__stmt_bind_int(q, 2, p->cls);
+      ms__stmt_bind_int64(q, 3, p->delta);
       st = step_done(t, q, "count a scope's members");
     }
   }
@@ -382,37 +381,38 @@ int ms__tracker_tally_flush(ms_tracker *t) {
 
 static int pair_read(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_GET, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_PAIR_GET, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  int rc = sqlite3_step(q);
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  int row = 0;
   out->exists = 0;
   out->limit = MS_UNLIMITED;
   out->members = 0;
-  if (rc == SQLITE_ROW) {
+  st = ms__stmt_row(t->store, q, "read a scope's limit and count", &row);
+  if (row) {
     out->exists = 1;
-    if (sqlite3_column_type(q, 0) != SQLITE_NULL) out->limit = sqlite3_column_int64(q, 0);
-    out->members = sqlite3_column_int64(q, 1);
-  } else if (rc != SQLITE_DONE) {
-    st = ms__store_error(t->store, rc, "read a scope's limit and count");
+    if (!ms__stmt_is_null(q, 0)) out->limit = ms__stmt_int64(q, 0);
+    out->members = ms__stmt_int64(q, 1);
   }
-  sqlite3_reset(q);
+  ms__stmt_reset(q);
   return st;
 }
 
 int ms__tracker_pair_expired(ms_tracker *t, const char *scope, int cls, int64_t now_us, int64_t cap, int64_t *n) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_EXPIRED, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_PAIR_EXPIRED, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, now_us);
-  sqlite3_bind_int64(q, 4, cap < 0 ? -1 : cap);
-  int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(q, 0);
-  else st = ms__store_error(t->store, rc, "count a scope's expired sessions");
-  sqlite3_reset(q);
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  ms__stmt_bind_int64(q, 3, now_us);
+  ms__stmt_bind_int64(q, 4, cap < 0 ? INT64_MAX : cap); /* no cap: a LIMIT both dialects take */
+  int row = 0;
+  st = ms__stmt_row(t->store, q, "count a scope's expired sessions", &row);
+  if (!st && row) *n = ms__stmt_int64(q, 0);
+  else if (!st) st = ms__fail(MS_EINTERNAL, "store '%s': counting a scope's expired sessions returned no row",
+                              t->store->path);
+  ms__stmt_reset(q);
   return st;
 }
 
@@ -429,11 +429,11 @@ int ms__tracker_pair_set_limit(ms_tracker *t, const char *scope, int cls, int64_
   int st = MS_OK;
   const char *const sql[] = {limit == MS_UNLIMITED ? SQL_LIMIT_DEL : SQL_LIMIT_SET, SQL_PAIR_LIMIT};
   for (size_t i = 0; i < 2 && !st; i++) {
-    sqlite3_stmt *q = ms__store_stmt(t->store, sql[i], &st);
+    ms_stmt *q = ms__store_prepare(t->store, sql[i], &st);
     if (!q) break;
-    sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, cls);
-    if (limit != MS_UNLIMITED) sqlite3_bind_int64(q, 3, limit); /* unbound: NULL, no limit */
+    ms__stmt_bind_text(q, 1, scope, -1);
+    ms__stmt_bind_int(q, 2, cls);
+    if (limit != MS_UNLIMITED) ms__stmt_bind_int64(q, 3, limit); /* unbound: NULL, no limit */
     st = step_done(t, q, "set a limit");
   }
   return st;
@@ -441,15 +441,14 @@ int ms__tracker_pair_set_limit(ms_tracker *t, const char *scope, int cls, int64_
 
 int ms__tracker_limit_get(ms_tracker *t, const char *scope, int cls, int64_t *limit) {
   int st = MS_OK, row = 0;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_LIMIT_GET, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_LIMIT_GET, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  if ((st = ms__store_step_row(t->store, q, "read a limit", &row)) != MS_OK) return st;
-  *limit = row ? sqlite3_column_int64(q, 0) : MS_UNLIMITED;
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  if ((st = ms__stmt_row(t->store, q, "read a limit", &row)) != MS_OK) return st;
+  *limit = row ? ms__stmt_int64(q, 0) : MS_UNLIMITED;
   if (row) {
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
   }
   return MS_OK;
 }
@@ -476,22 +475,21 @@ static int forget_ids(ms_tracker *t, const id_list *ids, size_t *purged) {
 }
 
 /* Run `q` (bound, its first column a session id) and collect up to max ids. */
-static int collect(ms_tracker *t, sqlite3_stmt *q, size_t max, id_list *ids, int64_t *next, int64_t now_us) {
-  int st = MS_OK, rc;
-  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+static int collect(ms_tracker *t, ms_stmt *q, size_t max, id_list *ids, int64_t *next, int64_t now_us) {
+  int st = MS_OK, row = 0;
+  while ((st = ms__stmt_row(t->store, q, "find expired sessions", &row)) == MS_OK && row) {
     if (next) {
-      int64_t exp = sqlite3_column_int64(q, 1);
+      int64_t exp = ms__stmt_int64(q, 1);
       if (exp > now_us || ids->n == max) {
         *next = exp;
         break;
       }
     }
-    const char *id = (const char *)sqlite3_column_text(q, 0);
+    const char *id = ms__stmt_text(q, 0);
     if (!id || ids->n == max) break;
     snprintf(ids->id[ids->n++], MS_TRACKER_NAME_MAX + 1, "%s", id);
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = ms__store_error(t->store, rc, "find expired sessions");
-  sqlite3_reset(q);
+  ms__stmt_reset(q);
   return st;
 }
 
@@ -500,12 +498,12 @@ int ms__tracker_purge_pair(ms_tracker *t, const char *scope, int cls, int64_t no
   id_list ids = {malloc(max * sizeof *ids.id), 0};
   if (!ids.id) return ms__fail(MS_ENOMEM, "out of memory purging expired sessions");
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_PAIR_EXPIRED_IDS, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_PAIR_EXPIRED_IDS, &st);
   if (q) {
-    sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, cls);
-    sqlite3_bind_int64(q, 3, now_us);
-    sqlite3_bind_int64(q, 4, (int64_t)max);
+    ms__stmt_bind_text(q, 1, scope, -1);
+    ms__stmt_bind_int(q, 2, cls);
+    ms__stmt_bind_int64(q, 3, now_us);
+    ms__stmt_bind_int64(q, 4, (int64_t)max);
     st = collect(t, q, max, &ids, NULL, now_us);
   }
   if (!st) st = forget_ids(t, &ids, purged);
@@ -519,10 +517,10 @@ int ms__tracker_purge_any(ms_tracker *t, int64_t now_us, size_t max, size_t *pur
   id_list ids = {malloc((max ? max : 1) * sizeof *ids.id), 0};
   if (!ids.id) return ms__fail(MS_ENOMEM, "out of memory purging expired sessions");
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_EARLIEST, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_EARLIEST, &st);
   if (q) {
     /* one row more than purged: the earliest lease end left after them */
-    sqlite3_bind_int64(q, 1, (int64_t)max + 1);
+    ms__stmt_bind_int64(q, 1, (int64_t)max + 1);
     st = collect(t, q, max, &ids, next, now_us);
   }
   if (!st) st = forget_ids(t, &ids, purged);
@@ -532,13 +530,12 @@ int ms__tracker_purge_any(ms_tracker *t, int64_t now_us, size_t max, size_t *pur
 
 int ms__tracker_earliest_expiry(ms_tracker *t, int64_t *at_us) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(t->store, SQL_EARLIEST, &st);
+  ms_stmt *q = ms__store_prepare(t->store, SQL_EARLIEST, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, 1);
-  int rc = sqlite3_step(q);
-  if (rc == SQLITE_ROW) *at_us = sqlite3_column_int64(q, 1);
-  else if (rc == SQLITE_DONE) *at_us = INT64_MAX;
-  else st = ms__store_error(t->store, rc, "find the earliest lease end");
-  sqlite3_reset(q);
+  ms__stmt_bind_int64(q, 1, 1);
+  int row = 0;
+  st = ms__stmt_row(t->store, q, "find the earliest lease end", &row);
+  if (!st) *at_us = row ? ms__stmt_int64(q, 1) : INT64_MAX;
+  ms__stmt_reset(q);
   return st;
 }

@@ -92,8 +92,24 @@ int ms_tracker_txn_admit(ms_tracker_txn *x, const char *session_id, ms_session_c
   }
   ms_denial local;
   int undone = 1;
-  st = ms__tracker_admit_in(x->t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, &local, &undone);
-  if (st && !undone) x->dead = 1;
+  ms_store *s = x->t->store;
+  if (ms__store_errors_abort_txn(s)) {
+    /* a failed statement aborts the transaction there: the admit's writes
+     * are taken back by a savepoint (the database's and the counts') */
+    if ((st = ms__store_savepoint(s)) == MS_OK) {
+      ms__tracker_tally_mark(x->t->tally);
+      st = ms__tracker_admit_in(x->t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, &local,
+                                &undone);
+      if (st) ms__tracker_tally_undo(x->t->tally);
+      else ms__tracker_tally_keep(x->t->tally);
+      int kept = st;
+      st = ms__store_savepoint_end(s, st);
+      if (st && !kept) x->dead = 1; /* the savepoint could not be closed */
+    }
+  } else {
+    st = ms__tracker_admit_in(x->t, what, session_id, (int)cls, scopes, n_scopes, lease_us, now_us, &local, &undone);
+    if (st && !undone) x->dead = 1;
+  }
   pthread_mutex_unlock(&x->mu);
   if (st == MS_ELIMIT && denial) *denial = local;
   return ms__tracker_failed(what, st);

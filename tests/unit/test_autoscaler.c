@@ -696,7 +696,6 @@ static void *admitter(void *p) {
 }
 
 static void configuration_writes_share_the_store(void **state) {
-  MS_TEST_SQLITE_ONLY(); /* the tracker is not on the store's statement seam yet */
   fx *f = *state;
   enum { N = 150 };
   admit_arg x = {f->store, ms_test_scale(1500), 0};

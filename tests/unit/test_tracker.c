@@ -246,6 +246,8 @@ static void next_expiry_and_purge(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_tracker");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       FX_TEST(bad_input_is_einval_and_changes_nothing),
       FX_TEST(state_survives_reopen),

@@ -350,6 +350,8 @@ static void a_backlog_of_expired_leases_stays_exact(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_tracker_admit");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       FX_TEST(exact_at_the_limit),
       FX_TEST(limit_zero_unlimited_and_lowering),

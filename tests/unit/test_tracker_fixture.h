@@ -16,6 +16,8 @@
 
 #include "mserve.h"
 #include "mserve/tracker.h"
+#include "pg_cluster.h"
+#include "store_fixture.h"
 #include "testutil.h"
 #include "tracker/tracker_internal.h"
 
@@ -31,7 +33,7 @@ static inline int fx_setup(void **state) {
   if (!f) return -1;
   f->dir = ms_test_tmpdir("tracker");
   if (!f->dir) return -1;
-  f->db = ms_test_path(f->dir, "tracker.db");
+  f->db = ms_test_store_path(f->dir, "tracker.db");
   if (ms_store_open(f->db, 0, &f->s) != MS_OK) return -1;
   if (ms_tracker_open(f->s, &f->t) != MS_OK) return -1;
   *state = f;
@@ -72,14 +74,10 @@ static inline int64_t used(ms_tracker *t, const char *scope, ms_session_class cl
   return n;
 }
 
-/* One integer from SQL run on the tracker's own connection. */
+/* One integer from SQL run on the tracker's own connection (either backend). */
 static inline int64_t sql_int(ms_tracker *t, const char *sql) {
-  sqlite3_stmt *q;
-  if (sqlite3_prepare_v2(t->store->db, sql, -1, &q, NULL) != SQLITE_OK)
-    fail_msg("%s: %s", sql, sqlite3_errmsg(t->store->db));
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
+  int64_t n = ms_test_sql_int(t->store, sql);
+  if (n == -1 && ms_test_sql_exec(t->store, sql) != 0) fail_msg("%s: failed", sql);
   return n;
 }
 
@@ -92,22 +90,26 @@ static inline int64_t rows(ms_tracker *t, const char *table) {
   return sql_int(t, sql);
 }
 
+/* s as an SQL string literal's inside (quotes doubled) in out. */
+static inline const char *sql_text(char *out, size_t cap, const char *s) {
+  size_t o = 0;
+  for (; *s && o + 3 < cap; s++) {
+    if (*s == '\'') out[o++] = '\'';
+    out[o++] = *s;
+  }
+  out[o] = '\0';
+  return out;
+}
+
 /* Does the tracker have a row for the session (live or expired)? */
 static inline int held(ms_tracker *t, const char *sid) {
-  sqlite3_stmt *q;
-  assert_int_equal(
-      sqlite3_prepare_v2(t->store->db, "SELECT count(*) > 0 FROM tracker_sessions WHERE session = ?1", -1, &q, NULL),
-      SQLITE_OK);
-  sqlite3_bind_text(q, 1, sid, -1, SQLITE_STATIC);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  int n = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
-  return n;
+  char q[600], lit[400];
+  snprintf(q, sizeof q, "SELECT count(*) FROM tracker_sessions WHERE session = '%s'", sql_text(lit, sizeof lit, sid));
+  return sql_int(t, q) > 0;
 }
 
 static inline void exec_sql(ms_tracker *t, const char *sql) {
-  char *err = NULL;
-  if (sqlite3_exec(t->store->db, sql, NULL, NULL, &err) != SQLITE_OK) fail_msg("%s: %s", sql, err);
+  if (ms_test_sql_exec(t->store, sql) != 0) fail_msg("%s: failed", sql);
 }
 
 /* A message starts with the part and names it once: prefixes added on the
@@ -131,27 +133,38 @@ static inline void assert_consistent(ms_tracker *t) {
                                  "(SELECT 1 FROM tracker_members p WHERE p.scope = m.scope AND p.cls = m.cls "
                                  "AND p.session = '')");
   int64_t bad_limits = sql_int(t, "SELECT count(*) FROM tracker_members p WHERE p.session = '' AND p.max_sessions "
-                                  "IS NOT (SELECT l.max_sessions FROM tracker_limits l WHERE l.scope = p.scope "
+                                  "IS DISTINCT FROM (SELECT l.max_sessions FROM tracker_limits l WHERE l.scope = p.scope "
                                   "AND l.cls = p.cls)");
-  int64_t orphans = sql_int(t, "SELECT count(*) FROM tracker_members m WHERE m.session <> '' AND NOT EXISTS "
-                               "(SELECT 1 FROM tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
-                               "s.expires_us = m.expires_us AND instr(CAST(x'00' || s.scopes AS BLOB), "
-                               "CAST(x'00' || m.scope || x'00' AS BLOB)) > 0)");
-  /* a session's list has as many names (NUL bytes) as it has rows */
-  int64_t lists = 0;
-  sqlite3_stmt *q;
-  assert_int_equal(sqlite3_prepare_v2(t->store->db,
-                                      "SELECT s.scopes, (SELECT count(*) FROM tracker_members m "
-                                      "WHERE m.session = s.session) FROM tracker_sessions s",
-                                      -1, &q, NULL),
-                   SQLITE_OK);
-  while (sqlite3_step(q) == SQLITE_ROW) {
-    const char *b = sqlite3_column_blob(q, 0);
-    int64_t names = 0;
-    for (int i = 0, n = sqlite3_column_bytes(q, 0); i < n; i++) names += b[i] == '\0';
-    lists += names != sqlite3_column_int64(q, 1);
+  /* a session's list of scopes: each name followed by a NUL byte */
+  int64_t orphans, lists;
+  if (ms_test_backend_is_pg()) {
+    orphans = sql_int(t, "SELECT count(*) FROM tracker_members m WHERE m.session <> '' AND NOT EXISTS "
+                         "(SELECT 1 FROM tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
+                         "s.expires_us = m.expires_us AND position('\\x00'::bytea || convert_to(m.scope, 'UTF8') || "
+                         "'\\x00'::bytea IN '\\x00'::bytea || s.scopes) > 0)");
+    lists = sql_int(t, "SELECT count(*) FROM tracker_sessions s WHERE (SELECT count(*) FROM generate_series(0, "
+                       "length(s.scopes) - 1) i WHERE get_byte(s.scopes, i) = 0) <> (SELECT count(*) FROM "
+                       "tracker_members m WHERE m.session = s.session)");
+  } else {
+    orphans = sql_int(t, "SELECT count(*) FROM tracker_members m WHERE m.session <> '' AND NOT EXISTS "
+                         "(SELECT 1 FROM tracker_sessions s WHERE s.session = m.session AND s.cls = m.cls AND "
+                         "s.expires_us = m.expires_us AND instr(CAST(x'00' || s.scopes AS BLOB), "
+                         "CAST(x'00' || m.scope || x'00' AS BLOB)) > 0)");
+    lists = 0;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(t->store->db,
+                                        "SELECT s.scopes, (SELECT count(*) FROM tracker_members m "
+                                        "WHERE m.session = s.session) FROM tracker_sessions s",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      const char *b = sqlite3_column_blob(q, 0);
+      int64_t names = 0;
+      for (int i = 0, n = sqlite3_column_bytes(q, 0); i < n; i++) names += b[i] == '\0';
+      lists += names != sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
   }
-  sqlite3_finalize(q);
   if (bad_counts || uncounted || bad_limits || orphans || lists)
     fail_msg("tracker tables disagree: %lld wrong counts, %lld pairs without their row, %lld wrong limit copies, "
              "%lld orphan members, %lld sessions whose list differs from their rows",
@@ -161,19 +174,11 @@ static inline void assert_consistent(ms_tracker *t) {
 
 /* The live members of (scope, cls) at now, counted from the rows. */
 static inline int64_t recount(ms_tracker *t, const char *scope, int cls, int64_t now) {
-  sqlite3_stmt *q;
-  assert_int_equal(sqlite3_prepare_v2(t->store->db,
-                                      "SELECT count(*) FROM tracker_members WHERE scope = ?1 AND cls = ?2 AND "
-                                      "session <> '' AND (expires_us = 0 OR expires_us > ?3)",
-                                      -1, &q, NULL),
-                   SQLITE_OK);
-  sqlite3_bind_text(q, 1, scope, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, cls);
-  sqlite3_bind_int64(q, 3, now);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
-  return n;
+  char q[700], lit[400];
+  snprintf(q, sizeof q,
+           "SELECT count(*) FROM tracker_members WHERE scope = '%s' AND cls = %d AND session <> '' AND "
+           "(expires_us = 0 OR expires_us > %lld)", sql_text(lit, sizeof lit, scope), cls, (long long)now);
+  return sql_int(t, q);
 }
 
 #endif

@@ -152,6 +152,8 @@ static void a_full_reconcile_rebuilds_wrong_counts(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_tracker_reconcile");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       FX_TEST(full_reconcile),
       FX_TEST(scoped_reconcile_touches_one_scope),

@@ -241,6 +241,7 @@ static void counts_match_a_recount_after_random_work(void **state) {
 /* ---- the first schema's data, converted --------------------------------------------- */
 
 static void a_first_schema_database_is_converted(void **state) {
+  MS_TEST_SQLITE_ONLY(); /* SQLite files of older schemas, SQLite query plans */
   fx *f = *state;
   ms_tracker_close(f->t);
   ms_store_close(f->s);
@@ -337,6 +338,7 @@ static void the_pair_rows_are_never_expired_members(void **state) {
  * tracker in the connection's cache searches a key or an index range: none
  * scans a table or a whole index. */
 static void hot_statements_search_by_key(void **state) {
+  MS_TEST_SQLITE_ONLY(); /* SQLite files of older schemas, SQLite query plans */
   fx *f = *state;
   ms_tracker *t = f->t;
   const char *sc[] = {"domain:D", "user:u"}, *d[] = {"domain:D"};
@@ -382,6 +384,8 @@ static void hot_statements_search_by_key(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_tracker_rows");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       FX_TEST(counts_match_a_recount_after_random_work),
       FX_TEST(a_first_schema_database_is_converted),

@@ -12,10 +12,10 @@
 #include "common/error.h"
 
 /* Run `q` with (x, y) bound as ?1 and ?2. */
-static int step2(ms_store *s, sqlite3_stmt *q, int64_t x, int64_t y, const char *what) {
-  sqlite3_bind_int64(q, 1, x);
-  sqlite3_bind_int64(q, 2, y);
-  return ms__store_step_done(s, q, what);
+static int step2(ms_store *s, ms_stmt *q, int64_t x, int64_t y, const char *what) {
+  ms__stmt_bind_int64(q, 1, x);
+  ms__stmt_bind_int64(q, 2, y);
+  return ms__stmt_done(s, q, what);
 }
 
 /* The write of set_replicas: update the count of an endpoint (id > 0), or
@@ -29,20 +29,23 @@ typedef struct replicas_op {
 
 static int replicas_write(ms_store *s, void *arg) {
   static const char SQL_UPDATE[] = "UPDATE autoscaler_state SET replicas = ?2 WHERE endpoint_id = ?1";
-  static const char SQL_INSERT[] = "INSERT INTO autoscaler_endpoint(name) VALUES (?1)";
+  static const char SQL_INSERT[] = "INSERT INTO autoscaler_endpoint(name) VALUES (?1) RETURNING id";
   static const char SQL_INSERT_STATE[] = "INSERT INTO autoscaler_state(endpoint_id, replicas) VALUES (?1, ?2)";
   replicas_op *op = arg;
   int st = MS_OK;
-  sqlite3_stmt *q;
+  ms_stmt *q;
   if (op->id) {
-    if ((q = ms__store_stmt(s, SQL_UPDATE, &st))) st = step2(s, q, op->id, op->replicas, "writing the endpoint");
+    if ((q = ms__store_prepare(s, SQL_UPDATE, &st))) st = step2(s, q, op->id, op->replicas, "writing the endpoint");
     return st;
   }
-  if (!(q = ms__store_stmt(s, SQL_INSERT, &st))) return st;
-  sqlite3_bind_text(q, 1, op->name, -1, SQLITE_STATIC);
-  if ((st = ms__store_step_done(s, q, "creating the endpoint"))) return st;
-  op->new_id = sqlite3_last_insert_rowid(s->db);
-  if ((q = ms__store_stmt(s, SQL_INSERT_STATE, &st)))
+  if (!(q = ms__store_prepare(s, SQL_INSERT, &st))) return st;
+  ms__stmt_bind_text(q, 1, op->name, -1);
+  int row = 0;
+  if ((st = ms__stmt_row(s, q, "creating the endpoint", &row))) return st;
+  if (!row) return ms__fail(MS_EINTERNAL, "creating the endpoint: the insert returned no id");
+  op->new_id = ms__stmt_int64(q, 0);
+  ms__stmt_reset(q);
+  if ((q = ms__store_prepare(s, SQL_INSERT_STATE, &st)))
     st = step2(s, q, op->new_id, op->replicas, "creating the endpoint's state");
   return st;
 }
@@ -112,10 +115,10 @@ static int remove_write(ms_store *s, void *arg) {
   const as_endpoint *ep = arg;
   int st = ms__autoscaler_history_delete(s, ep);
   for (size_t i = 0; !st && i < ep->n_rules; i++) st = ms__autoscaler_rule_delete_row(s, ep->rules[i].id);
-  sqlite3_stmt *q;
-  if (!st && (q = ms__store_stmt(s, SQL_DELETE, &st))) {
-    sqlite3_bind_int64(q, 1, ep->id);
-    st = ms__store_step_done(s, q, "deleting the endpoint");
+  ms_stmt *q;
+  if (!st && (q = ms__store_prepare(s, SQL_DELETE, &st))) {
+    ms__stmt_bind_int64(q, 1, ep->id);
+    st = ms__stmt_done(s, q, "deleting the endpoint");
   }
   return st;
 }

@@ -44,23 +44,22 @@ static int raw_add(raw *w, const void *blob, size_t len) {
  * endpoint's and to carry the expected ordinal. */
 static int walk(ms_store *s, const as_endpoint *ep, size_t limit, raw *w) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_ROW, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_ROW, &st);
   int64_t seq = ep->hist_head, ordinal = ep->hist_count;
   for (size_t k = 0; q && !st && k < limit; k++) {
-    sqlite3_bind_int64(q, 1, seq);
+    ms__stmt_bind_int64(q, 1, seq);
     int row = 0;
-    if ((st = ms__store_step_row(s, q, "reading history", &row))) break;
-    if (row && sqlite3_column_int64(q, 0) == ep->id && sqlite3_column_int64(q, 1) == ordinal) {
-      int64_t prev = sqlite3_column_int64(q, 2);
-      const void *blob = sqlite3_column_blob(q, 3);
-      st = raw_add(w, blob, (size_t)sqlite3_column_bytes(q, 3));
+    if ((st = ms__stmt_row(s, q, "reading history", &row))) break;
+    if (row && ms__stmt_int64(q, 0) == ep->id && ms__stmt_int64(q, 1) == ordinal) {
+      int64_t prev = ms__stmt_int64(q, 2);
+      const void *blob = ms__stmt_blob(q, 3);
+      st = raw_add(w, blob, (size_t)ms__stmt_bytes(q, 3));
       seq = prev;
       ordinal--;
     } else {
       st = broken(s, seq);
     }
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
   }
   return st;
 }
@@ -101,10 +100,10 @@ int ms__autoscaler_history_read(ms_store *s, const as_endpoint *ep, size_t limit
 
 int ms__autoscaler_history_delete_row(ms_store *s, int64_t seq, const char *what) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_DELETE_ROW, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_DELETE_ROW, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, seq);
-  return ms__store_step_done(s, q, what);
+  ms__stmt_bind_int64(q, 1, seq);
+  return ms__stmt_done(s, q, what);
 }
 
 int ms__autoscaler_history_delete(ms_store *s, const as_endpoint *ep) {
@@ -113,15 +112,14 @@ int ms__autoscaler_history_delete(ms_store *s, const as_endpoint *ep) {
   /* Every row of the chain, including rows past the bound the sweep has not
    * reached yet; at most hist_count of them. */
   for (int64_t k = 0; !st && seq > 0 && k < ep->hist_count; k++) {
-    sqlite3_stmt *q = ms__store_stmt(s, SQL_ROW, &st);
+    ms_stmt *q = ms__store_prepare(s, SQL_ROW, &st);
     if (!q) break;
-    sqlite3_bind_int64(q, 1, seq);
+    ms__stmt_bind_int64(q, 1, seq);
     int row = 0;
-    st = ms__store_step_row(s, q, "reading history", &row);
-    int mine = row && sqlite3_column_int64(q, 0) == ep->id;
-    int64_t prev = mine ? sqlite3_column_int64(q, 2) : 0;
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    st = ms__stmt_row(s, q, "reading history", &row);
+    int mine = row && ms__stmt_int64(q, 0) == ep->id;
+    int64_t prev = mine ? ms__stmt_int64(q, 2) : 0;
+    ms__stmt_reset(q);
     if (st || !mine) break; /* the end of the chain: the sweep took the rows before it */
     st = ms__autoscaler_history_delete_row(s, seq, "deleting history");
     seq = prev;

@@ -22,12 +22,12 @@ static int load_endpoints(ms_autoscaler *a) {
       "LEFT JOIN autoscaler_state s ON s.endpoint_id = e.id ORDER BY e.id";
   ms_store *s = a->store;
   int st = MS_OK, row = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_ENDPOINTS, &st);
-  while (q && !(st = ms__store_step_row(s, q, "loading endpoints", &row)) && row) {
-    int64_t id = sqlite3_column_int64(q, 0), reps = sqlite3_column_int64(q, 2);
-    int64_t head = sqlite3_column_int64(q, 3), count = sqlite3_column_int64(q, 4);
-    const char *name = (const char *)sqlite3_column_text(q, 1);
-    if (!name || !*name || sqlite3_column_type(q, 2) == SQLITE_NULL || reps < 0 || head < 0 || count < 0 ||
+  ms_stmt *q = ms__store_prepare(s, SQL_ENDPOINTS, &st);
+  while (q && !(st = ms__stmt_row(s, q, "loading endpoints", &row)) && row) {
+    int64_t id = ms__stmt_int64(q, 0), reps = ms__stmt_int64(q, 2);
+    int64_t head = ms__stmt_int64(q, 3), count = ms__stmt_int64(q, 4);
+    const char *name = ms__stmt_text(q, 1);
+    if (!name || !*name || ms__stmt_is_null(q, 2) || reps < 0 || head < 0 || count < 0 ||
         (head == 0) != (count == 0)) {
       st = corrupt(s, "endpoint row", id);
       break;
@@ -42,7 +42,7 @@ static int load_endpoints(ms_autoscaler *a) {
     if (count > MS_AUTOSCALER_HISTORY_MAX) a->over_bound++;
     ms__autoscaler_model_attach(&a->m, ep);
   }
-  if (q) sqlite3_reset(q); /* when it stopped at a row */
+  if (q) ms__stmt_reset(q); /* when it stopped at a row */
   return st;
 }
 
@@ -58,16 +58,16 @@ static int load_rules(ms_autoscaler *a) {
       "min_replicas, max_replicas, enabled FROM autoscaler_rule ORDER BY id";
   ms_store *s = a->store;
   int st = MS_OK, row = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_RULES, &st);
-  while (q && !(st = ms__store_step_row(s, q, "loading rules", &row)) && row) {
-    int agg = sqlite3_column_int(q, 4), cmp = sqlite3_column_int(q, 5);
-    as_rule r = {.id = sqlite3_column_int64(q, 0), .agg = (unsigned char)agg, .cmp = (unsigned char)cmp,
-                 .threshold = sqlite3_column_double(q, 6), .step = sqlite3_column_int64(q, 7),
-                 .min = sqlite3_column_int64(q, 9), .max = sqlite3_column_int64(q, 10),
-                 .enabled = sqlite3_column_int(q, 11) != 0, .ready_at = INT64_MIN};
-    as_rule_cold cold = {.cooldown = sqlite3_column_int64(q, 8), .last_applied = 0};
-    size_t at = ms__autoscaler_endpoint_index(&a->m, sqlite3_column_int64(q, 1));
-    const char *src = (const char *)sqlite3_column_text(q, 2), *met = (const char *)sqlite3_column_text(q, 3);
+  ms_stmt *q = ms__store_prepare(s, SQL_RULES, &st);
+  while (q && !(st = ms__stmt_row(s, q, "loading rules", &row)) && row) {
+    int agg = ms__stmt_int(q, 4), cmp = ms__stmt_int(q, 5);
+    as_rule r = {.id = ms__stmt_int64(q, 0), .agg = (unsigned char)agg, .cmp = (unsigned char)cmp,
+                 .threshold = ms__stmt_double(q, 6), .step = ms__stmt_int64(q, 7),
+                 .min = ms__stmt_int64(q, 9), .max = ms__stmt_int64(q, 10),
+                 .enabled = ms__stmt_int(q, 11) != 0, .ready_at = INT64_MIN};
+    as_rule_cold cold = {.cooldown = ms__stmt_int64(q, 8), .last_applied = 0};
+    size_t at = ms__autoscaler_endpoint_index(&a->m, ms__stmt_int64(q, 1));
+    const char *src = ms__stmt_text(q, 2), *met = ms__stmt_text(q, 3);
     if (at == a->m.n_eps || agg != r.agg || cmp != r.cmp || !rule_row_valid(&r, &cold, src, met)) {
       st = corrupt(s, "rule row", r.id);
       break;
@@ -78,7 +78,7 @@ static int load_rules(ms_autoscaler *a) {
     /* rows come in id order: the endpoint's rules stay sorted */
     ms__autoscaler_rule_attach(&a->m, ep, &slot, r, cold.cooldown);
   }
-  if (q) sqlite3_reset(q);
+  if (q) ms__stmt_reset(q);
   return st;
 }
 
@@ -89,12 +89,12 @@ static int load_stamps(ms_autoscaler *a) {
       "SELECT endpoint_id, cooldowns FROM autoscaler_state WHERE cooldowns IS NOT NULL ORDER BY endpoint_id";
   ms_store *s = a->store;
   int st = MS_OK, row = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_STAMPS, &st);
-  while (q && !(st = ms__store_step_row(s, q, "loading cooldown stamps", &row)) && row) {
-    int64_t ep_id = sqlite3_column_int64(q, 0), rule_id = 0, at = 0;
-    const unsigned char *blob = sqlite3_column_blob(q, 1);
+  ms_stmt *q = ms__store_prepare(s, SQL_STAMPS, &st);
+  while (q && !(st = ms__stmt_row(s, q, "loading cooldown stamps", &row)) && row) {
+    int64_t ep_id = ms__stmt_int64(q, 0), rule_id = 0, at = 0;
+    const unsigned char *blob = ms__stmt_blob(q, 1);
     as_stamp_iter it;
-    int more = ms__autoscaler_stamps_begin(&it, blob, (size_t)sqlite3_column_bytes(q, 1)) == MS_OK ? 1 : -1;
+    int more = ms__autoscaler_stamps_begin(&it, blob, (size_t)ms__stmt_bytes(q, 1)) == MS_OK ? 1 : -1;
     while (more > 0 && (more = ms__autoscaler_stamps_next(&it, &rule_id, &at)) > 0) {
       as_endpoint *ep = NULL;
       size_t i = 0;
@@ -106,7 +106,7 @@ static int load_stamps(ms_autoscaler *a) {
       break;
     }
   }
-  if (q) sqlite3_reset(q);
+  if (q) ms__stmt_reset(q);
   return st;
 }
 
@@ -114,24 +114,27 @@ static int load_log_end(ms_autoscaler *a) {
   static const char SQL_LOG_END[] = "SELECT coalesce(max(seq), 0) FROM autoscaler_history";
   ms_store *s = a->store;
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_LOG_END, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_LOG_END, &st);
   if (!q) return st;
   int row = 0;
-  if (!(st = ms__store_step_row(s, q, "reading the end of the history", &row)) && row)
-    a->next_seq = sqlite3_column_int64(q, 0) + 1;
-  sqlite3_reset(q);
+  if (!(st = ms__stmt_row(s, q, "reading the end of the history", &row)) && row)
+    a->next_seq = ms__stmt_int64(q, 0) + 1;
+  ms__stmt_reset(q);
   if (!st && a->next_seq <= 0) st = corrupt(s, "history sequence number", a->next_seq - 1);
   return st;
 }
 
 static const char SQL_BEGIN[] = "BEGIN";
+/* PostgreSQL's default isolation takes a snapshot per statement: ask for one
+ * for the whole load */
+static const char SQL_BEGIN_PG[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 static const char SQL_COMMIT[] = "COMMIT";
 
 /* Run a statement without results (BEGIN, COMMIT). */
 static int run(ms_store *s, const char *sql, const char *what) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
-  return q ? ms__store_step_done(s, q, what) : st;
+  ms_stmt *q = ms__store_prepare(s, sql, &st);
+  return q ? ms__stmt_done(s, q, what) : st;
 }
 
 int ms__autoscaler_load(ms_autoscaler *a) {
@@ -140,9 +143,9 @@ int ms__autoscaler_load(ms_autoscaler *a) {
   if (st) return st;
   /* One read transaction, ended before the read is: the four queries see
    * one snapshot even while another process writes. */
-  if (!(st = run(s, SQL_BEGIN, "starting to load"))) {
+  if (!(st = run(s, ms__store_sql(s, SQL_BEGIN, SQL_BEGIN_PG), "starting to load"))) {
     if (!(st = load_endpoints(a)) && !(st = load_rules(a)) && !(st = load_stamps(a))) st = load_log_end(a);
-    if (!sqlite3_get_autocommit(s->db)) {
+    if (!ms__store_autocommit(s)) {
       int e = run(s, SQL_COMMIT, "finishing the load");
       if (!st) st = e;
     }

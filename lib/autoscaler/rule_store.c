@@ -8,7 +8,7 @@
 
 static const char SQL_INSERT[] =
     "INSERT INTO autoscaler_rule(endpoint_id, source, metric, aggregation, comparator, threshold, step, "
-    "cooldown_us, min_replicas, max_replicas, enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    "cooldown_us, min_replicas, max_replicas, enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id";
 static const char SQL_DELETE[] = "DELETE FROM autoscaler_rule WHERE id = ?1";
 static const char SQL_ENABLE[] = "UPDATE autoscaler_rule SET enabled = ?2 WHERE id = ?1";
 
@@ -22,22 +22,25 @@ static int insert_write(ms_store *s, void *arg) {
   insert_op *op = arg;
   const ms_rule *r = op->r;
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_INSERT, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_INSERT, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, op->endpoint_id);
-  sqlite3_bind_text(q, 2, r->source, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 3, r->metric, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 4, r->agg);
-  sqlite3_bind_int(q, 5, r->cmp);
-  sqlite3_bind_double(q, 6, r->threshold);
-  sqlite3_bind_int64(q, 7, r->step);
-  sqlite3_bind_int64(q, 8, r->cooldown);
-  sqlite3_bind_int64(q, 9, r->min);
-  sqlite3_bind_int64(q, 10, r->max);
-  sqlite3_bind_int(q, 11, r->enabled != 0);
-  st = ms__store_step_done(s, q, "inserting the rule");
-  if (!st) op->id = sqlite3_last_insert_rowid(s->db);
-  return st;
+  ms__stmt_bind_int64(q, 1, op->endpoint_id);
+  ms__stmt_bind_text(q, 2, r->source, -1);
+  ms__stmt_bind_text(q, 3, r->metric, -1);
+  ms__stmt_bind_int(q, 4, r->agg);
+  ms__stmt_bind_int(q, 5, r->cmp);
+  ms__stmt_bind_double(q, 6, r->threshold);
+  ms__stmt_bind_int64(q, 7, r->step);
+  ms__stmt_bind_int64(q, 8, r->cooldown);
+  ms__stmt_bind_int64(q, 9, r->min);
+  ms__stmt_bind_int64(q, 10, r->max);
+  ms__stmt_bind_int(q, 11, r->enabled != 0);
+  int row = 0;
+  if ((st = ms__stmt_row(s, q, "inserting the rule", &row))) return st;
+  if (!row) return ms__fail(MS_EINTERNAL, "inserting the rule: the insert returned no id");
+  op->id = ms__stmt_int64(q, 0);
+  ms__stmt_reset(q);
+  return MS_OK;
 }
 
 int ms__autoscaler_rule_insert(ms_store *s, int64_t endpoint_id, const ms_rule *r, int64_t *id) {
@@ -49,10 +52,10 @@ int ms__autoscaler_rule_insert(ms_store *s, int64_t endpoint_id, const ms_rule *
 
 int ms__autoscaler_rule_delete_row(ms_store *s, int64_t id) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_DELETE, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_DELETE, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, id);
-  return ms__store_step_done(s, q, "deleting the rule");
+  ms__stmt_bind_int64(q, 1, id);
+  return ms__stmt_done(s, q, "deleting the rule");
 }
 
 static int delete_write(ms_store *s, void *arg) { return ms__autoscaler_rule_delete_row(s, *(const int64_t *)arg); }
@@ -67,11 +70,11 @@ typedef struct enable_op {
 static int enable_write(ms_store *s, void *arg) {
   const enable_op *op = arg;
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_ENABLE, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_ENABLE, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, op->id);
-  sqlite3_bind_int(q, 2, op->enabled != 0);
-  return ms__store_step_done(s, q, "updating the rule");
+  ms__stmt_bind_int64(q, 1, op->id);
+  ms__stmt_bind_int(q, 2, op->enabled != 0);
+  return ms__stmt_done(s, q, "updating the rule");
 }
 
 int ms__autoscaler_rule_update_enabled(ms_store *s, int64_t id, int enabled) {

@@ -47,8 +47,8 @@ static int write_batch(ms_autoscaler *a, const ms_decisions *d, const as_change 
                        int64_t now, size_t slot) {
   ms_store *s = a->store;
   int st = MS_OK;
-  sqlite3_stmt *q_state = ms__store_stmt(s, k == 1 ? SQL_STATE_1 : SQL_STATE_N, &st), *q_hist = NULL;
-  if (q_state) q_hist = ms__store_stmt(s, k == 1 ? SQL_HIST_1 : SQL_HIST_N, &st);
+  ms_stmt *q_state = ms__store_prepare(s, k == 1 ? SQL_STATE_1 : SQL_STATE_N, &st), *q_hist = NULL;
+  if (q_state) q_hist = ms__store_prepare(s, k == 1 ? SQL_HIST_1 : SQL_HIST_N, &st);
   if (!q_hist) return st;
   for (size_t j = 0; j < k; j++) {
     const as_change *c = &ch[first + j];
@@ -60,22 +60,22 @@ static int write_batch(ms_autoscaler *a, const ms_decisions *d, const as_change 
     size_t ne =
         ms__autoscaler_entry_encode(buf + ns, now, e->from, e->to, e->applied, d->r + e->rule_first, e->n_rules);
     int p = (int)j * 5;
-    sqlite3_bind_int64(q_state, p + 1, ep->id);
-    sqlite3_bind_int64(q_state, p + 2, e->to);
-    sqlite3_bind_int64(q_state, p + 3, seq);
-    sqlite3_bind_int64(q_state, p + 4, ordinal);
-    sqlite3_bind_blob(q_state, p + 5, buf, (int)ns, SQLITE_STATIC);
-    sqlite3_bind_int64(q_hist, p + 1, seq);
-    sqlite3_bind_int64(q_hist, p + 2, ep->id);
-    sqlite3_bind_int64(q_hist, p + 3, ordinal);
-    sqlite3_bind_int64(q_hist, p + 4, ep->hist_head);
-    sqlite3_bind_blob(q_hist, p + 5, buf + ns, (int)ne, SQLITE_STATIC);
+    ms__stmt_bind_int64(q_state, p + 1, ep->id);
+    ms__stmt_bind_int64(q_state, p + 2, e->to);
+    ms__stmt_bind_int64(q_state, p + 3, seq);
+    ms__stmt_bind_int64(q_state, p + 4, ordinal);
+    ms__stmt_bind_blob(q_state, p + 5, buf, (int)ns);
+    ms__stmt_bind_int64(q_hist, p + 1, seq);
+    ms__stmt_bind_int64(q_hist, p + 2, ep->id);
+    ms__stmt_bind_int64(q_hist, p + 3, ordinal);
+    ms__stmt_bind_int64(q_hist, p + 4, ep->hist_head);
+    ms__stmt_bind_blob(q_hist, p + 5, buf + ns, (int)ne);
   }
-  if ((st = ms__store_step_done(s, q_state, "updating endpoint state"))) {
-    sqlite3_clear_bindings(q_hist);
+  if ((st = ms__stmt_done(s, q_state, "updating endpoint state"))) {
+    ms__stmt_reset(q_hist);
     return st;
   }
-  return ms__store_step_done(s, q_hist, "appending history");
+  return ms__stmt_done(s, q_hist, "appending history");
 }
 
 static int write_rows(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, size_t n, int64_t now,

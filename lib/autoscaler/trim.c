@@ -30,20 +30,19 @@ static int scan(ms_store *s, int64_t after, size_t want, row *rows, size_t *got)
   static const char SQL_SCAN[] =
       "SELECT seq, endpoint_id, ordinal, prev FROM autoscaler_history WHERE seq > ?1 ORDER BY seq LIMIT ?2";
   int st = MS_OK, more = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_SCAN, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_SCAN, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, after);
-  sqlite3_bind_int64(q, 2, (int64_t)want);
+  ms__stmt_bind_int64(q, 1, after);
+  ms__stmt_bind_int64(q, 2, (int64_t)want);
   size_t k = 0;
-  while (k < want && !(st = ms__store_step_row(s, q, "sweeping history", &more)) && more) {
-    rows[k].seq = sqlite3_column_int64(q, 0);
-    rows[k].endpoint_id = sqlite3_column_int64(q, 1);
-    rows[k].ordinal = sqlite3_column_int64(q, 2);
-    rows[k].prev = sqlite3_column_int64(q, 3);
+  while (k < want && !(st = ms__stmt_row(s, q, "sweeping history", &more)) && more) {
+    rows[k].seq = ms__stmt_int64(q, 0);
+    rows[k].endpoint_id = ms__stmt_int64(q, 1);
+    rows[k].ordinal = ms__stmt_int64(q, 2);
+    rows[k].prev = ms__stmt_int64(q, 3);
     k++;
   }
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  ms__stmt_reset(q);
   *got = k;
   return st;
 }
@@ -51,14 +50,13 @@ static int scan(ms_store *s, int64_t after, size_t want, row *rows, size_t *got)
 static int exists(ms_store *s, int64_t seq, int *yes) {
   static const char SQL_EXISTS[] = "SELECT 1 FROM autoscaler_history WHERE seq = ?1";
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_EXISTS, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_EXISTS, &st);
   if (!q) return st;
-  sqlite3_bind_int64(q, 1, seq);
+  ms__stmt_bind_int64(q, 1, seq);
   int found = 0;
-  st = ms__store_step_row(s, q, "sweeping history", &found);
+  st = ms__stmt_row(s, q, "sweeping history", &found);
   *yes = found;
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  ms__stmt_reset(q);
   return st;
 }
 

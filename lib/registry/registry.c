@@ -39,11 +39,11 @@ static const char SQL_IS_DEFAULT[] = "SELECT is_default FROM registry_models WHE
 static const char SQL_SET_DEFAULT[] = "UPDATE registry_models SET is_default = 1 WHERE name = ?1 AND version = ?2";
 static const char SQL_GET_OV[] =
     "SELECT id, overrides, archive_settings, name, version FROM registry_models"
-    " WHERE name = ?1 AND (version = ?2 OR (?2 IS NULL AND is_default = 1))";
+    " WHERE name = ?1 AND (version = ?2 OR (CAST(?2 AS TEXT) IS NULL AND is_default = 1))";
 static const char SQL_SET_OV[] = "UPDATE registry_models SET overrides = ?2 WHERE id = ?1";
 
-static const char *col(sqlite3_stmt *q, int i) {
-  const char *s = (const char *)sqlite3_column_text(q, i);
+static const char *col(ms_stmt *q, int i) {
+  const char *s = ms__stmt_text(q, i);
   return s ? s : "";
 }
 
@@ -67,7 +67,7 @@ static int with_object(int st, const char *what) {
 }
 
 /* Build a snapshot from a row of one of the SQL_COLS_* queries. */
-static int row_to_model(ms_registry *r, sqlite3_stmt *q, ms_model **out) {
+static int row_to_model(ms_registry *r, ms_stmt *q, ms_model **out) {
   ms__settings archive, api;
   char what[400];
   model_what(col(q, 0), col(q, 1), what, sizeof what);
@@ -78,7 +78,7 @@ static int row_to_model(ms_registry *r, sqlite3_stmt *q, ms_model **out) {
     return st;
   }
   ms__model_row row = {col(q, 0), col(q, 1), col(q, 5), col(q, 6), col(q, 3), col(q, 7),
-                       sqlite3_column_int(q, 4), sqlite3_column_int(q, 2), sqlite3_column_int(q, 8),
+                       ms__stmt_int(q, 4), ms__stmt_int(q, 2), ms__stmt_int(q, 8),
                        &archive, &api};
   st = ms__registry_model_build(&row, r->global, out);
   ms__registry_settings_free(&archive);
@@ -271,15 +271,14 @@ int ms_archive_inspect(const char *archive_path, const char *global_config_path,
  * registered, -1 on a store error (*st set). */
 static int lookup_default(ms_store *s, const char *name, const char *version, int *is_default, int *st) {
   int row = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_IS_DEFAULT, st);
+  ms_stmt *q = ms__store_prepare(s, SQL_IS_DEFAULT, st);
   if (!q) return -1;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  if ((*st = ms__store_step_row(s, q, "looking up a model", &row))) return -1;
+  ms__stmt_bind_text(q, 1, name, -1);
+  ms__stmt_bind_text(q, 2, version, -1);
+  if ((*st = ms__stmt_row(s, q, "looking up a model", &row))) return -1;
   if (!row) return 0;
-  *is_default = sqlite3_column_int(q, 0);
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  *is_default = ms__stmt_int(q, 0);
+  ms__stmt_reset(q);
   return 1;
 }
 
@@ -306,12 +305,12 @@ static int unregister_fn(ms_store *s, void *arg) {
   }
   /* A scan must not bring the archives back while they stay as they are. */
   if ((st = ms__registry_mark_removed(o->r, o->name, o->version))) return st;
-  sqlite3_stmt *q = ms__store_stmt(s, o->version ? SQL_DELETE_ONE : SQL_DELETE_ALL, &st);
+  ms_stmt *q = ms__store_prepare(s, o->version ? SQL_DELETE_ONE : SQL_DELETE_ALL, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, o->name, -1, SQLITE_STATIC);
-  if (o->version) sqlite3_bind_text(q, 2, o->version, -1, SQLITE_STATIC);
-  if ((st = ms__store_step_done(s, q, o->version ? "removing a version" : "removing a model"))) return st;
-  if (sqlite3_changes(s->db) == 0) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
+  ms__stmt_bind_text(q, 1, o->name, -1);
+  if (o->version) ms__stmt_bind_text(q, 2, o->version, -1);
+  if ((st = ms__stmt_done(s, q, o->version ? "removing a version" : "removing a model"))) return st;
+  if (ms__store_changes(s) == 0) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
   return MS_OK;
 }
 
@@ -334,11 +333,11 @@ static int set_default_fn(ms_store *s, void *arg) {
   if (found < 0) return st;
   if (!found) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
   if ((st = ms__registry_clear_default(o->r, o->name))) return st;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_SET_DEFAULT, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_SET_DEFAULT, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, o->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, o->version, -1, SQLITE_STATIC);
-  return ms__store_step_done(s, q, "setting the default version");
+  ms__stmt_bind_text(q, 1, o->name, -1);
+  ms__stmt_bind_text(q, 2, o->version, -1);
+  return ms__stmt_done(s, q, "setting the default version");
 }
 
 static int set_default(ms_registry *r, const char *name, const char *version) {
@@ -365,19 +364,18 @@ static int update_fn(ms_store *s, void *arg) {
   char *json = NULL;
   ms_model *m = NULL;
   int st = MS_OK, row = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_GET_OV, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_GET_OV, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, o->name, -1, SQLITE_STATIC);
-  if (o->version) sqlite3_bind_text(q, 2, o->version, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(q, 2);
-  if ((st = ms__store_step_row(s, q, "looking up a model", &row))) return st;
+  ms__stmt_bind_text(q, 1, o->name, -1);
+  if (o->version) ms__stmt_bind_text(q, 2, o->version, -1);
+  else ms__stmt_bind_null(q, 2);
+  if ((st = ms__stmt_row(s, q, "looking up a model", &row))) return st;
   if (!row) return ms__fail(MS_ENOTFOUND, "%s: not registered", o->what);
-  int64_t id = sqlite3_column_int64(q, 0);
+  int64_t id = ms__stmt_int64(q, 0);
   char *version = ms__strdup(col(q, 4));
   st = ms__registry_settings_from_json(col(q, 1), o->what, &cur);
   if (!st) st = ms__registry_settings_from_json(col(q, 2), o->what, &archive);
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  ms__stmt_reset(q);
   if (!st && !version) st = ms__fail(MS_ENOMEM, "%s: out of memory", o->what);
   if (st) goto done;
   for (int k = 0; k < MS__K_COUNT; k++)
@@ -398,10 +396,10 @@ static int update_fn(ms_store *s, void *arg) {
     st = ms__fail(MS_ENOMEM, "%s: out of memory", o->what);
     goto done;
   }
-  if (!(q = ms__store_stmt(s, SQL_SET_OV, &st))) goto done;
-  sqlite3_bind_int64(q, 1, id);
-  sqlite3_bind_text(q, 2, json, -1, SQLITE_STATIC);
-  st = ms__store_step_done(s, q, "writing overrides");
+  if (!(q = ms__store_prepare(s, SQL_SET_OV, &st))) goto done;
+  ms__stmt_bind_int64(q, 1, id);
+  ms__stmt_bind_text(q, 2, json, -1);
+  st = ms__stmt_done(s, q, "writing overrides");
 done:
   free(json);
   free(version);
@@ -433,15 +431,14 @@ static int get(ms_registry *r, const char *name, const char *version, ms_model *
   ms_store *s = r->store;
   int st = ms__store_read_begin(s), row = 0;
   if (st) return st;
-  sqlite3_stmt *q = ms__store_stmt(s, version ? SQL_COLS_BY_NAME_VERSION : SQL_COLS_DEFAULT, &st);
+  ms_stmt *q = ms__store_prepare(s, version ? SQL_COLS_BY_NAME_VERSION : SQL_COLS_DEFAULT, &st);
   if (q) {
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    if (version) sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-    if (!(st = ms__store_step_row(s, q, "reading a model", &row))) {
+    ms__stmt_bind_text(q, 1, name, -1);
+    if (version) ms__stmt_bind_text(q, 2, version, -1);
+    if (!(st = ms__stmt_row(s, q, "reading a model", &row))) {
       if (row) {
         st = row_to_model(r, q, out);
-        sqlite3_reset(q);
-        sqlite3_clear_bindings(q);
+        ms__stmt_reset(q);
       } else {
         st = ms__fail(MS_ENOTFOUND, "%s: not registered", what);
       }
@@ -468,10 +465,10 @@ static int list(ms_registry *r, const char *name, ms_model_list **out) {
     return st;
   }
   size_t cap = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, name ? SQL_COLS_NAME : SQL_COLS_ALL, &st);
+  ms_stmt *q = ms__store_prepare(s, name ? SQL_COLS_NAME : SQL_COLS_ALL, &st);
   if (q) {
-    if (name) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    while (!st && !(st = ms__store_step_row(s, q, "listing models", &row)) && row) {
+    if (name) ms__stmt_bind_text(q, 1, name, -1);
+    while (!st && !(st = ms__stmt_row(s, q, "listing models", &row)) && row) {
       if (l->n == cap) {
         cap = cap ? cap * 2 : 16;
         ms_model **g = realloc(l->items, cap * sizeof *g);
@@ -483,8 +480,7 @@ static int list(ms_registry *r, const char *name, ms_model_list **out) {
       }
       if (!(st = row_to_model(r, q, &l->items[l->n]))) l->n++;
     }
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
   }
   ms__store_read_end(s);
   if (st) {

@@ -22,15 +22,18 @@ static const char SQL_PROMOTE[] =
     " ORDER BY id LIMIT 1) AND NOT EXISTS (SELECT 1 FROM registry_models WHERE name = ?1 AND is_default = 1)";
 
 static const char SQL_MARK_REMOVED[] =
-    "INSERT OR REPLACE INTO registry_removed (archive_path, folder, name, version, content_hash, size, mtime_ns,"
+    "INSERT INTO registry_removed (archive_path, folder, name, version, content_hash, size, mtime_ns,"
     " ino, dev) SELECT archive_path, folder, name, version, content_hash, size, mtime_ns, ino, dev"
-    " FROM registry_models WHERE name = ?1 AND (?2 IS NULL OR version = ?2)";
+    " FROM registry_models WHERE name = ?1 AND (CAST(?2 AS TEXT) IS NULL OR version = ?2)"
+    " ON CONFLICT (archive_path) DO UPDATE SET folder = excluded.folder, name = excluded.name,"
+    " version = excluded.version, content_hash = excluded.content_hash, size = excluded.size,"
+    " mtime_ns = excluded.mtime_ns, ino = excluded.ino, dev = excluded.dev";
 static const char SQL_CLEAR_MARK[] = "DELETE FROM registry_removed WHERE archive_path = ?1";
 static const char SQL_TOUCH_MARK[] =
     "UPDATE registry_removed SET size = ?2, mtime_ns = ?3, ino = ?4, dev = ?5 WHERE archive_path = ?1";
 
-static const char *col(sqlite3_stmt *q, int i) {
-  const char *s = (const char *)sqlite3_column_text(q, i);
+static const char *col(ms_stmt *q, int i) {
+  const char *s = ms__stmt_text(q, i);
   return s ? s : "";
 }
 
@@ -39,26 +42,24 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
   ms_store *s = r->store;
   int st = MS_OK, row = 0;
   const char *name = meta->manifest.name, *version = meta->manifest.version;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_FIND_PATH, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_FIND_PATH, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, abs_path, -1, SQLITE_STATIC);
-  if ((st = ms__store_step_row(s, q, "looking up an archive path", &row))) return st;
+  ms__stmt_bind_text(q, 1, abs_path, -1);
+  if ((st = ms__stmt_row(s, q, "looking up an archive path", &row))) return st;
   if (row) {
     st = ms__fail(MS_EEXIST, "archive '%s': already registered as model '%s' version '%s'", abs_path, col(q, 0),
                   col(q, 1));
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
     return st;
   }
-  if (!(q = ms__store_stmt(s, SQL_FIND_NAME_VERSION, &st))) return st;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  if ((st = ms__store_step_row(s, q, "looking up a model", &row))) return st;
+  if (!(q = ms__store_prepare(s, SQL_FIND_NAME_VERSION, &st))) return st;
+  ms__stmt_bind_text(q, 1, name, -1);
+  ms__stmt_bind_text(q, 2, version, -1);
+  if ((st = ms__stmt_row(s, q, "looking up a model", &row))) return st;
   if (row) {
     st = ms__fail(MS_EEXIST, "archive '%s': model '%s' version '%s' is already registered from '%s'", abs_path,
                   name, version, col(q, 0));
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
     return st;
   }
   int64_t others = 0;
@@ -76,27 +77,27 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
     free(folder);
     return ms__fail(MS_ENOMEM, "archive '%s': out of memory", abs_path);
   }
-  if (!(q = ms__store_stmt(s, SQL_INSERT, &st))) {
+  if (!(q = ms__store_prepare(s, SQL_INSERT, &st))) {
     free(archive_json);
     free(folder);
     return st;
   }
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 3, make_default);
-  sqlite3_bind_text(q, 4, abs_path, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 5, folder, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 6, meta->format);
-  sqlite3_bind_text(q, 7, meta->manifest.runtime ? meta->manifest.runtime : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 8, meta->manifest.handler ? meta->manifest.handler : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 9, meta->hash, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 10, id->size);
-  sqlite3_bind_int64(q, 11, id->mtime_ns);
-  sqlite3_bind_int64(q, 12, id->ino);
-  sqlite3_bind_int64(q, 13, id->dev);
-  sqlite3_bind_text(q, 14, archive_json, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 15, api_json ? api_json : "{}", -1, SQLITE_STATIC);
-  st = ms__store_step_done(s, q, "inserting a model");
+  ms__stmt_bind_text(q, 1, name, -1);
+  ms__stmt_bind_text(q, 2, version, -1);
+  ms__stmt_bind_int(q, 3, make_default);
+  ms__stmt_bind_text(q, 4, abs_path, -1);
+  ms__stmt_bind_text(q, 5, folder, -1);
+  ms__stmt_bind_int(q, 6, meta->format);
+  ms__stmt_bind_text(q, 7, meta->manifest.runtime ? meta->manifest.runtime : "", -1);
+  ms__stmt_bind_text(q, 8, meta->manifest.handler ? meta->manifest.handler : "", -1);
+  ms__stmt_bind_text(q, 9, meta->hash, -1);
+  ms__stmt_bind_int64(q, 10, id->size);
+  ms__stmt_bind_int64(q, 11, id->mtime_ns);
+  ms__stmt_bind_int64(q, 12, id->ino);
+  ms__stmt_bind_int64(q, 13, id->dev);
+  ms__stmt_bind_text(q, 14, archive_json, -1);
+  ms__stmt_bind_text(q, 15, api_json ? api_json : "{}", -1);
+  st = ms__stmt_done(s, q, "inserting a model");
   free(archive_json);
   free(folder);
   if (st) return st;
@@ -106,58 +107,57 @@ int ms__registry_insert(ms_registry *r, const char *abs_path, const ms__archive_
 
 int ms__registry_promote_default(ms_registry *r, const char *name) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_PROMOTE, &st);
+  ms_stmt *q = ms__store_prepare(r->store, SQL_PROMOTE, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  return ms__store_step_done(r->store, q, "choosing a default version");
+  ms__stmt_bind_text(q, 1, name, -1);
+  return ms__stmt_done(r->store, q, "choosing a default version");
 }
 
 int ms__registry_count_versions(ms_registry *r, const char *name, int64_t *n) {
   int st = MS_OK, row = 0;
-  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_COUNT_NAME, &st);
+  ms_stmt *q = ms__store_prepare(r->store, SQL_COUNT_NAME, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  if ((st = ms__store_step_row(r->store, q, "counting versions", &row))) return st;
-  *n = row ? sqlite3_column_int64(q, 0) : 0;
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  ms__stmt_bind_text(q, 1, name, -1);
+  if ((st = ms__stmt_row(r->store, q, "counting versions", &row))) return st;
+  *n = row ? ms__stmt_int64(q, 0) : 0;
+  ms__stmt_reset(q);
   return MS_OK;
 }
 
 int ms__registry_clear_default(ms_registry *r, const char *name) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_CLEAR_DEFAULT, &st);
+  ms_stmt *q = ms__store_prepare(r->store, SQL_CLEAR_DEFAULT, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  return ms__store_step_done(r->store, q, "clearing the default version");
+  ms__stmt_bind_text(q, 1, name, -1);
+  return ms__stmt_done(r->store, q, "clearing the default version");
 }
 
 int ms__registry_mark_removed(ms_registry *r, const char *name, const char *version) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_MARK_REMOVED, &st);
+  ms_stmt *q = ms__store_prepare(r->store, SQL_MARK_REMOVED, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-  if (version) sqlite3_bind_text(q, 2, version, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(q, 2);
-  return ms__store_step_done(r->store, q, "marking an archive removed");
+  ms__stmt_bind_text(q, 1, name, -1);
+  if (version) ms__stmt_bind_text(q, 2, version, -1);
+  else ms__stmt_bind_null(q, 2);
+  return ms__stmt_done(r->store, q, "marking an archive removed");
 }
 
 int ms__registry_clear_mark(ms_registry *r, const char *abs_path) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_CLEAR_MARK, &st);
+  ms_stmt *q = ms__store_prepare(r->store, SQL_CLEAR_MARK, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, abs_path, -1, SQLITE_STATIC);
-  return ms__store_step_done(r->store, q, "clearing an archive's removal mark");
+  ms__stmt_bind_text(q, 1, abs_path, -1);
+  return ms__stmt_done(r->store, q, "clearing an archive's removal mark");
 }
 
 int ms__registry_touch_mark(ms_registry *r, const char *abs_path, const ms__stat *id) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_TOUCH_MARK, &st);
+  ms_stmt *q = ms__store_prepare(r->store, SQL_TOUCH_MARK, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, abs_path, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(q, 2, id->size);
-  sqlite3_bind_int64(q, 3, id->mtime_ns);
-  sqlite3_bind_int64(q, 4, id->ino);
-  sqlite3_bind_int64(q, 5, id->dev);
-  return ms__store_step_done(r->store, q, "updating an archive's removal mark");
+  ms__stmt_bind_text(q, 1, abs_path, -1);
+  ms__stmt_bind_int64(q, 2, id->size);
+  ms__stmt_bind_int64(q, 3, id->mtime_ns);
+  ms__stmt_bind_int64(q, 4, id->ino);
+  ms__stmt_bind_int64(q, 5, id->dev);
+  return ms__stmt_done(r->store, q, "updating an archive's removal mark");
 }

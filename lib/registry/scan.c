@@ -126,15 +126,15 @@ static void stat_of(const struct stat *sb, ms__stat *out) {
   out->dev = (int64_t)sb->st_dev;
 }
 
-static void read_stat(sqlite3_stmt *q, int col, ms__stat *st) {
-  st->size = sqlite3_column_int64(q, col);
-  st->mtime_ns = sqlite3_column_int64(q, col + 1);
-  st->ino = sqlite3_column_int64(q, col + 2);
-  st->dev = sqlite3_column_int64(q, col + 3);
+static void read_stat(ms_stmt *q, int col, ms__stat *st) {
+  st->size = ms__stmt_int64(q, col);
+  st->mtime_ns = ms__stmt_int64(q, col + 1);
+  st->ino = ms__stmt_int64(q, col + 2);
+  st->dev = ms__stmt_int64(q, col + 3);
 }
 
-static char *col_dup(sqlite3_stmt *q, int i) {
-  const char *s = (const char *)sqlite3_column_text(q, i);
+static char *col_dup(ms_stmt *q, int i) {
+  const char *s = ms__stmt_text(q, i);
   return ms__strdup(s ? s : "");
 }
 
@@ -145,10 +145,10 @@ static int load_known(scan_state *x) {
   int st = ms__store_read_begin(s), row = 0;
   if (st) return st;
   size_t cap = 0;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_FOLDER_ROWS, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_FOLDER_ROWS, &st);
   if (q) {
-    sqlite3_bind_text(q, 1, x->folder, -1, SQLITE_STATIC);
-    while (!(st = ms__store_step_row(s, q, "reading the registrations of the folder", &row)) && row) {
+    ms__stmt_bind_text(q, 1, x->folder, -1);
+    while (!(st = ms__stmt_row(s, q, "reading the registrations of the folder", &row)) && row) {
       if (x->n_rows == cap) {
         cap = cap ? cap * 2 : 64;
         known *g = realloc(x->rows, cap * sizeof *g);
@@ -160,10 +160,10 @@ static int load_known(scan_state *x) {
       }
       known *k = &x->rows[x->n_rows++];
       memset(k, 0, sizeof *k);
-      k->id = sqlite3_column_int64(q, 0);
+      k->id = ms__stmt_int64(q, 0);
       k->path = col_dup(q, 1);
       read_stat(q, 2, &k->st);
-      k->missing = sqlite3_column_int(q, 6);
+      k->missing = ms__stmt_int(q, 6);
       k->hash = col_dup(q, 7);
       k->name = col_dup(q, 8);
       k->version = col_dup(q, 9);
@@ -172,13 +172,12 @@ static int load_known(scan_state *x) {
         break;
       }
     }
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
   }
   cap = 0;
-  if (!st && (q = ms__store_stmt(s, SQL_FOLDER_MARKS, &st))) {
-    sqlite3_bind_text(q, 1, x->folder, -1, SQLITE_STATIC);
-    while (!(st = ms__store_step_row(s, q, "reading the removal marks of the folder", &row)) && row) {
+  if (!st && (q = ms__store_prepare(s, SQL_FOLDER_MARKS, &st))) {
+    ms__stmt_bind_text(q, 1, x->folder, -1);
+    while (!(st = ms__stmt_row(s, q, "reading the removal marks of the folder", &row)) && row) {
       if (x->n_marks == cap) {
         cap = cap ? cap * 2 : 16;
         mark *g = realloc(x->marks, cap * sizeof *g);
@@ -200,8 +199,7 @@ static int load_known(scan_state *x) {
         break;
       }
     }
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
   }
   ms__store_read_end(s);
   if (!st && x->n_rows) qsort(x->rows, x->n_rows, sizeof *x->rows, cmp_known);
@@ -609,12 +607,12 @@ static int resolve_conflicts(scan_state *x, const ms__read_limits *lim, int *st)
 
 /* ---- phase 4: the writes ----------------------------------------------------- */
 
-static void bind_stat(sqlite3_stmt *q, int64_t id, const ms__stat *st) {
-  sqlite3_bind_int64(q, 1, id);
-  sqlite3_bind_int64(q, 2, st->size);
-  sqlite3_bind_int64(q, 3, st->mtime_ns);
-  sqlite3_bind_int64(q, 4, st->ino);
-  sqlite3_bind_int64(q, 5, st->dev);
+static void bind_stat(ms_stmt *q, int64_t id, const ms__stat *st) {
+  ms__stmt_bind_int64(q, 1, id);
+  ms__stmt_bind_int64(q, 2, st->size);
+  ms__stmt_bind_int64(q, 3, st->mtime_ns);
+  ms__stmt_bind_int64(q, 4, st->ino);
+  ms__stmt_bind_int64(q, 5, st->dev);
 }
 
 /* A registration of this folder for name/version whose file is gone (not
@@ -636,19 +634,19 @@ static int repoint(ms_registry *r, known *k, item *it, int *moved) {
   int st = MS_OK;
   char *json = ms__registry_settings_to_json(&it->meta.config);
   if (!json) return ms__fail(MS_ENOMEM, "archive '%s': out of memory", it->path);
-  sqlite3_stmt *q = ms__store_stmt(r->store, SQL_REPOINT, &st);
+  ms_stmt *q = ms__store_prepare(r->store, SQL_REPOINT, &st);
   if (q) {
     bind_stat(q, k->id, &it->st);
-    sqlite3_bind_text(q, 6, it->path, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 7, it->meta.format);
-    sqlite3_bind_text(q, 8, it->meta.manifest.runtime, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, it->meta.manifest.handler, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 10, it->meta.hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 11, json, -1, SQLITE_STATIC);
-    st = ms__store_step_done(r->store, q, "moving a registration");
+    ms__stmt_bind_text(q, 6, it->path, -1);
+    ms__stmt_bind_int(q, 7, it->meta.format);
+    ms__stmt_bind_text(q, 8, it->meta.manifest.runtime, -1);
+    ms__stmt_bind_text(q, 9, it->meta.manifest.handler, -1);
+    ms__stmt_bind_text(q, 10, it->meta.hash, -1);
+    ms__stmt_bind_text(q, 11, json, -1);
+    st = ms__stmt_done(r->store, q, "moving a registration");
   }
   free(json);
-  *moved = !st && sqlite3_changes(r->store->db) == 1;
+  *moved = !st && ms__store_changes(r->store) == 1;
   if (*moved) k->seen = 1; /* found again, under its new name: not missing */
   return st;
 }
@@ -661,31 +659,30 @@ static int apply_item(ms_registry *r, item *it, known *rows, size_t n_rows) {
   ms_store *s = r->store;
   int st = MS_OK, row = 0, moved = 0;
   if (it->clear_mark && (st = ms__registry_clear_mark(r, it->path))) return st;
-  sqlite3_stmt *q = ms__store_stmt(s, SQL_ROW_BY_PATH, &st);
+  ms_stmt *q = ms__store_prepare(s, SQL_ROW_BY_PATH, &st);
   if (!q) return st;
-  sqlite3_bind_text(q, 1, it->path, -1, SQLITE_STATIC);
-  if ((st = ms__store_step_row(s, q, "looking up an archive", &row))) return st;
+  ms__stmt_bind_text(q, 1, it->path, -1);
+  if ((st = ms__stmt_row(s, q, "looking up an archive", &row))) return st;
   int64_t id = 0;
   int is_default = 0, missing = 0, same_hash = 0, same_id = 0;
   char *old_name = NULL;
   if (row) {
-    id = sqlite3_column_int64(q, 0);
-    const char *nm = (const char *)sqlite3_column_text(q, 1), *ver = (const char *)sqlite3_column_text(q, 2);
-    is_default = sqlite3_column_int(q, 3);
-    same_hash = strcmp((const char *)sqlite3_column_text(q, 4), it->meta.hash) == 0;
-    missing = sqlite3_column_int(q, 5);
+    id = ms__stmt_int64(q, 0);
+    const char *nm = ms__stmt_text(q, 1), *ver = ms__stmt_text(q, 2);
+    is_default = ms__stmt_int(q, 3);
+    same_hash = strcmp(ms__stmt_text(q, 4), it->meta.hash) == 0;
+    missing = ms__stmt_int(q, 5);
     same_id = strcmp(nm, it->meta.manifest.name) == 0 && strcmp(ver, it->meta.manifest.version) == 0;
     old_name = ms__strdup(nm);
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    ms__stmt_reset(q);
     if (!old_name) return ms__fail(MS_ENOMEM, "archive '%s': out of memory", it->path);
   }
 
   if (id && same_id && same_hash) {
     /* Same content with a new identity (touched, copied over) or back from missing. */
-    if (!(q = ms__store_stmt(s, SQL_TOUCH, &st))) goto out;
+    if (!(q = ms__store_prepare(s, SQL_TOUCH, &st))) goto out;
     bind_stat(q, id, &it->st);
-    if ((st = ms__store_step_done(s, q, "updating an archive's identity"))) goto out;
+    if ((st = ms__stmt_done(s, q, "updating an archive's identity"))) goto out;
     it->outcome = missing ? MS_SCAN_UPDATED : MS_SCAN_UNCHANGED;
     goto out;
   }
@@ -696,17 +693,17 @@ static int apply_item(ms_registry *r, item *it, known *rows, size_t n_rows) {
       st = ms__fail(MS_ENOMEM, "archive '%s': out of memory", it->path);
       goto out;
     }
-    if (!(q = ms__store_stmt(s, SQL_REFRESH, &st))) {
+    if (!(q = ms__store_prepare(s, SQL_REFRESH, &st))) {
       free(json);
       goto out;
     }
     bind_stat(q, id, &it->st);
-    sqlite3_bind_int(q, 6, it->meta.format);
-    sqlite3_bind_text(q, 7, it->meta.manifest.runtime, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 8, it->meta.manifest.handler, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, it->meta.hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 10, json, -1, SQLITE_STATIC);
-    st = ms__store_step_done(s, q, "updating an archive");
+    ms__stmt_bind_int(q, 6, it->meta.format);
+    ms__stmt_bind_text(q, 7, it->meta.manifest.runtime, -1);
+    ms__stmt_bind_text(q, 8, it->meta.manifest.handler, -1);
+    ms__stmt_bind_text(q, 9, it->meta.hash, -1);
+    ms__stmt_bind_text(q, 10, json, -1);
+    st = ms__stmt_done(s, q, "updating an archive");
     free(json);
     if (!st) it->outcome = MS_SCAN_UPDATED;
     goto out;
@@ -716,9 +713,9 @@ static int apply_item(ms_registry *r, item *it, known *rows, size_t n_rows) {
    * savepoint undoes the removal when the new identity is taken. */
   if ((st = ms__store_savepoint(s))) goto out;
   if (id) {
-    if (!(q = ms__store_stmt(s, SQL_DELETE_ID, &st))) goto undo;
-    sqlite3_bind_int64(q, 1, id);
-    if ((st = ms__store_step_done(s, q, "replacing an archive"))) goto undo;
+    if (!(q = ms__store_prepare(s, SQL_DELETE_ID, &st))) goto undo;
+    ms__stmt_bind_int64(q, 1, id);
+    if ((st = ms__stmt_done(s, q, "replacing an archive"))) goto undo;
     if (is_default && (st = ms__registry_promote_default(r, old_name))) goto undo;
   }
   st = ms__registry_insert(r, it->path, &it->meta, &it->st, "{}", NULL);
@@ -826,10 +823,10 @@ static int write_changes(scan_state *x, ms_scan_report **rep) {
   }
   for (size_t i = 0; i < x->n_rows && !st; i++) {
     if (x->rows[i].seen || x->rows[i].missing) continue;
-    sqlite3_stmt *q = ms__store_stmt(s, SQL_MARK_MISSING, &st);
+    ms_stmt *q = ms__store_prepare(s, SQL_MARK_MISSING, &st);
     if (!q) break;
-    sqlite3_bind_int64(q, 1, x->rows[i].id);
-    st = ms__store_step_done(s, q, "marking a vanished archive");
+    ms__stmt_bind_int64(q, 1, x->rows[i].id);
+    st = ms__stmt_done(s, q, "marking a vanished archive");
   }
   /* The report is built before the commit, so failing to build it
    * (MS_ENOMEM) rolls the scan back: a scan that fails changed nothing. */

@@ -5,4 +5,7 @@
 #define MS_REGISTRY_SCHEMA_H
 extern const char ms__schema_registry_v1[];
 extern const char ms__schema_registry_v2[];
+/* The same on PostgreSQL (store/pg/). */
+extern const char ms__schema_registry_pg_v1[];
+extern const char ms__schema_registry_pg_v2[];
 #endif

@@ -9,14 +9,16 @@
 #include "store/schema.h"
 #include "tracker/schema.h"
 
+/* Each entry: version, name, SQLite's SQL, PostgreSQL's (NULL: the step
+ * changes nothing there; lib/tracker/schema.c says why). */
 static const ms_migration migrations[] = {
-    {1, "store metadata", ms__store_schema_v1},
-    {2, "concurrency tracker", ms__schema_tracker_v1},
-    {3, "model registry", ms__schema_registry_v1},
-    {4, "autoscaler", ms__schema_autoscaler_v1},
-    {5, "concurrency tracker: counted sets", ms__schema_tracker_v2},
-    {6, "model registry: archives unregistered through the API", ms__schema_registry_v2},
-    {7, "concurrency tracker: a pair's count after its members", ms__schema_tracker_v3},
+    {1, "store metadata", ms__store_schema_v1, ms__store_schema_pg_v1},
+    {2, "concurrency tracker", ms__schema_tracker_v1, ms__schema_tracker_pg_v1},
+    {3, "model registry", ms__schema_registry_v1, ms__schema_registry_pg_v1},
+    {4, "autoscaler", ms__schema_autoscaler_v1, ms__schema_autoscaler_pg_v1},
+    {5, "concurrency tracker: counted sets", ms__schema_tracker_v2, NULL},
+    {6, "model registry: archives unregistered through the API", ms__schema_registry_v2, ms__schema_registry_pg_v2},
+    {7, "concurrency tracker: a pair's count after its members", ms__schema_tracker_v3, NULL},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -31,6 +31,9 @@ int ms__store_step_done(ms_store *s, sqlite3_stmt *q, const char *what);
  * unbound too, *row is 0, and the mapped status returned as above. */
 int ms__store_step_row(ms_store *s, sqlite3_stmt *q, const char *what, int *row);
 
+/* No transaction open on s's connection (either backend)? */
+int ms__store_autocommit(const ms_store *s);
+
 /* Run SQL without results (DDL, pragmas, a literal list of statements). */
 int ms__store_exec(ms_store *s, const char *sql);
 

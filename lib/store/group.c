@@ -26,6 +26,7 @@
 #include "store/conn.h"
 #include "store/group.h"
 #include "store/lock.h"
+#include "store/stmt.h"
 #include "store/txn.h"
 
 enum { QUEUED = MS__WAITER_QUEUED, KICKED = MS__WAITER_KICKED, DONE = 1 };
@@ -63,6 +64,7 @@ void ms__store_group_enqueue(ms_store *s, ms_store_write *w, ms__store_op_fn fn,
   w->arg = arg;
   w->status = MS_OK;
   w->msg[0] = '\0';
+  w->waited_since = 0;
   ms__store_lock_enqueue(s, &w->node);
 }
 
@@ -79,8 +81,8 @@ static const char SQL_WRITE_END[] = "RELEASE ms_write";
 
 static int savepoint(ms_store *s, const char *sql) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
-  return q ? ms__store_step_done(s, q, sql) : st;
+  ms_stmt *q = ms__store_prepare(s, sql, &st);
+  return q ? ms__stmt_done(s, q, sql) : st;
 }
 
 /* SQLite rolled the whole transaction back by itself (disk full, I/O error)
@@ -112,14 +114,14 @@ static void run_batch(ms_store *s, ms_store_write *w, int st) {
       /* Alone, the transaction itself is the savepoint. */
       if (!alone && (st = savepoint(s, SQL_WRITE_BEGIN)) != MS_OK) {
         record_failure(w, st);
-        lost = sqlite3_get_autocommit(s->db);
+        lost = ms__store_autocommit(s);
         if (lost) lost_transaction(s, first, w, st);
         continue;
       }
       st = w->fn(s, w->arg);
       if (st) record_failure(w, st);
       else w->status = MS_OK, any_ok = 1;
-      if (sqlite3_get_autocommit(s->db)) {
+      if (ms__store_autocommit(s)) {
         lost_transaction(s, first, w, st);
         lost = 1;
         continue;
@@ -185,7 +187,15 @@ int ms__store_group_turn(ms_store *s, ms_store_write *w) {
   }
   if (state == QUEUED) {
     spin_for_result(s, w);
-    ms__futex_wait(&w->node.state, QUEUED, -1, MS__FUTEX_PRIVATE); /* a combiner takes us, or a release kicks us */
+    int64_t left = ms__store_lock_wait_left(s, &w->waited_since);
+    if (!left) { /* a tick held the store past the busy timeout */
+      if (ms__store_lock_withdraw(s, &w->node)) {
+        record_failure(w, ms__store_lock_busy_long(s));
+        return MS__GROUP_DONE;
+      }
+      left = 1000; /* a combiner took us (our result comes soon), or a release kicked us */
+    }
+    ms__futex_wait(&w->node.state, QUEUED, left, MS__FUTEX_PRIVATE); /* a combiner takes us, or a release kicks us */
   }
   return MS__GROUP_WAITED;
 }

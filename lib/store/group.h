@@ -43,6 +43,7 @@ typedef struct ms_store_write {
   void *arg;
   int status;
   char msg[1024];
+  int64_t waited_since; /* ms__store_lock_wait_left's start of a bounded wait; 0: none */
 } ms_store_write;
 
 /* What ms__store_group_turn did. */

@@ -22,11 +22,15 @@ typedef struct ms_migration {
   int64_t version;
   const char *name;
   const char *sql;
+  const char *pg_sql; /* the same step on PostgreSQL (store/pg/); NULL: nothing to do there */
 } ms_migration;
+
+struct ms_stmt;
 
 typedef struct ms_stmt_slot {
   const char *sql;
   sqlite3_stmt *stmt;
+  struct ms_stmt *h; /* the statement as the parts see it (store/stmt.h) */
 } ms_stmt_slot;
 
 /* A thread waiting for the write lock on a word of its own (lock.h). */
@@ -46,7 +50,13 @@ typedef struct ms_store_txn {
 /* One atomic write's work (store_internal.h: ms__store_write). */
 typedef int (*ms__store_op_fn)(ms_store *s, void *arg);
 
+struct ms__pg_conn;
+
 struct ms_store {
+  /* A PostgreSQL store (store/pg/pg.h): its connection; NULL for SQLite,
+   * whose connection is db below. */
+  struct ms__pg_conn *pg;
+
   /* The connection (conn.c, errors.c, stmt_cache.c, busy.c, schema_check.c;
    * set up by store.c). Used only by the thread holding the write lock. */
   sqlite3 *db;
@@ -69,6 +79,7 @@ struct ms_store {
   pthread_mutex_t qmu;         /* guards the queue below */
   ms_store_waiter *qhead, *qtail; /* writes waiting for the lock, oldest first */
   _Atomic uint32_t queued;     /* writes in the queue; read without qmu */
+  _Atomic int long_held;       /* it holds a transaction that spans calls (a tracker tick) */
 
   /* The SQL transaction (txn.c). */
   ms_xlock *xlock;          /* cross-process writer queue; NULL: SQLite's locking alone */

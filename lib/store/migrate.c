@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "store/conn.h"
 #include "store/lock.h"
+#include "store/pg/pg.h"
 #include "store/txn.h"
 
 /* 'msrv': marks a database as libmserve's, so a stranger's SQLite file is
@@ -112,6 +113,15 @@ static int look(ms_store *s, int64_t target, int64_t latest, db_info *i, int *cu
 }
 
 int ms__store_migrate(ms_store *s, int64_t target) {
+  if (s->pg) {
+    /* the same write lock as any transaction; the server's advisory lock
+     * orders the hosts (store/pg/pg_migrate.c) */
+    int st = ms__store_lock_take(s);
+    if (st) return st;
+    st = ms__pg_migrate(s, target);
+    ms__store_lock_drop(s);
+    return st;
+  }
   int64_t latest = ms__store_latest(s);
   if (target > latest || target < 0) target = latest;
   db_info i = {0, 0, 0};

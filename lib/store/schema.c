@@ -6,3 +6,8 @@
 const char ms__store_schema_v1[] =
     "CREATE TABLE ms_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "INSERT INTO ms_meta(key, value) VALUES ('created_by', 'libmserve');";
+
+/* The same on PostgreSQL (store/pg/). */
+const char ms__store_schema_pg_v1[] =
+    "CREATE TABLE ms_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO ms_meta(key, value) VALUES ('created_by', 'libmserve');";

@@ -2,4 +2,5 @@
 #ifndef MS_STORE_SCHEMA_H
 #define MS_STORE_SCHEMA_H
 extern const char ms__store_schema_v1[];
+extern const char ms__store_schema_pg_v1[]; /* the same on PostgreSQL */
 #endif

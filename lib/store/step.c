@@ -1,10 +1,30 @@
-/* Running statements: the one "step, reset, map the SQLite error" helper
- * every part uses (store/conn.h), SQL without results, and savepoints. */
+/* Running statements: the one "step, reset, map the database's error"
+ * helper every part uses (store/stmt.h, and store/conn.h's SQLite form), SQL
+ * without results, and savepoints, on either backend. */
 #include <string.h>
 
 #include "common/error.h"
 #include "common/text.h"
 #include "store/conn.h"
+#include "store/pg/pg.h"
+#include "store/stmt.h"
+
+int ms__stmt_done(ms_store *s, ms_stmt *q, const char *what) {
+  if (q->lite) return ms__store_step_done(s, q->lite, what);
+  int row = 0;
+  int st = ms__pg_step_row(s, q->pg, what, &row);
+  ms__pg_reset(q->pg);
+  return st;
+}
+
+int ms__stmt_row(ms_store *s, ms_stmt *q, const char *what, int *row) {
+  if (q->lite) return ms__store_step_row(s, q->lite, what, row);
+  return ms__pg_step_row(s, q->pg, what, row);
+}
+
+int64_t ms__store_changes(ms_store *s) { return s->pg ? s->pg->changes : sqlite3_changes64(s->db); }
+
+int ms__store_autocommit(const ms_store *s) { return s->pg ? ms__pg_autocommit(s) : sqlite3_get_autocommit(s->db); }
 
 int ms__store_step_done(ms_store *s, sqlite3_stmt *q, const char *what) {
   int rc = sqlite3_step(q);
@@ -29,6 +49,7 @@ int ms__store_step_row(ms_store *s, sqlite3_stmt *q, const char *what, int *row)
 }
 
 int ms__store_exec(ms_store *s, const char *sql) {
+  if (s->pg) return ms__pg_exec(s, sql, "run SQL");
   char *err = NULL;
   int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
   if (rc != SQLITE_OK) {
@@ -45,8 +66,8 @@ static const char SQL_SAVEPOINT_RELEASE[] = "RELEASE ms_call";
 
 static int run(ms_store *s, const char *sql, const char *what) {
   int st = MS_OK;
-  sqlite3_stmt *q = ms__store_stmt(s, sql, &st);
-  return q ? ms__store_step_done(s, q, what) : st;
+  ms_stmt *q = ms__store_prepare(s, sql, &st);
+  return q ? ms__stmt_done(s, q, what) : st;
 }
 
 int ms__store_savepoint(ms_store *s) { return run(s, SQL_SAVEPOINT, "open a savepoint"); }

@@ -11,6 +11,7 @@
 #include "store/group.h"
 #include "store/lock.h"
 #include "store/migrate.h"
+#include "store/pg/pg.h"
 #include "store/store_internal.h"
 #include "store/txn.h"
 
@@ -25,9 +26,9 @@ static const char SQL_SYNC_NORMAL[] = "PRAGMA synchronous=NORMAL";
 static void destroy(ms_store *s) {
   if (s->in_txn) ms__store_sql_rollback(s, 0); /* closed with a transaction open: never committed */
   ms__store_checkpoint_close(s);
-  for (size_t i = 0; i < s->cap_stmts; i++)
-    if (s->stmts[i].stmt) sqlite3_finalize(s->stmts[i].stmt);
+  ms__store_stmt_clear(s);
   free(s->stmts);
+  ms__pg_close(s);
   if (s->db) sqlite3_close_v2(s->db);
   ms__store_xlock_close(s->xlock);
   ms__store_lock_destroy(s);
@@ -117,15 +118,30 @@ int ms__store_open(const char *path, unsigned flags, const ms_migration *migrati
   s->migrations = migrations;
   s->n_migrations = n;
   s->flags = flags;
-  s->path = ms__strdup(path);
+  int pg = ms__pg_is_uri(path);
+  if (pg) {
+    /* s->path, which every message names, is the URI with its password masked */
+    int st = ms__pg_uri_check(path, &s->path);
+    if (st) {
+      char shown[1024];
+      ms__strlcpy(shown, s->path ? s->path : "postgresql://...", sizeof shown);
+      destroy(s);
+      return ms__store_api_failed("ms_store_open", shown, st);
+    }
+  } else {
+    s->path = ms__strdup(path);
+  }
   if (!s->path) {
     destroy(s);
-    return ms__fail(MS_ENOMEM, "store: ms_store_open: '%s': out of memory", path);
+    return ms__fail(MS_ENOMEM, "store: ms_store_open: '%s': out of memory", pg ? "postgresql://..." : path);
   }
-  int st = open_connection(s, version);
+  int st = pg ? ms__pg_open(s, path) : open_connection(s, version);
+  if (!st && pg) st = ms__store_migrate(s, version);
   if (st) {
+    char shown[1024];
+    ms__strlcpy(shown, s->path, sizeof shown);
     destroy(s);
-    return ms__store_api_failed("ms_store_open", path, st);
+    return ms__store_api_failed("ms_store_open", shown, st);
   }
   *out = s;
   return MS_OK;
@@ -152,6 +168,13 @@ int ms_store_schema_version(ms_store *s, int64_t *version) {
   if (st) return ms__store_api_failed("ms_store_schema_version", s->path, st);
   int row = 0;
   int64_t v = 0;
+  if (s->pg) {
+    st = ms__pg_schema_version(s, &v);
+    ms__store_read_end(s);
+    if (st) return ms__store_api_failed("ms_store_schema_version", s->path, st);
+    *version = v;
+    return MS_OK;
+  }
   sqlite3_stmt *q = ms__store_stmt(s, SQL_USER_VERSION, &st);
   if (q && !(st = ms__store_step_row(s, q, "read the schema version", &row))) {
     if (row) v = sqlite3_column_int64(q, 0);

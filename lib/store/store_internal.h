@@ -18,9 +18,11 @@
  *                       time.
  *   ms__store_read_*    a few reads of the current state, in autocommit mode.
  *
- * Inside any of them the statement helpers of store/conn.h apply
- * (ms__store_stmt, ms__store_step_done, ms__store_error, savepoints), and
- * s->db may be used directly.
+ * Inside any of them the statement seam of store/stmt.h applies
+ * (ms__store_prepare, ms__stmt_bind_*, ms__stmt_done / _row, columns), and
+ * the savepoints and errors of store/conn.h; it works on either backend (a
+ * SQLite file, or PostgreSQL: store/pg/pg.h). The parts use nothing else:
+ * s->db and SQLite's own calls are the store's (scripts/check-layers).
  *
  * Leaving the write lock. Every holder above the transaction layer leaves
  * through one function (access.c, leave()), which does exactly two things:
@@ -40,6 +42,7 @@
 
 #include "store/conn.h"
 #include "store/handle.h"
+#include "store/stmt.h"
 
 /* ---- opening (store.c) ------------------------------------------------------ */
 

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "store/conn.h"
 #include "store/lock.h"
+#include "store/pg/pg.h"
 #include "store/xlock.h"
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
@@ -78,6 +79,11 @@ static int busy_self_elsewhere(const ms_store *s) {
 int ms__store_sql_begin(ms_store *s, int hold_queue) {
   int st = MS_OK;
   if (s->flags & MS_STORE_READONLY) return ms__store_refuse_write(s);
+  if (s->pg) {
+    /* the server orders the transactions of every host: no writer queue */
+    if ((st = ms__pg_begin(s)) == MS_OK) s->in_txn = 1;
+    return st;
+  }
   if (held_through_another_handle(s)) return busy_self_elsewhere(s);
   if (s->xlock && (st = ms__store_xlock_acquire(s->xlock, atomic_load(&s->busy_timeout_us), s->path)) != MS_OK) return st;
   sqlite3_stmt *b = ms__store_stmt(s, SQL_BEGIN, &st);
@@ -109,6 +115,11 @@ static void leave(ms_store *s, int more_coming) {
 
 int ms__store_sql_commit(ms_store *s, int more_coming) {
   int st = MS_OK;
+  if (s->pg) {
+    st = ms__pg_commit(s);
+    leave(s, more_coming);
+    return st;
+  }
   sqlite3_stmt *c = ms__store_stmt(s, SQL_COMMIT, &st);
   if (c) {
     int rc = sqlite3_step(c);
@@ -123,7 +134,8 @@ int ms__store_sql_commit(ms_store *s, int more_coming) {
 }
 
 void ms__store_sql_rollback(ms_store *s, int more_coming) {
-  if (!sqlite3_get_autocommit(s->db)) {
+  if (s->pg) ms__pg_rollback(s);
+  else if (!sqlite3_get_autocommit(s->db)) {
     sqlite3_stmt *r = ms__store_stmt(s, SQL_ROLLBACK, NULL);
     if (r) {
       sqlite3_step(r);
@@ -135,4 +147,4 @@ void ms__store_sql_rollback(ms_store *s, int more_coming) {
   leave(s, more_coming);
 }
 
-int ms__store_sql_lost(const ms_store *s) { return s->in_txn && sqlite3_get_autocommit(s->db); }
+int ms__store_sql_lost(const ms_store *s) { return s->in_txn && ms__store_autocommit(s); }

@@ -90,3 +90,28 @@ const char ms__schema_tracker_v2[] =
  * one page more). */
 const char ms__schema_tracker_v3[] =
     "UPDATE tracker_members SET expires_us = 9223372036854775807 WHERE expires_us = -1 AND session = '';";
+
+/* PostgreSQL (store/pg/): no database of this backend predates it, so its
+ * first tracker migration (version 2) creates the tables at the shape of
+ * version 7 directly, and versions 5 and 7 change nothing there. Integers
+ * are 64-bit (BIGINT), a session's scopes BYTEA; the keys are SQLite's. */
+const char ms__schema_tracker_pg_v1[] =
+    "CREATE TABLE tracker_limits ("
+    "  scope TEXT NOT NULL,"
+    "  cls BIGINT NOT NULL CHECK (cls IN (0, 1)),"
+    "  max_sessions BIGINT NOT NULL CHECK (max_sessions >= 0),"
+    "  PRIMARY KEY (scope, cls));"
+    "CREATE TABLE tracker_sessions ("
+    "  session TEXT NOT NULL PRIMARY KEY,"
+    "  cls BIGINT NOT NULL CHECK (cls IN (0, 1)),"
+    "  expires_us BIGINT NOT NULL CHECK (expires_us >= 0),"
+    "  scopes BYTEA NOT NULL);"
+    "CREATE INDEX tracker_sessions_expiry ON tracker_sessions(expires_us) WHERE expires_us > 0;"
+    "CREATE TABLE tracker_members ("
+    "  scope TEXT NOT NULL,"
+    "  cls BIGINT NOT NULL CHECK (cls IN (0, 1)),"
+    "  expires_us BIGINT NOT NULL CHECK (expires_us >= -1),"
+    "  session TEXT NOT NULL,"
+    "  n BIGINT CHECK (n >= 0),"
+    "  max_sessions BIGINT CHECK (max_sessions >= 0),"
+    "  PRIMARY KEY (scope, cls, expires_us, session));";

@@ -6,4 +6,5 @@
 extern const char ms__schema_tracker_v1[];
 extern const char ms__schema_tracker_v2[];
 extern const char ms__schema_tracker_v3[];
+extern const char ms__schema_tracker_pg_v1[]; /* PostgreSQL: the tables at version 7's shape */
 #endif

@@ -10,6 +10,7 @@ if(HIREDIS_FOUND)
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_stats.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_mserve.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_redis.c
+    ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_floor.c
     ${CMAKE_CURRENT_LIST_DIR}/tracker_bench_vfs.c)
   target_compile_definitions(bench-tracker PRIVATE _XOPEN_SOURCE=700 _DEFAULT_SOURCE)
   target_compile_options(bench-tracker PRIVATE ${MSERVE_WARNINGS})

@@ -101,6 +101,13 @@ extern long long tb_mserve_autocheckpoint;
 void tb_mserve_backend_free(tb_backend *b);
 const char *tb_sqlite_version(void);
 
+/* ---- the SQLite floor (tracker_bench_floor.c) ------------------------------- */
+
+/* Not a tracker: the rows an exact tracker must write per admission, raw
+ * SQLite at db_path, nothing read (the bound on any tracker on SQLite). */
+int tb_floor_backend(const char *db_path, tb_backend *out);
+void tb_floor_backend_free(tb_backend *b);
+
 /* ---- Redis (tracker_bench_redis.c) ------------------------------------------ */
 
 /* Start `server_bin` on a free 127.0.0.1 port, data dir `dir`, with AOF

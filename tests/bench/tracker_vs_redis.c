@@ -58,7 +58,7 @@ static const workload WORKLOADS[] = {
 };
 enum { W1 = 0, W2 = 1, W2B = 2, W3 = 3, W4 = 4, G0 = 5, G100K = 8 };
 #define N_WORKLOADS (sizeof WORKLOADS / sizeof WORKLOADS[0])
-#define MAX_BACKENDS 3
+#define MAX_BACKENDS 4
 #define MAX_REPEATS 50
 
 typedef struct run_stats {
@@ -89,6 +89,9 @@ typedef struct breakdown {
 static breakdown g_bd[2];
 
 static cell g_cells[N_WORKLOADS][MAX_BACKENDS];
+/* Backend 0 is the tracker; Redis, when present, is 1 (and 2 with AOF); the
+ * SQLite floor comes last (g_floor; -1 when not run). */
+static int g_redis, g_floor = -1;
 static double g_load_start = -1, g_load_end = -1; /* 1-minute load average: how busy the machine was */
 
 static double load1(void) {
@@ -186,7 +189,8 @@ static int selected(const char *only, const char *workload_id, const char *backe
   if (!only) return 1;
   int any_w = 0, any_b = 0;
   for (size_t w = 0; w < N_WORKLOADS; w++) any_w |= in_list(only, WORKLOADS[w].id);
-  any_b = in_list(only, "tracker") || in_list(only, "redis") || in_list(only, "redis_aof");
+  any_b = in_list(only, "tracker") || in_list(only, "redis") || in_list(only, "redis_aof") ||
+          in_list(only, "sql_floor");
   return (!any_w || in_list(only, workload_id)) && (!any_b || in_list(only, backend));
 }
 
@@ -229,7 +233,8 @@ static size_t targets(int nb, target *out) {
     out[n].cmp = (cmp_);                                                                     \
     n++;                                                                                     \
   } while (0)
-  int redis = nb > 1;
+  (void)nb;
+  int redis = g_redis;
   t = T(W1, 0), r = T(W1, 1);
   ADD(t->present && redis && r->present, ratio(t->med_rate, r->med_rate), 2.0, ">=", "w1: tracker ops/s >= 2x Redis");
   t = T(W2, 0), r = T(W2, 1);
@@ -463,7 +468,7 @@ static void print_table(const tb_backend *bs, int nb) {
     for (int b = 0; b < nb; b++)
       if (g_cells[w][b].present) printf(" %12.2f", g_cells[w][b].med_us_per_session);
       else printf(" %12s", "-");
-    const cell *t = &g_cells[w][0], *r = nb > 1 ? &g_cells[w][1] : NULL;
+    const cell *t = &g_cells[w][0], *r = g_redis ? &g_cells[w][1] : NULL;
     if (t->present && r && r->present) printf(" %13.2fx", ratio(t->med_rate, r->med_rate));
     else printf(" %14s", "-");
     if (t->present && g_cells[G0][0].present)
@@ -499,10 +504,24 @@ static void print_targets(int nb) {
   const cell *t1 = &g_cells[W1][0], *t3 = &g_cells[W3][0], *t4 = &g_cells[W4][0];
   printf("\nscaling (tracker): w3/w1 = %.2f, w4/w1 = %.2f", ratio(t3->med_rate, t1->med_rate),
          ratio(t4->med_rate, t1->med_rate));
-  if (nb > 1 && g_cells[W1][1].present)
+  if (g_redis && g_cells[W1][1].present)
     printf("   (redis: w3/w1 = %.2f, w4/w1 = %.2f; tracker/redis at w4: %.2fx)",
            ratio(g_cells[W3][1].med_rate, g_cells[W1][1].med_rate),
            ratio(g_cells[W4][1].med_rate, g_cells[W1][1].med_rate), ratio(t4->med_rate, g_cells[W4][1].med_rate));
+  if (g_floor >= 0) {
+    const cell *f1 = &g_cells[W1][g_floor], *f2 = &g_cells[W2][g_floor], *f3 = &g_cells[W3][g_floor],
+               *f4 = &g_cells[W4][g_floor];
+    printf("\nthe SQLite floor (the rows an exact tracker must write, nothing read; a target above it is out of\n"
+           "reach for any tracker on SQLite): tick alone %.0f ticks/s (tracker at %.2fx of it), w2 %.0f ticks/s\n"
+           "(tracker %.2fx), w1 %.0f ops/s (tracker %.2fx), w3 %.0f (tracker %.2fx), w4 %.0f (tracker %.2fx)",
+           tick_alone(f2), ratio(tick_alone(&g_cells[W2][0]), tick_alone(f2)), f2->med_rate,
+           ratio(g_cells[W2][0].med_rate, f2->med_rate), f1->med_rate, ratio(t1->med_rate, f1->med_rate),
+           f3->med_rate, ratio(t3->med_rate, f3->med_rate), f4->med_rate, ratio(t4->med_rate, f4->med_rate));
+    if (g_redis && g_cells[W2][1].present)
+      printf("\n  the floor against Redis: w2 %.2fx, tick alone %.2fx", ratio(f2->med_rate, g_cells[W2][1].med_rate),
+             ratio(tick_alone(f2), tick_alone(&g_cells[W2][1])));
+    printf("\n");
+  }
   printf("\ntargets:\n");
   target ts[MAX_TARGETS];
   size_t n = targets(nb, ts);
@@ -514,6 +533,12 @@ static void print_targets(int nb) {
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
+
+static void free_backend(tb_backend *b, int i) {
+  if (i == g_floor) tb_floor_backend_free(b);
+  else if (i > 0) tb_redis_backend_free(b);
+  else tb_mserve_backend_free(b);
+}
 
 static int run(const tb_backend *b, const workload *wl, double seconds, tb_result *r) {
   switch (wl->kind) {
@@ -640,6 +665,10 @@ int main(int argc, char **argv) {
       nb++;
     }
   }
+  g_redis = nb > 1;
+  char floor_db[4200];
+  snprintf(floor_db, sizeof floor_db, "%s/floor.db", g_tmpdir);
+  if (tb_floor_backend(floor_db, &bs[nb]) == 0) g_floor = nb++;
 
   printf("libmserve tracker vs Redis: %d run(s) of %.2f s per measurement, medians reported\n", repeats, seconds);
   printf("op = one admit or one release call; every admit names 2 scopes (keypair:AK<n>, user:<n>, %d users;\n"
@@ -690,6 +719,6 @@ int main(int argc, char **argv) {
     else
       printf("\nJSON written to %s\n", json);
   }
-  for (int b = nb - 1; b >= 0; b--) (b ? tb_redis_backend_free : tb_mserve_backend_free)(&bs[b]);
+  for (int b = nb - 1; b >= 0; b--) free_backend(&bs[b], b);
   return st;
 }

@@ -34,6 +34,21 @@ int64_t ms_test_count_keys(ms_store *s, const char *like);
  * is (no lock: for a store no other thread uses); -1 without a row. */
 int64_t ms_test_sql_int(ms_store *s, const char *sql);
 
+/* Run literal SQL (several statements allowed) on s's connection as it is,
+ * either backend; 0 on success. */
+int ms_test_sql_exec(ms_store *s, const char *sql);
+/* A number that grows whenever anything is written to s's database: SQLite's
+ * total changes of the connection; on PostgreSQL the server's WAL position
+ * (one server per test program, nothing else writing). */
+int64_t ms_test_write_mark(ms_store *s);
+
+/* Take the database's write lock from another connection (SQLite: BEGIN
+ * IMMEDIATE; PostgreSQL: every table of the schema locked EXCLUSIVE, reads
+ * still allowed), so the store's writes wait and fail with MS_EBUSY; NULL on
+ * failure. Release it with ms_test_release_write_lock. */
+void *ms_test_hold_write_lock(const char *path);
+void ms_test_release_write_lock(void *held);
+
 /* Fork a child that runs child(arg, ready_fd): it writes one byte to
  * ready_fd once it is where the test wants it, then stays there (or exits
  * with its status). Returns the child's pid once the byte arrived, or -1

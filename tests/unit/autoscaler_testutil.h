@@ -10,6 +10,8 @@
 
 #include "mserve.h"
 #include "mserve/autoscaler.h"
+#include "pg_cluster.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 typedef struct fx {
@@ -41,9 +43,10 @@ static inline fx *fx_new(const char *tag, int64_t ttl_us) {
   fx *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   f->ttl_us = ttl_us;
+  if (!tag && ms_test_backend_is_pg()) tag = "autoscaler"; /* no ":memory:" on PostgreSQL: a database of its own */
   if (tag) {
     f->dir = ms_test_tmpdir(tag);
-    f->db = f->dir ? ms_test_path(f->dir, "as.db") : NULL;
+    f->db = f->dir ? ms_test_store_path(f->dir, "as.db") : NULL;
   }
   if ((tag && !f->db) || fx_open(f)) {
     fx_close(f);

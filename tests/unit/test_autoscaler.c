@@ -10,7 +10,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -568,12 +567,7 @@ static void history_keeps_the_last_1000(void **state) {
   ms_decisions_free(h);
   assert_int_equal(history_count(f, "other"), 2); /* 1 -> 2 -> 3, then at its max */
   /* The rows really are gone from the store, not just hidden. */
-  sqlite3_stmt *q = NULL;
-  assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT count(*) FROM autoscaler_history", -1, &q, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int64(q, 0), MS_AUTOSCALER_HISTORY_MAX + 2);
-  sqlite3_finalize(q);
+  assert_int_equal(ms_test_sql_int(f->store, "SELECT count(*) FROM autoscaler_history"), MS_AUTOSCALER_HISTORY_MAX + 2);
 }
 
 static void failed_evaluation_changes_nothing(void **state) {
@@ -584,9 +578,8 @@ static void failed_evaluation_changes_nothing(void **state) {
   assert_int_equal(ms_autoscaler_observe(a, "ep", "k", "u", "r0", 90, 0), MS_OK);
   /* Another connection holds the write lock: every write fails with MS_EBUSY. */
   assert_int_equal(ms_store_set_busy_timeout(f->store, 0), MS_OK);
-  sqlite3 *other = NULL;
-  assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  void *other = ms_test_hold_write_lock(f->db);
+  assert_non_null(other);
   static int dummy;
   ms_decisions *sentinel = (ms_decisions *)(void *)&dummy, *d = sentinel; /* must stay untouched */
   assert_int_equal(ms_autoscaler_evaluate(a, 0, 0, &d), MS_EBUSY);
@@ -601,8 +594,7 @@ static void failed_evaluation_changes_nothing(void **state) {
   assert_int_equal(ms_autoscaler_get_rule(a, id, &r), MS_OK);
   assert_int_equal(ms_autoscaler_add_rule(a, "ep", r, &rid), MS_EBUSY);
   assert_int_equal(rid, -5);
-  assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-  sqlite3_close(other);
+  ms_test_release_write_lock(other);
 
   /* Memory is as before: same count, no cooldown started, same rules. */
   assert_int_equal(reps(a, "ep"), 1);
@@ -704,6 +696,7 @@ static void *admitter(void *p) {
 }
 
 static void configuration_writes_share_the_store(void **state) {
+  MS_TEST_SQLITE_ONLY(); /* the tracker is not on the store's statement seam yet */
   fx *f = *state;
   enum { N = 150 };
   admit_arg x = {f->store, ms_test_scale(1500), 0};
@@ -739,6 +732,8 @@ static void configuration_writes_share_the_store(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_autoscaler");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(rule_builder_validates_and_reports, fx_setup_file, fx_teardown),
       cmocka_unit_test_setup_teardown(add_rule_refuses_incomplete_rules_and_unknown_endpoints,

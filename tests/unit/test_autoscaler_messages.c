@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,8 +106,7 @@ static void a_damaged_store_is_named_by_open(void **state) {
   assert_int_equal(ms_autoscaler_set_replicas(f->as, "ep", 1), MS_OK);
   ms_autoscaler_close(f->as);
   f->as = NULL;
-  assert_int_equal(sqlite3_exec(f->store->db, "UPDATE autoscaler_state SET history_head = 5", NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(ms_test_sql_exec(f->store, "UPDATE autoscaler_state SET history_head = 5"), 0);
   char head[512];
   snprintf(head, sizeof head, "autoscaler: ms_autoscaler_open: store '%s': endpoint row 1 is invalid", f->db);
   ms_autoscaler *b = NULL;
@@ -117,6 +115,8 @@ static void a_damaged_store_is_named_by_open(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_autoscaler_messages");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(every_call_names_itself_and_its_object, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(a_damaged_store_is_named_by_open, fx_setup_file, fx_teardown),

@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +35,12 @@ static int setup(void **state) { return (*state = fx_new("autoscaler-store", TTL
 static int damage_and_open(fx *f, const char *sql) {
   ms_autoscaler_close(f->as);
   f->as = NULL;
-  char *err = NULL;
-  int rc = sqlite3_exec(f->store->db, sql, NULL, NULL, &err);
-  if (rc != SQLITE_OK) fail_msg("%s: %s", sql, err ? err : "?");
+  if (ms_test_sql_exec(f->store, sql) != 0) fail_msg("%s: failed", sql);
   return ms_autoscaler_open(f->store, &f->as);
 }
 
 static int64_t sql_int(fx *f, const char *sql) {
-  sqlite3_stmt *q = NULL;
-  assert_int_equal(sqlite3_prepare_v2(f->store->db, sql, -1, &q, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
-  return v;
+  return ms_test_sql_int(f->store, sql);
 }
 
 static int64_t endpoint_id(fx *f, const char *name) {
@@ -446,6 +438,8 @@ static void damaged_rows_are_refused(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_autoscaler_store");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(codec_round_trips_every_value),
       cmocka_unit_test(codec_refuses_damaged_entries),

@@ -23,6 +23,8 @@
 #include "registry_testutil.h"
 #include "schema/schema.h"
 #include "store/store_internal.h"
+#include "pg_cluster.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 typedef struct fx {
@@ -34,7 +36,7 @@ typedef struct fx {
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   f->dir = ms_test_tmpdir("regscan");
-  f->db = ms_test_path(f->dir, "store.db");
+  f->db = ms_test_store_path(f->dir, "store.db");
   f->models = ms_test_path(f->dir, "models");
   mkdir(f->models, 0755);
   if (ms_store_open(f->db, 0, &f->s) || ms_registry_open(f->s, NULL, &f->r)) return -1;
@@ -77,7 +79,8 @@ static char *mar_created(fx *f, const char *file, const char *name, const char *
   return p;
 }
 
-static int total_changes(fx *f) { return sqlite3_total_changes(f->s->db); }
+/* Grows with every write to the store (either backend). */
+static int64_t total_changes(fx *f) { return ms_test_write_mark(f->s); }
 
 /* The entry whose path ends in `file`; fails the test when there is none. */
 static size_t entry(ms_scan_report *rep, const char *file, ms_scan_outcome *o, int *status, const char **msg) {
@@ -140,7 +143,7 @@ static void conflict_newest_created_on_wins(void **state) {
   assert_true(ends_with(p, "/b.mar"));
   free(p);
   /* Every scan says it again, once, and changes nothing. */
-  int before = total_changes(f);
+  int64_t before = total_changes(f);
   rep = scan(f);
   expect_entry(rep, "b.mar", MS_SCAN_UNCHANGED, MS_OK, NULL, NULL);
   expect_entry(rep, "a.mar", MS_SCAN_CONFLICT, MS_EEXIST, b, NULL);
@@ -151,7 +154,7 @@ static void conflict_newest_created_on_wins(void **state) {
   assert_int_equal(ms_registry_unregister(f->r, "m", NULL), MS_OK);
   ms_registry_close(f->r);
   ms_store_close(f->s);
-  char *db2 = ms_test_path(f->dir, "fresh.db");
+  char *db2 = ms_test_store_path(f->dir, "fresh.db");
   assert_int_equal(ms_store_open(db2, 0, &f->s), MS_OK);
   assert_int_equal(ms_registry_open(f->s, NULL, &f->r), MS_OK);
   rep = scan(f);
@@ -219,7 +222,7 @@ static void conflict_winner_takes_over_the_registration(void **state) {
   assert_int_equal(src, MS_SRC_API);
   ms_model_free(m);
   /* Stable afterwards. */
-  int before = total_changes(f);
+  int64_t before = total_changes(f);
   rep = scan(f);
   expect_entry(rep, "x-newer.mar", MS_SCAN_UNCHANGED, MS_OK, NULL, NULL);
   expect_entry(rep, "old.mar", MS_SCAN_CONFLICT, MS_EEXIST, NULL, NULL);
@@ -278,7 +281,7 @@ static void unregister_survives_the_next_scan(void **state) {
   rep = scan(f);
   expect_entry(rep, "a.mar", MS_SCAN_SKIPPED, MS_OK, "unregistered", NULL);
   ms_scan_report_free(rep);
-  int before = total_changes(f);
+  int64_t before = total_changes(f);
   rep = scan(f); /* the touched identity was recorded: nothing to write */
   expect_entry(rep, "a.mar", MS_SCAN_SKIPPED, MS_OK, NULL, NULL);
   ms_scan_report_free(rep);
@@ -311,16 +314,14 @@ static void removal_marks_migrate_an_older_store(void **state) {
   ms_store_close(f->s);
   f->r = NULL;
   f->s = NULL;
-  char *old_db = ms_test_path(f->dir, "v5.db");
+  char *old_db = ms_test_store_path(f->dir, "v5.db");
   ms_store *s = NULL;
   assert_int_equal(ms__schema_open_at(old_db, 0, 5, &s), MS_OK);
-  assert_int_equal(sqlite3_exec(s->db,
-                                "INSERT INTO registry_models (name, version, is_default, archive_path, folder, format,"
-                                " runtime, handler, content_hash, size, mtime_ns, ino, dev, archive_settings)"
-                                " VALUES ('kept', '1', 1, '/nowhere/kept.mar', '/nowhere', 0, '', '', 'x', 0, 0, 0, 0,"
-                                " '{}')",
-                                NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(ms_test_sql_exec(s, "INSERT INTO registry_models (name, version, is_default, archive_path, folder,"
+                                      " format, runtime, handler, content_hash, size, mtime_ns, ino, dev,"
+                                      " archive_settings) VALUES ('kept', '1', 1, '/nowhere/kept.mar', '/nowhere', 0,"
+                                      " '', '', 'x', 0, 0, 0, 0, '{}')"),
+                   0);
   ms_store_close(s);
   assert_int_equal(ms_store_open(old_db, 0, &f->s), MS_OK);
   assert_int_equal(ms_registry_open(f->s, NULL, &f->r), MS_OK);
@@ -376,7 +377,7 @@ static void skipped_names_are_reported_with_the_reason(void **state) {
   ms_model *m = NULL;
   assert_int_equal(ms_registry_get(f->r, "z", NULL, &m), MS_ENOTFOUND);
   /* Skipping writes nothing: a second scan changes nothing either. */
-  int before = total_changes(f);
+  int64_t before = total_changes(f);
   rep = scan(f);
   assert_int_equal(ms_scan_report_count_outcome(rep, MS_SCAN_SKIPPED), 5);
   ms_scan_report_free(rep);
@@ -518,6 +519,8 @@ static void every_setting_is_listed_with_its_source(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("unit_registry_scan");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(conflict_newest_created_on_wins, setup, teardown),
       cmocka_unit_test_setup_teardown(conflict_tie_breaks_by_path, setup, teardown),

@@ -402,8 +402,8 @@ static const char SQL_TEST_TABLE[] = "CREATE TABLE t_extra (x INTEGER NOT NULL)"
 static void a_store_migrates_with_the_list_it_is_given(void **state) {
   fx *f = *state;
   static const ms_migration mine[] = {
-      {1, "store metadata", ms__store_schema_v1},
-      {2, "a test table", SQL_TEST_TABLE},
+      {1, "store metadata", ms__store_schema_v1, NULL},
+      {2, "a test table", SQL_TEST_TABLE, NULL},
   };
   ms_store *s = NULL;
   assert_int_equal(ms__store_open(f->db, 0, mine, 2, -1, &s), MS_OK);

@@ -2,7 +2,7 @@
  *
  *   bench-executor [--quick] [--threads N] [--iters N] [--rounds N] [--json FILE]
  *                  [--dir DIR] [--python PATH] [--no-torch] [--gpu-only] [--cpu-only]
- *                  [--keep-coretype]
+ *                  [--keep-coretype] [--crossover] [--model small|large]
  *
  * Two MLPs, generated here with fixed seeds and written as safetensors
  * model folders: small 784 -> 512 -> 512 -> 10 (ReLU, softmax) and large

@@ -2,12 +2,13 @@
  *
  *   bench-executor [--quick] [--threads N] [--iters N] [--rounds N] [--json FILE]
  *                  [--dir DIR] [--python PATH] [--no-torch] [--gpu-only] [--cpu-only]
- *                  [--keep-coretype]
+ *                  [--keep-coretype] [--crossover] [--model small|large]
  *
  * Two MLPs, generated here with fixed seeds and written as safetensors
  * model folders: small 784 -> 512 -> 512 -> 10 (ReLU, softmax) and large
  * 1024 -> 4096 -> 4096 -> 1024 (GELU). For batch 1, 8, 64, 256:
- *   mserve   ms_executor_run on "cpu" with N OpenBLAS threads, timed per call
+ *   mserve   ms_executor_run on "cpu" with N threads (its own pool for small
+ *            batches, OpenBLAS above), timed per call
  *   torch    tests/bench/executor_torch.py under /usr/bin/python3: the same
  *            weights in nn.Sequential, torch.inference_mode(), the same thread
  *            count (torch.set_num_threads and OPENBLAS_NUM_THREADS), timed
@@ -26,6 +27,10 @@
  * With a usable CUDA device it also runs the GPU path: the same MLPs in F32,
  * F16 and BF16 on "cuda" against PyTorch 2.x eager and CUDA graphs, end to
  * end (host buffers in and out); without one it says why and skips it.
+ * --crossover also times the CPU backend's two paths against each other at
+ * 1..64 rows (the skinny kernels on the executor's pool, OpenBLAS sgemv /
+ * sgemm: the path before the skinny one existed), alternating in rounds in
+ * one process: where MS__EXECUTOR_SKINNY_MAX should be. --model runs one MLP.
  * Writes JSON (default bench-executor.json). Never a pass/fail test. */
 #include <cjson/cJSON.h>
 #include <errno.h>

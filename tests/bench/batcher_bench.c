@@ -705,6 +705,14 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* Other work on the machine makes the wake-up tails: say how much there was. */
+  char load_at_start[64] = "unknown";
+  FILE *la = fopen("/proc/loadavg", "r");
+  if (la) {
+    if (fscanf(la, "%63s", load_at_start) != 1) strcpy(load_at_start, "unknown");
+    fclose(la);
+  }
+
   /* 1 */
   static const int prod[2] = {1, 4};
   double tp_runs[3][2][MAX_REPEAT], tp_med[3][2];
@@ -755,7 +763,7 @@ int main(int argc, char **argv) {
 
   printf("\nbatcher benchmark: batch %d; libmserve %s%s; medians of %d\n", BATCH, ms_version(), c.quick ? " (quick)" : "",
          c.repeat);
-  printf("(shared machine, expect noise of 10-30%% between runs)\n");
+  printf("(shared machine, expect noise of 10-30%% between runs; load average at the start: %s)\n", load_at_start);
   if (run[1]) {
     printf("\n%-44s %14s %14s %9s\n", "1 throughput (requests/s)", "mserve", "baseline", "ratio");
     static const char *const tp_names[4] = {"  1 producer, host polls", "  1 producer, worker in ms_batcher_wait",

@@ -22,6 +22,12 @@ int ms__stmt_row(ms_store *s, ms_stmt *q, const char *what, int *row) {
   return ms__pg_step_row(s, q->pg, what, row);
 }
 
+int ms__store_may_wait(const ms_store *s) { return !s->pg || !s->pg->holds_locks; }
+
+void ms__store_note_locks(ms_store *s) {
+  if (s->pg) s->pg->holds_locks = 1;
+}
+
 int64_t ms__store_changes(ms_store *s) { return s->pg ? s->pg->changes : sqlite3_changes64(s->db); }
 
 int ms__store_autocommit(const ms_store *s) { return s->pg ? ms__pg_autocommit(s) : sqlite3_get_autocommit(s->db); }

@@ -99,6 +99,7 @@ int ms__pg_begin(ms_store *s) {
   int st = ms__pg_ensure(s);
   if (st) return st;
   st = follow_busy_timeout(s);
+  s->pg->holds_locks = 0;
   if (!st) st = ms__pg_exec(s, "BEGIN", "begin transaction");
   /* the server went away since the last call: nothing was sent that could
    * have been applied, so connecting again and beginning once more is safe */

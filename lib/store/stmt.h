@@ -91,6 +91,14 @@ static inline int ms__store_locks_rows(const ms_store *s) { return s->pg != NULL
 int ms__store_may_wait(const ms_store *s);
 void ms__store_note_locks(ms_store *s);
 
+/* Inside a write transaction: take the lock `key` (0..2^31-1) that every
+ * host of s's database shares, for the rest of the transaction, unless
+ * another host's transaction holds it: then *got = 0, nothing is taken, and
+ * `holder` (cap bytes, may be NULL) says who holds it ("libmserve@<host>:<pid>
+ * (server pid N)"). On SQLite *got is always 1: the transaction is the only
+ * writer of the file. PostgreSQL: pg_try_advisory_xact_lock. */
+int ms__store_try_lock_key(ms_store *s, int64_t key, int *got, char *holder, size_t cap);
+
 /* Rows changed by the last INSERT, UPDATE or DELETE run on s. */
 int64_t ms__store_changes(ms_store *s);
 

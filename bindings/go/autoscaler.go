@@ -8,6 +8,7 @@ static void gomserve_autoscaler_close(void *p) { ms_autoscaler_close(p); }
 import "C"
 
 import (
+	"fmt"
 	"runtime"
 	"time"
 	"unsafe"
@@ -57,17 +58,41 @@ const (
 // String is the library's name of the outcome ("applied", "not triggered", ...).
 func (o Outcome) String() string { return C.GoString(C.ms_rule_outcome_name(C.int(o))) }
 
+// Bound is an optional replica bound of a Rule: NoBound (the zero value) or
+// Bounded(n) for any n >= 0, 0 included (MaxReplicas: Bounded(0) keeps a
+// scale-up rule from ever leaving 0 replicas).
+type Bound struct {
+	n   int64
+	set bool
+}
+
+// NoBound is no bound on that side.
+var NoBound = Bound{}
+
+// Bounded is the bound n (>= 0; a negative n makes AddRule fail with ErrInval).
+func Bounded(n int64) Bound { return Bound{n: n, set: true} }
+
+// Get is the bound and true, or 0 and false for NoBound.
+func (b Bound) Get() (int64, bool) { return b.n, b.set }
+
+// String is the bound as a number, or "none".
+func (b Bound) String() string {
+	if !b.set {
+		return "none"
+	}
+	return fmt.Sprint(b.n)
+}
+
 // Rule fires when Aggregation(metric) <Comparator> Threshold and moves the
-// desired count by Step, clamped to [MinReplicas, MaxReplicas]; 0 is no bound
-// on that side (a count is never below 0, and a cap of 0 replicas is what
-// a negative step reaches anyway), so the zero Rule has none.
+// desired count by Step, clamped to [MinReplicas, MaxReplicas] where they are
+// set (and to >= 0). The zero Rule has no bounds.
 type Rule struct {
 	Source, Metric           string
 	Comparator               Comparator
 	Threshold                float64
 	Step                     int64
 	Cooldown                 time.Duration
-	MinReplicas, MaxReplicas int64
+	MinReplicas, MaxReplicas Bound
 	Aggregation              Aggregation
 	Disabled                 bool
 }
@@ -180,6 +205,16 @@ func (a *Autoscaler) Endpoints() ([]string, error) {
 
 // buildRule makes an ms_rule builder from r; the caller frees it.
 func buildRule(r Rule) (*C.ms_rule, error) {
+	for _, side := range []struct {
+		name string
+		b    Bound
+	}{{"MinReplicas", r.MinReplicas}, {"MaxReplicas", r.MaxReplicas}} {
+		if n, ok := side.b.Get(); ok && n < 0 {
+			// -1 is C's "no bound": a negative Bounded must not become one.
+			return nil, &Error{Status: EInval, Name: StatusName(EInval), Message: fmt.Sprintf(
+				"autoscaler: rule: %s is Bounded(%d); a bound is >= 0 (NoBound for none)", side.name, n)}
+		}
+	}
 	var b *C.ms_rule
 	if err := call(func() C.int { return C.ms_rule_new(&b) }); err != nil {
 		return nil, err
@@ -219,18 +254,19 @@ func buildRule(r Rule) (*C.ms_rule, error) {
 	return b, nil
 }
 
-func bound(n int64) C.int64_t {
-	if n == 0 {
-		return -1
+// bound is the C value of b: -1 for no bound.
+func bound(b Bound) C.int64_t {
+	if n, ok := b.Get(); ok {
+		return C.int64_t(n)
 	}
-	return C.int64_t(n)
+	return -1
 }
 
-func unbound(n C.int64_t) int64 {
+func unbound(n C.int64_t) Bound {
 	if n < 0 {
-		return 0
+		return NoBound
 	}
-	return int64(n)
+	return Bounded(int64(n))
 }
 
 // AddRule adds a rule to an existing endpoint and returns its id.

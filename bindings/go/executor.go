@@ -115,7 +115,8 @@ func (ex *Executor) MaxBatch() (int, error) {
 	return int(v), err
 }
 
-// SetThreads sets the CPU backend's OpenBLAS threads (0: OpenBLAS's own).
+// SetThreads sets the CPU backend's threads: its own pool for small batches and OpenBLAS for
+// larger ones (0: OpenBLAS's count).
 func (ex *Executor) SetThreads(n int) error {
 	return ex.with(func(p *C.ms_executor) C.int { return C.ms_executor_set_threads(p, C.int(n)) })
 }

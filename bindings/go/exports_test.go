@@ -109,7 +109,7 @@ func TestEveryHeaderConstantIsMirrored(t *testing.T) {
 			have[m[1]] = true
 		}
 	}
-	have["MS_SEC"] = true          // a function-like macro: Sec()
+	have["MS_SEC"] = true            // a function-like macro: Sec()
 	have["MS_VERSION_NUMBER"] = true // VersionNumber() reads the running library's
 	if missing := diff(want, have); len(missing) > 0 {
 		t.Errorf("header constants without a Go constant: %v", missing)
@@ -119,5 +119,31 @@ func TestEveryHeaderConstantIsMirrored(t *testing.T) {
 	}
 	if VersionNumber()/10000 != VersionMajor {
 		t.Errorf("library %s, binding major %d", Version(), VersionMajor)
+	}
+}
+
+// The test binary runs the library pkg-config names (the build tree's or an
+// install's), not a copy found elsewhere on the loader's path nor one an
+// earlier build was linked against.
+func TestRunsTheLibraryPkgConfigNames(t *testing.T) {
+	_ = Version() // the library is loaded at start; a call makes the dependency plain
+	maps, err := os.ReadFile("/proc/self/maps")
+	must(t, err)
+	want, err := filepath.EvalSymlinks(filepath.Join(pkgConfigVar(t, "libdir"), "libmserve.so.1"))
+	must(t, err)
+	var loaded []string
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 6 && strings.Contains(filepath.Base(f[5]), "libmserve.so") {
+			loaded = append(loaded, f[5])
+		}
+	}
+	if len(loaded) == 0 {
+		t.Fatalf("no libmserve.so mapped into the test binary")
+	}
+	for _, p := range loaded {
+		if p != want {
+			t.Errorf("the test binary runs %s, pkg-config names %s", p, want)
+		}
 	}
 }

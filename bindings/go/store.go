@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"runtime"
+	"time"
 	"unsafe"
 )
 
@@ -56,9 +57,11 @@ func (s *Store) with(f func(p *C.ms_store) C.int) error {
 	return err
 }
 
-// SetBusyTimeout sets how long a write waits for another process's lock (µs; 0: fail at once).
-func (s *Store) SetBusyTimeout(us int64) error {
-	return s.with(func(p *C.ms_store) C.int { return C.ms_store_set_busy_timeout(p, C.int64_t(us)) })
+// SetBusyTimeout sets how long a call waits for another process's write lock,
+// or for a Tick that holds the store, before it fails with ErrBusy (default 5 s;
+// 0: fail at once; whole microseconds).
+func (s *Store) SetBusyTimeout(d time.Duration) error {
+	return s.with(func(p *C.ms_store) C.int { return C.ms_store_set_busy_timeout(p, micros(d)) })
 }
 
 // SetAutocheckpoint sets the log size (frames) past which a write checkpoints (0: never).

@@ -21,12 +21,12 @@ func TestStoreOpenSettingsClose(t *testing.T) {
 	if v != LatestSchema() {
 		t.Fatalf("schema %d, latest %d", v, LatestSchema())
 	}
-	must(t, s.SetBusyTimeout(Sec(1)))
+	must(t, s.SetBusyTimeout(time.Second))
 	must(t, s.SetAutocheckpoint(0))
 	if _, err := s.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetBusyTimeout(-1); !errors.Is(err, ErrInval) {
+	if err := s.SetBusyTimeout(-time.Microsecond); !errors.Is(err, ErrInval) {
 		t.Fatalf("want ErrInval, got %v", err)
 	}
 	s.Close()

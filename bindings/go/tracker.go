@@ -217,8 +217,11 @@ func (t *Tracker) Purge(now time.Time, max int64) (int64, error) {
 // store from that thread fail with ErrBusy instead of waiting for the tick.
 // Go runs unrelated goroutines on shared threads, so without a thread of its
 // own any goroutine could draw that answer. Calls over the same store from
-// other goroutines wait while the tick is open, so a goroutine must end its
-// tick before it calls the store's other objects.
+// other goroutines wait while the tick is open, up to the store's busy
+// timeout (SetBusyTimeout, default 5 s), then fail with ErrBusy: so a
+// goroutine that calls the store's other objects (the Tracker itself
+// included) before it ends its own tick gets ErrBusy, not a deadlock. End
+// the tick first.
 type Tick struct {
 	h       *handle
 	tracker *Tracker

@@ -3,6 +3,7 @@ package mserve
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,5 +206,44 @@ func TestTickRollbackAndReconcile(t *testing.T) {
 	must(t, r2.Rollback())
 	if _, _, err := r2.Commit(t0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("commit after rollback: %v", err)
+	}
+}
+
+// The goroutine holding a tick that calls the tracker itself (its call waits
+// for the tick, which only that goroutine can end) gets ErrBusy once the
+// store's busy timeout ran out, not a deadlock; the tick carries on.
+func TestCallsBehindYourOwnTickAreBusyNotADeadlock(t *testing.T) {
+	s := openStore(t)
+	tr, err := s.Tracker()
+	must(t, err)
+	defer tr.Close()
+	must(t, s.SetBusyTimeout(100*time.Millisecond))
+	must(t, tr.SetLimit("user:a", ClassCompute, 1))
+	tick, err := tr.Begin()
+	must(t, err)
+	must(t, tick.Admit("in-tick", []string{"user:a"}, Admission{Now: t0}))
+	done := make(chan error, 3)
+	go func() {
+		done <- tr.Admit("outside", []string{"user:b"}, Admission{Now: t0})
+		_, err := tr.Used("user:a", ClassCompute, t0)
+		done <- err
+		done <- tr.SetLimit("user:b", ClassCompute, 5)
+	}()
+	for i := 0; i < 3; i++ {
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "tracker tick") {
+				t.Fatalf("call %d behind the tick: %v", i, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("call %d still waits for the tick after 30 s", i)
+		}
+	}
+	must(t, tick.Commit())
+	if n, err := tr.Used("user:b", ClassCompute, t0); err != nil || n != 0 {
+		t.Fatalf("a refused admit left %d (%v)", n, err)
+	}
+	if n, _ := tr.Used("user:a", ClassCompute, t0); n != 1 {
+		t.Fatalf("the tick's admit: %d", n)
 	}
 }

@@ -239,7 +239,8 @@ MS_API int ms_batcher_cancel(ms_batcher *b, uint64_t request_id);
  * ms_batcher_shutdown - refuse every later submit (MS_ECLOSED) and cancel
  * every pending request: they are handed back in MS_ECANCELED batches (and
  * timed-out ones in MS_ETIMEDOUT batches) by the next polls and waits; then
- * poll and wait return MS_ECLOSED. Wakes every waiter. Idempotent.
+ * poll and wait return MS_ECLOSED. Wakes every waiter and makes the fd
+ * readable. Idempotent.
  * Errors: MS_EINVAL (NULL b). Experimental.
  */
 MS_API int ms_batcher_shutdown(ms_batcher *b);
@@ -278,9 +279,11 @@ MS_API int ms_batcher_next_deadline(ms_batcher *b, int64_t *deadline_us);
  * batcher, created at the first call and closed by ms_batcher_free: it is
  * readable exactly while, as of the batcher's now, a poll would return a
  * batch (due by size or by an expired delay, timed-out or canceled requests
- * waiting — after a shutdown, every request it canceled). It never stays
- * readable with nothing
- * to take, so a level-triggered epoll host does not spin. Do not read or
+ * waiting — after a shutdown, every request it canceled) or, once a
+ * shut-down batcher handed everything back, MS_ECLOSED: it stays readable
+ * then, and the host takes it out of its loop. Before a shutdown it never
+ * stays readable with nothing to take, so a level-triggered epoll host does
+ * not spin. Do not read or
  * write it: polls drain it. A batch that becomes due only because time
  * passed does not make it readable: watch ms_batcher_next_deadline too.
  * Errors: MS_EINVAL (NULL argument), MS_EIO (eventfd failed). Experimental.

@@ -49,10 +49,14 @@
  * file). A CUDA executor uploads the weights once and keeps no mapping.
  *
  * Devices ("cpu", "cuda", "cuda:N", "auto"):
- *   cpu   OpenBLAS sgemm (sgemv for one row) per layer, bias and activation
- *         applied in one pass over each layer's output (vectorized for the
- *         CPU's AVX2 or AVX-512 when it has them), buffers sized once for the
- *         max batch; no allocation in ms_executor_run. OpenBLAS picks its
+ *   cpu   batches of up to 24 rows: the executor's own GEMV-style kernels
+ *         (vectorized for the CPU's AVX2 or AVX-512 when it has them), each
+ *         layer's output rows split over a small pool of threads the
+ *         executor owns (ms_executor_set_threads); idle threads spin for
+ *         about 0.1 ms, then sleep. Larger batches: OpenBLAS sgemm per
+ *         layer. Bias and activation applied in one pass over each layer's
+ *         output, buffers sized once for the max batch; no allocation in
+ *         ms_executor_run. OpenBLAS picks its
  *         kernels when it loads; on a CPU model it does not know it falls
  *         back to its slowest ones (the executor then logs a warning at
  *         MS_LOG_WARN): set OPENBLAS_CORETYPE (e.g. SkylakeX, Haswell) in the
@@ -192,13 +196,18 @@ MS_API int ms_executor_set_max_batch(ms_executor *ex, int64_t rows); /* buffers 
 MS_API int ms_executor_get_max_batch(const ms_executor *ex, int64_t *rows);
 
 /*
- * ms_executor_set_threads - the CPU backend's OpenBLAS thread count: 0 (the
+ * ms_executor_set_threads - the CPU backend's thread count: 0 (the
  * default) leaves OpenBLAS's own (OPENBLAS_NUM_THREADS, else one per core),
- * n >= 1 makes each run of this executor use n threads. OpenBLAS keeps one
- * process-wide count, which a run sets when it differs: executors that run
- * at the same time should use the same count. Ignored (MS_OK) by CUDA and
- * host executors. Errors: MS_EINVAL (NULL, threads < 0 or > 1024).
- * Experimental.
+ * n >= 1 makes each run of this executor use n threads. Small batches run on
+ * the executor's own pool of that many threads (the calling thread is one of
+ * them; the others are started here, or at open for 0, and stopped at
+ * close); larger ones on OpenBLAS, which keeps one process-wide count that a
+ * run sets when it differs: executors that run at the same time should use
+ * the same count. More threads than free cores only slow runs down. Not
+ * during a run of the executor. Ignored (MS_OK) by CUDA and host executors.
+ * Errors: MS_EINVAL (NULL, threads < 0 or > 1024), MS_EBUSY (a run is in
+ * progress), MS_ENOMEM (the threads could not be started; the executor keeps
+ * its previous count). Experimental.
  */
 MS_API int ms_executor_set_threads(ms_executor *ex, int threads);
 

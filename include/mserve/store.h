@@ -14,7 +14,8 @@
  * another of the writing threads. A thread that holds the store in an open
  * transaction (a tracker tick: the thread that began it or worked in it
  * last) and calls into it again gets MS_EBUSY at once rather than waiting
- * for itself. Writers of several processes queue
+ * for itself; other threads wait for a tick up to the busy timeout, then
+ * get MS_EBUSY too. Writers of several processes queue
  * on a robust process-shared mutex kept in a small side file,
  * "<path>-mslock", so a waiter is woken as soon as the holder finishes (and
  * a holder killed mid-write passes the lock on); without that file, and
@@ -122,8 +123,8 @@ MS_API void ms_store_close(ms_store *store);
 
 /*
  * ms_store_set_busy_timeout - how long an operation waits for another process
- * holding the write lock before it fails with MS_EBUSY (default 5 s;
- * 0 = fail at once). Thread safe.
+ * holding the write lock, or for a tracker tick open on this handle, before
+ * it fails with MS_EBUSY (default 5 s; 0 = fail at once). Thread safe.
  * Errors: MS_EINVAL for a NULL store or a negative timeout. Stable.
  */
 MS_API int ms_store_set_busy_timeout(ms_store *store, int64_t timeout_us);

@@ -242,11 +242,14 @@ MS_API int ms_tracker_purge(ms_tracker *t, int64_t now_us, int64_t max, int64_t 
  *
  * Locking: the tick holds the store (the handle's write lock and the
  * database's) from begin until commit or rollback. Meanwhile other threads
- * using the same store wait for it; other store handles (other processes)
- * wait up to their busy timeout and then fail with MS_EBUSY. The thread that
- * made the tick's latest call gets MS_EBUSY at once from any function but
- * the ms_tracker_txn_* ones on the same store (any tracker over it), instead
- * of waiting for a tick it may be running itself. Keep ticks short.
+ * using the same store wait for it up to the store's busy timeout
+ * (ms_store_set_busy_timeout), as other store handles (other processes) do,
+ * and then fail with MS_EBUSY naming the open tick: the waiting thread may
+ * be working for the host that holds the tick (a Go goroutine whose tick
+ * runs on another thread), for whom the wait would never end. The thread
+ * that made the tick's latest call gets MS_EBUSY at once from any function
+ * but the ms_tracker_txn_* ones on the same store (any tracker over it),
+ * instead of waiting for a tick it may be running itself. Keep ticks short.
  *
  * Failures: a denied, conflicting or invalid admit changes nothing and the
  * tick stays usable. If the database rolls the transaction back by itself

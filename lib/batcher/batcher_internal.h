@@ -149,8 +149,11 @@ struct ms_batcher {
   int efd_set; /* 1 while it holds a count */
   int n_sleep_work, n_spinning;
   int keeper_sleeping;
+  int keeper_spinning; /* the keeper spins out the last microseconds to keeper_until */
   int64_t keeper_until;
+  int64_t wake_margin; /* how early the keeper asks to wake (batcher.c: calibrate) */
   int wake_pending;
+  pthread_cond_t *wake; /* to signal once the lock is released */
   uint64_t wakeups; /* waiters that returned from a sleep (tests read it) */
   _Atomic int due_hint; /* the last refresh's answer, for waiters spinning without the lock */
 };

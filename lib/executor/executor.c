@@ -206,8 +206,16 @@ int ms_executor_set_threads(ms_executor *ex, int threads) {
   if (!ex) return ms__fail(MS_EINVAL, "executor: ms_executor_set_threads: NULL executor");
   if (threads < 0 || threads > 1024)
     return ms__fail(MS_EINVAL, "executor: ms_executor_set_threads: %d threads: must be 0..1024", threads);
-  ex->threads = threads;
-  return MS_OK;
+  if (ex->kind != KIND_CPU || threads == ex->threads) {
+    ex->threads = threads;
+    return MS_OK;
+  }
+  if (atomic_exchange(&ex->busy, 1))
+    return ms__fail(MS_EBUSY, "executor: ms_executor_set_threads: a run of this executor is in progress");
+  int st = ms__executor_cpu_set_threads(ex->cpu, threads);
+  if (!st) ex->threads = threads;
+  atomic_store(&ex->busy, 0);
+  return st ? fail_in(st, "ms_executor_set_threads") : MS_OK;
 }
 
 const char *ms_executor_device(const ms_executor *ex) { return ex ? ex->device : ""; }

@@ -191,6 +191,8 @@ int ms__executor_cpu_force_isa(int level) {
   return v;
 }
 
+int ms__executor_cpu_isa_level(void) { return isa(); }
+
 const char *ms__executor_cpu_isa(void) {
   static const char *const names[] = {"baseline", "AVX2+FMA", "AVX-512"};
   return names[isa()];

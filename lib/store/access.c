@@ -42,6 +42,9 @@ int ms__store_txn_begin(ms_store *s, unsigned flags, ms_store_txn **out) {
   s->txn.store = s;
   s->txn.open = 1;
   s->txn.movable = movable;
+  /* Only a movable one spans the host's calls (a tracker tick): waits for it
+   * are bounded (lock.h). The others end within the call that began them. */
+  if (movable) ms__store_lock_mark_long(s);
   *out = &s->txn;
   return MS_OK;
 }

@@ -66,6 +66,7 @@ void ms__store_group_enqueue(ms_store *s, ms_store_write *w, ms__store_op_fn fn,
   w->status = MS_OK;
   w->deferred = 0;
   w->msg[0] = '\0';
+  w->waited_since = 0;
   ms__store_lock_enqueue(s, &w->node);
 }
 
@@ -239,7 +240,15 @@ int ms__store_group_turn(ms_store *s, ms_store_write *w) {
   }
   if (state == QUEUED) {
     spin_for_result(s, w);
-    ms__futex_wait(&w->node.state, QUEUED, -1, MS__FUTEX_PRIVATE); /* a combiner takes us, or a release kicks us */
+    int64_t left = ms__store_lock_wait_left(s, &w->waited_since);
+    if (!left) { /* a tick held the store past the busy timeout */
+      if (ms__store_lock_withdraw(s, &w->node)) {
+        record_failure(w, ms__store_lock_busy_long(s));
+        return MS__GROUP_DONE;
+      }
+      left = 1000; /* a combiner took us (our result comes soon), or a release kicked us */
+    }
+    ms__futex_wait(&w->node.state, QUEUED, left, MS__FUTEX_PRIVATE); /* a combiner takes us, or a release kicks us */
   }
   return MS__GROUP_WAITED;
 }

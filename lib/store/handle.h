@@ -79,6 +79,7 @@ struct ms_store {
   pthread_mutex_t qmu;         /* guards the queue below */
   ms_store_waiter *qhead, *qtail; /* writes waiting for the lock, oldest first */
   _Atomic uint32_t queued;     /* writes in the queue; read without qmu */
+  _Atomic int long_held;       /* it holds a transaction that spans calls (a tracker tick) */
 
   /* The SQL transaction (txn.c). */
   ms_xlock *xlock;          /* cross-process writer queue; NULL: SQLite's locking alone */

@@ -55,8 +55,8 @@ typedef struct model_spec {
 } model_spec;
 
 static const model_spec MODELS[2] = {
-    {"small", "relu", "softmax", 3, {784, 512, 512, 10}, "OpenBLAS sgemv (batch 1) / sgemm, bias+ReLU fused pass"},
-    {"large", "gelu", "none", 3, {1024, 4096, 4096, 1024}, "OpenBLAS sgemv (batch 1) / sgemm, bias+GELU fused pass"},
+    {"small", "relu", "softmax", 3, {784, 512, 512, 10}, "own skinny GEMM (small batches) / OpenBLAS sgemm, bias+ReLU fused"},
+    {"large", "gelu", "none", 3, {1024, 4096, 4096, 1024}, "own skinny GEMM (small batches) / OpenBLAS sgemm, bias+GELU fused"},
 };
 static const int BATCHES[4] = {1, 8, 64, 256};
 static const char *const DTYPES[3] = {"F32", "F16", "BF16"};
@@ -343,14 +343,77 @@ static void fix_coretype(char **argv) {
   perror("bench-executor: execv");
 }
 
+static void add_num(cJSON *o, const char *k, double v);
+
+/* ---- the CPU backend's crossover: skinny path against sgemm ------------------------------------- */
+
+static double median_of(samples *s) {
+  if (!s->n) return NAN;
+  qsort(s->v, (size_t)s->n, sizeof *s->v, cmp_double);
+  return s->v[s->n / 2];
+}
+
+/* Time both CPU paths of one model at row counts around the crossover, in
+ * alternating rounds; prints a table and adds it to the JSON. */
+static int crossover(const char *model_dir, const model_spec *spec, int threads, int quick, cJSON *arr) {
+  static const int ROWS[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
+  ms__executor_model *m = NULL;
+  ms__executor_cpu *c = NULL;
+  if (ms__executor_model_load(model_dir, &m) || ms__executor_cpu_open(m, 64, &c) ||
+      ms__executor_cpu_set_threads(c, threads)) {
+    fprintf(stderr, "crossover: %s: %s\n", model_dir, ms_errmsg());
+    ms__executor_cpu_close(c);
+    ms__executor_model_free(m);
+    return -1;
+  }
+  float *x = make_input(64, spec->dims[0], 4242), *y = malloc(64 * 4096 * sizeof(float));
+  printf("  %-6s %5s | %10s %10s | %7s\n", "model", "rows", "skinny us", "sgemm us", "sgemm/skinny");
+  double budget = quick ? 0.05 : 0.15;
+  for (size_t k = 0; k < sizeof ROWS / sizeof ROWS[0]; k++) {
+    int rows = ROWS[k];
+    samples sk = {0}, sg = {0};
+    for (int round = 0; round < 4; round++)
+      for (int path = 0; path < 2; path++) {
+        int skinny = (path == 0) == (round % 2 == 0);
+        ms__executor_cpu_set_skinny_max(c, skinny ? 64 : 0);
+        for (int w = 0; w < 3; w++) ms__executor_cpu_run(c, x, rows, y, threads);
+        double start = now_s();
+        for (int n = 0; n < 5 || now_s() - start < budget; n++) {
+          double t0 = now_s();
+          ms__executor_cpu_run(c, x, rows, y, threads);
+          push(skinny ? &sk : &sg, (now_s() - t0) * 1e6);
+          if (n > 20000) break;
+        }
+      }
+    double a = median_of(&sk), b = median_of(&sg);
+    printf("  %-6s %5d | %10.1f %10.1f | %6.2fx\n", spec->name, rows, a, b, b / a);
+    fflush(stdout);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "model", spec->name);
+    cJSON_AddNumberToObject(r, "rows", rows);
+    add_num(r, "skinny_median_us", a);
+    add_num(r, "sgemm_median_us", b);
+    add_num(r, "sgemm_over_skinny", b / a);
+    cJSON_AddItemToArray(arr, r);
+    free(sk.v), free(sg.v);
+  }
+  free(x), free(y);
+  ms__executor_cpu_close(c);
+  ms__executor_model_free(m);
+  return 0;
+}
+
 /* ---- main ---------------------------------------------------------------------------------------- */
 
 static void usage(void) {
   printf("usage: bench-executor [--quick] [--threads N] [--iters N] [--rounds N] [--json FILE] [--dir DIR]\n"
          "                      [--python PATH] [--no-torch] [--cpu-only] [--gpu-only] [--keep-coretype]\n"
+         "                      [--crossover] [--model small|large]\n"
          "  --threads: OpenBLAS / torch threads on both sides (default: online CPUs)\n"
          "  --rounds: alternations of the two sides per configuration (default 3, --quick 1)\n"
-         "  --quick: fewer iterations and rounds (about a minute instead of several)\n");
+         "  --quick: fewer iterations and rounds (about a minute instead of several)\n"
+         "  --model: only this MLP\n"
+         "  --crossover: also time the CPU's skinny path against sgemm at 1..64 rows (where to switch)\n");
 }
 
 static void add_num(cJSON *o, const char *k, double v) {
@@ -359,7 +422,8 @@ static void add_num(cJSON *o, const char *k, double v) {
 
 int main(int argc, char **argv) {
   int quick = 0, threads = (int)sysconf(_SC_NPROCESSORS_ONLN), iters = 0, rounds = 0, torch_on = 1, cpu = 1, gpu = 1;
-  int keep_core = 0;
+  int keep_core = 0, cross = 0;
+  const char *only = NULL; /* --model: one of the two MLPs */
   const char *json_path = "bench-executor.json", *python = "/usr/bin/python3", *base = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -368,6 +432,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--cpu-only")) gpu = 0;
     else if (!strcmp(a, "--gpu-only")) cpu = 0;
     else if (!strcmp(a, "--keep-coretype")) keep_core = 1;
+    else if (!strcmp(a, "--crossover")) cross = 1;
+    else if (!strcmp(a, "--model") && v) only = argv[++i];
     else if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
     else if (!strcmp(a, "--iters") && v) iters = atoi(argv[++i]);
     else if (!strcmp(a, "--rounds") && v) rounds = atoi(argv[++i]);
@@ -443,6 +509,7 @@ int main(int argc, char **argv) {
            "rows/s", "torch med", "p99", "rows/s", "speedup", "max diff", "target");
     cJSON *torch_blas = NULL;
     for (int m = 0; m < 2; m++) {
+      if (only && strcmp(only, MODELS[m].name) != 0) continue;
       ms_executor *ex = NULL;
       if (ms_executor_open(mdir[m][0], "cpu", &ex) || ms_executor_set_threads(ex, threads)) {
         fprintf(stderr, "open %s: %s\n", mdir[m][0], ms_errmsg());
@@ -522,6 +589,17 @@ int main(int argc, char **argv) {
     }
     cJSON_Delete(torch_blas);
     py_stop(&tp);
+  }
+
+  if (cpu && cross) {
+    printf("\nCPU crossover: the skinny path (own GEMV tiles, %d threads) against OpenBLAS sgemm, median us\n",
+           threads);
+    cJSON *arr = cJSON_AddArrayToObject(out, "crossover");
+    for (int m = 0; m < 2; m++)
+      if ((!only || strcmp(only, MODELS[m].name) == 0) && crossover(mdir[m][0], &MODELS[m], threads, quick, arr))
+        return 1;
+    printf("  runs of up to %d rows take the skinny path\n", (int)MS__EXECUTOR_SKINNY_MAX);
+    cJSON_AddNumberToObject(out, "skinny_max_rows", MS__EXECUTOR_SKINNY_MAX);
   }
 
   /* ---- GPU ---- */

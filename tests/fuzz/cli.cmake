@@ -1,7 +1,7 @@
 # libFuzzer targets for the example CLIs' parsers: mserve-tracker's command
 # line and reconcile list, mserve-autoscale's rules (JSON) and observations
-# (CSV). Built only with -DMSERVE_BUILD_FUZZ=ON (clang; see registry.cmake);
-# scripts/fuzz-smoke runs them from tests/fuzz/corpus/<parser>/, and
+# (CSV), mserve-server's request bodies and --limits file. Built only with
+# -DMSERVE_BUILD_FUZZ=ON (clang; see registry.cmake); scripts/fuzz-smoke runs them from tests/fuzz/corpus/<parser>/, and
 # tests/integration/fuzz_replay.cmake replays those seeds in every build.
 if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "MSERVE_BUILD_FUZZ needs clang (libFuzzer); use the 'fuzz' preset")

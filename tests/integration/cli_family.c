@@ -1,6 +1,6 @@
 /* Integration: the command-line tools are one family. Every tool
  * (mserve-tracker, mserve-registry, mserve-archive, mserve-autoscale,
- * mserve-batch, mserve-demo) is run as a user would and checked for what they
+ * mserve-batch, mserve-demo, mserve-server) is run as a user would and checked for what they
  * share:
  *   - --help (with an example and the exit statuses) and --version, anywhere;
  *   - the global options --db, --json, --quiet accepted anywhere on the line;
@@ -8,7 +8,7 @@
  *   - --json: exactly one JSON document on stdout, success or failure, with
  *     the envelope {"ok": bool, "code": "MS_..." and "message" on failure};
  *   - a failed write to stdout (> /dev/full) is a failure (exit 2).
- * argv: TRACKER REGISTRY ARCHIVE AUTOSCALE BATCH DEMO EXAMPLES_DIR */
+ * argv: TRACKER REGISTRY ARCHIVE AUTOSCALE BATCH DEMO SERVER EXAMPLES_DIR */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,9 +28,10 @@
 
 #include "testutil.h"
 
-enum { T_TRACKER, T_REGISTRY, T_ARCHIVE, T_AUTOSCALE, T_BATCH, T_DEMO, N_TOOLS };
+enum { T_TRACKER, T_REGISTRY, T_ARCHIVE, T_AUTOSCALE, T_BATCH, T_DEMO, T_SERVER, N_TOOLS };
 static const char *tool_name[N_TOOLS] = {"mserve-tracker",   "mserve-registry", "mserve-archive",
-                                         "mserve-autoscale", "mserve-batch",    "mserve-demo"};
+                                         "mserve-autoscale", "mserve-batch",    "mserve-demo",
+                                         "mserve-server"};
 static const char *tool_path[N_TOOLS];
 static const char *examples;
 static char *work;
@@ -198,6 +199,7 @@ static void usage_errors_are_one_json_document(void **state) {
   static const char *const bogus[N_TOOLS][3] = {
       {"--db", "u.db", "frobnicate"}, {"--db", "u.db", "frobnicate"}, {"frobnicate", "x", NULL},
       {"frobnicate", NULL, NULL},     {"--frobnicate", NULL, NULL},   {"--frobnicate", NULL, NULL},
+      {"--model-store", ".", "--frobnicate"},
   };
   for (int t = 0; t < N_TOOLS; t++) {
     const char *a[6] = {"--json", bogus[t][0], bogus[t][1], bogus[t][2], NULL, NULL};
@@ -399,13 +401,28 @@ static void demo_folder_and_reruns(void **state) {
   free(dir);
 }
 
+/* ---- the server: what it shares with the family before it serves ----------- */
+
+static void server_envelope(void **state) {
+  (void)state;
+  char *missing = wpath("no-such-store");
+  CHECK_RC(2, RUN(T_SERVER, "--json", "--model-store", missing), "server on a missing store");
+  cJSON_Delete(expect_fail_doc("server on a missing store", "MS_ENOTFOUND"));
+  CHECK_RC(2, RUN(T_SERVER, "--model-store", ".", "--inference-address", "nowhere:80", "--json"),
+           "server --inference-address nowhere:80");
+  cJSON_Delete(expect_fail_doc("server --inference-address", "MS_EINVAL"));
+  CHECK_RC(2, RUN(T_SERVER, "--model-store", ".", "--limits", missing, "--json"), "server --limits missing");
+  cJSON_Delete(expect_fail_doc("server --limits missing", "MS_ECORRUPT"));
+  free(missing);
+}
+
 int main(int argc, char **argv) {
-  if (argc != 8) {
-    fprintf(stderr, "usage: %s TRACKER REGISTRY ARCHIVE AUTOSCALE BATCH DEMO EXAMPLES_DIR\n", argv[0]);
+  if (argc != 9) {
+    fprintf(stderr, "usage: %s TRACKER REGISTRY ARCHIVE AUTOSCALE BATCH DEMO SERVER EXAMPLES_DIR\n", argv[0]);
     return 2;
   }
   for (int t = 0; t < N_TOOLS; t++) tool_path[t] = argv[1 + t];
-  examples = argv[7];
+  examples = argv[8];
   work = ms_test_tmpdir("cli-family");
   if (!work) return 2;
   const struct CMUnitTest tests[] = {
@@ -415,6 +432,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(archive_and_registry_envelope),
       cmocka_unit_test(autoscale_and_batch_envelope),
       cmocka_unit_test(demo_folder_and_reruns),
+      cmocka_unit_test(server_envelope),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   ms_test_rmtree(work);

@@ -7,7 +7,7 @@ if(MSERVE_BUILD_EXAMPLES)
   target_compile_options(integration_cli_family PRIVATE ${MSERVE_WARNINGS})
   add_test(NAME integration_cli_family COMMAND integration_cli_family
     $<TARGET_FILE:mserve-tracker> $<TARGET_FILE:mserve-registry> $<TARGET_FILE:mserve-archive>
-    $<TARGET_FILE:mserve-autoscale> $<TARGET_FILE:mserve-batch> $<TARGET_FILE:mserve-demo>
+    $<TARGET_FILE:mserve-autoscale> $<TARGET_FILE:mserve-batch> $<TARGET_FILE:mserve-demo> $<TARGET_FILE:mserve-server>
     ${PROJECT_SOURCE_DIR}/examples)
   set_tests_properties(integration_cli_family PROPERTIES TIMEOUT 300 ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")
 endif()

@@ -695,14 +695,39 @@ static void shutdown_hands_everything_back_canceled(void **state) {
   assert_true(fd_readable(b));
   expect_batch(b, T0 + MS(7), MS_ETIMEDOUT, IDS(1));
   expect_batch(b, T0 + MS(7), MS_ECANCELED, IDS(2, 3));
-  assert_false(fd_readable(b));
+  assert_true(fd_readable(b)); /* the next poll answers MS_ECLOSED: the host's cue to drop the fd */
   ms_batch *x = (ms_batch *)&x;
   assert_int_equal(ms_batcher_poll(b, T0 + MS(8), &x), MS_ECLOSED);
   assert_null(x);
+  assert_true(fd_readable(b));
   x = (ms_batch *)&x;
   assert_int_equal(ms_batcher_wait(b, 0, &x), MS_ECLOSED);
   assert_null(x);
   expect_empty(b);
+  ms_batcher_free(b);
+}
+
+/* An epoll host that sleeps with nothing pending (no timer armed) must still
+ * learn of a shutdown: the fd becomes readable, and a poll answers
+ * MS_ECLOSED. (It stayed silent: such a host slept forever.) */
+static void shutdown_wakes_an_idle_host(void **state) {
+  (void)state;
+  ms_batcher *b = mk(4, MS(10), NULL, 0);
+  assert_false(fd_readable(b));
+  sub(b, 1, 4, 0, 0, T0);
+  expect_batch(b, T0, MS_OK, IDS(1));
+  assert_false(fd_readable(b));
+  assert_int_equal(next_of(b), INT64_MAX); /* nothing pending: the host arms no timer */
+  assert_int_equal(ms_batcher_shutdown(b), MS_OK);
+  assert_true(fd_readable(b));
+  ms_batch *x = (ms_batch *)&x;
+  assert_int_equal(ms_batcher_poll(b, T0 + MS(1), &x), MS_ECLOSED);
+  assert_null(x);
+  ms_batcher_free(b);
+  /* the same when the fd is first asked for after the shutdown */
+  b = mk(4, MS(10), NULL, 0);
+  assert_int_equal(ms_batcher_shutdown(b), MS_OK);
+  assert_true(fd_readable(b));
   ms_batcher_free(b);
 }
 
@@ -848,6 +873,7 @@ int main(void) {
       cmocka_unit_test(cancel_hands_a_request_back_once),
       cmocka_unit_test(cancel_recomputes_what_is_due),
       cmocka_unit_test(shutdown_hands_everything_back_canceled),
+      cmocka_unit_test(shutdown_wakes_an_idle_host),
       cmocka_unit_test(stats_give_depth_items_and_oldest_wait),
       cmocka_unit_test(settings_apply_at_once),
       cmocka_unit_test(memory_per_queued_request_is_bounded),

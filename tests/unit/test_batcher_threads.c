@@ -174,6 +174,107 @@ static void a_nearer_deadline_rearms_the_sleeping_waiter(void **state) {
   ms_batcher_free(w.b);
 }
 
+/* The sleeping keeper's target (read under the lock): the instant it sleeps
+ * until, or -1 while no waiter keeps time; *next: next_deadline. */
+static int64_t keeper_target(ms_batcher *b, int64_t *next) {
+  pthread_mutex_lock(&b->mu);
+  int64_t until = b->keeper_sleeping ? b->keeper_until : -1;
+  pthread_mutex_unlock(&b->mu);
+  assert_int_equal(ms_batcher_next_deadline(b, next), MS_OK);
+  return until;
+}
+
+/* Until both waiters sleep again (a bounded wait: a hang fails the test). */
+static void until_both_sleep(ms_batcher *b) {
+  for (int i = 0; sleeping(b) < 2; i++) {
+    if (i > 25000) fail_msg("the waiters did not go back to sleep");
+    sleep_us(200);
+  }
+}
+
+/* A request timeout is part of what the keeper sleeps until: each submit
+ * whose deadline is the nearest moves the keeper's target to exactly it,
+ * the keeper hands the MS_ETIMEDOUT batch out at (not before) the
+ * deadline, and then the waiters still keep time for what is left. */
+static void the_keeper_sleeps_until_the_nearest_timeout(void **state) {
+  (void)state;
+  waiters w;
+  memset(&w, 0, sizeof w);
+  assert_int_equal(ms_batcher_new(&w.b), MS_OK);
+  assert_int_equal(ms_batcher_set_max_batch(w.b, 8), MS_OK);
+  assert_int_equal(ms_batcher_set_max_delay(w.b, MS_SEC(3600)), MS_OK);
+  assert_int_equal(ms_batcher_set_queue_policy(w.b, 0, MS_TIMEOUT_REJECT, MS_SEC(3600), 1), MS_OK);
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, waiter_main, &w), 0);
+  until_both_sleep(w.b);
+  int64_t next = 0;
+  int64_t idle = keeper_target(w.b, &next);
+  assert_int_equal(idle, INT64_MAX); /* nothing pending */
+  assert_int_equal(next, INT64_MAX);
+  assert_int_equal(ms_batcher_submit(w.b, 1, 1, 0, MS_SEC(20), ms_clock_monotonic_us()), MS_OK);
+  int64_t until = keeper_target(w.b, &next);
+  assert_true(next < INT64_MAX);
+  assert_int_equal(until, next); /* request 1's deadline */
+  assert_int_equal(ms_batcher_submit(w.b, 2, 1, 0, MS_SEC(10), ms_clock_monotonic_us()), MS_OK);
+  int64_t until2 = keeper_target(w.b, &next);
+  assert_int_equal(until2, next);
+  assert_true(until2 < until); /* request 2's, nearer */
+  int64_t t3 = ms_clock_monotonic_us();
+  assert_int_equal(ms_batcher_submit(w.b, 3, 1, 0, 3000, t3), MS_OK);
+  int64_t until3 = keeper_target(w.b, &next);
+  assert_int_equal(until3, next);
+  assert_true(next >= t3 + 3000 && next < until2);
+  for (int i = 0; atomic_load(&w.batches) < 1; i++) {
+    if (i > 25000) fail_msg("no MS_ETIMEDOUT batch");
+    sleep_us(200);
+  }
+  until_both_sleep(w.b);
+  int64_t again = keeper_target(w.b, &next);
+  assert_int_equal(again, until2); /* one of them keeps time again */
+  assert_int_equal(next, until2);
+  assert_int_equal(ms_batcher_shutdown(w.b), MS_OK);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  assert_int_equal(atomic_load(&w.batches), 2); /* {3} timed out, then {1, 2} canceled */
+  ms_batcher_free(w.b);
+}
+
+/* The keeper wakes a little before a deadline and spins out the rest (the
+ * margin follows its own wake-up lateness): nothing is ever handed out
+ * early, a wait's own timeout never ends early, and the margin stays
+ * within its bound. */
+static void an_early_wake_up_never_hands_out_early(void **state) {
+  (void)state;
+  ms_batcher *b = NULL;
+  assert_int_equal(ms_batcher_new(&b), MS_OK);
+  assert_int_equal(ms_batcher_set_max_batch(b, 8), MS_OK);
+  assert_int_equal(ms_batcher_set_max_delay(b, MS_SEC(3600)), MS_OK);
+  assert_int_equal(ms_batcher_set_queue_policy(b, 0, MS_TIMEOUT_REJECT, 400, 0), MS_OK);
+  for (uint64_t id = 1; id <= 60; id++) {
+    int64_t t = ms_clock_monotonic_us();
+    assert_int_equal(ms_batcher_submit(b, id, 1, 0, 0, t), MS_OK);
+    ms_batch *x = NULL;
+    assert_int_equal(ms_batcher_wait(b, MS_SEC(10), &x), MS_OK);
+    assert_int_equal(ms_batch_status(x), MS_ETIMEDOUT);
+    int64_t submitted = 0;
+    assert_int_equal(ms_batch_get(x, 0, NULL, NULL, &submitted), MS_OK);
+    assert_true(ms_batch_formed_us(x) >= submitted + 400);
+    assert_true(ms_clock_monotonic_us() >= submitted + 400);
+    ms_batch_free(x);
+    pthread_mutex_lock(&b->mu);
+    int64_t margin = b->wake_margin;
+    pthread_mutex_unlock(&b->mu);
+    assert_true(margin >= 0 && margin <= 100);
+  }
+  for (int i = 0; i < 5; i++) {
+    int64_t t = ms_clock_monotonic_us();
+    ms_batch *x = (ms_batch *)&x;
+    assert_int_equal(ms_batcher_wait(b, 700, &x), MS_ETIMEDOUT);
+    assert_null(x);
+    assert_true(ms_clock_monotonic_us() >= t + 700);
+  }
+  ms_batcher_free(b);
+}
+
 /* ---- stress: 8 submitters, 4 waiters, a canceler, a polling host --------- */
 
 #define SUBMITTERS 8
@@ -358,6 +459,8 @@ int main(void) {
       cmocka_unit_test(wait_sleeps_until_the_next_deadline),
       cmocka_unit_test(a_due_batch_wakes_one_waiter),
       cmocka_unit_test(a_nearer_deadline_rearms_the_sleeping_waiter),
+      cmocka_unit_test(the_keeper_sleeps_until_the_nearest_timeout),
+      cmocka_unit_test(an_early_wake_up_never_hands_out_early),
       cmocka_unit_test(stress_8_submitters_4_waiters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

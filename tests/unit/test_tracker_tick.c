@@ -1,5 +1,7 @@
 /* Unit tests: the tracker's tick transactions (lib/tracker/tick.c). */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "test_tracker_fixture.h"
 
@@ -346,6 +348,74 @@ static void other_threads_wait_for_the_tick(void **state) {
   assert_int_equal(used(f->t, "keypair:A", MS_CLASS_COMPUTE, T0), 1);
 }
 
+/* A call made while a tick holds the store, from a thread other than the
+ * tick's latest one, waits for the tick at most the store's busy timeout,
+ * then fails with MS_EBUSY naming the open tick. That is the caller holding
+ * the tick itself when its tick calls run on a thread of their own (a Go
+ * binding's goroutine): waiting would never end. Such calls change nothing,
+ * and the tick carries on. */
+typedef struct blocked {
+  ms_tracker *t;
+  int what; /* 0: admit (a group-committed write), 1: get_used (a read), 2: set_limit */
+  int status, named;
+  atomic_int done;
+} blocked;
+
+static void *call_behind_the_tick(void *arg) {
+  blocked *b = arg;
+  int64_t n = -1;
+  if (b->what == 0) b->status = admit1(b->t, "behind", MS_CLASS_COMPUTE, "keypair:A", NULL);
+  else if (b->what == 1) b->status = ms_tracker_get_used(b->t, "keypair:A", MS_CLASS_COMPUTE, T0, &n);
+  else b->status = ms_tracker_set_limit(b->t, "keypair:A", MS_CLASS_COMPUTE, 9);
+  b->named = strstr(ms_errmsg(), "open transaction that spans calls (a tracker tick)") != NULL &&
+             strstr(ms_errmsg(), "busy timeout (100000 us)") != NULL;
+  atomic_store(&b->done, 1);
+  return NULL;
+}
+
+static void a_call_behind_a_tick_gives_up_after_the_busy_timeout(void **state) {
+  fx *f = *state;
+  assert_int_equal(ms_tracker_set_limit(f->t, "keypair:A", MS_CLASS_COMPUTE, 1), MS_OK);
+  assert_int_equal(ms_store_set_busy_timeout(f->s, 100000), MS_OK);
+  ms_tracker_txn *x = NULL;
+  assert_int_equal(ms_tracker_begin(f->t, &x), MS_OK);
+  const char *sc[] = {"keypair:A"};
+  assert_int_equal(ms_tracker_txn_admit(x, "tick", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_OK);
+  for (int what = 0; what < 3; what++) {
+    blocked b = {f->t, what, -1, 0, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, call_behind_the_tick, &b), 0);
+    /* Not a timing assertion: a wait without end is what this test catches. */
+    for (int i = 0; i < 3000 && !atomic_load(&b.done); i++) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    if (!atomic_load(&b.done)) fail_msg("call %d still waits for the tick after 30 s", what);
+    pthread_join(th, NULL);
+    assert_int_equal(b.status, MS_EBUSY);
+    assert_true(b.named);
+  }
+  /* the tick carries on and commits; nothing of the refused calls is there */
+  assert_int_equal(ms_tracker_txn_admit(x, "tick2", MS_CLASS_COMPUTE, sc, 1, 0, T0, NULL), MS_ELIMIT);
+  assert_int_equal(ms_tracker_txn_commit(x), MS_OK);
+  assert_int_equal(held(f->t, "behind"), 0);
+  assert_int_equal(held(f->t, "tick"), 1);
+  int64_t limit = -1;
+  assert_int_equal(ms_tracker_get_limit(f->t, "keypair:A", MS_CLASS_COMPUTE, &limit), MS_OK);
+  assert_int_equal(limit, 1);
+  /* with the tick ended the same calls go through */
+  blocked after = {f->t, 2, -1, 0, 0};
+  call_behind_the_tick(&after);
+  assert_int_equal(after.status, MS_OK);
+  /* a busy timeout of 0 refuses at once */
+  assert_int_equal(ms_store_set_busy_timeout(f->s, 0), MS_OK);
+  assert_int_equal(ms_tracker_begin(f->t, &x), MS_OK);
+  blocked now = {f->t, 0, -1, 0, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, call_behind_the_tick, &now), 0);
+  pthread_join(th, NULL);
+  assert_int_equal(now.status, MS_EBUSY);
+  ms_tracker_txn_rollback(x);
+  assert_consistent(f->t);
+}
+
 
 /* An admit whose own writes fail half way takes them back and leaves the
  * tick usable (a tick has no savepoint per admit). The failure is forced
@@ -463,6 +533,7 @@ int main(void) {
       FX_TEST(a_tick_moves_between_threads),
       FX_TEST(overlapping_calls_on_one_tick_wait_for_each_other),
       FX_TEST(other_threads_wait_for_the_tick),
+      FX_TEST(a_call_behind_a_tick_gives_up_after_the_busy_timeout),
       FX_TEST(a_failed_write_in_a_tick_is_taken_back),
       FX_TEST(a_failed_release_in_a_tick_is_undone),
       FX_TEST(a_big_tick_is_exact_at_the_limit),

@@ -3,11 +3,12 @@ import ctypes
 import time
 from collections import namedtuple
 from dataclasses import dataclass
+from typing import Optional
 
 from ._handle import Handle
 from ._lib import lib
-from .constants import EVAL_DRY_RUN, Aggregation, Comparator, Outcome
-from .errors import check
+from .constants import EVAL_DRY_RUN, Aggregation, Comparator, Outcome, Status
+from .errors import InvalidError, check
 
 _byref = ctypes.byref
 _NONE = 2**63 - 1
@@ -15,15 +16,17 @@ _NONE = 2**63 - 1
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule to add: fire when `aggregation(metric) <comparator> threshold`, moving the count by step."""
+    """A rule to add: fire when `aggregation(metric) <comparator> threshold`, moving the count by step.
+    min_replicas / max_replicas: None (no bound) or a count >= 0 (0 is a bound: max_replicas=0 keeps
+    a scale-up rule from ever leaving 0 replicas)."""
     source: str
     metric: str
     comparator: Comparator
     threshold: float
     step: int
     cooldown_us: int = 0
-    min_replicas: int = -1
-    max_replicas: int = -1
+    min_replicas: Optional[int] = None
+    max_replicas: Optional[int] = None
     aggregation: Aggregation = Aggregation.MEAN
     enabled: bool = True
 
@@ -57,9 +60,19 @@ class _Builder(Handle):
         check(lib.ms_rule_set_trigger(p, int(rule.comparator), float(rule.threshold)))
         check(lib.ms_rule_set_step(p, rule.step))
         check(lib.ms_rule_set_cooldown(p, rule.cooldown_us))
-        check(lib.ms_rule_set_bounds(p, rule.min_replicas, rule.max_replicas))
+        check(lib.ms_rule_set_bounds(p, _bound("min_replicas", rule.min_replicas),
+                                     _bound("max_replicas", rule.max_replicas)))
         check(lib.ms_rule_set_aggregation(p, int(rule.aggregation)))
         check(lib.ms_rule_set_enabled(p, 1 if rule.enabled else 0))
+
+
+def _bound(name, n):
+    """The C value of a bound: -1 for None; a negative count must not become C's "no bound"."""
+    if n is None:
+        return -1
+    if n < 0:
+        raise InvalidError(Status.EINVAL, "autoscaler: rule: %s is %d; a bound is None or a count >= 0" % (name, n))
+    return n
 
 
 def _rule_info(p):
@@ -76,7 +89,8 @@ def _rule_info(p):
     check(lib.ms_rule_get_enabled(p, _byref(enabled)))
     check(lib.ms_rule_get_state(p, _byref(rid), _byref(ep), _byref(has), _byref(last)))
     rule = Rule(src.value.decode(), name.value.decode(), Comparator(cmp_.value), thr.value, step.value, cool.value,
-                lo.value, hi.value, Aggregation(agg.value), bool(enabled.value))
+                None if lo.value < 0 else lo.value, None if hi.value < 0 else hi.value, Aggregation(agg.value),
+                bool(enabled.value))
     return RuleInfo(rid.value, ep.value.decode(), rule, last.value if has.value else None)
 
 
@@ -115,27 +129,31 @@ class Autoscaler(Handle):
 
     def __init__(self, store):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_open(store._p, _byref(out)))
-        super().__init__(out.value, lib.ms_autoscaler_close, store)
+        p = store._enter()
+        try:
+            check(lib.ms_autoscaler_open(p, _byref(out)))
+            super().__init__(out.value, lib.ms_autoscaler_close, store)
+        finally:
+            store._leave()
 
     def set_metric_ttl(self, ttl_us):
-        check(lib.ms_autoscaler_set_metric_ttl(self._p, ttl_us))
+        check(self._call(lib.ms_autoscaler_set_metric_ttl, ttl_us))
 
     def set_replicas(self, endpoint, replicas):
         """Set the desired count, creating the endpoint when new."""
-        check(lib.ms_autoscaler_set_replicas(self._p, endpoint.encode(), replicas))
+        check(self._call(lib.ms_autoscaler_set_replicas, endpoint.encode(), replicas))
 
     def get_replicas(self, endpoint):
         v = ctypes.c_int64()
-        check(lib.ms_autoscaler_get_replicas(self._p, endpoint.encode(), _byref(v)))
+        check(self._call(lib.ms_autoscaler_get_replicas, endpoint.encode(), _byref(v)))
         return v.value
 
     def remove_endpoint(self, endpoint):
-        check(lib.ms_autoscaler_remove_endpoint(self._p, endpoint.encode()))
+        check(self._call(lib.ms_autoscaler_remove_endpoint, endpoint.encode()))
 
     def endpoints(self):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_list_endpoints(self._p, _byref(out)))
+        check(self._call(lib.ms_autoscaler_list_endpoints, _byref(out)))
         try:
             name = ctypes.c_char_p()
             names = []
@@ -150,18 +168,18 @@ class Autoscaler(Handle):
         """Add `rule` (a Rule) to an existing endpoint; returns its id. ConflictError names the other rule."""
         rid = ctypes.c_int64()
         with _Builder(rule) as b:
-            check(lib.ms_autoscaler_add_rule(self._p, endpoint.encode(), b._p, _byref(rid)))
+            check(self._call(lib.ms_autoscaler_add_rule, endpoint.encode(), b._p, _byref(rid)))
         return rid.value
 
     def remove_rule(self, rule_id):
-        check(lib.ms_autoscaler_remove_rule(self._p, rule_id))
+        check(self._call(lib.ms_autoscaler_remove_rule, rule_id))
 
     def set_rule_enabled(self, rule_id, enabled):
-        check(lib.ms_autoscaler_set_rule_enabled(self._p, rule_id, 1 if enabled else 0))
+        check(self._call(lib.ms_autoscaler_set_rule_enabled, rule_id, 1 if enabled else 0))
 
     def get_rule(self, rule_id):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_get_rule(self._p, rule_id, _byref(out)))
+        check(self._call(lib.ms_autoscaler_get_rule, rule_id, _byref(out)))
         try:
             return _rule_info(out.value)
         finally:
@@ -169,7 +187,7 @@ class Autoscaler(Handle):
 
     def rules(self, endpoint):
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_list_rules(self._p, endpoint.encode(), _byref(out)))
+        check(self._call(lib.ms_autoscaler_list_rules, endpoint.encode(), _byref(out)))
         try:
             r = ctypes.c_void_p()
             infos = []
@@ -182,21 +200,21 @@ class Autoscaler(Handle):
 
     def observe(self, endpoint, source, metric, value, replica=None, now_us=None):
         """Record a metric value of one replica (None: endpoint-wide)."""
-        check(lib.ms_autoscaler_observe(self._p, endpoint.encode(), source.encode(), metric.encode(),
+        check(self._call(lib.ms_autoscaler_observe, endpoint.encode(), source.encode(), metric.encode(),
                                         None if replica is None else replica.encode(), float(value),
                                         time.time_ns() // 1000 if now_us is None else now_us))
 
     def evaluate(self, now_us=None, dry_run=False):
         """Run every endpoint's rules; returns a Decision per endpoint, in creation order."""
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_evaluate(self._p, time.time_ns() // 1000 if now_us is None else now_us,
+        check(self._call(lib.ms_autoscaler_evaluate, time.time_ns() // 1000 if now_us is None else now_us,
                                          EVAL_DRY_RUN if dry_run else 0, _byref(out)))
         return _decisions(out.value)
 
     def explain(self, endpoint, now_us=None):
         """What an evaluation at now_us would decide for one endpoint (a dry run): its Decision."""
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_evaluate(self._p, time.time_ns() // 1000 if now_us is None else now_us,
+        check(self._call(lib.ms_autoscaler_evaluate, time.time_ns() // 1000 if now_us is None else now_us,
                                          EVAL_DRY_RUN, _byref(out)))
         try:
             i = ctypes.c_size_t()
@@ -208,12 +226,12 @@ class Autoscaler(Handle):
     def next_deadline(self, now_us=None):
         """When time alone next changes a decision (µs), or None when it never does."""
         v = ctypes.c_int64()
-        check(lib.ms_autoscaler_next_deadline(self._p, time.time_ns() // 1000 if now_us is None else now_us,
+        check(self._call(lib.ms_autoscaler_next_deadline, time.time_ns() // 1000 if now_us is None else now_us,
                                               _byref(v)))
         return None if v.value == _NONE else v.value
 
     def history(self, endpoint, max_entries=0):
         """The endpoint's last changes (oldest first) as Decisions."""
         out = ctypes.c_void_p()
-        check(lib.ms_autoscaler_history(self._p, endpoint.encode(), max_entries, _byref(out)))
+        check(self._call(lib.ms_autoscaler_history, endpoint.encode(), max_entries, _byref(out)))
         return _decisions(out.value)

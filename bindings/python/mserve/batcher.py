@@ -36,9 +36,14 @@ def _batch(x):
 
 
 class Batcher(Handle):
-    """One queue for one model version. Every method may be called from any thread at once;
-    close() only once no other thread uses it (shut down and join the workers first)."""
+    """One queue for one model version. Every method may be called from any thread at once,
+    close() too: it shuts the batcher down (waiters get the canceled requests' batches, then
+    ClosedError), waits for the calls in flight to return and frees it; calls made meanwhile
+    and later raise ClosedError. Shutting down and draining first still answers every request."""
     _kind = "batcher"
+
+    def _wake(self, ptr):
+        lib.ms_batcher_shutdown(ptr)  # wakes every wait(); ECLOSED when already shut down
 
     def __init__(self, max_batch=None, max_delay_us=None, preferred_sizes=None, max_queue=None, model=None):
         out = ctypes.c_void_p()
@@ -57,47 +62,55 @@ class Batcher(Handle):
 
     def configure(self, model):
         """Take a registry Model's resolved batch_size, delay, queue size and timeout."""
-        check(lib.ms_batcher_configure(self._p, model._snapshot._p))
+        check(self._call(lib.ms_batcher_configure, model._snapshot._p))
 
     def set_max_batch(self, items):
-        check(lib.ms_batcher_set_max_batch(self._p, items))
+        check(self._call(lib.ms_batcher_set_max_batch, items))
 
     def set_max_delay(self, delay_us):
-        check(lib.ms_batcher_set_max_delay(self._p, delay_us))
+        check(self._call(lib.ms_batcher_set_max_delay, delay_us))
 
     def set_preferred_sizes(self, sizes):
         sizes = list(sizes)
         arr = (ctypes.c_int64 * len(sizes))(*sizes) if sizes else None
-        check(lib.ms_batcher_set_preferred_sizes(self._p, arr, len(sizes)))
+        check(self._call(lib.ms_batcher_set_preferred_sizes, arr, len(sizes)))
 
     def set_max_queue(self, requests):
-        check(lib.ms_batcher_set_max_queue(self._p, requests))
+        check(self._call(lib.ms_batcher_set_max_queue, requests))
 
     def set_priority_levels(self, levels, default_level=1):
-        check(lib.ms_batcher_set_priority_levels(self._p, levels, default_level))
+        check(self._call(lib.ms_batcher_set_priority_levels, levels, default_level))
 
     def set_queue_policy(self, level=0, action=TimeoutAction.REJECT, default_timeout_us=0, allow_override=False):
-        check(lib.ms_batcher_set_queue_policy(self._p, level, int(action), default_timeout_us,
+        check(self._call(lib.ms_batcher_set_queue_policy, level, int(action), default_timeout_us,
                                               1 if allow_override else 0))
 
     def submit(self, request_id, items=1, priority=0, timeout_us=0, now_us=None):
         """Queue a request; FullError (queue full), ExistsError (id pending), ClosedError (shut down)."""
-        st = lib.ms_batcher_submit(self._p, request_id, items, priority, timeout_us,
-                                   time.monotonic_ns() // 1000 if now_us is None else now_us)
+        p = self._enter()  # inline, not _call: the hot path
+        try:
+            st = lib.ms_batcher_submit(p, request_id, items, priority, timeout_us,
+                                       time.monotonic_ns() // 1000 if now_us is None else now_us)
+        finally:
+            self._leave()
         if st:
             raise error(st)
 
     def cancel(self, request_id):
-        check(lib.ms_batcher_cancel(self._p, request_id))
+        check(self._call(lib.ms_batcher_cancel, request_id))
 
     def shutdown(self):
         """Refuse later submits; pending requests come back in ECANCELED batches."""
-        check(lib.ms_batcher_shutdown(self._p))
+        check(self._call(lib.ms_batcher_shutdown))
 
     def poll(self, now_us=None):
         """The batch due at now_us, or None. ClosedError once shut down and drained."""
         out = ctypes.c_void_p()
-        st = lib.ms_batcher_poll(self._p, time.monotonic_ns() // 1000 if now_us is None else now_us, _byref(out))
+        p = self._enter()
+        try:
+            st = lib.ms_batcher_poll(p, time.monotonic_ns() // 1000 if now_us is None else now_us, _byref(out))
+        finally:
+            self._leave()
         if st:
             raise error(st)
         return _batch(out.value) if out.value else None
@@ -106,7 +119,7 @@ class Batcher(Handle):
         """For worker threads: the next batch, or None after timeout_us (-1: no limit).
         ClosedError once shut down and everything was handed back."""
         out = ctypes.c_void_p()
-        st = lib.ms_batcher_wait(self._p, timeout_us, _byref(out))
+        st = self._call(lib.ms_batcher_wait, timeout_us, _byref(out))
         if st == Status.ETIMEDOUT:
             return None
         if st:
@@ -126,17 +139,17 @@ class Batcher(Handle):
     def next_deadline(self):
         """When a poll is next due (monotonic µs), or None when nothing is pending."""
         v = ctypes.c_int64()
-        check(lib.ms_batcher_next_deadline(self._p, _byref(v)))
+        check(self._call(lib.ms_batcher_next_deadline, _byref(v)))
         return None if v.value == _NONE else v.value
 
     def fileno(self):
         """The batcher's eventfd, readable while something is due (for select/selectors)."""
         fd = ctypes.c_int()
-        check(lib.ms_batcher_fd(self._p, _byref(fd)))
+        check(self._call(lib.ms_batcher_fd, _byref(fd)))
         return fd.value
 
     def stats(self, now_us=None):
         r, i, w = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
-        check(lib.ms_batcher_stats(self._p, time.monotonic_ns() // 1000 if now_us is None else now_us,
+        check(self._call(lib.ms_batcher_stats, time.monotonic_ns() // 1000 if now_us is None else now_us,
                                    _byref(r), _byref(i), _byref(w)))
         return Stats(r.value, i.value, w.value)

@@ -31,7 +31,9 @@ def _view(ptr, rows, dim):
 
 
 class Executor(Handle):
-    """One model instance on one device; one run at a time (a concurrent one is BusyError)."""
+    """One model instance on one device; one run at a time (a concurrent one is BusyError).
+    close() from any thread waits for a run in flight to end; calls made meanwhile and later
+    raise ClosedError; close() from inside the executor's own handler is BusyError."""
     _kind = "executor"
 
     def __init__(self, model_dir, device="auto"):
@@ -73,29 +75,36 @@ class Executor(Handle):
     def dims(self):
         """(input_dim, output_dim)."""
         i, o = ctypes.c_int64(), ctypes.c_int64()
-        check(lib.ms_executor_dims(self._p, _byref(i), _byref(o)))
+        check(self._call(lib.ms_executor_dims, _byref(i), _byref(o)))
         return i.value, o.value
 
     @property
     def max_batch(self):
         v = ctypes.c_int64()
-        check(lib.ms_executor_get_max_batch(self._p, _byref(v)))
+        check(self._call(lib.ms_executor_get_max_batch, _byref(v)))
         return v.value
 
     @max_batch.setter
     def max_batch(self, rows):
-        check(lib.ms_executor_set_max_batch(self._p, rows))
+        check(self._call(lib.ms_executor_set_max_batch, rows))
 
     def set_threads(self, threads):
-        check(lib.ms_executor_set_threads(self._p, threads))
+        check(self._call(lib.ms_executor_set_threads, threads))
 
     @property
     def device(self):
         """"cpu", "host", or "cuda:N (<name>)"."""
-        return lib.ms_executor_device(self._p).decode()
+        return self._call(lib.ms_executor_device).decode()
 
     def run(self, input, rows=None):
-        p = self._p
+        """The outputs of `input`'s rows (see the module's comment for the kinds)."""
+        p = self._enter()  # close() waits for the run to end
+        try:
+            return self._run_on(p, input, rows)
+        finally:
+            self._leave()
+
+    def _run_on(self, p, input, rows):
         in_dim, out_dim = self.dims
         np = sys.modules.get("numpy")
         if np is not None and isinstance(input, np.ndarray):

@@ -137,15 +137,19 @@ class Registry(Handle):
 
     def __init__(self, store, config=None):
         out = ctypes.c_void_p()
-        check(lib.ms_registry_open(store._p, _enc(config), _byref(out)))
-        super().__init__(out.value, lib.ms_registry_close, store)
+        p = store._enter()
+        try:
+            check(lib.ms_registry_open(p, _enc(config), _byref(out)))
+            super().__init__(out.value, lib.ms_registry_close, store)
+        finally:
+            store._leave()
 
     def set_limits(self, max_entries, max_total_bytes, max_ratio):
-        check(lib.ms_registry_set_limits(self._p, max_entries, max_total_bytes, max_ratio))
+        check(self._call(lib.ms_registry_set_limits, max_entries, max_total_bytes, max_ratio))
 
     def scan(self, model_store_dir):
         out = ctypes.c_void_p()
-        check(lib.ms_registry_scan(self._p, _enc(model_store_dir), _byref(out)))
+        check(self._call(lib.ms_registry_scan, _enc(model_store_dir), _byref(out)))
         rep = out.value
         try:
             path, message = ctypes.c_char_p(), ctypes.c_char_p()
@@ -163,28 +167,28 @@ class Registry(Handle):
     def register(self, archive_path, overrides=None):
         def call(ov):
             out = ctypes.c_void_p()
-            check(lib.ms_registry_register(self._p, _enc(archive_path), ov, _byref(out)))
+            check(self._call(lib.ms_registry_register, _enc(archive_path), ov, _byref(out)))
             return _model(out.value)
         return _with_overrides(overrides, call)
 
     def unregister(self, name, version=None):
-        check(lib.ms_registry_unregister(self._p, _enc(name), _enc(version)))
+        check(self._call(lib.ms_registry_unregister, _enc(name), _enc(version)))
 
     def set_default(self, name, version):
-        check(lib.ms_registry_set_default(self._p, _enc(name), _enc(version)))
+        check(self._call(lib.ms_registry_set_default, _enc(name), _enc(version)))
 
     def update(self, name, overrides, version=None):
-        _with_overrides(overrides, lambda ov: check(lib.ms_registry_update(self._p, _enc(name), _enc(version), ov)))
+        _with_overrides(overrides, lambda ov: check(self._call(lib.ms_registry_update, _enc(name), _enc(version), ov)))
 
     def get(self, name, version=None):
         out = ctypes.c_void_p()
-        check(lib.ms_registry_get(self._p, _enc(name), _enc(version), _byref(out)))
+        check(self._call(lib.ms_registry_get, _enc(name), _enc(version), _byref(out)))
         return _model(out.value)
 
     def list(self, name=None):
         """Every registration (of `name`, or all), by name then registration order."""
         out = ctypes.c_void_p()
-        check(lib.ms_registry_list(self._p, _enc(name), _byref(out)))
+        check(self._call(lib.ms_registry_list, _enc(name), _byref(out)))
         owner = _Owned(out.value, lib.ms_model_list_free)  # freed once no Model of it remains
         m = ctypes.c_void_p()
         models = []
@@ -199,12 +203,12 @@ class Registry(Handle):
     def materialize(self, model, root_dir):
         """Extract the model's archive once under root_dir; returns the folder's path."""
         buf = ctypes.create_string_buffer(8192)
-        check(lib.ms_registry_materialize(self._p, model._snapshot._p, _enc(root_dir), buf, len(buf)))
+        check(self._call(lib.ms_registry_materialize, model._snapshot._p, _enc(root_dir), buf, len(buf)))
         return buf.value.decode()
 
     def unused_keys(self):
         out = ctypes.c_void_p()
-        check(lib.ms_registry_unused_keys(self._p, _byref(out)))
+        check(self._call(lib.ms_registry_unused_keys, _byref(out)))
         try:
             k, v, line = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_int64()
             keys = []
@@ -218,5 +222,5 @@ class Registry(Handle):
     def get_global(self, key):
         """A top-level key of the global config file as written; NotFoundError when absent."""
         v = ctypes.c_char_p()
-        check(lib.ms_registry_get_global(self._p, _enc(key), _byref(v)))
+        check(self._call(lib.ms_registry_get_global, _enc(key), _byref(v)))
         return _s(v.value)

@@ -58,21 +58,21 @@ class Store(Handle):
         self.path = str(path)
 
     def set_busy_timeout(self, timeout_us):
-        check(lib.ms_store_set_busy_timeout(self._p, timeout_us))
+        check(self._call(lib.ms_store_set_busy_timeout, timeout_us))
 
     def set_autocheckpoint(self, frames):
-        check(lib.ms_store_set_autocheckpoint(self._p, frames))
+        check(self._call(lib.ms_store_set_autocheckpoint, frames))
 
     @property
     def schema_version(self):
         v = ctypes.c_int64()
-        check(lib.ms_store_schema_version(self._p, ctypes.byref(v)))
+        check(self._call(lib.ms_store_schema_version, ctypes.byref(v)))
         return v.value
 
     def checkpoint(self):
         """A passive checkpoint; returns the log frames not copied back yet."""
         left = ctypes.c_int64()
-        check(lib.ms_store_checkpoint(self._p, ctypes.byref(left)))
+        check(self._call(lib.ms_store_checkpoint, ctypes.byref(left)))
         return left.value
 
     def tracker(self):

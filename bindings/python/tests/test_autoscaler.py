@@ -89,6 +89,27 @@ class AutoscalerTest(TempDirTest):
             self.assertEqual(again.get_replicas("chat"), 2)
             self.assertEqual(again.get_rule(rid).last_applied_us, T0)
 
+    def test_a_replica_bound_of_zero_is_a_bound(self):
+        up = mserve.Rule("lb", "queue", mserve.CMP_GT, 10, +1)
+        capped = mserve.Rule("lb", "queue", mserve.CMP_GT, 10, +1, min_replicas=0, max_replicas=0)
+        for ep in ("paused", "free"):
+            self.a.set_replicas(ep, 0)
+        capped_id = self.a.add_rule("paused", capped)
+        free_id = self.a.add_rule("free", up)
+        for ep in ("paused", "free"):
+            self.a.observe(ep, "lb", "queue", 50.0, replica="r1", now_us=T0)
+        self.a.evaluate(now_us=T0)
+        self.assertEqual(self.a.get_replicas("paused"), 0)  # capped at 0
+        self.assertEqual(self.a.get_replicas("free"), 1)  # no bound
+        self.assertEqual(self.a.explain("paused", now_us=T0 + 1).rules[0].outcome, mserve.Outcome.AT_BOUND)
+        got = self.a.get_rule(capped_id).rule
+        self.assertEqual((got.min_replicas, got.max_replicas), (0, 0))
+        got = self.a.get_rule(free_id).rule
+        self.assertEqual((got.min_replicas, got.max_replicas), (None, None))
+        with self.assertRaises(mserve.InvalidError) as cm:
+            self.a.add_rule("free", mserve.Rule("lb", "queue", mserve.CMP_GT, 10, +1, max_replicas=-1))
+        self.assertIn("max_replicas is -1", cm.exception.message)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -107,6 +107,63 @@ class BatcherTest(TempDirTest):
         with mserve.Batcher() as b:
             self.assertIsNone(b.wait(1000))
 
+    def test_close_while_other_threads_wait_and_submit(self):
+        b = mserve.Batcher(max_batch=4, max_delay_us=100)
+        unexpected, started = [], threading.Barrier(6)
+
+        def worker():
+            started.wait()
+            try:
+                for _ in b:  # ends with the ClosedError of a closed batcher
+                    pass
+            except BaseException as e:  # noqa: BLE001 - reported below
+                unexpected.append(e)
+
+        def submitter(k):
+            started.wait()
+            i = 0
+            while True:
+                try:
+                    b.submit(k * 10**9 + i)
+                    b.stats()
+                except mserve.FullError:
+                    pass
+                except mserve.ClosedError:
+                    return
+                except BaseException as e:  # noqa: BLE001
+                    unexpected.append(e)
+                    return
+                i += 1
+
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        threads += [threading.Thread(target=submitter, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        started.wait()
+        b.close()  # while threads are inside wait() and submit()
+        for t in threads:
+            t.join(30)
+        self.assertEqual([t for t in threads if t.is_alive()], [])
+        self.assertEqual(unexpected, [])
+        self.assertTrue(b.closed)
+        for call in (lambda: b.submit(1), b.poll, b.wait, b.stats, b.fileno, b.shutdown, b.next_deadline,
+                     lambda: b.set_max_batch(2), lambda: b.cancel(1)):
+            with self.assertRaises(mserve.ClosedError):
+                call()
+        b.close()  # idempotent
+
+    def test_close_from_several_threads_at_once(self):
+        b = mserve.Batcher()
+        waiter = threading.Thread(target=lambda: list(b))
+        waiter.start()
+        closers = [threading.Thread(target=b.close) for _ in range(4)]
+        for t in closers:
+            t.start()
+        for t in closers + [waiter]:
+            t.join(30)
+            self.assertFalse(t.is_alive())
+        self.assertTrue(b.closed)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,6 +1,7 @@
 """Executor: a Python handler, the built-in MLP on the CPU, every input kind, failures."""
 import array
 import math
+import threading
 import unittest
 
 from support import TempDirTest, mserve, write_mlp_dir
@@ -70,6 +71,50 @@ class HandlerTest(unittest.TestCase):
         ex.close()
         with self.assertRaises(mserve.ClosedError):
             ex.run([[1, 2, 3]])
+
+    def test_close_waits_for_a_run_in_flight_and_refuses_new_calls(self):
+        entered, release = threading.Event(), threading.Event()
+
+        def slow(inp, out):
+            entered.set()
+            release.wait(30)
+            doubler(inp, out)
+
+        ex = mserve.Executor.handler(slow, 3, 2)
+        result = []
+        runner = threading.Thread(target=lambda: result.append(ex.run([[1, 2, 3]])))
+        runner.start()
+        self.assertTrue(entered.wait(30))
+        closer = threading.Thread(target=ex.close)
+        closer.start()
+        closer.join(0.2)
+        self.assertTrue(closer.is_alive(), "close() returned while a run was inside the executor")
+        self.assertTrue(ex.closed)
+        with self.assertRaises(mserve.ClosedError):  # a call made once close began
+            ex.run([[1, 2, 3]])
+        release.set()
+        runner.join(30)
+        closer.join(30)
+        self.assertFalse(closer.is_alive())
+        self.assertEqual(result, [[[3.0, 6.0]]])
+        with self.assertRaises(mserve.ClosedError):
+            ex.dims
+
+    def test_close_from_inside_its_own_handler_is_busy(self):
+        box = []
+
+        def closing(inp, out):
+            box[0].close()  # would wait for itself
+
+        ex = box.append(mserve.Executor.handler(closing, 1, 1)) or box[0]
+        with ex:
+            with self.assertRaises(mserve.BusyError) as cm:
+                ex.run([[1.0]])
+            self.assertIsInstance(cm.exception.__cause__, mserve.BusyError)  # what the handler's close raised
+            self.assertIn("close: called from inside a call on it", cm.exception.__cause__.message)
+            self.assertFalse(ex.closed)
+            self.assertEqual(ex.dims, (1, 1))
+        self.assertTrue(ex.closed)
 
 
 class MlpTest(TempDirTest):

@@ -1,5 +1,6 @@
 """Tracker: limits, admit/release/renew, denials, ticks across threads, reconcile, 8 threads."""
 import threading
+import time
 import unittest
 
 from support import TempDirTest, mserve
@@ -168,6 +169,68 @@ class TrackerTest(TempDirTest):
         self.assertEqual(len(admitted), 10)
         self.assertEqual(len(denied), 190)
         self.assertEqual(self.t.used("user:shared", now_us=T0), 10)
+
+    def _hammer(self, calls, n_threads=4):
+        """n_threads threads making calls(i) until a ClosedError; (threads, successes, unexpected)."""
+        ok, unexpected, started = [0] * n_threads, [], threading.Barrier(n_threads + 1)
+
+        def run(k):
+            started.wait()
+            i = 0
+            while True:
+                try:
+                    calls(k, i)
+                    ok[k] += 1
+                except (mserve.LimitError, mserve.BusyError):
+                    pass
+                except mserve.ClosedError:
+                    return
+                except BaseException as e:  # noqa: BLE001 - reported by the test
+                    unexpected.append(e)
+                    return
+                i += 1
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(n_threads)]
+        for t in threads:
+            t.start()
+        started.wait()
+        for _ in range(3000):  # until each is well into its loop (or stopped)
+            if all(n >= 20 or not t.is_alive() for n, t in zip(ok, threads)):
+                break
+            time.sleep(0.01)
+        return threads, ok, unexpected
+
+    def test_closing_the_store_while_threads_use_its_tracker(self):
+        def calls(k, i):
+            sid = "s%d-%d" % (k, i)
+            self.t.admit(sid, ["user:%d" % k], now_us=T0)
+            self.t.used("user:%d" % k, now_us=T0)
+            self.t.release(sid, now_us=T0)
+
+        threads, _, unexpected = self._hammer(calls)
+        self.store.close()  # while they are inside admit, used and release
+        for t in threads:
+            t.join(30)
+        self.assertEqual([t for t in threads if t.is_alive()], [])
+        self.assertEqual(unexpected, [])
+        self.assertTrue(self.t.closed and self.store.closed)
+        with self.assertRaises(mserve.ClosedError):
+            self.t.admit("late", ["user:x"])
+        with self.assertRaises(mserve.ClosedError):
+            self.store.tracker()
+
+    def test_commit_waits_for_the_ticks_calls_in_flight(self):
+        self.t.set_limit("keypair:R", 10**6)
+        tick = self.t.begin()
+        threads, ok, unexpected = self._hammer(
+            lambda k, i: tick.admit("r%d-%d" % (k, i), ["keypair:R"], now_us=T0))
+        tick.commit()  # while they are inside tick.admit
+        for t in threads:
+            t.join(30)
+        self.assertEqual(unexpected, [])
+        self.assertTrue(tick.closed)
+        # every admit that returned is committed, none after the commit is
+        self.assertEqual(self.t.used("keypair:R", now_us=T0), sum(ok))
 
 
 if __name__ == "__main__":

@@ -389,6 +389,13 @@ MS_API int ms_autoscaler_observe(ms_autoscaler *a, const char *endpoint, const c
  * Errors: MS_EINVAL (NULL engine, unknown flag), MS_ENOMEM, store errors
  * (MS_EBUSY when another process holds the store's write lock past the busy
  * timeout); nothing changes on failure and *out is untouched. Stable.
+  * On a PostgreSQL store shared by several hosts, a tick (its now_us) is
+ * evaluated by one host: the call takes a lock all hosts share, reads again
+ * the counts, history and cooldowns the others applied, and records the
+ * tick; a host that finds the lock held, or the tick (or a later one)
+ * already evaluated, gets a dry result and the log (INFO) names who
+ * evaluated. Evaluating the same now_us twice on one host is then a dry run
+ * the second time.
  */
 MS_API int ms_autoscaler_evaluate(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_decisions **out);
 

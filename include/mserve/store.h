@@ -102,6 +102,15 @@ typedef struct ms_store ms_store;
  * MS_STORE_READONLY, one that would need migrating), MS_EBUSY (another
  * process held the database past the busy timeout), MS_ENOMEM. *out is
  * untouched on failure. Thread safe (opens a new handle). Stable.
+ * PostgreSQL: a path starting "postgresql://" or "postgres://" is a libpq
+ * connection URI, and the store is that database, shared by every host that
+ * opens it, with the same API and guarantees. Messages show the URI with its
+ * password masked. Errors then: MS_EINVAL (a URI libpq cannot parse), MS_EIO
+ * (no connection, with libpq's message; a connection lost later is made again
+ * at the next call, which it failed with MS_EIO), MS_EUNSUPPORTED (a newer
+ * schema, or a schema holding another application's tables). Two hosts
+ * opening a fresh database at once migrate it once (an advisory lock).
+ * MS_STORE_DURABLE and ms_store_checkpoint are the server's business there.
  */
 MS_API int ms_store_open(const char *path, unsigned flags, ms_store **out);
 

@@ -3,6 +3,7 @@
  * only after that committed. And when the next one is due
  * (ms_autoscaler_next_deadline, deadline.c). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "autoscaler/deadline.h"
 #include "autoscaler/decisions.h"
 #include "autoscaler/endpoint.h"
+#include "autoscaler/load.h"
 #include "autoscaler/series.h"
 #include "autoscaler/tick_store.h"
 #include "common/error.h"
@@ -119,8 +121,86 @@ static void apply(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, 
   a->next_seq += (int64_t)n;
 }
 
+/* The lock of the evaluation tick, shared by every host of the database
+ * ('msas'): one host evaluates a tick, the others get a dry result. */
+#define EVALUATOR_KEY 0x6d736173
+
+/* On a store other hosts share (ms__store_locks_rows): the tick's
+ * transaction begun, the evaluator's lock taken and the shared state read
+ * again into memory, so the decisions are made on what every host has
+ * applied. *x is the transaction, or NULL with *dry set when another host
+ * holds the lock (who says who, for the log). */
+/* The last tick evaluated, in ms_meta: "<now_us> <who>". A host that gets
+ * the lock after another evaluated the same tick (or a later one) must not
+ * evaluate it again: an endpoint changes at most once per tick. */
+static const char SQL_LAST_TICK[] = "SELECT value FROM ms_meta WHERE key = 'autoscaler.evaluated'";
+static const char SQL_SET_TICK_LITE[] =
+    "INSERT INTO ms_meta(key, value) VALUES ('autoscaler.evaluated', CAST(?1 AS TEXT) || ' this host') "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+static const char SQL_SET_TICK_PG[] =
+    "INSERT INTO ms_meta(key, value) VALUES ('autoscaler.evaluated', CAST(?1 AS TEXT) || ' ' || "
+    "current_setting('application_name')) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+static int already_evaluated(ms_autoscaler *a, int64_t now_us, int *dry, char *who, size_t cap) {
+  ms_store *s = a->store;
+  int st = MS_OK, row = 0;
+  ms_stmt *q = ms__store_prepare(s, SQL_LAST_TICK, &st);
+  if (!q || (st = ms__stmt_row(s, q, "reading the last evaluated tick", &row)) != MS_OK) return st;
+  if (row) {
+    const char *v = ms__stmt_text(q, 0);
+    char *end = NULL;
+    long long last = v ? strtoll(v, &end, 10) : 0;
+    if (v && end != v && last >= now_us) {
+      *dry = 1;
+      snprintf(who, cap, "%s (tick at %lld us)", *end ? end + 1 : "another host", last);
+    }
+    ms__stmt_reset(q);
+  }
+  if (*dry) return MS_OK;
+  if (!(q = ms__store_prepare(s, ms__store_sql(s, SQL_SET_TICK_LITE, SQL_SET_TICK_PG), &st))) return st;
+  ms__stmt_bind_int64(q, 1, now_us);
+  return ms__stmt_done(s, q, "recording the tick");
+}
+
+static int begin_shared_tick(ms_autoscaler *a, int64_t now_us, ms_store_txn **x, int *dry, char *who, size_t cap) {
+  *x = NULL;
+  *dry = 0;
+  int got = 0, st = ms__store_txn_begin(a->store, 0, x);
+  if (!st) st = ms__store_try_lock_key(a->store, EVALUATOR_KEY, &got, who, cap);
+  if (!st && !got) {
+    ms__store_txn_rollback(*x);
+    *x = NULL;
+    *dry = 1;
+    return MS_OK;
+  }
+  if (!st) st = already_evaluated(a, now_us, dry, who, cap);
+  if (!st && *dry) {
+    ms__store_txn_rollback(*x);
+    *x = NULL;
+    return MS_OK;
+  }
+  if (!st) st = ms__autoscaler_refresh(a);
+  if (st && *x) {
+    ms__store_txn_rollback(*x);
+    *x = NULL;
+  }
+  return st;
+}
+
 static int evaluate_locked(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_decisions **out) {
   as_model *m = &a->m;
+  ms_store_txn *x = NULL;
+  if (!(flags & MS_EVAL_DRY_RUN) && ms__store_locks_rows(a->store)) {
+    int dry = 0;
+    char who[256];
+    int st = begin_shared_tick(a, now_us, &x, &dry, who, sizeof who);
+    if (st) return st;
+    if (dry) {
+      ms__log(MS_LOG_INFO, "autoscaler: ms_autoscaler_evaluate: %s evaluated this tick; this result is a dry run",
+              who);
+      flags |= MS_EVAL_DRY_RUN;
+    }
+  }
   /* A bounded share of the compaction (arena.c); the evaluation is the same
    * without it, only slower. */
   if (!(flags & MS_EVAL_DRY_RUN)) ms__autoscaler_arena_pack_some(m);
@@ -134,6 +214,7 @@ static int evaluate_locked(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_
   }
   if (!d || a->cap_changes < m->n_eps) {
     ms_decisions_free(d);
+    if (x) ms__store_txn_rollback(x);
     return ms__fail(MS_ENOMEM, "out of memory evaluating %zu endpoints", m->n_eps);
   }
   as_change *ch = a->changes;
@@ -144,13 +225,21 @@ static int evaluate_locked(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_
   }
   if (!(flags & MS_EVAL_DRY_RUN) && n_ch) {
     int64_t cursor = a->trim_cursor;
-    int st = ms__autoscaler_persist_tick(a, d, ch, n_ch, now_us, &cursor);
+    int st = ms__autoscaler_persist_tick(a, x, d, ch, n_ch, now_us, &cursor);
+    x = NULL; /* ended there */
     if (st) {
       ms_decisions_free(d);
       return st;
     }
     apply(a, d, ch, n_ch, now_us);
     a->trim_cursor = cursor;
+  }
+  if (x) { /* no endpoint changed: the tick's record is kept, the lock goes with the commit */
+    int st = ms__store_txn_commit(x);
+    if (st) {
+      ms_decisions_free(d);
+      return st;
+    }
   }
   *out = d;
   return MS_OK;

@@ -154,3 +154,35 @@ int ms__autoscaler_load(ms_autoscaler *a) {
   if (!st) ms__autoscaler_arena_pack_all(&a->m);
   return st;
 }
+
+/* The shared state of the endpoints this engine knows, read again: their
+ * counts, history heads and lengths and cooldown stamps, and the end of the
+ * history, as other hosts may have changed them since (ms__autoscaler_refresh
+ * in load.h). */
+int ms__autoscaler_refresh(ms_autoscaler *a) {
+  static const char SQL_STATE[] =
+      "SELECT e.name, s.replicas, s.history_head, s.history_count FROM autoscaler_endpoint e "
+      "JOIN autoscaler_state s ON s.endpoint_id = e.id";
+  ms_store *s = a->store;
+  int st = MS_OK, row = 0;
+  ms_stmt *q = ms__store_prepare(s, SQL_STATE, &st);
+  while (q && !(st = ms__stmt_row(s, q, "reading the endpoints' state", &row)) && row) {
+    as_endpoint *ep = ms__autoscaler_endpoint_find(&a->m, ms__stmt_text(q, 0) ? ms__stmt_text(q, 0) : "");
+    if (!ep) continue; /* made by another host since this engine was opened: seen when it is opened again */
+    int64_t reps = ms__stmt_int64(q, 1), head = ms__stmt_int64(q, 2), count = ms__stmt_int64(q, 3);
+    if (reps < 0 || head < 0 || count < 0 || (head == 0) != (count == 0)) {
+      st = corrupt(s, "endpoint row", ep->id);
+      break;
+    }
+    int was_over = ep->hist_count > MS_AUTOSCALER_HISTORY_MAX, over = count > MS_AUTOSCALER_HISTORY_MAX;
+    if (over && !was_over) a->over_bound++;
+    if (!over && was_over && a->over_bound) a->over_bound--;
+    ep->replicas = reps;
+    ep->hist_head = head;
+    ep->hist_count = count;
+  }
+  if (q) ms__stmt_reset(q);
+  if (!st) st = load_stamps(a);
+  if (!st) st = load_log_end(a);
+  return st;
+}

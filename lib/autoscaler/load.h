@@ -11,5 +11,11 @@
  * MS_ECORRUPT naming the store and the row, MS_ENOMEM, store errors (cause
  * only); a's model may hold part of the state then: close it. */
 int ms__autoscaler_load(ms_autoscaler *a);
+/* Inside the tick's transaction on a store other hosts share: read again
+ * what they may have changed of the endpoints this engine knows (counts,
+ * history heads, cooldown stamps, the end of the history). Endpoints and
+ * rules another host created or removed are seen when the engine is opened
+ * again. */
+int ms__autoscaler_refresh(ms_autoscaler *a);
 
 #endif

@@ -87,8 +87,8 @@ static int write_rows(ms_autoscaler *a, const ms_decisions *d, const as_change *
   return st;
 }
 
-int ms__autoscaler_persist_tick(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, size_t n, int64_t now,
-                                int64_t *trim_cursor) {
+int ms__autoscaler_persist_tick(ms_autoscaler *a, ms_store_txn *x, const ms_decisions *d, const as_change *ch,
+                                size_t n, int64_t now, int64_t *trim_cursor) {
   size_t most = 0, crossing = 0;
   for (size_t i = 0; i < n; i++) {
     const as_endpoint *ep = a->m.eps[ch[i].ep];
@@ -96,11 +96,13 @@ int ms__autoscaler_persist_tick(ms_autoscaler *a, const ms_decisions *d, const a
     if (ep->hist_count == MS_AUTOSCALER_HISTORY_MAX) crossing++;
   }
   size_t slot = ms__autoscaler_stamps_max(most) + ms__autoscaler_entry_max(most);
-  if (slot > INT_MAX / BATCH)
-    return ms__fail(MS_EINVAL, "an endpoint has too many rules (%zu) to record", most);
-  ms_store_txn *x = NULL;
-  int st = ms__autoscaler_reserve_buf(a, slot * BATCH);
-  if (st || (st = ms__store_txn_begin(a->store, 0, &x))) return st;
+  int st = slot > INT_MAX / BATCH ? ms__fail(MS_EINVAL, "an endpoint has too many rules (%zu) to record", most)
+                                  : ms__autoscaler_reserve_buf(a, slot * BATCH);
+  if (st) {
+    if (x) ms__store_txn_rollback(x);
+    return st;
+  }
+  if (!x && (st = ms__store_txn_begin(a->store, 0, &x))) return st;
   st = write_rows(a, d, ch, n, now, slot);
   if (!st && a->over_bound + crossing > 0) {
     /* The sweep counts the rows just written (see is_garbage in trim.c). */

@@ -11,9 +11,12 @@
 #include "autoscaler/decisions.h"
 
 /* Persist changes ch[0..n) of decisions d made at `now`: state rows, history
- * rows and a bounded sweep, in one transaction. Memory is the caller's to
- * update after it succeeded; *trim_cursor moves on only then. */
-int ms__autoscaler_persist_tick(ms_autoscaler *a, const ms_decisions *d, const as_change *ch, size_t n, int64_t now,
+ * rows and a bounded sweep, in one transaction: x when not NULL (the tick's,
+ * begun by the caller; ended here either way), else one of its own. Memory
+ * is the caller's to update after it succeeded; *trim_cursor moves on only
+ * then. */
+int ms__autoscaler_persist_tick(ms_autoscaler *a, ms_store_txn *x, const ms_decisions *d, const as_change *ch,
+                                size_t n, int64_t now,
                                 int64_t *trim_cursor);
 
 #endif

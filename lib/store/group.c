@@ -26,6 +26,7 @@
 #include "store/conn.h"
 #include "store/group.h"
 #include "store/lock.h"
+#include "store/pg/pg.h"
 #include "store/stmt.h"
 #include "store/txn.h"
 
@@ -63,10 +64,18 @@ void ms__store_group_enqueue(ms_store *s, ms_store_write *w, ms__store_op_fn fn,
   w->fn = fn;
   w->arg = arg;
   w->status = MS_OK;
+  w->deferred = 0;
   w->msg[0] = '\0';
   w->waited_since = 0;
   ms__store_lock_enqueue(s, &w->node);
 }
+
+/* Times a write that failed with a serialization failure or a deadlock
+ * (PostgreSQL: another host's transaction won) is run again before its
+ * MS_EBUSY is returned. Its writes are undone first, so nothing counts twice. */
+#define RETRIES 4
+
+static int retryable(const ms_store *s) { return s->pg && s->pg->retryable; }
 
 static ms_store_write *next_of(const ms_store_write *w) { return (ms_store_write *)(void *)w->node.next; }
 
@@ -98,6 +107,26 @@ static void lost_transaction(ms_store *s, ms_store_write *first, ms_store_write 
                                                "undid both: %s", s->path, why));
 }
 
+/* A write deferred by its batch (PostgreSQL, stmt.h): alone in a
+ * transaction of its own, first, so it may wait for its locks. */
+static void run_deferred(ms_store *s, ms_store_write *w) {
+  int st = ms__store_sql_begin(s, 1);
+  for (int attempt = 0; !st; attempt++) {
+    if (s->pg) s->pg->retryable = 0;
+    st = w->fn(s, w->arg);
+    if (!st || !retryable(s) || attempt == RETRIES) break;
+    ms__store_sql_rollback(s, 1);
+    st = ms__store_sql_begin(s, 1);
+  }
+  if (st) {
+    record_failure(w, st);
+    if (!ms__store_autocommit(s)) ms__store_sql_rollback(s, 1);
+    return;
+  }
+  if ((st = ms__store_sql_commit(s, 1)) != MS_OK) record_failure(w, st);
+  else w->status = MS_OK;
+}
+
 /* Run one batch: store locked, its transaction opened with status `st`.
  * Results are recorded in the requests, not yet published. Normally one
  * transaction; a new one is started for the rest when SQLite lost the first. */
@@ -118,8 +147,30 @@ static void run_batch(ms_store *s, ms_store_write *w, int st) {
         if (lost) lost_transaction(s, first, w, st);
         continue;
       }
-      st = w->fn(s, w->arg);
-      if (st) record_failure(w, st);
+      for (int attempt = 0;; attempt++) {
+        if (s->pg) s->pg->retryable = 0;
+        st = w->fn(s, w->arg);
+        if (st && !alone && s->pg && s->pg->lock_busy && !w->deferred && w != first) {
+          /* a lock this write may not wait for here (stmt.h): undone, and
+           * run again after this batch, where it may wait */
+          w->deferred = 1;
+          break;
+        }
+        if (!st || !retryable(s) || attempt == RETRIES) break;
+        /* undo the attempt (alone: the whole transaction) and run it again */
+        if (!alone) {
+          if (savepoint(s, SQL_WRITE_UNDO) != MS_OK) break;
+        } else {
+          ms__store_sql_rollback(s, 1);
+          int rs = ms__store_sql_begin(s, 1);
+          if (rs) {
+            st = rs;
+            break;
+          }
+        }
+      }
+      if (w->deferred) st = MS_EBUSY; /* undone below like a failure; not recorded */
+      else if (st) record_failure(w, st);
       else w->status = MS_OK, any_ok = 1;
       if (ms__store_autocommit(s)) {
         lost_transaction(s, first, w, st);
@@ -140,6 +191,8 @@ static void run_batch(ms_store *s, ms_store_write *w, int st) {
     else if ((st = ms__store_sql_commit(s, more)) != MS_OK)
       for (ms_store_write *v = first; v != w; v = next_of(v))
         if (v->status == MS_OK) record_failure(v, st);
+    for (ms_store_write *v = first; v != w; v = next_of(v))
+      if (v->deferred) run_deferred(s, v);
   }
 }
 

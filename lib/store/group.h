@@ -42,6 +42,7 @@ typedef struct ms_store_write {
   ms__store_op_fn fn;
   void *arg;
   int status;
+  int deferred; /* refused a lock it may not wait for in its batch: run again in a transaction of its own */
   char msg[1024];
   int64_t waited_since; /* ms__store_lock_wait_left's start of a bounded wait; 0: none */
 } ms_store_write;

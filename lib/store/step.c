@@ -22,6 +22,40 @@ int ms__stmt_row(ms_store *s, ms_stmt *q, const char *what, int *row) {
   return ms__pg_step_row(s, q->pg, what, row);
 }
 
+static const char SQL_TRY_KEY[] = "SELECT pg_try_advisory_xact_lock(?1)";
+static const char SQL_KEY_HOLDER[] =
+    "SELECT coalesce(a.application_name, '') || ' (server pid ' || l.pid || ')' FROM pg_locks l "
+    "LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.classid = 0 AND l.objid = CAST(?1 AS BIGINT) AND l.objsubid = 1 AND l.database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1";
+
+int ms__store_try_lock_key(ms_store *s, int64_t key, int *got, char *holder, size_t cap) {
+  *got = 1;
+  if (holder && cap) holder[0] = '\0';
+  if (!s->pg) return MS_OK;
+  int st = MS_OK, row = 0;
+  ms_stmt *q = ms__store_prepare(s, SQL_TRY_KEY, &st);
+  if (!q) return st;
+  ms__stmt_bind_int64(q, 1, key);
+  if ((st = ms__stmt_row(s, q, "take a lock shared by the hosts", &row)) != MS_OK) return st;
+  *got = row && ms__stmt_int64(q, 0) != 0;
+  ms__stmt_reset(q);
+  if (*got || !holder || !cap) return MS_OK;
+  if (!(q = ms__store_prepare(s, SQL_KEY_HOLDER, &st))) return st;
+  ms__stmt_bind_int64(q, 1, key);
+  if ((st = ms__stmt_row(s, q, "find who holds a shared lock", &row)) != MS_OK) return st;
+  const char *who = row ? ms__stmt_text(q, 0) : NULL;
+  ms__strlcpy(holder, who && *who ? who : "another host (gone since)", cap);
+  ms__stmt_reset(q);
+  return MS_OK;
+}
+
+int ms__store_may_wait(const ms_store *s) { return !s->pg || !s->pg->holds_locks; }
+
+void ms__store_note_locks(ms_store *s) {
+  if (s->pg) s->pg->holds_locks = 1;
+}
+
 int64_t ms__store_changes(ms_store *s) { return s->pg ? s->pg->changes : sqlite3_changes64(s->db); }
 
 int ms__store_autocommit(const ms_store *s) { return s->pg ? ms__pg_autocommit(s) : sqlite3_get_autocommit(s->db); }

@@ -72,6 +72,33 @@ static inline const char *ms__store_sql(const ms_store *s, const char *lite, con
  * SQLite, where a failed statement undoes only itself. */
 static inline int ms__store_errors_abort_txn(const ms_store *s) { return s->pg != NULL; }
 
+/* Do other hosts' transactions run at the same time as ours, each row
+ * locked by the first that writes or locks it (PostgreSQL)? Then a part that
+ * decides on rows it reads must lock them first (SELECT ... FOR UPDATE),
+ * always in one global order, or two hosts deadlock. 0 on SQLite, where the
+ * one writer holds the whole database. */
+static inline int ms__store_locks_rows(const ms_store *s) { return s->pg != NULL; }
+
+/* Row locks and the order of waits (ms__store_locks_rows). A transaction
+ * that already holds row locks must never wait for another: two such
+ * transactions of two hosts, each holding what the other wants, deadlock,
+ * whatever order each took its own in (a group-committed batch runs many
+ * calls in one transaction). So a part asks ms__store_may_wait before it
+ * locks: when 0 it locks with NOWAIT, and a refusal (MS_EBUSY) of a
+ * one-shot write makes the store undo that write and run it again, first in
+ * a transaction of its own, where it may wait. After locking it calls
+ * ms__store_note_locks. On SQLite both are no-ops (may_wait 1). */
+int ms__store_may_wait(const ms_store *s);
+void ms__store_note_locks(ms_store *s);
+
+/* Inside a write transaction: take the lock `key` (0..2^31-1) that every
+ * host of s's database shares, for the rest of the transaction, unless
+ * another host's transaction holds it: then *got = 0, nothing is taken, and
+ * `holder` (cap bytes, may be NULL) says who holds it ("libmserve@<host>:<pid>
+ * (server pid N)"). On SQLite *got is always 1: the transaction is the only
+ * writer of the file. PostgreSQL: pg_try_advisory_xact_lock. */
+int ms__store_try_lock_key(ms_store *s, int64_t key, int *got, char *holder, size_t cap);
+
 /* Rows changed by the last INSERT, UPDATE or DELETE run on s. */
 int64_t ms__store_changes(ms_store *s);
 

@@ -70,10 +70,13 @@ int ms__tracker_admit_in(ms_tracker *t, const char *what, const char *sid, int c
   *undone = 1;
   const char *sorted[MS_TRACKER_MAX_SCOPES];
   size_t k = ms__tracker_sort_scopes(scopes, n, sorted);
+  int st = MS_OK;
+  /* other hosts admit at the same time: their counts locked first, in the
+   * one global (sorted) order, before anything is read */
+  if (ms__store_locks_rows(t->store) && (st = ms__tracker_pairs_lock(t, sorted, k, cls)) != MS_OK) return st;
   ms__tracker_session old;
   int found = 0;
-  int st = ms__tracker_session_get(t, sid, &old, &found);
-  if (st) return st;
+  if ((st = ms__tracker_session_get(t, sid, &old, &found)) != MS_OK) return st;
   if (found && ms__tracker_live(old.expires_us, now_us)) return conflict(what, &old, cls, sorted, k);
 
   /* Check every pair in the caller's order. In a tick the pairs are read
@@ -136,6 +139,9 @@ int ms__tracker_release_in(ms_tracker *t, const char *sid, int64_t now_us, int *
   ms__tracker_session s;
   int found = 0;
   int st = ms__tracker_session_get(t, sid, &s, &found);
+  /* other hosts: the counts it changes locked first, in the sorted order
+   * (its list of scopes is read sorted) */
+  if (!st && found && ms__store_locks_rows(t->store)) st = ms__tracker_pairs_lock(t, s.scope, s.n, s.cls);
   if (!st && found) st = ms__tracker_session_forget(t, sid, &s);
   if (!st) st = purge_due(t, now_us);
   if (!st) *was_held = found && ms__tracker_live(s.expires_us, now_us);

@@ -332,6 +332,43 @@ int ms__tracker_pair_bump(ms_tracker *t, const char *scope, int cls, int *bumped
   return st;
 }
 
+/* PostgreSQL only (ms__store_locks_rows): SQLite has no FOR UPDATE, and needs none. */
+static const char SQL_PAIR_LOCK[] = "SELECT n FROM tracker_members WHERE " PAIR_ROW " FOR UPDATE";
+static const char SQL_PAIR_LOCK_NOWAIT[] = "SELECT n FROM tracker_members WHERE " PAIR_ROW " FOR UPDATE NOWAIT";
+static const char SQL_PAIR_MAKE[] =
+    "INSERT INTO tracker_members(scope, cls, expires_us, session, n) VALUES (?1, ?2, " MS_TRACKER_SQL_PAIR_KEY
+    ", '', 0) ON CONFLICT DO NOTHING";
+
+static int pair_lock(ms_tracker *t, const char *scope, int cls, int *found) {
+  int st = MS_OK, row = 0;
+  /* a transaction holding locks already never waits (store/stmt.h) */
+  ms_stmt *q = ms__store_prepare(t->store, ms__store_may_wait(t->store) ? SQL_PAIR_LOCK : SQL_PAIR_LOCK_NOWAIT, &st);
+  if (!q) return st;
+  ms__stmt_bind_text(q, 1, scope, -1);
+  ms__stmt_bind_int(q, 2, cls);
+  st = ms__stmt_row(t->store, q, "lock a scope's count", &row);
+  ms__stmt_reset(q);
+  *found = row;
+  return st;
+}
+
+int ms__tracker_pairs_lock(ms_tracker *t, const char *const *sorted, size_t k, int cls) {
+  int st = MS_OK;
+  for (size_t j = 0; j < k && !st; j++) {
+    int found = 0;
+    if ((st = pair_lock(t, sorted[j], cls, &found)) != MS_OK || found) continue;
+    /* a new pair: made (or, if another host made it meanwhile, waited for)
+     * and then locked like the others */
+    ms_stmt *q = ms__store_prepare(t->store, SQL_PAIR_MAKE, &st);
+    if (!q) return st;
+    ms__stmt_bind_text(q, 1, sorted[j], -1);
+    ms__stmt_bind_int(q, 2, cls);
+    if ((st = step_done(t, q, "make a scope's count")) == MS_OK) st = pair_lock(t, sorted[j], cls, &found);
+  }
+  if (!st) ms__store_note_locks(t->store);
+  return st;
+}
+
 static int pair_read(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out);
 
 int ms__tracker_pair_get(ms_tracker *t, const char *scope, int cls, ms__tracker_pair *out) {

@@ -103,6 +103,12 @@ int ms__tracker_session_hold(ms_tracker *t, const char *sid, int cls, int64_t ex
  * (no limit, or fewer rows than the limit): *bumped = 1; else nothing
  * changes and *bumped = 0 (no row, or at its limit by its rows). */
 int ms__tracker_pair_bump(ms_tracker *t, const char *scope, int cls, int *bumped);
+/* Where other hosts admit at the same time (ms__store_locks_rows): lock the
+ * rows of the pairs sorted[0..k) of class cls, in that (sorted) order, making
+ * the rows that are missing (a count of 0, no limit), so the admission that
+ * follows decides on counts no other host can change before it commits. Every
+ * writer of pair rows takes them in sorted order: no deadlock between hosts. */
+int ms__tracker_pairs_lock(ms_tracker *t, const char *const *sorted, size_t k, int cls);
 
 /* Remove session `sid` (its row s) from every set. */
 int ms__tracker_session_forget(ms_tracker *t, const char *sid, const ms__tracker_session *s);

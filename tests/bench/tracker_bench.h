@@ -101,6 +101,19 @@ extern long long tb_mserve_autocheckpoint;
 void tb_mserve_backend_free(tb_backend *b);
 const char *tb_sqlite_version(void);
 
+/* ---- PostgreSQL (tracker_bench_bai.c, tracker_bench_pg.c) ------------------- */
+
+/* Backend.AI's approach over libpq at uri: COUNT(*) FILTER + INSERT per
+ * admission in a SERIALIZABLE transaction, retried on serialization failure. */
+int tb_bai_backend(const char *uri, tb_backend *out);
+void tb_bai_backend_free(tb_backend *b);
+/* Drop and create again the database uri names (through the server's
+ * "postgres" database). 0 or -1. */
+int tb_pg_recreate(const char *uri);
+/* --backend postgresql: the tracker on PostgreSQL, Backend.AI's approach and
+ * Redis, on one server started for the run; prints a table, writes JSON. */
+int tb_pg_main(int repeats, double seconds, const char *json, const char *redis_bin);
+
 /* ---- the SQLite floor (tracker_bench_floor.c) ------------------------------- */
 
 /* Not a tracker: the rows an exact tracker must write per admission, raw

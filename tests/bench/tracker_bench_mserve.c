@@ -71,7 +71,11 @@ static void mb_proc_close(void *proc) {
  * the limit check really runs (never binding: TB_LIMIT). */
 static int mb_reset(void *ctx) {
   mb_ctx *x = ctx;
-  remove_db(x->path);
+  if (strncmp(x->path, "postgres", 8) == 0) {
+    if (tb_pg_recreate(x->path)) return -1; /* a fresh database on the server */
+  } else {
+    remove_db(x->path);
+  }
   void *proc = NULL;
   if (mb_proc_open(ctx, &proc)) return -1;
   mb_proc *p = proc;
@@ -184,7 +188,9 @@ int tb_mserve_backend(const char *db_path, tb_backend *out) {
   snprintf(x->path, sizeof x->path, "%s", db_path);
   memset(out, 0, sizeof *out);
   out->name = "tracker";
-  out->durability = "libmserve tracker: SQLite file on disk, WAL, synchronous=NORMAL (store default)";
+  out->durability = strncmp(db_path, "postgres", 8) == 0
+                        ? "libmserve tracker: PostgreSQL 15 on this machine (loopback), fsync on, synchronous_commit on"
+                        : "libmserve tracker: SQLite file on disk, WAL, synchronous=NORMAL (store default)";
   out->ctx = x;
   out->reset = mb_reset;
   out->proc_open = mb_proc_open;

@@ -4,6 +4,8 @@
  *
  *   bench-tracker [--quick] [--json FILE] [--repeats N] [--seconds S] [--no-aof]
  *                 [--redis-server PATH] [--only w1,w3,...] [--autocheckpoint N] [--breakdown]
+ *   bench-tracker --backend postgresql [--quick] [--json FILE] [--repeats N] [--seconds S]
+ *                 (tracker_bench_pg.c)
  *
  * Workloads, each for the tracker and for Redis:
  *   W1 one client: admit then release, one call each;
@@ -154,7 +156,10 @@ static void usage(FILE *f) {
           "  --autocheckpoint N  the store's auto-checkpoint threshold in WAL frames\n"
           "                   (default: the store's own, 1000; 0 = no checkpoints during the runs)\n"
           "  --breakdown      then run w3 and w4 once more for the tracker through a timing VFS\n"
-          "                   and report where a commit's and an op's time goes\n");
+          "                   and report where a commit's and an op's time goes\n"
+          "  --backend postgresql  instead: the tracker on a PostgreSQL server started for the run, against\n"
+          "                   Backend.AI's approach (COUNT(*) FILTER + INSERT, SERIALIZABLE) and Redis:\n"
+          "                   w1, w2 and w12 (3 processes x 4 threads)\n");
 }
 
 static void summarize(cell *c, int kind) {
@@ -591,7 +596,7 @@ static int measure_breakdown(const tb_backend *b, double seconds) {
 }
 
 int main(int argc, char **argv) {
-  int quick = 0, repeats = -1, aof = 1, breakdown_run = 0;
+  int quick = 0, repeats = -1, aof = 1, breakdown_run = 0, postgresql = 0;
   double seconds = -1;
   const char *json = "bench-tracker.json", *redis_bin = "redis-server", *only = NULL;
   for (int i = 1; i < argc; i++) {
@@ -612,6 +617,8 @@ int main(int argc, char **argv) {
       only = argv[++i];
     else if (!strcmp(a, "--breakdown"))
       breakdown_run = 1;
+    else if (!strcmp(a, "--backend") && i + 1 < argc && !strcmp(argv[i + 1], "postgresql"))
+      postgresql = 1, i++;
     else if (!strcmp(a, "--autocheckpoint") && i + 1 < argc)
       tb_mserve_autocheckpoint = atoll(argv[++i]);
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -628,6 +635,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: --repeats must be 1..%d and --seconds in (0, 60]\n", MAX_REPEATS);
     return 2;
   }
+  if (postgresql) return tb_pg_main(repeats, seconds, json, redis_bin);
   g_main_pid = getpid();
   if (make_tmpdir()) return 1;
   signal(SIGINT, on_signal);

@@ -2,7 +2,9 @@
  *  - materialize: every process gets the same complete folder, the root
  *    holds exactly that folder afterwards (no temporary leftovers);
  *  - scan: concurrent scans of one folder all succeed and register each
- *    archive once. */
+ *    archive once.
+ * On PostgreSQL (MSERVE_TEST_STORE=postgresql) the processes are hosts
+ * sharing the server's registry, each materializing into the root it names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,7 @@
 #include "mserve.h"
 #include "mserve/registry.h"
 #include "registry_testutil.h"
+#include "pg_cluster.h"
 #include "testutil.h"
 
 enum { PROCS = 4 };
@@ -91,7 +94,7 @@ static void processes_race_to_materialize(void **state) {
   char *dir = ms_test_tmpdir("race");
   job j;
   memset(&j, 0, sizeof j);
-  j.db = ms_test_path(dir, "store.db");
+  j.db = ms_test_store_path(dir, "store.db");
   j.archive = ms_test_path(dir, "racer.mar");
   j.root = ms_test_path(dir, "root");
   char *man = t_manifest("racer", "1", NULL, NULL);
@@ -142,7 +145,7 @@ static void processes_scan_one_store_together(void **state) {
   char *dir = ms_test_tmpdir("race");
   job j;
   memset(&j, 0, sizeof j);
-  j.db = ms_test_path(dir, "store.db");
+  j.db = ms_test_store_path(dir, "store.db");
   j.models = ms_test_path(dir, "models");
   mkdir(j.models, 0755);
   for (int i = 0; i < 20; i++) {
@@ -182,6 +185,8 @@ static void processes_scan_one_store_together(void **state) {
 }
 
 int main(void) {
+  int skip_rc = ms_test_backend_start("integration_registry_race");
+  if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(processes_race_to_materialize),
       cmocka_unit_test(processes_scan_one_store_together),

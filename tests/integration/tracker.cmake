@@ -6,6 +6,12 @@ ms_add_cmocka(integration_tracker_crash ${CMAKE_CURRENT_LIST_DIR}/tracker_crash.
 ms_add_cmocka(integration_tracker_counts ${CMAKE_CURRENT_LIST_DIR}/tracker_counts.c)
 set_tests_properties(integration_tracker_multiproc integration_tracker_crash integration_tracker_counts
   PROPERTIES TIMEOUT 300)
+# The same programs with hosts sharing one PostgreSQL server (tests/CMakeLists.txt's parameterised suites).
+foreach(name integration_tracker_multiproc integration_tracker_crash)
+  add_test(NAME ${name}_pg COMMAND ${name})
+  set_tests_properties(${name}_pg PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+    ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout;MSERVE_TEST_STORE=postgresql")
+endforeach()
 
 # The CLI test runs the built mserve-tracker (an example), so it exists only
 # when examples are built.

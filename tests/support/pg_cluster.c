@@ -58,12 +58,14 @@ static int sh(const char *cmd) {
   return rc == 0 ? 0 : -1;
 }
 
+int ms_test_pg_durable;
+
 static int pg_ctl(ms_test_pg *c, const char *verb) {
   char cmd[1400];
   snprintf(cmd, sizeof cmd,
            "%s%s/pg_ctl -D '%s/data' -l '%s/log' -w -t 60 -m fast "
-           "-o \"-p %d -k '%s' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" %s >/dev/null",
-           c->run_as, c->bin, c->dir, c->dir, c->port, c->dir, verb);
+           "-o \"-p %d -k '%s' -c listen_addresses=127.0.0.1%s -c max_connections=200\" %s >/dev/null",
+           c->run_as, c->bin, c->dir, c->dir, c->port, c->dir, ms_test_pg_durable ? "" : " -c fsync=off", verb);
   return sh(cmd);
 }
 

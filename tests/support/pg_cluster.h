@@ -9,6 +9,10 @@
 
 typedef struct ms_test_pg ms_test_pg;
 
+/* Set before ms_test_pg_start for a server that syncs its commits (the
+ * benchmarks); tests run it with fsync off. */
+extern int ms_test_pg_durable;
+
 /* Start a cluster. NULL when it cannot: why says so ("PostgreSQL is not
  * installed: no initdb in ..." when the tests should skip). */
 ms_test_pg *ms_test_pg_start(char *why, size_t cap);

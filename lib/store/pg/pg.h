@@ -36,6 +36,9 @@ typedef struct ms__pg_conn {
   uint64_t next_name; /* statement names ms_<n> handed out on this handle */
   int64_t changes;    /* rows changed by the last command (PQcmdTuples) */
   int64_t lock_timeout_us; /* the busy timeout the session's lock_timeout was last set to */
+  int retryable;      /* the last failure was a serialization failure or a deadlock (group.c retries) */
+  int lock_busy;      /* the last failure was a lock not granted (SQLSTATE 55P03: NOWAIT, lock_timeout) */
+  int holds_locks;    /* the open transaction holds row locks a part took (ms__store_note_locks) */
 } ms__pg_conn;
 
 /* A statement of the PostgreSQL backend (stmt.h's ms_stmt points at it). */

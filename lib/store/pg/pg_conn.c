@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/text.h"
@@ -23,7 +24,16 @@ static void quiet(void *arg, const char *message) {
 static int connect_now(ms_store *s) {
   ms__pg_conn *c = s->pg;
   if (c->conn) PQfinish(c->conn);
-  c->conn = PQconnectdb(c->conninfo);
+  /* the session says which host and process it is (pg_stat_activity), unless
+   * the URI names an application itself: how one host tells who holds a
+   * lock of another (ms__store_try_lock_key) */
+  char me[160], host[96] = "?";
+  gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = '\0';
+  snprintf(me, sizeof me, "libmserve@%s:%ld", host, (long)getpid());
+  const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+  const char *const vals[] = {c->conninfo, me, NULL};
+  c->conn = PQconnectdbParams(keys, vals, 1);
   if (!c->conn) return ms__fail(MS_ENOMEM, "store '%s': out of memory connecting", s->path);
   if (PQstatus(c->conn) != CONNECTION_OK) {
     char why[512];
@@ -99,6 +109,7 @@ int ms__pg_begin(ms_store *s) {
   int st = ms__pg_ensure(s);
   if (st) return st;
   st = follow_busy_timeout(s);
+  s->pg->holds_locks = 0;
   if (!st) st = ms__pg_exec(s, "BEGIN", "begin transaction");
   /* the server went away since the last call: nothing was sent that could
    * have been applied, so connecting again and beginning once more is safe */

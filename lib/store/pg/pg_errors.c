@@ -45,6 +45,10 @@ int ms__pg_fail(ms_store *s, const PGresult *res, const char *what) {
     if (*p == '\n') *p = p[1] ? ' ' : '\0';
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   int st = ms__pg_status(res, s->pg ? s->pg->conn : NULL);
+  if (s->pg) {
+    s->pg->retryable = ms__pg_retryable(res);
+    s->pg->lock_busy = state && strcmp(state, "55P03") == 0;
+  }
   if (state) return ms__fail(st, "store '%s': %s: %s (SQLSTATE %s)", s->path, what, detail, state);
   return ms__fail(st, "store '%s': %s: %s", s->path, what, detail);
 }

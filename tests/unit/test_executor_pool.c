@@ -109,7 +109,9 @@ static void test_chunks_stay_with_owners(void **state) {
 
 /* The calling thread's chunks each sleep 2 ms: the workers take the rest, so
  * the caller runs only a few of its own 20 chunks of phase 0, and a job
- * takes far less than 20 x 2 ms. */
+ * takes far less than 20 x 2 ms. A worker the machine does not run for the
+ * whole job cannot take anything, so on a loaded machine one job in a few may
+ * keep its chunks; without stealing every job would (all 20 of them). */
 static void test_slow_worker_loses_its_share(void **state) {
   (void)state;
   job *j = calloc(1, sizeof *j);
@@ -118,13 +120,16 @@ static void test_slow_worker_loses_its_share(void **state) {
   run_job(p, j, 1);
   j->slow_thread = pthread_self();
   j->slow_us = 2000;
-  for (int k = 2; k <= 4; k++) {
+  enum { JOBS = 6 };
+  int lost = 0;
+  for (int k = 2; k < 2 + JOBS; k++) {
     run_job(p, j, k);
     int mine = 0;
     for (int c = 0; c < CHUNKS[0]; c++) mine += pthread_equal(j->owner[0][c], pthread_self());
     if (mine > 10) print_error("job %d: the slow thread ran %d of its 20 chunks of phase 0\n", k, mine);
-    assert_true(mine <= 10); /* the worker takes at least half of the slow thread's share */
+    lost += mine <= 10; /* the worker took at least half of the slow thread's share */
   }
+  assert_true(lost >= JOBS / 2);
   assert_int_equal(atomic_load(&j->early), 0);
   ms__executor_pool_destroy(p);
   free(j);

@@ -47,6 +47,17 @@ void http_answer(srv_conn *cc, int status, const char *type, char *body, size_t 
   cc->resp_len = len;
 }
 
+/* An error's JSON body; out of memory, the status alone with an empty body
+ * (the client still learns what happened). */
+static void answer_error(srv_conn *cc, int status, body_buf *b) {
+  if (b->oom) {
+    free(b->p);
+    b->p = NULL;
+    b->len = 0;
+  }
+  http_answer(cc, status, "application/json", b->p, b->len);
+}
+
 void http_error_ts(srv_conn *cc, int status, const char *type, const char *msg) {
   body_buf b = {0};
   bb_printf(&b, "{\"code\": %d, \"type\": ", status);
@@ -54,12 +65,7 @@ void http_error_ts(srv_conn *cc, int status, const char *type, const char *msg) 
   bb_puts(&b, ", \"message\": ");
   bb_json_str(&b, msg);
   bb_puts(&b, "}\n");
-  if (b.oom) {
-    free(b.p);
-    b.p = NULL;
-    b.len = 0;
-  }
-  http_answer(cc, status, "application/json", b.p, b.len);
+  answer_error(cc, status, &b);
 }
 
 void http_error_v2(srv_conn *cc, int status, const char *msg) {
@@ -67,12 +73,7 @@ void http_error_v2(srv_conn *cc, int status, const char *msg) {
   bb_puts(&b, "{\"error\": ");
   bb_json_str(&b, msg);
   bb_puts(&b, "}\n");
-  if (b.oom) {
-    free(b.p);
-    b.p = NULL;
-    b.len = 0;
-  }
-  http_answer(cc, status, "application/json", b.p, b.len);
+  answer_error(cc, status, &b);
 }
 
 static enum MHD_Result queue_answer(struct MHD_Connection *conn, srv_conn *cc) {

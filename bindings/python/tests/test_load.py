@@ -11,7 +11,7 @@ PKG = os.path.dirname(os.path.dirname(os.path.abspath(mserve.__file__)))
 
 def import_with(library):
     env = dict(os.environ, MSERVE_LIBRARY=library, PYTHONPATH=PKG)
-    return subprocess.run([sys.executable, "-c", "import mserve; print(mserve.library_path, mserve.version())"],
+    return subprocess.run([sys.executable, "-c", "import mserve; from mserve import library_path; print(library_path, mserve.version())"],
                           env=env, capture_output=True, text=True)
 
 

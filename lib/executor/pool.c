@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/wait.h"
@@ -60,6 +61,7 @@ struct ms__executor_pool {
   _Atomic int stop;
   worker *w; /* n - 1 started threads */
   int started;
+  pid_t pid; /* the process that started them: a forked child has none of them */
 };
 
 static inline uint64_t tag(uint32_t g, uint32_t count) { return (uint64_t)g << 32 | count; }
@@ -151,7 +153,10 @@ static void post(ms__executor_pool *p, uint32_t g) {
 
 void ms__executor_pool_destroy(ms__executor_pool *p) {
   if (!p) return;
-  if (p->started) {
+  /* In a child of fork the workers do not exist: joining them would wait on
+   * (or free) thread descriptors that belong to the parent. Runs there need
+   * no change: the caller takes every chunk itself. */
+  if (p->started && getpid() == p->pid) {
     atomic_store_explicit(&p->stop, 1, memory_order_release);
     post(p, ++p->gen);
     for (int i = 0; i < p->started; i++) pthread_join(p->w[i].th, NULL);
@@ -179,6 +184,7 @@ int ms__executor_pool_create(int threads, int phases, const int *chunks, ms__exe
   p->phases = phases;
   p->fn = fn;
   p->ctx = ctx;
+  p->pid = getpid();
   atomic_init(&p->job, 0);
   atomic_init(&p->sleepers, 0);
   atomic_init(&p->stop, 0);

@@ -17,7 +17,9 @@
  * back to back), then block: an idle executor burns no CPU. Nothing is
  * allocated per job.
  *
- * Thread safety: one run at a time per pool (the executor's busy guard). */
+ * Thread safety: one run at a time per pool (the executor's busy guard).
+ * Fork: a child of fork may run and destroy a pool its parent created; it
+ * has none of the workers, so the calling thread runs every chunk. */
 #ifndef MS_EXECUTOR_POOL_H
 #define MS_EXECUTOR_POOL_H
 

@@ -1,8 +1,8 @@
 /* Unit tests: the skinny path's thread pool. Every chunk of every phase
  * runs exactly once per job and the caller sees all their writes when run
  * returns; no chunk of a phase starts before every chunk of the phase
- * before it completed; with every worker running, each runs the chunks it
- * owns (the same ones every job); jobs posted after the workers went to
+ * before it completed; each thread starts a phase with the chunks it owns
+ * (the same ones every job); jobs posted after the workers went to
  * sleep still run (the futex wake); an idle pool uses no CPU (its workers
  * sleep after a short spin); a worker held up inside a chunk delays a job
  * by that chunk only (the others take the rest of its share); pools of 1..5
@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "executor/pool.h"
 #include "mserve.h"
@@ -36,6 +38,10 @@ typedef struct job {
   atomic_int moved;           /* chunks that ran on another thread than in the previous job */
   pthread_t slow_thread;      /* chunks on this thread sleep slow_us (0: none) */
   int slow_us;
+  int busy_ns;                /* every chunk spins this long (so that both threads get to take part) */
+  pthread_t caller;           /* the thread calling run (the pool's worker 0); 0/1 below: caller or not */
+  int by[PHASES][MAXC];       /* 0 or 1: which thread ran the chunk in this job */
+  int first[2][PHASES];       /* per thread and phase, the first chunk it ran in this job (-1: none) */
 } job;
 
 static void sleep_us(long us) {
@@ -47,10 +53,19 @@ static void chunk_fn(void *ctx, int phase, int c) {
   job *j = ctx;
   if (phase > 0 && atomic_load(&j->count[phase - 1]) != CHUNKS[phase - 1]) atomic_fetch_add(&j->early, 1);
   if (j->slow_us && pthread_equal(pthread_self(), j->slow_thread)) sleep_us(j->slow_us);
+  if (j->busy_ns) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < j->busy_ns);
+  }
   j->ran[phase][c] = j->job_no;
   pthread_t self = pthread_self();
   if (j->job_no > 1 && !pthread_equal(j->owner[phase][c], self)) atomic_fetch_add(&j->moved, 1);
   j->owner[phase][c] = self;
+  int t = pthread_equal(self, j->caller) ? 0 : 1;
+  j->by[phase][c] = t;
+  if (j->first[t][phase] < 0) j->first[t][phase] = c;
   atomic_fetch_add(&j->count[phase], 1);
 }
 
@@ -84,25 +99,42 @@ static void test_every_chunk_once_in_order(void **state) {
   }
 }
 
-/* The chunks stay with their owners: a pool that handed chunks out first
- * come, first served would move about half of them every job. A busy
- * machine preempts a worker now and then (the caller then takes its share),
- * so only most jobs need to keep nearly every chunk where it was. */
+/* Owners first: in every phase each thread starts with the chunks it owns
+ * (worker t of n owns [t C / n, (t + 1) C / n)), so a chunk runs on the same
+ * core from job to job. Checked as the rule itself, not as a share of
+ * stable jobs, so a preempted worker cannot make it fail: a thread whose
+ * first chunk of a phase lies outside its own range found that range
+ * already taken, every chunk of it by the other thread. A pool that handed
+ * chunks out first come, first served breaks this within a few jobs. */
 static void test_chunks_stay_with_owners(void **state) {
   (void)state;
   job *j = calloc(1, sizeof *j);
+  j->caller = pthread_self();
+  j->busy_ns = 3000;
   ms__executor_pool *p = NULL;
   assert_int_equal(ms__executor_pool_create(2, PHASES, CHUNKS, chunk_fn, j, &p), MS_OK);
-  enum { JOBS = 200 };
-  int per_job = CHUNKS[0] + CHUNKS[1] + CHUNKS[2] + CHUNKS[3], stable = 0;
-  run_job(p, j, 1);
-  for (int k = 2; k <= JOBS; k++) {
-    atomic_store(&j->moved, 0);
+  enum { JOBS = 300, N = 2 };
+  int both_ran = 0;
+  for (int k = 1; k <= JOBS; k++) {
+    memset(j->first, -1, sizeof j->first);
     run_job(p, j, k);
-    stable += atomic_load(&j->moved) <= per_job / 4;
+    for (int i = 0; i < PHASES; i++) {
+      const int C = CHUNKS[i];
+      for (int t = 0; t < N; t++) {
+        int f = j->first[t][i], lo = t * C / N, hi = (t + 1) * C / N;
+        if (f < 0 || (f >= lo && f < hi)) continue;
+        for (int c = lo; c < hi; c++) {
+          if (j->by[i][c] == t)
+            print_error("job %d phase %d: thread %d began with chunk %d outside its own [%d, %d) yet ran its chunk %d\n",
+                        k, i, t, f, lo, hi, c);
+          assert_int_equal(j->by[i][c], 1 - t);
+        }
+      }
+      both_ran += i == 0 && j->first[0][0] >= 0 && j->first[1][0] >= 0;
+    }
   }
-  if (stable < JOBS / 5) print_error("only %d of %d jobs kept 3/4 of their chunks on the same threads\n", stable, JOBS);
-  assert_true(stable >= JOBS / 5);
+  /* Not an assertion on scheduling: how often both threads took part only says how much the rule was exercised. */
+  print_message("owners first held in %d jobs; both threads ran chunks of phase 0 in %d of them\n", JOBS, both_ran);
   ms__executor_pool_destroy(p);
   free(j);
 }
@@ -191,11 +223,47 @@ static void test_create_destroy(void **state) {
   free(j);
 }
 
+/* A host that forks (a pre-fork server, a worker manager) and uses or
+ * frees the executor in the child: the child has none of the pool's worker
+ * threads, so a run must not wait for them (the caller takes every chunk)
+ * and destroy must not join them. The child runs under an alarm, so a hang
+ * fails the test instead of stalling it. */
+static void test_fork_child_runs_and_destroys(void **state) {
+  (void)state;
+  job *j = calloc(1, sizeof *j);
+  ms__executor_pool *p = NULL;
+  assert_int_equal(ms__executor_pool_create(3, PHASES, CHUNKS, chunk_fn, j, &p), MS_OK);
+  run_job(p, j, 1);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    alarm(10);
+    int ok = 1;
+    for (int k = 2; k <= 20 && ok; k++) {
+      j->job_no = k;
+      for (int i = 0; i < PHASES; i++) atomic_store(&j->count[i], 0);
+      ms__executor_pool_run(p);
+      for (int i = 0; i < PHASES; i++) ok &= atomic_load(&j->count[i]) == CHUNKS[i];
+    }
+    ms__executor_pool_destroy(p);
+    _exit(ok ? 0 : 3);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (!WIFEXITED(st)) print_error("the child died of signal %d (14: SIGALRM, it hung)\n", WTERMSIG(st));
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  run_job(p, j, 21); /* the parent's pool is untouched */
+  ms__executor_pool_destroy(p);
+  free(j);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_chunk_once_in_order), cmocka_unit_test(test_chunks_stay_with_owners),
       cmocka_unit_test(test_slow_worker_loses_its_share), cmocka_unit_test(test_idle_workers_sleep),
       cmocka_unit_test(test_wake_races),                cmocka_unit_test(test_create_destroy),
+      cmocka_unit_test(test_fork_child_runs_and_destroys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

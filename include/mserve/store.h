@@ -110,6 +110,16 @@ typedef struct ms_store ms_store;
  * at the next call, which it failed with MS_EIO), MS_EUNSUPPORTED (a newer
  * schema, or a schema holding another application's tables). Two hosts
  * opening a fresh database at once migrate it once (an advisory lock).
+ * Connections: the handle's writes (group-committed) and transactions share
+ * one connection; the handle also keeps a pool from which reads that need
+ * no write lock borrow connections of their own, to run beside them (in
+ * this version the store's internal reads; the parts' calls still share the
+ * first connection). The URI parameter pool_max=N (1..64,
+ * default 4; libmserve's own, taken out before libpq sees the URI) bounds
+ * the connections one handle opens to the server, the first included;
+ * pool_max=1 shares the one connection for everything. Each pooled
+ * connection prepares its own statements and is connected again at the
+ * next call after it was lost. A bad value is MS_EINVAL.
  * MS_STORE_DURABLE and ms_store_checkpoint are the server's business there.
  */
 MS_API int ms_store_open(const char *path, unsigned flags, ms_store **out);

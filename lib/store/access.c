@@ -6,6 +6,7 @@
 #include "store/checkpoint.h"
 #include "store/group.h"
 #include "store/lock.h"
+#include "store/pg/pg.h"
 #include "store/txn.h"
 
 /* Leave the write lock: release it (which kicks the oldest queued write, the
@@ -18,8 +19,12 @@ static void leave(ms_store *s) {
 
 /* ---- one atomic write --------------------------------------------------------- */
 
+/* A thread reading on a connection of the PostgreSQL pool holds the store
+ * as a reader on the write lock would: it may not write until it ends. */
+static int reading_pooled(const ms_store *s) { return s->pg && ms__pg_borrowed(s); }
+
 int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg) {
-  if (ms__store_lock_is_mine(s)) return ms__store_lock_busy_self(s);
+  if (ms__store_lock_is_mine(s) || reading_pooled(s)) return ms__store_lock_busy_self(s);
   ms_store_write w;
   ms__store_group_enqueue(s, &w, fn, arg);
   int turn;
@@ -32,6 +37,7 @@ int ms__store_write(ms_store *s, ms__store_op_fn fn, void *arg) {
 
 int ms__store_txn_begin(ms_store *s, unsigned flags, ms_store_txn **out) {
   if (flags & ~MS__STORE_TXN_MOVABLE) return ms__fail(MS_EINVAL, "store '%s': unknown transaction flags", s->path);
+  if (reading_pooled(s)) return ms__store_lock_busy_self(s);
   int st = ms__store_lock_take(s);
   if (st) return st;
   int movable = (flags & MS__STORE_TXN_MOVABLE) != 0;
@@ -90,6 +96,16 @@ void ms__store_txn_rollback(ms_store_txn *x) {
 
 /* ---- reads ------------------------------------------------------------------------ */
 
+int ms__store_read_apart_begin(ms_store *s) {
+  /* PostgreSQL: on a connection of the pool, beside the writers and the
+   * other readers (store/pg/pg_pool.c says why) */
+  if (s->pg && ms__pg_pool_lends(s)) {
+    if (ms__store_lock_is_mine(s) || reading_pooled(s)) return ms__store_lock_busy_self(s);
+    return ms__pg_borrow(s);
+  }
+  return ms__store_read_begin(s);
+}
+
 int ms__store_read_begin(ms_store *s) {
   int st = ms__store_lock_take(s);
   if (st) return st;
@@ -97,7 +113,10 @@ int ms__store_read_begin(ms_store *s) {
   return st;
 }
 
-void ms__store_read_end(ms_store *s) { leave(s); }
+void ms__store_read_end(ms_store *s) {
+  if (reading_pooled(s)) ms__pg_give_back(s);
+  else leave(s);
+}
 
 /* ---- the entry points before these ------------------------------------------------ */
 

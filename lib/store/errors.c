@@ -17,6 +17,10 @@
 #include "store/conn.h"
 
 int ms__store_sqlite_status(int rc) {
+  /* a duplicate key is MS_EEXIST, as PostgreSQL's unique violation (23505)
+   * is (store/pg/pg_errors.c): the parts and callers see one status for it
+   * on either backend; other constraints stay MS_ECONFLICT on both */
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) return MS_EEXIST;
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:

@@ -50,13 +50,13 @@ int ms__store_try_lock_key(ms_store *s, int64_t key, int *got, char *holder, siz
   return MS_OK;
 }
 
-int ms__store_may_wait(const ms_store *s) { return !s->pg || !s->pg->holds_locks; }
+int ms__store_may_wait(const ms_store *s) { return !s->pg || !ms__pg_cur(s)->holds_locks; }
 
 void ms__store_note_locks(ms_store *s) {
-  if (s->pg) s->pg->holds_locks = 1;
+  if (s->pg) ms__pg_cur(s)->holds_locks = 1;
 }
 
-int64_t ms__store_changes(ms_store *s) { return s->pg ? s->pg->changes : sqlite3_changes64(s->db); }
+int64_t ms__store_changes(ms_store *s) { return s->pg ? ms__pg_cur(s)->changes : sqlite3_changes64(s->db); }
 
 int ms__store_autocommit(const ms_store *s) { return s->pg ? ms__pg_autocommit(s) : sqlite3_get_autocommit(s->db); }
 

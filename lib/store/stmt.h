@@ -59,6 +59,10 @@ int ms__pg_step_row(ms_store *s, struct ms__pg_stmt *q, const char *what, int *r
  * when status is not NULL). The store owns it. */
 ms_stmt *ms__store_prepare(ms_store *s, const char *sql, int *status);
 
+/* Finalize every statement of a cache table of cap slots (a pooled
+ * PostgreSQL connection's own, when the pool is closed). */
+void ms__store_stmt_free_table(ms_stmt_slot *slots, size_t cap);
+
 /* The statement for s where the two dialects cannot agree: `lite` on SQLite,
  * `pg` on PostgreSQL (both constants, as for ms__store_prepare). The parts'
  * only choice of backend, and it goes through the store. */

@@ -2,7 +2,9 @@
  * reused, which is most of what makes a small transaction cheap. Keyed on the
  * SQL string's address, so callers pass literals. One cache serves both
  * backends: a slot holds the SQLite statement, and the ms_stmt the parts see
- * (store/stmt.h), which points at it or at a PostgreSQL statement. */
+ * (store/stmt.h), which points at it or at a PostgreSQL statement. A
+ * PostgreSQL connection lent by the pool (store/pg/pg_pool.c) has a table of
+ * its own: a statement is prepared per connection. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -18,33 +20,50 @@ static size_t slot_of(const char *sql, size_t cap) {
   return (size_t)(h >> 7) & (cap - 1);
 }
 
-static int grow(ms_store *s) {
-  size_t cap = s->cap_stmts ? s->cap_stmts * 2 : 64;
+/* The table the calling thread's statements live in. */
+typedef struct table {
+  ms_stmt_slot **stmts;
+  size_t *n, *cap;
+} table;
+
+static table table_of(ms_store *s) {
+  if (s->pg) {
+    ms__pg_conn *c = ms__pg_cur(s);
+    if (c != s->pg) return (table){&c->stmts, &c->n_stmts, &c->cap_stmts};
+  }
+  return (table){&s->stmts, &s->n_stmts, &s->cap_stmts};
+}
+
+static int grow(ms_store *s, table tb) {
+  size_t cap = *tb.cap ? *tb.cap * 2 : 64;
   ms_stmt_slot *t = calloc(cap, sizeof *t);
   if (!t) return ms__fail(MS_ENOMEM, "store '%s': out of memory growing the statement cache", s->path);
-  for (size_t i = 0; i < s->cap_stmts; i++) {
-    if (!s->stmts[i].sql) continue;
-    size_t j = slot_of(s->stmts[i].sql, cap);
+  ms_stmt_slot *old = *tb.stmts;
+  for (size_t i = 0; i < *tb.cap; i++) {
+    if (!old[i].sql) continue;
+    size_t j = slot_of(old[i].sql, cap);
     while (t[j].sql) j = (j + 1) & (cap - 1);
-    t[j] = s->stmts[i];
+    t[j] = old[i];
   }
-  free(s->stmts);
-  s->stmts = t;
-  s->cap_stmts = cap;
+  free(old);
+  *tb.stmts = t;
+  *tb.cap = cap;
   return MS_OK;
 }
 
 /* The slot of sql, found or made (NULL on failure, status set). */
 static ms_stmt_slot *lookup(ms_store *s, const char *sql, int *status) {
-  if (s->cap_stmts) {
-    size_t j = slot_of(sql, s->cap_stmts);
-    while (s->stmts[j].sql) {
-      if (s->stmts[j].sql == sql) return &s->stmts[j];
-      j = (j + 1) & (s->cap_stmts - 1);
+  table tb = table_of(s);
+  if (*tb.cap) {
+    ms_stmt_slot *t = *tb.stmts;
+    size_t j = slot_of(sql, *tb.cap);
+    while (t[j].sql) {
+      if (t[j].sql == sql) return &t[j];
+      j = (j + 1) & (*tb.cap - 1);
     }
   }
   int st;
-  if ((s->n_stmts + 1) * 2 > s->cap_stmts && (st = grow(s)) != MS_OK) {
+  if ((*tb.n + 1) * 2 > *tb.cap && (st = grow(s, tb)) != MS_OK) {
     if (status) *status = st;
     return NULL;
   }
@@ -68,13 +87,14 @@ static ms_stmt_slot *lookup(ms_store *s, const char *sql, int *status) {
     free(h);
     return NULL;
   }
-  size_t j = slot_of(sql, s->cap_stmts);
-  while (s->stmts[j].sql) j = (j + 1) & (s->cap_stmts - 1);
-  s->stmts[j].sql = sql;
-  s->stmts[j].stmt = h->lite;
-  s->stmts[j].h = h;
-  s->n_stmts++;
-  return &s->stmts[j];
+  ms_stmt_slot *t = *tb.stmts;
+  size_t j = slot_of(sql, *tb.cap);
+  while (t[j].sql) j = (j + 1) & (*tb.cap - 1);
+  t[j].sql = sql;
+  t[j].stmt = h->lite;
+  t[j].h = h;
+  (*tb.n)++;
+  return &t[j];
 }
 
 ms_stmt *ms__store_prepare(ms_store *s, const char *sql, int *status) {
@@ -106,7 +126,11 @@ static void free_slot(ms_stmt_slot *slot) {
   slot->h = NULL;
 }
 
+void ms__store_stmt_free_table(ms_stmt_slot *slots, size_t cap) {
+  for (size_t i = 0; i < cap; i++) free_slot(&slots[i]);
+}
+
 void ms__store_stmt_clear(ms_store *s) {
-  for (size_t i = 0; i < s->cap_stmts; i++) free_slot(&s->stmts[i]);
+  ms__store_stmt_free_table(s->stmts, s->cap_stmts);
   s->n_stmts = 0;
 }

@@ -111,6 +111,15 @@ void ms__store_txn_rollback(ms_store_txn *x);
  * when the caller already holds it; a MS_STORE_READONLY store read as
  * immutable is first reopened if a writer's log has appeared. */
 int ms__store_read_begin(ms_store *s);
+/* The same, for a read that needs nothing of the write lock but the
+ * connection: it reads only the database, no state in memory that a write
+ * or a long transaction of another thread changes under the write lock (a
+ * part's tally or cache). On PostgreSQL it runs on a connection the
+ * handle's pool lends (store/pg/pg_pool.c), at the same time as the other
+ * threads' reads, writes and transactions, and sees what is committed; with
+ * pool_max=1, and on SQLite, it is ms__store_read_begin. MS_EIO when a new
+ * connection cannot be made. Ended by ms__store_read_end. */
+int ms__store_read_apart_begin(ms_store *s);
 void ms__store_read_end(ms_store *s);
 
 /* ---- the entry points before these (kept until every part has switched) ---- */

@@ -59,7 +59,7 @@ static int put_op(ms_store *s, void *arg) {
 int ms_test_put(ms_store *s, const char *key) { return ms__store_write(s, put_op, (void *)(uintptr_t)key); }
 
 int64_t ms_test_count_keys(ms_store *s, const char *like) {
-  if (ms__store_read_begin(s) != MS_OK) return -1;
+  if (ms__store_read_apart_begin(s) != MS_OK) return -1;
   int64_t n = -1;
   int row = 0;
   ms_stmt *q = ms__store_prepare(s, SQL_COUNT_KEYS, NULL);

@@ -28,7 +28,8 @@ int ms_test_make_store(const char *db);
  * commit, the path of every one-shot write); an ms_status. */
 int ms_test_put(ms_store *s, const char *key);
 /* Rows of ms_meta whose key is LIKE `like` (read through the store's read
- * entry); -1 on failure. */
+ * entry for reads apart from the writers: on PostgreSQL a pooled
+ * connection); -1 on failure. */
 int64_t ms_test_count_keys(ms_store *s, const char *like);
 /* The first column of the first row of `sql`, run on s's connection as it
  * is (no lock: for a store no other thread uses); -1 without a row. */

@@ -710,11 +710,42 @@ static void every_message_names_the_call(void **state) {
   free(absent);
 }
 
+/* The store's errors map the same on either backend (this suite runs on
+ * both): a unique violation is MS_EEXIST, another constraint MS_ECONFLICT,
+ * and the failed write leaves nothing behind. */
+static const char SQL_META_PUT[] = "INSERT INTO ms_meta(key, value) VALUES (?1, CAST(?2 AS TEXT))";
+
+typedef struct meta_put {
+  const char *key, *value;
+} meta_put;
+
+static int meta_put_op(ms_store *s, void *arg) {
+  meta_put *m = arg;
+  int st = MS_OK;
+  ms_stmt *q = ms__store_prepare(s, SQL_META_PUT, &st);
+  if (!q) return st;
+  ms__stmt_bind_text(q, 1, m->key, -1);
+  if (m->value) ms__stmt_bind_text(q, 2, m->value, -1);
+  return ms__stmt_done(s, q, "put a meta row");
+}
+
+static void constraint_errors_map_the_same_on_both_backends(void **state) {
+  fx *f = *state;
+  meta_put once = {"eq:1", "a"}, again = {"eq:1", "b"}, no_value = {"eq:2", NULL};
+  assert_int_equal(ms__store_write(f->s, meta_put_op, &once), MS_OK);
+  assert_int_equal(ms__store_write(f->s, meta_put_op, &again), MS_EEXIST);
+  assert_non_null(strstr(ms_errmsg(), "put a meta row"));
+  assert_int_equal(ms__store_write(f->s, meta_put_op, &no_value), MS_ECONFLICT); /* NOT NULL */
+  assert_int_equal(ms_test_count_keys(f->s, "eq:%"), 1);
+  assert_int_equal(ms_test_sql_int(f->s, "SELECT count(*) FROM ms_meta WHERE key = 'eq:1' AND value = 'a'"), 1);
+}
+
 int main(void) {
   int skip_rc = ms_test_backend_start("unit_registry");
   if (skip_rc) return skip_rc;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(first_version_is_default_and_default_is_protected, setup, teardown),
+      cmocka_unit_test_setup_teardown(constraint_errors_map_the_same_on_both_backends, setup, teardown),
       cmocka_unit_test_setup_teardown(unregister_all_versions, setup, teardown),
       cmocka_unit_test_setup_teardown(duplicates_and_bad_archives_are_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(registrations_and_overrides_survive_reopen, setup, teardown),

@@ -443,7 +443,7 @@ static void statement_helpers_reset_unbind_and_name_the_error(void **state) {
   sqlite3_bind_text(q, 1, "r-1", -1, SQLITE_STATIC);
   assert_int_equal(ms__store_step_done(s, q, "put r-1"), MS_OK);
   sqlite3_bind_text(q, 1, "r-1", -1, SQLITE_STATIC);
-  assert_int_equal(ms__store_step_done(s, q, "put r-1 again"), MS_ECONFLICT);
+  assert_int_equal(ms__store_step_done(s, q, "put r-1 again"), MS_EEXIST); /* as PostgreSQL's 23505 */
   char want[4096];
   snprintf(want, sizeof want, "store '%s': put r-1 again: UNIQUE constraint failed: ms_meta.key", f->db);
   assert_string_equal(ms_errmsg(), want);

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "mserve.h"
 #include "pg_cluster.h"
+#include "store/pg/pg.h"
 #include "store/store_internal.h"
 #include "store_fixture.h"
 #include "testutil.h"
@@ -255,6 +257,182 @@ static void the_connection_comes_back_after_a_server_restart(void **state) {
   ms_store_close(s);
 }
 
+/* The first column of the first row of sql on uri's database, through libpq
+ * directly; -1 without one. */
+static int64_t admin_int(const char *uri, const char *sql) {
+  PGconn *k = PQconnectdb(uri);
+  PGresult *r = PQexec(k, sql);
+  int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)
+                  ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+  PQclear(r);
+  PQfinish(k);
+  return v;
+}
+
+/* uri with pool_max=n added to its query string (free it). */
+static char *with_pool(const char *uri, int n) {
+  char *out = malloc(strlen(uri) + 32);
+  assert_non_null(out);
+  sprintf(out, "%s%cpool_max=%d", uri, strchr(uri, '?') ? '&' : '?', n);
+  return out;
+}
+
+/* The server's sessions of this process on uri's database (the store names
+ * its sessions libmserve@<host>:<pid>). */
+static int64_t my_backends(const char *uri) {
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                            "application_name LIKE 'libmserve@%%:%ld'", (long)getpid());
+  return admin_int(uri, sql);
+}
+
+typedef struct pool_job {
+  ms_store *s;
+  const char *uri;
+  int id, n, failed;
+  int64_t most_backends;
+  _Atomic int *stop;
+} pool_job;
+
+static void *pool_writer(void *arg) {
+  pool_job *j = arg;
+  char key[32];
+  for (int i = 0; i < j->n; i++) {
+    snprintf(key, sizeof key, "p%d:%d", j->id, i);
+    if (ms_test_put(j->s, key) != MS_OK) j->failed++;
+  }
+  return NULL;
+}
+
+/* A reader sees the committed rows only, and never fewer than before. */
+static void *pool_reader(void *arg) {
+  pool_job *j = arg;
+  int64_t last = 0;
+  for (int i = 0; i < j->n; i++) {
+    int64_t n = ms_test_count_keys(j->s, "p%");
+    if (n < last) j->failed++;
+    if (n > last) last = n;
+  }
+  return NULL;
+}
+
+static void *pool_watcher(void *arg) {
+  pool_job *j = arg;
+  while (!*j->stop) {
+    int64_t n = my_backends(j->uri);
+    if (n > j->most_backends) j->most_backends = n;
+    usleep(2000);
+  }
+  return NULL;
+}
+
+static void readers_and_writers_share_one_handle_within_the_pool_bound(void **state) {
+  fx *f = *state;
+  enum { W = 3, R = 4, MAX = 3 };
+  char *uri = with_pool(f->uri, MAX);
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(uri, 0, &s), MS_OK);
+  _Atomic int stop = 0;
+  pool_job watch = {.uri = f->uri, .stop = &stop};
+  pthread_t wt;
+  assert_int_equal(pthread_create(&wt, NULL, pool_watcher, &watch), 0);
+  pool_job jobs[W + R];
+  pthread_t th[W + R];
+  int n = ms_test_scale(60);
+  for (int i = 0; i < W + R; i++) {
+    jobs[i] = (pool_job){.s = s, .id = i, .n = n};
+    assert_int_equal(pthread_create(&th[i], NULL, i < W ? pool_writer : pool_reader, &jobs[i]), 0);
+  }
+  for (int i = 0; i < W + R; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(jobs[i].failed, 0);
+  }
+  stop = 1;
+  pthread_join(wt, NULL);
+  assert_int_equal(ms_test_count_keys(s, "p%"), W * n);
+  /* the bound holds, the main connection included; the readers did get
+   * connections of their own */
+  assert_true(watch.most_backends <= MAX);
+  assert_true(ms__pg_pool_open_count(s) >= 1 && ms__pg_pool_open_count(s) <= MAX - 1);
+  assert_int_equal(my_backends(f->uri), 1 + ms__pg_pool_open_count(s));
+  ms_store_close(s);
+  assert_int_equal(my_backends(f->uri), 0);
+  free(uri);
+}
+
+static void *put_while_held(void *arg) {
+  pool_job *j = arg;
+  j->failed = ms_test_put(j->s, "held:w") != MS_OK || ms_test_count_keys(j->s, "held:%") != 1;
+  return NULL;
+}
+
+static void a_thread_reading_does_not_hold_up_writers_or_readers(void **state) {
+  fx *f = *state;
+  char *uri = with_pool(f->uri, 3);
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(uri, 0, &s), MS_OK);
+  /* this thread holds a read: on one shared connection (before the pool)
+   * the write and the read of the other thread waited until it ended */
+  assert_int_equal(ms__store_read_apart_begin(s), MS_OK);
+  assert_int_equal(ms__store_write(s, insert_op, "refused"), MS_EBUSY); /* a reader does not write */
+  pool_job j = {.s = s};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, put_while_held, &j), 0);
+  pthread_join(th, NULL);
+  assert_int_equal(j.failed, 0);
+  ms__store_read_end(s);
+  assert_int_equal(ms_test_count_keys(s, "refused"), 0);
+  ms_store_close(s);
+  free(uri);
+}
+
+static void a_lost_pooled_connection_comes_back_on_the_next_call(void **state) {
+  fx *f = *state;
+  char *uri = with_pool(f->uri, 2);
+  ms_store *s = NULL;
+  assert_int_equal(ms_store_open(uri, 0, &s), MS_OK);
+  assert_int_equal(ms_test_put(s, "l:1"), MS_OK);
+  assert_int_equal(ms_test_count_keys(s, "l:%"), 1); /* on the pool's one connection */
+  assert_int_equal(ms__pg_pool_open_count(s), 1);
+  char sql[320];
+  snprintf(sql, sizeof sql, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND application_name LIKE 'libmserve@%%:%ld' AND pid <> %d",
+           (long)getpid(), ms__pg_backend_pid(s));
+  assert_int_equal(admin_int(f->uri, sql), 1);
+  /* the call that finds it lost may fail (MS_EIO); the next one connects again */
+  int64_t n = ms_test_count_keys(s, "l:%");
+  if (n != 1) {
+    assert_int_equal(n, -1);
+    assert_non_null(strstr(ms_errmsg(), "count keys"));
+    n = ms_test_count_keys(s, "l:%");
+  }
+  assert_int_equal(n, 1);
+  assert_int_equal(my_backends(f->uri), 2);
+  /* the writes' main connection was not touched */
+  assert_int_equal(ms_test_put(s, "l:2"), MS_OK);
+  assert_int_equal(ms_test_count_keys(s, "l:%"), 2);
+  ms_store_close(s);
+  free(uri);
+}
+
+static void pool_max_is_checked_and_one_lends_nothing(void **state) {
+  fx *f = *state;
+  ms_store *s = NULL;
+  char *bad = with_pool(f->uri, 0);
+  assert_int_equal(ms_store_open(bad, 0, &s), MS_EINVAL);
+  assert_non_null(strstr(ms_errmsg(), "pool_max"));
+  assert_null(s);
+  free(bad);
+  char *one = with_pool(f->uri, 1);
+  assert_int_equal(ms_store_open(one, 0, &s), MS_OK);
+  assert_int_equal(ms_test_put(s, "o:1"), MS_OK);
+  assert_int_equal(ms_test_count_keys(s, "o:%"), 1); /* under the write lock, on the main connection */
+  assert_int_equal(ms__pg_pool_open_count(s), 0);
+  assert_int_equal(my_backends(f->uri), 1);
+  ms_store_close(s);
+  free(one);
+}
+
 static int group_setup(void **state) {
   (void)state;
   return cluster ? 0 : -1;
@@ -278,6 +456,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(threads_group_commit_and_fail_alone, setup, teardown),
       cmocka_unit_test_setup_teardown(a_rolled_back_transaction_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(the_connection_comes_back_after_a_server_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(readers_and_writers_share_one_handle_within_the_pool_bound, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_thread_reading_does_not_hold_up_writers_or_readers, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_lost_pooled_connection_comes_back_on_the_next_call, setup, teardown),
+      cmocka_unit_test_setup_teardown(pool_max_is_checked_and_one_lends_nothing, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, group_setup, NULL);
   ms_test_pg_stop(cluster);

@@ -18,7 +18,12 @@
  * The URI's password never leaves pg_uri.c: s->path holds the masked form,
  * and every message names that.
  *
- * Nothing here locks: callers hold the store's write lock, as for s->db. */
+ * Connections: s->pg is the handle's main connection, used under the
+ * handle's write lock like s->db (group commit, long transactions). Beside
+ * it a pool (pg_pool.c) lends further connections to threads that read, so
+ * reads of many threads run at once instead of queueing on the write lock.
+ * ms__pg_cur(s) is the connection the calling thread works on: the one it
+ * borrowed, else the main one; every function below uses it. */
 #ifndef MS_STORE_PG_H
 #define MS_STORE_PG_H
 
@@ -28,9 +33,16 @@
 
 #include "store/handle.h"
 
-/* The backend's half of an ms_store (s->pg). */
+struct ms__pg_pool;
+
+/* One connection of a store handle; s->pg is the main one, which owns the
+ * URI and the pool. */
 typedef struct ms__pg_conn {
-  char *conninfo;     /* the URI as given: holds the password, never printed */
+  char *conninfo;     /* main only: the URI as given, minus pool_max: holds the password, never printed */
+  struct ms__pg_pool *pool; /* main only: the connections lent to readers (pg_pool.c) */
+  struct ms__pg_conn *next_idle; /* a pool member: the next idle one */
+  ms_stmt_slot *stmts; /* a pool member's own prepared statements (the main one's are s->stmts) */
+  size_t n_stmts, cap_stmts;
   PGconn *conn;       /* NULL or bad: connect again at the next call */
   uint64_t epoch;     /* bumped at every new connection: statements prepared before must be prepared again */
   uint64_t next_name; /* statement names ms_<n> handed out on this handle */
@@ -69,8 +81,39 @@ int ms__pg_uri_check(const char *uri, char **masked);
 
 /* ---- the connection (pg_conn.c) ----------------------------------------------- */
 
-/* Connect (s->path is the masked URI, s->pg->conninfo the real one). */
+/* Connect (s->path is the masked URI, s->pg->conninfo the real one). The
+ * URI's own parameter pool_max=N (1..64, default 4; libpq never sees it)
+ * bounds the connections of the handle, the main one included. */
 int ms__pg_open(ms_store *s, const char *uri);
+/* uri without its pool_max parameter (a new string, NULL when out of
+ * memory); *max its value (0: absent; -1: not a number in 1..64). */
+char *ms__pg_uri_pool(const char *uri, int *max);
+
+/* (Re)connect the calling thread's connection and set its session up. */
+int ms__pg_connect(ms_store *s);
+
+/* ---- the pool (pg_pool.c) ----------------------------------------------------- */
+
+#define MS__PG_POOL_DEFAULT 4
+/* Make s's pool, empty, bounded to max connections in all (the main one
+ * among them). */
+int ms__pg_pool_new(ms_store *s, int max);
+
+/* The connection the calling thread works on for s (see above). */
+ms__pg_conn *ms__pg_cur(const ms_store *s);
+/* Does s lend connections to readers (pool_max > 1)? */
+int ms__pg_pool_lends(const ms_store *s);
+/* Is the calling thread holding a connection of s's pool? */
+int ms__pg_borrowed(const ms_store *s);
+/* Borrow an idle connection for this thread (connecting a new one while
+ * fewer than pool_max exist, else waiting for one to come back; a lost one
+ * is connected again here). MS_EIO with libpq's message, MS_ENOMEM. */
+int ms__pg_borrow(ms_store *s);
+/* Give the thread's connection back (its statements reset by the caller). */
+void ms__pg_give_back(ms_store *s);
+/* Connections of the pool now open (tests). */
+int ms__pg_pool_open_count(ms_store *s);
+void ms__pg_pool_free(ms_store *s);
 void ms__pg_close(ms_store *s);
 /* Before a transaction or an autocommit read: connect again if the
  * connection was lost. MS_EIO with libpq's message when it cannot. */

@@ -1,10 +1,12 @@
 /* The PostgreSQL connection of a store handle (store/pg/pg.h): connecting,
  * connecting again after a loss, and the transaction statements.
  *
- * One connection per handle, used under the handle's write lock like the
- * SQLite connection: group commit (store/group.h) already turns the writes
- * of many threads into one transaction, so one connection carries them in
- * one round trip per statement and one commit for the batch. */
+ * The main connection of a handle is used under the handle's write lock like
+ * the SQLite connection: group commit (store/group.h) already turns the
+ * writes of many threads into one transaction, so one connection carries
+ * them in one round trip per statement and one commit for the batch. The
+ * pool's connections (pg_pool.c) are made and set up here the same way;
+ * every function works on the calling thread's connection (ms__pg_cur). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@ static void quiet(void *arg, const char *message) {
 }
 
 static int connect_now(ms_store *s) {
-  ms__pg_conn *c = s->pg;
+  ms__pg_conn *c = ms__pg_cur(s);
   if (c->conn) PQfinish(c->conn);
   /* the session says which host and process it is (pg_stat_activity), unless
    * the URI names an application itself: how one host tells who holds a
@@ -32,7 +34,7 @@ static int connect_now(ms_store *s) {
   host[sizeof host - 1] = '\0';
   snprintf(me, sizeof me, "libmserve@%s:%ld", host, (long)getpid());
   const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-  const char *const vals[] = {c->conninfo, me, NULL};
+  const char *const vals[] = {s->pg->conninfo, me, NULL};
   c->conn = PQconnectdbParams(keys, vals, 1);
   if (!c->conn) return ms__fail(MS_ENOMEM, "store '%s': out of memory connecting", s->path);
   if (PQstatus(c->conn) != CONNECTION_OK) {
@@ -54,7 +56,7 @@ static int connect_now(ms_store *s) {
  * SQLite's busy timeout is (lock_timeout 0 would mean wait forever, so the
  * least is 1 ms). Set again only when ms_store_set_busy_timeout changed it. */
 static int follow_busy_timeout(ms_store *s) {
-  ms__pg_conn *c = s->pg;
+  ms__pg_conn *c = ms__pg_cur(s);
   int64_t us = atomic_load(&s->busy_timeout_us);
   if (us == c->lock_timeout_us) return MS_OK;
   long long ms = (long long)(us / 1000);
@@ -68,13 +70,17 @@ static int follow_busy_timeout(ms_store *s) {
 int ms__pg_open(ms_store *s, const char *uri) {
   s->pg = calloc(1, sizeof *s->pg);
   if (!s->pg) return ms__fail(MS_ENOMEM, "store '%s': out of memory", s->path);
-  s->pg->conninfo = ms__strdup(uri);
+  int max = 0;
+  s->pg->conninfo = ms__pg_uri_pool(uri, &max);
   if (!s->pg->conninfo) return ms__fail(MS_ENOMEM, "store '%s': out of memory", s->path);
-  return connect_now(s);
+  if (max < 0) return ms__fail(MS_EINVAL, "store '%s': pool_max must be a number from 1 to 64", s->path);
+  int st = ms__pg_pool_new(s, max ? max : MS__PG_POOL_DEFAULT);
+  return st ? st : connect_now(s);
 }
 
 void ms__pg_close(ms_store *s) {
   if (!s->pg) return;
+  ms__pg_pool_free(s);
   if (s->pg->conn) PQfinish(s->pg->conn);
   if (s->pg->conninfo) {
     /* the password is not left behind in freed memory */
@@ -87,10 +93,10 @@ void ms__pg_close(ms_store *s) {
 
 static int lost(const ms__pg_conn *c) { return !c->conn || PQstatus(c->conn) != CONNECTION_OK; }
 
-int ms__pg_ensure(ms_store *s) { return lost(s->pg) ? connect_now(s) : MS_OK; }
+int ms__pg_ensure(ms_store *s) { return lost(ms__pg_cur(s)) ? connect_now(s) : MS_OK; }
 
 int ms__pg_exec(ms_store *s, const char *sql, const char *what) {
-  ms__pg_conn *c = s->pg;
+  ms__pg_conn *c = ms__pg_cur(s);
   if (lost(c)) return ms__fail(MS_EIO, "store '%s': %s: the connection to the server was lost", s->path, what);
   PGresult *r = PQexec(c->conn, sql);
   ExecStatusType t = PQresultStatus(r);
@@ -109,17 +115,17 @@ int ms__pg_begin(ms_store *s) {
   int st = ms__pg_ensure(s);
   if (st) return st;
   st = follow_busy_timeout(s);
-  s->pg->holds_locks = 0;
+  ms__pg_cur(s)->holds_locks = 0;
   if (!st) st = ms__pg_exec(s, "BEGIN", "begin transaction");
   /* the server went away since the last call: nothing was sent that could
    * have been applied, so connecting again and beginning once more is safe */
-  if (st == MS_EIO && lost(s->pg) && (st = connect_now(s)) == MS_OK && (st = follow_busy_timeout(s)) == MS_OK)
+  if (st == MS_EIO && lost(ms__pg_cur(s)) && (st = connect_now(s)) == MS_OK && (st = follow_busy_timeout(s)) == MS_OK)
     st = ms__pg_exec(s, "BEGIN", "begin transaction");
   return st;
 }
 
 int ms__pg_commit(ms_store *s) {
-  ms__pg_conn *c = s->pg;
+  ms__pg_conn *c = ms__pg_cur(s);
   if (!lost(c) && PQtransactionStatus(c->conn) == PQTRANS_INERROR) {
     /* PostgreSQL answers COMMIT of a failed transaction with ROLLBACK */
     ms__pg_rollback(s);
@@ -138,14 +144,19 @@ int ms__pg_commit(ms_store *s) {
 }
 
 void ms__pg_rollback(ms_store *s) {
-  ms__pg_conn *c = s->pg;
+  ms__pg_conn *c = ms__pg_cur(s);
   if (lost(c) || PQtransactionStatus(c->conn) == PQTRANS_IDLE) return;
   PQclear(PQexec(c->conn, "ROLLBACK"));
 }
 
 int ms__pg_autocommit(const ms_store *s) {
-  const ms__pg_conn *c = s->pg;
+  const ms__pg_conn *c = ms__pg_cur(s);
   return lost(c) || PQtransactionStatus(c->conn) == PQTRANS_IDLE;
 }
 
-int ms__pg_backend_pid(const ms_store *s) { return s->pg && !lost(s->pg) ? PQbackendPID(s->pg->conn) : 0; }
+int ms__pg_backend_pid(const ms_store *s) {
+  const ms__pg_conn *c = s->pg ? ms__pg_cur(s) : NULL;
+  return c && !lost(c) ? PQbackendPID(c->conn) : 0;
+}
+
+int ms__pg_connect(ms_store *s) { return connect_now(s); }

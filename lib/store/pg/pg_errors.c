@@ -37,17 +37,18 @@ int ms__pg_retryable(const PGresult *res) {
 int ms__pg_fail(ms_store *s, const PGresult *res, const char *what) {
   char detail[512];
   const char *msg = res ? PQresultErrorMessage(res) : "";
-  if ((!msg || !*msg) && s->pg && s->pg->conn) msg = PQerrorMessage(s->pg->conn);
+  ms__pg_conn *c = s->pg ? ms__pg_cur(s) : NULL;
+  if ((!msg || !*msg) && c && c->conn) msg = PQerrorMessage(c->conn);
   if (!msg || !*msg) msg = "no connection to the server";
   ms__strlcpy(detail, msg, sizeof detail);
   /* libpq's messages end with a newline and may hold several lines: one line */
   for (char *p = detail; *p; p++)
     if (*p == '\n') *p = p[1] ? ' ' : '\0';
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-  int st = ms__pg_status(res, s->pg ? s->pg->conn : NULL);
-  if (s->pg) {
-    s->pg->retryable = ms__pg_retryable(res);
-    s->pg->lock_busy = state && strcmp(state, "55P03") == 0;
+  int st = ms__pg_status(res, c ? c->conn : NULL);
+  if (c) {
+    c->retryable = ms__pg_retryable(res);
+    c->lock_busy = state && strcmp(state, "55P03") == 0;
   }
   if (state) return ms__fail(st, "store '%s': %s: %s (SQLSTATE %s)", s->path, what, detail, state);
   return ms__fail(st, "store '%s': %s: %s", s->path, what, detail);

@@ -20,7 +20,7 @@
 
 /* The one value `sql` returns as an integer in *v (0 when no row or NULL). */
 static int read_int(ms_store *s, const char *sql, int64_t *v) {
-  PGresult *r = PQexec(s->pg->conn, sql);
+  PGresult *r = PQexec(ms__pg_cur(s)->conn, sql);
   int st = MS_OK;
   if (PQresultStatus(r) != PGRES_TUPLES_OK) st = ms__pg_fail(s, r, "read schema information");
   else {

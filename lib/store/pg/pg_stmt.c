@@ -71,7 +71,7 @@ ms__pg_stmt *ms__pg_stmt_new(ms_store *s, const char *sql, int *status) {
   q->sql = sql;
   q->nparams = np;
   for (int i = 0; i < np; i++) q->lens[i] = -1; /* unbound: NULL, as SQLite's */
-  snprintf(q->name, sizeof q->name, "ms_%llu", (unsigned long long)++s->pg->next_name);
+  snprintf(q->name, sizeof q->name, "ms_%llu", (unsigned long long)++ms__pg_cur(s)->next_name);
   return q;
 }
 
@@ -164,7 +164,7 @@ void ms__pg_reset(ms__pg_stmt *q) {
 /* ---- running -------------------------------------------------------------------------- */
 
 static int prepare(ms_store *s, ms__pg_stmt *q) {
-  ms__pg_conn *c = s->pg;
+  ms__pg_conn *c = ms__pg_cur(s);
   PGresult *r = PQprepare(c->conn, q->name, q->text, 0, NULL);
   int st = PQresultStatus(r) == PGRES_COMMAND_OK ? MS_OK : ms__pg_fail(s, r, "prepare statement");
   PQclear(r);
@@ -173,12 +173,12 @@ static int prepare(ms_store *s, ms__pg_stmt *q) {
 }
 
 static int run(ms_store *s, ms__pg_stmt *q, const char *what) {
-  ms__pg_conn *c = s->pg;
+  ms__pg_conn *c = ms__pg_cur(s);
   int st;
   /* outside a transaction (an autocommit read) a lost connection is made
    * again here; inside one the transaction is gone and the call fails */
   if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-    if (s->in_txn) return ms__fail(MS_EIO, "store '%s': %s: the connection to the server was lost", s->path, what);
+    if (c == s->pg && s->in_txn) return ms__fail(MS_EIO, "store '%s': %s: the connection to the server was lost", s->path, what);
     if ((st = ms__pg_ensure(s)) != MS_OK) return st;
   }
   if (q->epoch != c->epoch && (st = prepare(s, q)) != MS_OK) return st;
@@ -223,7 +223,7 @@ int ms__pg_step_row(ms_store *s, ms__pg_stmt *q, const char *what, int *row) {
     /* an UPDATE ... RETURNING counts the rows it returned as changed */
     if (PQresultStatus(q->res) == PGRES_TUPLES_OK) {
       const char *n = PQcmdTuples(q->res);
-      if (n && *n) s->pg->changes = strtoll(n, NULL, 10);
+      if (n && *n) ms__pg_cur(s)->changes = strtoll(n, NULL, 10);
     }
   }
   if (++q->row < q->nrows) {

@@ -56,6 +56,43 @@ static char *mask(const char *uri, size_t skip) {
   return out;
 }
 
+/* pool_max=N is libmserve's, not libpq's (which refuses a parameter it does
+ * not know): taken out of the query string before libpq sees the URI. */
+char *ms__pg_uri_pool(const char *uri, int *max) {
+  *max = 0;
+  size_t n = strlen(uri);
+  char *out = malloc(n + 1);
+  if (!out) return NULL;
+  const char *q = strchr(uri, '?');
+  size_t head = q ? (size_t)(q - uri) : n;
+  memcpy(out, uri, head);
+  size_t o = head;
+  int first = 1;
+  for (const char *p = q; p && *p == (first ? '?' : '&');) {
+    const char *param = p + 1;
+    size_t len = strcspn(param, "&#");
+    if (strncmp(param, "pool_max=", 9) == 0) {
+      char *end = NULL;
+      long v = strtol(param + 9, &end, 10);
+      *max = end == param + len && len > 9 && v >= 1 && v <= 64 ? (int)v : -1;
+    } else {
+      char sep = o == head ? '?' : '&';
+      out[o++] = sep;
+      memcpy(out + o, param, len);
+      o += len;
+    }
+    first = 0;
+    p = param + len;
+    if (*p != '&') {
+      memcpy(out + o, p, strlen(p)); /* a fragment, or nothing */
+      o += strlen(p);
+      break;
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
 int ms__pg_uri_check(const char *uri, char **masked) {
   size_t skip = scheme_len(uri);
   if (!skip) return ms__fail(MS_EINVAL, "store: not a PostgreSQL URI (postgresql:// or postgres://)");
@@ -69,7 +106,20 @@ int ms__pg_uri_check(const char *uri, char **masked) {
     }
   /* libpq's own parser is the judge of the rest: the same one that connects */
   char *err = NULL;
-  PQconninfoOption *opts = PQconninfoParse(uri, &err);
+  int max = 0;
+  char *plain = ms__pg_uri_pool(uri, &max);
+  if (!plain) {
+    *masked = m;
+    return ms__fail(MS_ENOMEM, "store: out of memory copying a PostgreSQL URI");
+  }
+  if (max < 0) {
+    free(plain);
+    *masked = m;
+    return ms__fail(MS_EINVAL, "store '%s': not a valid PostgreSQL URI: pool_max must be a number from 1 to 64", m);
+  }
+  PQconninfoOption *opts = PQconninfoParse(plain, &err);
+  memset(plain, 0, strlen(plain));
+  free(plain);
   if (!opts) {
     char why[256];
     ms__strlcpy(why, err ? err : "out of memory", sizeof why);

@@ -199,19 +199,28 @@ int http_start(srv *s, char *err, size_t errlen) {
   for (int k = 0; k < API_COUNT; k++) {
     cls[k].s = s;
     cls[k].api = k;
+    /* one daemon per address family: MHD_USE_IPv6 makes it bind an AF_INET6
+     * socket, so the sockaddr handed over must be a sockaddr_in6 */
     struct sockaddr_in sa;
+    struct sockaddr_in6 sa6;
     memset(&sa, 0, sizeof sa);
+    memset(&sa6, 0, sizeof sa6);
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)s->o.addr[k].port);
-    inet_pton(AF_INET, s->o.addr[k].host, &sa.sin_addr);
-    s->d[k] = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                               on_request, &cls[k], MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+    sa6.sin6_family = AF_INET6;
+    sa6.sin6_port = htons((uint16_t)s->o.addr[k].port);
+    int v6 = s->o.addr[k].v6;
+    if (v6) inet_pton(AF_INET6, s->o.addr[k].host, &sa6.sin6_addr);
+    else inet_pton(AF_INET, s->o.addr[k].host, &sa.sin_addr);
+    struct sockaddr *sap = v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    s->d[k] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &cls[k], MHD_OPTION_SOCK_ADDR, sap,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, &cls[k], MHD_OPTION_NOTIFY_CONNECTION,
                                on_connection, &cls[k], MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->d[k]) {
-      snprintf(err, errlen, "mserve-server: cannot listen on %s:%d (%s address): in use or not allowed",
-               s->o.addr[k].host, s->o.addr[k].port, api_name[k]);
+      snprintf(err, errlen, "mserve-server: cannot listen on %s%s%s:%d (%s address): in use or not allowed",
+               v6 ? "[" : "", s->o.addr[k].host, v6 ? "]" : "", s->o.addr[k].port, api_name[k]);
       return MS_EIO;
     }
     const union MHD_DaemonInfo *pi = MHD_get_daemon_info(s->d[k], MHD_DAEMON_INFO_BIND_PORT);

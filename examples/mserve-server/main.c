@@ -51,7 +51,7 @@ static const char usage_text[] =
     "                             per-model settings, and the server keys inference_address,\n"
     "                             management_address, metrics_address, model_store,\n"
     "                             max_request_size when not given here\n"
-    "  --inference-address A      HOST:PORT (default 127.0.0.1:8080; port 0: any free one)\n"
+    "  --inference-address A      HOST:PORT or [IPV6]:PORT (default 127.0.0.1:8080; port 0: any free one)\n"
     "  --management-address A     default 127.0.0.1:8081 (keep it on loopback)\n"
     "  --metrics-address A        default 127.0.0.1:8082\n"
     "  --device D                 auto (default), cpu, cuda or cuda:N, for models whose\n"
@@ -162,7 +162,8 @@ static int setup(srv *s, cli_ctx *c, int *made_tmp) {
 static void ready(srv *s, cli_ctx *c) {
   static const char *const names[3] = {"inference", "management", "metrics"};
   char url[3][96];
-  for (int k = 0; k < 3; k++) snprintf(url[k], sizeof url[k], "http://%s:%d", s->o.addr[k].host, s->port[k]);
+  for (int k = 0; k < 3; k++) snprintf(url[k], sizeof url[k], "http://%s%s%s:%d", s->o.addr[k].v6 ? "[" : "",
+                                     s->o.addr[k].host, s->o.addr[k].v6 ? "]" : "", s->port[k]);
   if (c->json) {
     cJSON *o = cli_doc(c);
     for (int k = 0; o && k < 3; k++) cJSON_AddStringToObject(o, names[k], url[k]);

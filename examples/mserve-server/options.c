@@ -15,23 +15,42 @@ int srv_addr_parse(const char *text, srv_addr *a, char *err, size_t errlen) {
     snprintf(err, errlen, "address '%.200s': only http:// is served (put TLS in front)", text);
     return -1;
   }
-  const char *colon = strrchr(t, ':');
-  if (!colon) {
-    snprintf(err, errlen, "address '%.200s': expected HOST:PORT", text);
-    return -1;
+  /* "[v6]:PORT" brackets an IPv6 address, whose own colons would otherwise
+   * be taken for the port's */
+  const char *h = t, *colon;
+  size_t hl;
+  int v6 = 0;
+  if (*t == '[') {
+    const char *close = strchr(t, ']');
+    if (!close || close[1] != ':') {
+      snprintf(err, errlen, "address '%.200s': expected [IPV6]:PORT", text);
+      return -1;
+    }
+    h = t + 1;
+    hl = (size_t)(close - h);
+    colon = close + 1;
+    v6 = 1;
+  } else {
+    colon = strrchr(t, ':');
+    if (!colon) {
+      snprintf(err, errlen, "address '%.200s': expected HOST:PORT", text);
+      return -1;
+    }
+    hl = (size_t)(colon - t);
   }
-  size_t hl = (size_t)(colon - t);
   if (hl >= sizeof a->host) {
     snprintf(err, errlen, "address '%.200s': host too long", text);
     return -1;
   }
   char host[64];
-  memcpy(host, t, hl);
+  memcpy(host, h, hl);
   host[hl] = '\0';
-  if (hl == 0 || strcmp(host, "localhost") == 0) snprintf(host, sizeof host, "127.0.0.1");
+  if (!v6 && (hl == 0 || strcmp(host, "localhost") == 0)) snprintf(host, sizeof host, "127.0.0.1");
+  struct in6_addr ia6;
   struct in_addr ia;
-  if (inet_pton(AF_INET, host, &ia) != 1) {
-    snprintf(err, errlen, "address '%.200s': host '%s' is not an IPv4 address", text, host);
+  if (v6 ? inet_pton(AF_INET6, host, &ia6) != 1 : inet_pton(AF_INET, host, &ia) != 1) {
+    snprintf(err, errlen, "address '%.200s': host '%s' is not an %s address", text, host,
+             v6 ? "IPv6" : "IPv4 (or a bracketed IPv6)");
     return -1;
   }
   int64_t port = 0;
@@ -40,6 +59,7 @@ int srv_addr_parse(const char *text, srv_addr *a, char *err, size_t errlen) {
     return -1;
   }
   snprintf(a->host, sizeof a->host, "%s", host);
+  a->v6 = v6;
   a->port = (int)port;
   return 0;
 }

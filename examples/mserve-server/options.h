@@ -7,9 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* An IPv4 listening address. */
+/* A listening address: IPv4, or IPv6 when v6 (host then without brackets). */
 typedef struct srv_addr {
   char host[64];
+  int v6;
   int port; /* 0: any free port (the ready line says which) */
 } srv_addr;
 
@@ -30,8 +31,9 @@ typedef struct srv_options {
   int json, quiet;
 } srv_options;
 
-/* Parse "HOST:PORT", "http://HOST:PORT" or ":PORT" (host 127.0.0.1) into
- * *a. HOST is an IPv4 address or "localhost". Returns 0, or -1 with the
+/* Parse "HOST:PORT", "[IPV6]:PORT", "http://HOST:PORT" or ":PORT" (host
+ * 127.0.0.1) into *a. HOST is an IPv4 address or "localhost"; an IPv6
+ * address goes in brackets ("[::1]:8080"). Returns 0, or -1 with the
  * reason in err. */
 int srv_addr_parse(const char *text, srv_addr *a, char *err, size_t errlen);
 

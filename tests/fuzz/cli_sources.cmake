@@ -7,7 +7,8 @@
 # included more than once is harmless.
 #   fuzz_cli_<parser>: tests/fuzz/fuzz_cli_<parser>.c, seeds in tests/fuzz/corpus/<parser>/
 set(_ms_ex ${PROJECT_SOURCE_DIR}/examples)
-set(MS_CLI_FUZZ_PARSERS tracker_args tracker_list autoscale_rules autoscale_csv server_body server_limits)
+set(MS_CLI_FUZZ_PARSERS tracker_args tracker_list autoscale_rules autoscale_csv server_body server_limits
+  server_addr)
 set(MS_CLI_FUZZ_SOURCES_tracker_args ${_ms_ex}/mserve-tracker/args.c ${_ms_ex}/common/cli_num.c
   ${_ms_ex}/common/cli.c ${_ms_ex}/common/cli_text.c)
 set(MS_CLI_FUZZ_SOURCES_tracker_list ${_ms_ex}/mserve-tracker/list.c)
@@ -16,4 +17,5 @@ set(MS_CLI_FUZZ_SOURCES_autoscale_csv ${_ms_ex}/mserve-autoscale/obs.c ${_ms_ex}
   ${_ms_ex}/common/cli_num.c)
 set(MS_CLI_FUZZ_SOURCES_server_body ${_ms_ex}/mserve-server/body.c)
 set(MS_CLI_FUZZ_SOURCES_server_limits ${_ms_ex}/mserve-server/admit.c)
+set(MS_CLI_FUZZ_SOURCES_server_addr ${_ms_ex}/mserve-server/options.c ${_ms_ex}/common/cli_num.c)
 set(MS_CLI_FUZZ_LIBS mserve_static PkgConfig::CJSON m)

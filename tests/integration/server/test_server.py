@@ -6,6 +6,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import threading
 import time
 
@@ -26,6 +27,16 @@ def in_threads(fn, n):
     for t in ts:
         t.join()
     return out
+
+
+def has_ipv6_loopback():
+    """Whether a socket can bind ::1 here (containers often have no IPv6)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as so:
+            so.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 class Inference(ServerTest):
@@ -54,6 +65,31 @@ class Inference(ServerTest):
             self.assertEqual(st, 200)
             assert_rows_close(self, got, [want[i % 3]])
         self.assertEqual(s.stop(), 0)
+
+    def test_ipv6_listen_addresses(self):
+        if not has_ipv6_loopback():
+            self.skipTest("this host has no ::1")
+        mar = self.mar("mlp", settings={"batchSize": 8, "maxBatchDelay": 1})
+        s = self.start(args=["--inference-address", "[::1]:0", "--management-address", "http://[::1]:0"])
+        self.assertTrue(s.inf.startswith("http://[::1]:"), s.inf)
+        self.assertTrue(s.mgmt.startswith("http://[::1]:"), s.mgmt)
+        self.assertTrue(s.metrics_url.startswith("http://127.0.0.1:"), s.metrics_url)
+        self.assertEqual(http("GET", s.inf + "/ping"), (200, {"status": "Healthy"}))
+        st, got = http("POST", s.inf + "/predictions/mlp", {"data": ROWS})
+        self.assertEqual(st, 200)
+        assert_rows_close(self, got, reference(mar, ROWS))
+        st, body = http("GET", s.mgmt + "/models")
+        self.assertEqual(st, 200)
+        self.assertEqual([m["modelName"] for m in body["models"]], ["mlp"])
+        self.assertEqual(s.stop(), 0)
+
+    def test_bad_listen_addresses_fail_to_start(self):
+        self.mar("mlp")
+        for addr, why in (("[::1:0", "[IPV6]:PORT"), ("[::1]0", "[IPV6]:PORT"), ("[1.2.3.4]:0", "not an IPv6"),
+                          ("::1:0", "not an IPv4"), ("[::1]:70000", "0..65535")):
+            with self.assertRaises(RuntimeError, msg=addr) as cm:
+                self.start(args=["--inference-address", addr])
+            self.assertIn(why, str(cm.exception), addr)
 
     def test_bad_archive_is_skipped_and_the_rest_serve(self):
         self.mar("good")
@@ -327,6 +363,33 @@ class Queueing(ServerTest):
             t.join()
         self.assertEqual([res[0][0], res[1][0]], [200, 200])
         s.stop()
+
+    def test_client_gone_while_its_request_waits_in_a_batch(self):
+        # the first request waits out the batch delay, suspended; its client
+        # leaves; a second joins the same batch and must still get its rows,
+        # and the gone client's connection must be released (no leak at exit)
+        mar = self.mar("mlp", settings={"batchSize": 8, "maxBatchDelay": int(300 * SLOW)})
+        s = self.start()
+        host, port = s.inf[len("http://"):].rsplit(":", 1)
+        body = json.dumps({"data": ROWS[:1]}).encode()
+        so = socket.create_connection((host, int(port)))
+        so.sendall(b"POST /predictions/mlp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        time.sleep(0.05 * SLOW)
+        so.close()
+        st, got = http("POST", s.inf + "/predictions/mlp", {"data": ROWS[1:]})
+        self.assertEqual(st, 200)
+        assert_rows_close(self, got, reference(mar, ROWS[1:]))
+        # only the /metrics request itself stays open once the gone one is let go
+        deadline = time.time() + 10 * SLOW
+        while time.time() < deadline:
+            opened = s.metrics()[("mserve_open_connections", frozenset())]
+            if opened <= 1:
+                break
+            time.sleep(0.05)
+        self.assertLessEqual(opened, 1)
+        self.assertEqual(http("GET", s.inf + "/ping"), (200, {"status": "Healthy"}))
+        self.assertEqual(s.stop(), 0)
 
     def test_timeout_504_arrives_promptly(self):
         # the batch would wait 20 s for company; the request's timeout is 1 s

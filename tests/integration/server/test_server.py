@@ -518,6 +518,30 @@ class Autoscale(ServerTest):
         self.assertEqual(len(http("GET", s.mgmt + "/models/auto")[1][0]["workers"]), 3)
         s.stop()
 
+    def test_default_rules_scale_idle_workers_down_on_their_busy_share(self):
+        # No --rules: a model whose maxWorkers exceeds minWorkers gets the default rules, fed by the server's own
+        # metrics every second (queue_length, and each worker's busy share). Three idle workers are below the
+        # busy < 0.2 rule, which takes one away, then holds for its cooldown.
+        self.mar("idle", settings={"minWorkers": 1, "maxWorkers": 3})
+        s = self.start()
+        self.assertEqual(http("PUT", s.mgmt + "/models/idle?min_worker=3")[0], 200)
+        self.assertEqual(len(http("GET", s.mgmt + "/models/idle")[1][0]["workers"]), 3)
+        self.assertEqual(http("PUT", s.mgmt + "/models/idle?min_worker=1")[0], 200)
+        d = http("GET", s.mgmt + "/models/idle")[1][0]
+        self.assertEqual((d["minWorkers"], len(d["workers"])), (1, 3))  # lowering the bound moves nothing
+        for _ in range(int(150 * SLOW)):
+            d = http("GET", s.mgmt + "/models/idle")[1][0]
+            if len(d["workers"]) < 3:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(d["workers"]), 2)
+        # the default busy rule (mean busy share < 0.2, step -1) is the one that applied
+        self.assertRegex(d["autoscale"]["lastDecision"], r"3 -> 2 by rule \d+; .*applied \(0(\.\d+)? < 0\.2, step -1")
+        self.assertEqual(d["autoscale"]["desired"], 2)
+        time.sleep(2.5)  # well inside the rule's 30 s cooldown: no second step
+        self.assertEqual(len(http("GET", s.mgmt + "/models/idle")[1][0]["workers"]), 2)
+        self.assertEqual(s.stop(), 0)
+
     def test_bad_rules_file_fails_to_start(self):
         self.mar("mlp")
         rules = os.path.join(self.tmp, "rules.json")

@@ -394,7 +394,7 @@ MS_API int ms_autoscaler_observe(ms_autoscaler *a, const char *endpoint, const c
  * the counts, history and cooldowns the others applied, and records the
  * tick; a host that finds the lock held, or the tick (or a later one)
  * already evaluated, gets a dry result and the log (INFO) names who
- * evaluated. Evaluating the same now_us twice on one host is then a dry run
+ * evaluated, as does ms_decisions_evaluated_by of the result. Evaluating the same now_us twice on one host is then a dry run
  * the second time.
  */
 MS_API int ms_autoscaler_evaluate(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_decisions **out);
@@ -454,6 +454,20 @@ MS_API int ms_autoscaler_history(ms_autoscaler *a, const char *endpoint, size_t 
 /* ms_decisions_count - one entry per endpoint evaluated (or history entry);
  * 0 for NULL. Stable. */
 MS_API size_t ms_decisions_count(const ms_decisions *d);
+
+/*
+ * ms_decisions_evaluated_by - for a result of ms_autoscaler_evaluate that is
+ * a dry run because the tick was evaluated elsewhere (a PostgreSQL store
+ * shared by several hosts: another host held the evaluator's lock, or had
+ * already evaluated this now_us or a later one), who evaluated it:
+ * "libmserve@<host>:<pid> (server pid N)", or that name followed by the
+ * tick's time, owned by d and valid until it is freed. NULL for a result
+ * this call evaluated itself, for a dry run the caller asked for
+ * (MS_EVAL_DRY_RUN), on an SQLite store (one writer: the caller's process
+ * always evaluates), for a history listing, and for NULL. Thread safe.
+ * Stable (added in 1.x; additive).
+ */
+MS_API const char *ms_decisions_evaluated_by(const ms_decisions *d);
 
 /*
  * ms_decisions_get - entry i: endpoint name (owned by d), evaluation time,

@@ -72,6 +72,10 @@ void ms_decisions_free(ms_decisions *d) {
 
 size_t ms_decisions_count(const ms_decisions *d) { return d ? d->n : 0; }
 
+const char *ms_decisions_evaluated_by(const ms_decisions *d) {
+  return d && d->evaluated_by[0] ? d->evaluated_by : NULL;
+}
+
 int ms_decisions_get(const ms_decisions *d, size_t i, const char **endpoint, int64_t *at_us, int64_t *from,
                      int64_t *to, int64_t *applied_rule_id) {
   if (!d) return ms__fail(MS_EINVAL, "autoscaler: ms_decisions_get: NULL decisions");

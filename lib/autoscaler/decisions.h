@@ -34,6 +34,7 @@ struct ms_decisions {
   size_t nr, cap_r;
   char *names;
   size_t names_len, cap_names;
+  char evaluated_by[256]; /* a dry result because another host evaluated the tick: who; "" otherwise */
 };
 
 /* Room for `entries` entries, `rules` rules and `name_bytes` bytes of names

@@ -190,15 +190,17 @@ static int begin_shared_tick(ms_autoscaler *a, int64_t now_us, ms_store_txn **x,
 static int evaluate_locked(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_decisions **out) {
   as_model *m = &a->m;
   ms_store_txn *x = NULL;
+  char who[256] = "";
   if (!(flags & MS_EVAL_DRY_RUN) && ms__store_locks_rows(a->store)) {
     int dry = 0;
-    char who[256];
     int st = begin_shared_tick(a, now_us, &x, &dry, who, sizeof who);
     if (st) return st;
     if (dry) {
       ms__log(MS_LOG_INFO, "autoscaler: ms_autoscaler_evaluate: %s evaluated this tick; this result is a dry run",
               who);
       flags |= MS_EVAL_DRY_RUN;
+    } else {
+      who[0] = '\0';
     }
   }
   /* A bounded share of the compaction (arena.c); the evaluation is the same
@@ -241,6 +243,8 @@ static int evaluate_locked(ms_autoscaler *a, int64_t now_us, unsigned flags, ms_
       return st;
     }
   }
+  /* the result says who evaluated when another host did (ms_decisions_evaluated_by) */
+  snprintf(d->evaluated_by, sizeof d->evaluated_by, "%s", who);
   *out = d;
   return MS_OK;
 }

@@ -124,6 +124,9 @@ type Decision struct {
 	AppliedRuleID int64 // -1: none
 	Rules         []RuleOutcome
 	Explanation   string
+	// EvaluatedBy names the host that evaluated this tick when the result is dry because another host of a shared
+	// PostgreSQL store did; "" when this call evaluated (and always on SQLite).
+	EvaluatedBy string
 }
 
 // Autoscaler turns per-replica metrics into desired replica counts. Safe for concurrent use.
@@ -415,12 +418,14 @@ func decisionAt(d *C.ms_decisions, i int) (Decision, error) {
 func decisions(d *C.ms_decisions) ([]Decision, error) {
 	defer C.ms_decisions_free(d)
 	n := int(C.ms_decisions_count(d))
+	by := goString(C.ms_decisions_evaluated_by(d))
 	out := make([]Decision, 0, n)
 	for i := 0; i < n; i++ {
 		dec, err := decisionAt(d, i)
 		if err != nil {
 			return nil, err
 		}
+		dec.EvaluatedBy = by
 		out = append(out, dec)
 	}
 	return out, nil

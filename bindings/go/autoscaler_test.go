@@ -33,7 +33,8 @@ func TestAutoscalerRulesDecisionsHistory(t *testing.T) {
 	must(t, a.Observe("chat", "kernel", "cuda.util", "r1", 95, t0))
 	ds, err := a.Evaluate(t0, false)
 	must(t, err)
-	if len(ds) != 1 || ds[0].From != 1 || ds[0].To != 2 || ds[0].AppliedRuleID != up || !ds[0].At.Equal(t0) {
+	if len(ds) != 1 || ds[0].From != 1 || ds[0].To != 2 || ds[0].AppliedRuleID != up || !ds[0].At.Equal(t0) ||
+		ds[0].EvaluatedBy != "" { // this call evaluated (one SQLite writer always does)
 		t.Fatalf("decision %+v", ds)
 	}
 	r := ds[0].Rules

@@ -158,6 +158,7 @@ SIGNATURES = {
     "ms_autoscaler_next_deadline": (ST, [H, I64, OUT_I64]),
     "ms_autoscaler_history": (ST, [H, S, SZ, OUT_H]),
     "ms_decisions_count": (SZ, [H]),
+    "ms_decisions_evaluated_by": (S, [H]),
     "ms_decisions_get": (ST, [H, SZ, OUT_S, OUT_I64, OUT_I64, OUT_I64, OUT_I64]),
     "ms_decisions_rule_count": (SZ, [H, SZ]),
     "ms_decisions_get_rule": (ST, [H, SZ, SZ, OUT_I64, OUT_E, OUT_D]),

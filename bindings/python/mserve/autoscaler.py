@@ -38,7 +38,11 @@ RuleOutcome = namedtuple("RuleOutcome", "rule_id outcome value comparator thresh
 RuleOutcome.__doc__ = ("What one rule did in one evaluation: Outcome, metric value (NaN: missing), its trigger "
                        "and step, and the count it proposed.")
 
-Decision = namedtuple("Decision", "endpoint at_us before after applied_rule_id rules explanation")
+# evaluated_by: the host that evaluated the tick when this result is dry because another host of a shared
+# PostgreSQL store did; None when this call evaluated (always on SQLite). Defaults to None for callers that
+# build a Decision themselves.
+Decision = namedtuple("Decision", "endpoint at_us before after applied_rule_id rules explanation evaluated_by",
+                      defaults=(None,))
 Decision.__doc__ = ("One endpoint's result: its count before and after, the applied rule (None: none), "
                     "every RuleOutcome and the library's one-line explanation.")
 
@@ -94,8 +98,8 @@ def _rule_info(p):
     return RuleInfo(rid.value, ep.value.decode(), rule, last.value if has.value else None)
 
 
-def _entry(d, i):
-    """Decision i of an ms_decisions."""
+def _entry(d, i, by=None):
+    """Decision i of an ms_decisions (by: who evaluated it, for a dry result of another host's tick)."""
     ep, at, before, after, applied = ctypes.c_char_p(), *(ctypes.c_int64() for _ in range(4))
     check(lib.ms_decisions_get(d, i, _byref(ep), _byref(at), _byref(before), _byref(after), _byref(applied)))
     rid, step, proposed = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
@@ -112,13 +116,15 @@ def _entry(d, i):
     buf = ctypes.create_string_buffer(needed.value + 1)
     check(lib.ms_decisions_explain(d, i, buf, len(buf), None))
     return Decision(ep.value.decode(), at.value, before.value, after.value,
-                    None if applied.value < 0 else applied.value, rules, buf.value.decode())
+                    None if applied.value < 0 else applied.value, rules, buf.value.decode(), by)
 
 
 def _decisions(d):
     """Copy an ms_decisions into Decision tuples and free it."""
     try:
-        return [_entry(d, i) for i in range(lib.ms_decisions_count(d))]
+        by = lib.ms_decisions_evaluated_by(d)
+        by = by.decode() if by is not None else None
+        return [_entry(d, i, by) for i in range(lib.ms_decisions_count(d))]
     finally:
         lib.ms_decisions_free(d)
 

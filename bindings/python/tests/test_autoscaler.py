@@ -26,6 +26,7 @@ class AutoscalerTest(TempDirTest):
         self.a.observe("chat", "kernel", "cuda.util", 95.0, replica="r1", now_us=T0)
         [d] = self.a.evaluate(now_us=T0)
         self.assertEqual((d.endpoint, d.at_us, d.before, d.after, d.applied_rule_id), ("chat", T0, 1, 2, up))
+        self.assertIsNone(d.evaluated_by)  # this call evaluated (one SQLite writer always does)
         self.assertEqual([(r.rule_id, r.outcome) for r in d.rules],
                          [(up, mserve.Outcome.APPLIED), (down, mserve.Outcome.NOT_TRIGGERED)])
         self.assertEqual(d.rules[0].value, 95.0)
